@@ -1,0 +1,57 @@
+/**
+ * Reads what `legion run` is asked to run: the team (the pattern's example, or `--team FILE`) and
+ * the input (`--input JSON`, `--input-file FILE`, or the team's example), all validated before
+ * anything is started.
+ */
+import { readFile } from 'node:fs/promises';
+import { UsageError, describeIssues, TeamDefinitionError } from '../../functions/shared/errors.ts';
+import { PATTERNS } from '../../functions/shared/patterns.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import type { PatternName } from '../../functions/shared/contract.ts';
+
+export interface RunInputOptions {
+  team?: string;
+  input?: string;
+  inputFile?: string;
+}
+
+export async function resolveTeam(pattern: PatternName, teamFile: string | undefined): Promise<TeamDefinition> {
+  let team: TeamDefinition;
+  try {
+    team = await loadTeamFile(teamFile ?? PATTERNS[pattern].exampleTeamFile);
+  } catch (error) {
+    if (error instanceof TeamDefinitionError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (team.pattern !== pattern) {
+    throw new UsageError(`team ${team.name} (${teamFile ?? ''}) is for pattern ${team.pattern}, not ${pattern}`);
+  }
+  return team;
+}
+
+export async function resolveInput(pattern: PatternName, team: TeamDefinition, options: RunInputOptions): Promise<unknown> {
+  let input: unknown = team.example;
+  if (options.input !== undefined) input = parseJson(options.input, '--input');
+  if (options.inputFile !== undefined) input = parseJson(await readInputFile(options.inputFile), `--input-file ${options.inputFile}`);
+  const parsed = PATTERNS[pattern].inputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new UsageError(`input for ${pattern} is not valid:\n  - ${describeIssues(parsed.error.issues).join('\n  - ')}`);
+  }
+  return input;
+}
+
+async function readInputFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --input-file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}

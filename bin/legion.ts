@@ -1,0 +1,151 @@
+/**
+ * The Legion CLI. Runs patterns on the local runtime and inspects what they stored.
+ *
+ *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
+ *   legion checkpoints <taskId> --data-dir DIR [--json]
+ *   legion patterns
+ *
+ * Exit codes: 0 the run SUCCEEDED (or the command did its job), 1 the run did not succeed or the
+ * runtime failed, 2 bad usage or bad input. Progress goes to stderr; stdout carries only results.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
+import { LegionError, UsageError } from '../functions/shared/errors.ts';
+import { verifyCheckpoint } from '../functions/shared/checkpoint-store.ts';
+import { PATTERNS } from '../functions/shared/patterns.ts';
+import type { RunResult } from '../local/local-runtime.ts';
+import { createProgressReporter } from './cli/progress.ts';
+import { resolveInput, resolveTeam } from './cli/run-input.ts';
+import { withLocalRuntime } from './cli/runtime-session.ts';
+
+const EXIT_USAGE = 2;
+const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+interface RunOptions {
+  team?: string;
+  input?: string;
+  inputFile?: string;
+  taskId?: string;
+  dataDir?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+interface CheckpointsOptions {
+  dataDir: string;
+  json?: boolean;
+}
+
+const program = new Command('legion')
+  .description('Run teams of AI agents with guard rails; locally on the embedded runtime.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('run')
+  .description('run a pattern on the local runtime (scripted model, DynamoDB Local)')
+  .addArgument(new Argument('<pattern>', 'the pattern to run').choices(PATTERN_NAMES))
+  .option('--team <file>', "team definition (YAML, JSON or TS); default: the pattern's example team")
+  .addOption(new Option('--input <json>', 'execution input as JSON; default: the team example').conflicts('inputFile'))
+  .option('--input-file <file>', 'read the execution input from a JSON file')
+  .option('--task-id <id>', 'task id (execution name); default: generated and printed first')
+  .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
+  .option('--json', 'print one JSON object with the run result on stdout')
+  .option('--verbose', "copy the agents' structured logs to stderr")
+  .option('--quiet', 'no progress output')
+  .action(async (pattern: PatternName, options: RunOptions) => {
+    process.exitCode = await runCommand(pattern, options);
+  });
+
+program
+  .command('checkpoints')
+  .description('list the stored checkpoints of a task')
+  .argument('<taskId>', 'the task id a run printed')
+  .requiredOption('--data-dir <dir>', 'the data folder the run used')
+  .option('--json', 'print JSON on stdout')
+  .action(async (taskId: string, options: CheckpointsOptions) => {
+    process.exitCode = await checkpointsCommand(taskId, options);
+  });
+
+program
+  .command('patterns')
+  .description('list the orchestration patterns')
+  .action(() => {
+    for (const spec of Object.values(PATTERNS)) process.stdout.write(`${spec.name.padEnd(20)} ${spec.summary}\n`);
+  });
+
+async function runCommand(pattern: PatternName, options: RunOptions): Promise<number> {
+  const team = await resolveTeam(pattern, options.team);
+  const input = await resolveInput(pattern, team, options);
+  const taskId = options.taskId ?? generateTaskId(team.name);
+  if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
+  process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
+  const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
+  const result = await withLocalRuntime(
+    { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
+    (runtime) => {
+      progress.start('Starting agents');
+      return runtime.run({ team, input, taskId, onProgress: (event) => progress.update(event) });
+    },
+    () => progress.stop(),
+  ).finally(() => progress.stop());
+  printRunResult(result, options.json === true);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+function printRunResult(result: RunResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const summary = `${result.status} in ${result.durationMs} ms · ${result.trace.length} agent steps · ${result.checkpoints} checkpoints`;
+  process.stderr.write(`${summary}\n`);
+  if (result.status === 'SUCCEEDED') {
+    const answer = (result.output as { answer?: unknown } | null)?.answer;
+    process.stdout.write(`${typeof answer === 'string' ? answer : JSON.stringify(result.output, null, 2)}\n`);
+  } else if (result.error) {
+    process.stderr.write(`${result.error.error}: ${result.error.cause}\n`);
+  }
+}
+
+async function checkpointsCommand(taskId: string, options: CheckpointsOptions): Promise<number> {
+  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  const checkpoints = await withLocalRuntime({ dataDir: options.dataDir }, (runtime) => runtime.checkpoints(taskId));
+  const rows = checkpoints.map((checkpoint) => ({ ...checkpoint, checksumValid: verifyCheckpoint(checkpoint) }));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ taskId, checkpoints: rows }, null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stderr.write(`No checkpoints for task ${taskId} in ${options.dataDir}\n`);
+    return 0;
+  }
+  process.stdout.write(['seq', 'createdAt'.padEnd(24), 'agent'.padEnd(20), 'state'.padEnd(12), 'tokens', 'ms', 'checksum'].join('  ') + '\n');
+  for (const row of rows) {
+    process.stdout.write(
+      [String(row.sequence).padStart(3), row.createdAt.padEnd(24), row.agent.padEnd(20), row.stateName.padEnd(12), String(row.tokens).padStart(6), String(row.durationMs).padStart(2), row.checksumValid ? 'ok' : 'MISMATCH'].join('  ') + '\n',
+    );
+  }
+  return 0;
+}
+
+function generateTaskId(teamName: string): string {
+  return `${teamName}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`.slice(-80);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`legion: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    process.stderr.write(`legion: ${error instanceof LegionError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,22 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AgentConfig } from '../../shared/config.ts';
+import type { ConversationTurn } from '../../shared/agent-contract.ts';
+import type { ModelProvider } from '../../shared/models/model-provider.ts';
+
+/** What every step implementation gets besides its event. */
+export interface StepContext {
+  config: AgentConfig;
+  model: ModelProvider;
+  logger: Logger;
+}
+
+/** Upper bound on the tokens one reply may use: the agent's budget, capped for one call. */
+export function maxReplyTokens(config: AgentConfig): number {
+  return Math.min(1024, config.agent.tokenBudget);
+}
+
+/** The conversation so far, as prompt text. */
+export function renderConversation(turns: readonly ConversationTurn[]): string {
+  if (turns.length === 0) return '(no earlier turns)';
+  return turns.map((turn) => `${turn.from}: ${turn.text}`).join('\n');
+}

@@ -1,0 +1,47 @@
+/**
+ * The supervisor's last step: merge the workers' answers into one reply. A worker that failed is
+ * named in a fixed sentence (not model text) so the customer knows that part will follow.
+ */
+import type { z } from 'zod';
+import type { Synthesis, SynthesizeEventSchema } from '../../shared/agent-contract.ts';
+import { AgentOutputError } from '../../shared/errors.ts';
+import { type StepContext, maxReplyTokens } from './step-context.ts';
+
+type SynthesizeEvent = z.infer<typeof SynthesizeEventSchema>;
+
+export async function synthesize(event: SynthesizeEvent, { config, model }: StepContext): Promise<Synthesis> {
+  const { agent } = config;
+  const answered = event.results.filter((result) => result.status === 'ANSWERED');
+  const failed = event.results.filter((result) => result.status === 'FAILED').map((result) => result.agentId);
+  let answer = '';
+  let usage = { inputTokens: 0, outputTokens: 0 };
+  if (answered.length > 0) {
+    const reply = await model.converse({
+      modelTier: agent.modelTier,
+      system: agent.systemPrompt,
+      prompt: [
+        `Customer request: ${event.input.request}`,
+        'Specialist answers:',
+        ...answered.map((result) => `- ${result.agentId}: ${result.answer}`),
+        'Write one friendly reply to the customer that covers every specialist answer.',
+      ].join('\n'),
+      maxTokens: maxReplyTokens(config),
+      script: { kind: 'synthesize', request: event.input.request, parts: answered },
+    });
+    answer = reply.text.trim();
+    usage = reply.usage;
+    if (!answer) throw new AgentOutputError(agent.id, 'empty synthesis');
+  }
+  if (failed.length > 0) {
+    answer = [answer, `Our ${failed.join(' and ')} team could not answer right now; we will follow up shortly.`]
+      .filter(Boolean)
+      .join('\n');
+  }
+  return {
+    answer,
+    intents: event.plan.intents,
+    handledBy: answered.map((result) => result.agentId),
+    conversation: [...event.plan.conversation, { from: 'agent', text: answer }],
+    usage,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The configuration of one agent function. In AWS it is read once from the environment that CDK
+ * sets; the local runtime builds the same object straight from the team definition. Nothing else
+ * in Legion reads `process.env`.
+ *
+ * @example
+ * ```ts
+ * const config = readAgentConfig(); // in a Lambda entry point
+ * export const handler = createAgentHandler(config, await createDependencies(config));
+ * ```
+ */
+import { z } from 'zod';
+import { DEFAULT_MODEL_IDS, ENV, MODEL_TIERS } from './contract.ts';
+import { ConfigurationError, describeIssues } from './errors.ts';
+import { AgentDefinitionSchema } from './team.ts';
+
+/** A worker the supervisor may delegate to: its deployed function and what it is good at. */
+export const RosterEntrySchema = z.object({
+  id: z.string().min(1),
+  description: z.string().min(1),
+  capabilities: z.array(z.string()).min(1),
+  functionArn: z.string().min(1),
+});
+export type RosterEntry = z.infer<typeof RosterEntrySchema>;
+
+/** What CDK puts in the `LEGION_AGENT` variable: the agent and, for a supervisor, its workers. */
+export const AgentSettingsSchema = z.object({
+  team: z.string().min(1),
+  agent: AgentDefinitionSchema,
+  roster: z.array(RosterEntrySchema).default([]),
+  fallbackAnswer: z.string().default(''),
+});
+export type AgentSettings = z.infer<typeof AgentSettingsSchema>;
+
+export const ModelSettingsSchema = z.object({
+  provider: z.enum(['bedrock', 'scripted']).default('bedrock'),
+  modelIds: z.record(z.enum(MODEL_TIERS), z.string().min(1)).default(DEFAULT_MODEL_IDS),
+  /** Endpoint override for the Bedrock runtime client (tests point it at a local server). */
+  endpoint: z.url().optional(),
+});
+export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
+
+export interface AgentConfig extends AgentSettings {
+  tableName: string;
+  model: ModelSettings;
+}
+
+/**
+ * Reads and validates the agent configuration from environment variables (once, at cold start).
+ *
+ * @throws {ConfigurationError} naming each missing or malformed variable
+ */
+export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const problems: string[] = [];
+  const tableName = env[ENV.tableName];
+  if (!tableName) problems.push(`${ENV.tableName} is not set`);
+  const settings = parseJsonVariable(env, ENV.agent, AgentSettingsSchema, problems, undefined);
+  const modelIds = parseJsonVariable(env, ENV.modelIds, z.unknown(), problems, DEFAULT_MODEL_IDS);
+  const model = ModelSettingsSchema.safeParse({ provider: env[ENV.modelProvider] ?? 'bedrock', modelIds });
+  if (!model.success) problems.push(...describeModelIssues(model.error.issues));
+  if (problems.length > 0 || !settings || !tableName || !model.success) throw new ConfigurationError(problems);
+  return { ...settings, tableName, model: model.data };
+}
+
+/** The variable each model setting comes from, so a problem names what the operator must fix. */
+const MODEL_SETTING_VARIABLES: Record<string, string> = { provider: ENV.modelProvider, modelIds: ENV.modelIds };
+
+function describeModelIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const [setting, ...rest] = issue.path;
+    const variable = MODEL_SETTING_VARIABLES[String(setting)];
+    const [line] = variable ? describeIssues([{ path: rest, message: issue.message }]) : describeIssues([issue]);
+    return `${variable ?? 'model'}: ${line ?? issue.message}`;
+  });
+}
+
+function parseJsonVariable<T>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  schema: z.ZodType<T>,
+  problems: string[],
+  fallback: T | undefined,
+): T | undefined {
+  const raw = env[name];
+  if (raw === undefined) {
+    if (fallback === undefined) problems.push(`${name} is not set`);
+    return fallback;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    problems.push(`${name} is not valid JSON`);
+    return undefined;
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    problems.push(...describeIssues(parsed.error.issues).map((p) => `${name}: ${p}`));
+    return undefined;
+  }
+  return parsed.data;
+}

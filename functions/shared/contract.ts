@@ -1,0 +1,82 @@
+/**
+ * The constants that CDK, the handlers and the local runtime all share: table keys, metric names,
+ * error names, pattern names and the retention of checkpoints. Change a value here and every
+ * side follows; tests compare the synthesized template against this module.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_TABLE, METRICS } from './contract.ts';
+ * const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition('t-1') };
+ * ```
+ */
+
+/** The patterns Legion deploys; each has `statemachines/<name>.asl.json`. */
+export const PATTERN_NAMES = ['supervisor-worker'] as const;
+export type PatternName = (typeof PATTERN_NAMES)[number];
+
+/** Key schema and retention of the checkpoint table. */
+export const CHECKPOINT_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  /** How long a checkpoint is kept before DynamoDB's TTL may delete it. */
+  retentionDays: 7,
+} as const;
+
+/** Sort-key prefix of checkpoint items; the sequence number follows, zero-padded so it sorts. */
+export const CHECKPOINT_SK_PREFIX = 'CP#';
+/** Sort key of the per-task counter that hands out checkpoint sequence numbers. */
+export const TASK_HEAD_SK = 'HEAD';
+/** Width of the zero-padded sequence in a checkpoint sort key. */
+export const SEQUENCE_WIDTH = 10;
+
+/** Partition key of everything stored for one task. */
+export function taskPartition(taskId: string): string {
+  return `TASK#${taskId}`;
+}
+
+/** Sort key of checkpoint number `sequence`. */
+export function checkpointSortKey(sequence: number): string {
+  return `${CHECKPOINT_SK_PREFIX}${String(sequence).padStart(SEQUENCE_WIDTH, '0')}`;
+}
+
+/** CloudWatch metric namespace and names (EMF), shared by handlers, alarms and the local evaluator. */
+export const METRICS = {
+  namespace: 'Legion',
+  agentSteps: 'AgentSteps',
+  agentStepErrors: 'AgentStepErrors',
+  tokensUsed: 'TokensUsed',
+  checkpointsWritten: 'CheckpointsWritten',
+  checkpointFailures: 'CheckpointFailures',
+} as const;
+
+/** Error names the state machines match in `Retry`/`Catch`. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/** Step Functions resource of the optimised Lambda integration used by every agent Task state. */
+export const LAMBDA_INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';
+
+/** Model tiers a team may ask for; each maps to a Bedrock model id in config. */
+export const MODEL_TIERS = ['fast', 'balanced', 'deep'] as const;
+export type ModelTier = (typeof MODEL_TIERS)[number];
+
+/** Default Bedrock model per tier (overridable per deployment). */
+export const DEFAULT_MODEL_IDS: Record<ModelTier, string> = {
+  fast: 'anthropic.claude-3-haiku-20240307-v1:0',
+  balanced: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
+  deep: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
+};
+
+/** Environment variable names the agent Lambdas are configured with (read only by config.ts). */
+export const ENV = {
+  tableName: 'LEGION_TABLE_NAME',
+  agent: 'LEGION_AGENT',
+  roster: 'LEGION_ROSTER',
+  modelProvider: 'LEGION_MODEL_PROVIDER',
+  modelIds: 'LEGION_MODEL_IDS',
+} as const;

@@ -1,0 +1,46 @@
+/**
+ * Builds the clients an agent needs from its configuration: once per cold start in AWS, once per
+ * agent in the local runtime (which passes its own DynamoDB client and model).
+ *
+ * @example
+ * ```ts
+ * const deps = createAgentDependencies(config);
+ * ```
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { AgentDependencies } from '../agents/agent.ts';
+import { CheckpointStore } from './checkpoint-store.ts';
+import type { AgentConfig } from './config.ts';
+import { METRICS } from './contract.ts';
+import { BedrockModel } from './models/bedrock-model.ts';
+import type { ModelProvider } from './models/model-provider.ts';
+import { ScriptedModel } from './models/scripted-model.ts';
+
+export interface DependencyOverrides {
+  documentClient?: DynamoDBDocumentClient;
+  model?: ModelProvider;
+}
+
+/** The provider named by the configuration: Bedrock, or the scripted model when asked for. */
+export function createModelProvider(config: AgentConfig): ModelProvider {
+  if (config.model.provider === 'scripted') return new ScriptedModel();
+  const client = new BedrockRuntimeClient(config.model.endpoint ? { endpoint: config.model.endpoint } : {});
+  return new BedrockModel({ modelIds: config.model.modelIds, client });
+}
+
+export function createAgentDependencies(config: AgentConfig, overrides: DependencyOverrides = {}): AgentDependencies {
+  const documentClient = overrides.documentClient ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const serviceName = `legion-${config.team}-${config.agent.id}`;
+  return {
+    model: overrides.model ?? createModelProvider(config),
+    checkpoints: new CheckpointStore({ client: documentClient, tableName: config.tableName }),
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
+    tracer: new Tracer({ serviceName }),
+  };
+}

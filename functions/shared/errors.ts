@@ -1,0 +1,99 @@
+/**
+ * Legion's error hierarchy. Each class sets `name` to the string that the state machines'
+ * `ErrorEquals` match, and carries the context needed to act on it.
+ *
+ * @example
+ * ```ts
+ * throw new AgentOutputError('billing', 'answer is empty');
+ * // in ASL: "Catch": [{ "ErrorEquals": ["AgentOutputError"], ... }]
+ * ```
+ */
+export class LegionError extends Error {
+  public readonly context: Record<string, unknown>;
+
+  public constructor(message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.context = context;
+  }
+}
+
+/** A team definition failed validation or could not be read. */
+export class TeamDefinitionError extends LegionError {
+  public constructor(
+    public readonly source: string,
+    public readonly problems: string[],
+  ) {
+    super(`Invalid team definition ${source}:\n  - ${problems.join('\n  - ')}`, { source, problems });
+  }
+}
+
+/** An event given to a handler does not match the contract of that handler. */
+export class InvalidEventError extends LegionError {
+  public constructor(
+    public readonly handler: string,
+    public readonly problems: string[],
+  ) {
+    super(`Invalid event for ${handler}: ${problems.join('; ')}`, { handler, problems });
+  }
+}
+
+/** A model's answer could not be used (not the JSON asked for, or outside the allowed values). */
+export class AgentOutputError extends LegionError {
+  public constructor(
+    public readonly agent: string,
+    reason: string,
+  ) {
+    super(`Output of agent ${agent} rejected: ${reason}`, { agent, reason });
+  }
+}
+
+/** Configuration read from the environment is missing or malformed. */
+export class ConfigurationError extends LegionError {
+  public constructor(problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`, { problems });
+  }
+}
+
+/** The model provider failed to answer. */
+export class ModelInvocationError extends LegionError {
+  public constructor(
+    public readonly modelId: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Model ${modelId} failed: ${reason}`, { modelId, reason }, options);
+  }
+}
+
+/** A checkpoint could not be written or read. */
+export class CheckpointError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Checkpoint of task ${taskId} failed: ${reason}`, { taskId, reason }, options);
+  }
+}
+
+/** Something the user asked for on the command line or in an input file is not valid. */
+export class UsageError extends LegionError {}
+
+/** A Task state of a state machine has no local handler; running it would call real AWS. */
+export class UnboundTaskError extends LegionError {
+  public constructor(
+    public readonly stateName: string,
+    reason: string,
+  ) {
+    super(`Task state ${stateName} has no local binding: ${reason}`, { stateName, reason });
+  }
+}
+
+/** Turns zod issues into one readable line each: `path: message`. */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+}

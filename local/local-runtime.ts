@@ -1,0 +1,197 @@
+/**
+ * The local runtime: one machine standing in for the parts of AWS a team uses. The real ASL file
+ * runs in aws-local-stepfunctions, each agent's real middy-wrapped handler runs in-process as its
+ * "Lambda", checkpoints go to DynamoDB Local, and metrics/logs are collected from the handlers'
+ * output. Models are the deterministic scripted model unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * const runtime = await LocalRuntime.start({ dataDir: '.legion' });
+ * try {
+ *   const result = await runtime.run({ team, input: { request: 'my bill is wrong' }, taskId: 't-1' });
+ *   console.log(result.status, result.output);
+ * } finally {
+ *   await runtime.stop();
+ * }
+ * ```
+ */
+import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
+import { createAgentHandler } from '../functions/agents/agent.ts';
+import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
+import { type Checkpoint, CheckpointStore } from '../functions/shared/checkpoint-store.ts';
+import type { AgentConfig } from '../functions/shared/config.ts';
+import { createAgentDependencies } from '../functions/shared/dependencies.ts';
+import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
+import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
+import { PATTERNS } from '../functions/shared/patterns.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
+import { LocalLambda } from './local-lambda.ts';
+import { ExecutionFailedError, LocalStateMachine } from './local-state-machine.ts';
+import { TelemetrySink } from './telemetry-sink.ts';
+
+export type RunStatus = 'SUCCEEDED' | 'FAILED' | 'ESCALATED' | 'WAITING';
+
+export interface TraceEntry {
+  sequence: number;
+  agent: string;
+  state: string;
+  durationMs: number;
+  tokens: number;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  taskId: string;
+  pattern: string;
+  team: string;
+  output: unknown;
+  error?: { error: string; cause: string };
+  checkpoints: number;
+  trace: TraceEntry[];
+  durationMs: number;
+}
+
+export type ProgressEvent =
+  | { type: 'step-started'; agent: string; state: string; stepsDone: number }
+  | { type: 'step-finished'; agent: string; state: string; stepsDone: number; durationMs: number }
+  | { type: 'step-failed'; agent: string; state: string; stepsDone: number; error: string };
+
+export interface RunRequest {
+  team: TeamDefinition;
+  input: unknown;
+  taskId: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface LocalRuntimeOptions {
+  /** Keep DynamoDB data on disk in this folder. @default in memory */
+  dataDir?: string | undefined;
+  /** The model every agent uses. @default the scripted model */
+  model?: ModelProvider;
+  /** Copy the handlers' structured logs to this stream. @default nowhere */
+  logStream?: NodeJS.WritableStream | undefined;
+}
+
+/** The function ARN an agent has in the local runtime. */
+export function localFunctionArn(team: string, agentId: string): string {
+  return `arn:aws:lambda:local:000000000000:function:legion-${team}-${agentId}`;
+}
+
+export class LocalRuntime {
+  public readonly telemetry: TelemetrySink;
+  private readonly store: CheckpointStore;
+  private readonly model: ModelProvider;
+
+  private constructor(
+    public readonly db: DynamoDbLocal,
+    options: LocalRuntimeOptions,
+  ) {
+    this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream });
+    this.store = new CheckpointStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.model = options.model ?? new ScriptedModel();
+  }
+
+  /** Starts DynamoDB Local (in memory, or on disk in `dataDir`) and returns a ready runtime. */
+  public static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+    const db = await DynamoDbLocal.start({ dataDir: options.dataDir });
+    return new LocalRuntime(db, options);
+  }
+
+  /** Runs a team on its pattern's state machine to the end and reports what happened. */
+  public async run(request: RunRequest): Promise<RunResult> {
+    const { team, taskId } = request;
+    const spec = PATTERNS[team.pattern];
+    const parsed = spec.inputSchema.safeParse(request.input);
+    if (!parsed.success) throw new InvalidEventError(`${team.pattern} input`, describeIssues(parsed.error.issues));
+    const machine = await this.buildMachine(team, request.onProgress);
+    const started = performance.now();
+    let output: unknown = null;
+    let error: RunResult['error'];
+    try {
+      output = await machine.run(request.input as never, { executionName: taskId });
+    } catch (failure) {
+      if (!(failure instanceof ExecutionFailedError)) throw failure;
+      error = { error: failure.errorName, cause: failure.errorCause };
+    }
+    const checkpoints = await this.store.list(taskId);
+    return {
+      status: error ? 'FAILED' : 'SUCCEEDED',
+      taskId,
+      pattern: team.pattern,
+      team: team.name,
+      output,
+      ...(error ? { error } : {}),
+      checkpoints: checkpoints.length,
+      trace: checkpoints.map(toTraceEntry),
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  /** The stored, unexpired checkpoints of a task, oldest first. */
+  public checkpoints(taskId: string): Promise<Checkpoint[]> {
+    return this.store.list(taskId);
+  }
+
+  public async stop(): Promise<void> {
+    await this.db.stop();
+  }
+
+  private async buildMachine(team: TeamDefinition, onProgress: RunRequest['onProgress']): Promise<LocalStateMachine> {
+    const spec = PATTERNS[team.pattern];
+    const arnOf = (agentId: string): string => localFunctionArn(team.name, agentId);
+    const counter = { stepsDone: 0 };
+    const lambdas = team.agents.map((agent) => {
+      const config: AgentConfig = {
+        ...agentSettingsFor(team, agent.id, arnOf),
+        tableName: LOCAL_TABLE_NAME,
+        model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
+      };
+      const deps = createAgentDependencies(config, { documentClient: this.db.documentClient(), model: this.model });
+      this.telemetry.attach(deps.logger, deps.metrics);
+      const handler = createAgentHandler(config, deps);
+      return new LocalLambda({
+        functionName: `legion-${team.name}-${agent.id}`,
+        functionArn: arnOf(agent.id),
+        timeoutSeconds: agent.timeoutSeconds,
+        memoryMb: agent.memoryMb,
+        handler: withProgress(agent.id, handler, counter, onProgress),
+      });
+    });
+    return LocalStateMachine.fromFile(spec.aslFile, spec.substitutions(team, arnOf), lambdas);
+  }
+}
+
+function withProgress<C>(
+  agent: string,
+  handler: (event: unknown, context: C) => Promise<unknown>,
+  counter: { stepsDone: number },
+  onProgress: RunRequest['onProgress'],
+): (event: unknown, context: C) => Promise<unknown> {
+  if (!onProgress) return handler;
+  return async (event, context) => {
+    const state = String((event as { stateName?: unknown } | null)?.stateName ?? 'unknown');
+    onProgress({ type: 'step-started', agent, state, stepsDone: counter.stepsDone });
+    const started = performance.now();
+    try {
+      const result = await handler(event, context);
+      counter.stepsDone += 1;
+      onProgress({ type: 'step-finished', agent, state, stepsDone: counter.stepsDone, durationMs: Math.round(performance.now() - started) });
+      return result;
+    } catch (error) {
+      onProgress({ type: 'step-failed', agent, state, stepsDone: counter.stepsDone, error: (error as Error).message });
+      throw error;
+    }
+  };
+}
+
+function toTraceEntry(checkpoint: Checkpoint): TraceEntry {
+  return {
+    sequence: checkpoint.sequence,
+    agent: checkpoint.agent,
+    state: checkpoint.stateName,
+    durationMs: checkpoint.durationMs,
+    tokens: checkpoint.tokens,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Step Functions in the local runtime: the real ASL file, after the same definition substitutions
+ * CDK deploys, run by aws-local-stepfunctions. Every Task state is bound to a local function before
+ * the first run; a Task the runtime cannot bind is an error, never a silent call to AWS.
+ *
+ * @example
+ * ```ts
+ * const machine = await LocalStateMachine.fromFile(aslFile, substitutions, lambdas);
+ * const output = await machine.run(input, { executionName: 'task-1' });
+ * ```
+ */
+import './polyfills.ts';
+import { readFile } from 'node:fs/promises';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { LAMBDA_INVOKE_RESOURCE } from '../functions/shared/contract.ts';
+import { LegionError, UnboundTaskError } from '../functions/shared/errors.ts';
+import { applySubstitutions, placeholdersIn } from '../functions/shared/patterns.ts';
+import type { LocalLambda } from './local-lambda.ts';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+  Iterator?: AslMachine;
+  ItemProcessor?: AslMachine;
+  Branches?: AslMachine[];
+}
+
+interface AslMachine {
+  States: Record<string, AslState>;
+}
+
+/** The execution failed: `error` and `cause` as Step Functions reports them. */
+export class ExecutionFailedError extends LegionError {
+  public constructor(
+    public readonly errorName: string,
+    public readonly errorCause: string,
+  ) {
+    super(`${errorName}: ${errorCause}`, { errorName, errorCause });
+  }
+}
+
+/** A Task state tried to invoke a function the local runtime does not have (AWS would answer the same). */
+export class LocalFunctionNotFoundError extends LegionError {
+  public constructor(functionName: string) {
+    super(`Function not found: ${functionName}`, { functionName });
+    this.name = 'Lambda.ResourceNotFoundException';
+  }
+}
+
+export interface RunOptions {
+  executionName: string;
+}
+
+export class LocalStateMachine {
+  private constructor(
+    private readonly machine: StateMachine,
+    private readonly handlers: Record<string, (input: JsonValue) => Promise<JsonValue>>,
+    private readonly retryStates: string[],
+    public readonly name: string,
+  ) {}
+
+  /**
+   * Reads an ASL file, applies the substitutions and binds every Task state.
+   *
+   * @throws {UnboundTaskError} when a Task cannot be bound, or a placeholder has no value
+   */
+  public static async fromFile(aslFile: string, substitutions: Record<string, string>, lambdas: readonly LocalLambda[]): Promise<LocalStateMachine> {
+    const text = await readFile(aslFile, 'utf8');
+    const missing = placeholdersIn(text).filter((name) => !(name in substitutions));
+    if (missing.length > 0) throw new UnboundTaskError(aslFile, `no substitution for ${missing.map((n) => `\${${n}}`).join(', ')}`);
+    const definition = JSON.parse(applySubstitutions(text, substitutions)) as AslMachine;
+    const byArn = new Map(lambdas.map((fn) => [fn.options.functionArn, fn]));
+    const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+    const retryStates: string[] = [];
+    for (const [stateName, state] of allStates(definition)) {
+      if ('Retry' in state) retryStates.push(stateName);
+      if (state.Type !== 'Task') continue;
+      handlers[stateName] = bindTask(stateName, state, byArn);
+    }
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    return new LocalStateMachine(machine, handlers, retryStates, aslFile);
+  }
+
+  /**
+   * Runs one execution to its end.
+   *
+   * @throws {ExecutionFailedError} when the execution fails
+   */
+  public async run(input: JsonValue, options: RunOptions): Promise<JsonValue> {
+    const execution = this.machine.run(input, {
+      overrides: {
+        taskResourceLocalHandlers: this.handlers,
+        // Retries happen as in AWS, without the back-off waits.
+        retryIntervalOverrides: Object.fromEntries(this.retryStates.map((name) => [name, 0])),
+      },
+      context: {
+        Execution: {
+          Id: `arn:aws:states:local:000000000000:execution:legion:${options.executionName}`,
+          Name: options.executionName,
+          Input: input,
+          StartTime: new Date().toISOString(),
+        },
+      },
+    });
+    try {
+      return (await execution.result) as JsonValue;
+    } catch (error) {
+      throw toExecutionFailure(error);
+    }
+  }
+}
+
+function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLambda>): (input: JsonValue) => Promise<JsonValue> {
+  if (state.Resource !== LAMBDA_INVOKE_RESOURCE) {
+    throw new UnboundTaskError(stateName, `resource ${String(state.Resource)} has no local implementation`);
+  }
+  const literalName = state.Parameters?.FunctionName;
+  if (typeof literalName === 'string' && !byArn.has(literalName)) {
+    throw new UnboundTaskError(stateName, `function ${literalName} is not a local function`);
+  }
+  if (literalName === undefined && typeof state.Parameters?.['FunctionName.$'] !== 'string') {
+    throw new UnboundTaskError(stateName, 'no FunctionName');
+  }
+  return async (input) => {
+    const { FunctionName, Payload } = input as { FunctionName?: unknown; Payload?: unknown };
+    const fn = typeof FunctionName === 'string' ? byArn.get(FunctionName) : undefined;
+    if (!fn) throw new LocalFunctionNotFoundError(String(FunctionName));
+    return (await fn.invoke(Payload)) as JsonValue;
+  };
+}
+
+/** Every state of a machine, including those inside Map and Parallel states. */
+export function* allStates(machine: AslMachine): Generator<[string, AslState]> {
+  for (const [name, state] of Object.entries(machine.States)) {
+    yield [name, state];
+    const nested = [state.Iterator, state.ItemProcessor, ...(state.Branches ?? [])].filter((m): m is AslMachine => m !== undefined);
+    for (const child of nested) yield* allStates(child);
+  }
+}
+
+function toExecutionFailure(error: unknown): Error {
+  if (error instanceof ExecutionError) {
+    const inner = (error as Error & { cause?: unknown }).cause;
+    const name = inner instanceof Error ? inner.name : 'States.Runtime';
+    const message = inner instanceof Error ? inner.message : error.message;
+    return new ExecutionFailedError(name, message);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process */
 // Launcher of the Legion CLI (bin/legion.ts): runs the TypeScript sources through tsx, so there is
 // no build step between `npm ci` and `npm start`.
 // The AWS SDK warns on every run that releases after January 2027 need Node 22; on the supported

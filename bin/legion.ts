@@ -88,10 +88,10 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
     { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
     (runtime) => {
       progress.start('Starting agents');
-      return runtime.run({ team, input, taskId, onProgress: (event) => progress.update(event) });
+      return runtime.run({ team, input, taskId, onProgress: (event) => { progress.update(event); } });
     },
-    () => progress.stop(),
-  ).finally(() => progress.stop());
+    () => { progress.stop(); },
+  ).finally(() => { progress.stop(); });
   printRunResult(result, options.json === true);
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }

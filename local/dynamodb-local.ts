@@ -14,6 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
@@ -46,11 +47,12 @@ function spawnDynamoDbLocal(port: number, dataDir: string | undefined): ChildPro
   const child = spawn(
     'java',
     ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), '-sharedDb', ...storage],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // DynamoDB Local writes a metadata file into its working folder: keep it out of the user's.
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir ?? tmpdir() },
   );
   // Drained so a chatty JVM can never block on a full pipe.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout.resume();
+  child.stderr.resume();
   return child;
 }
 
@@ -72,7 +74,7 @@ export class DynamoDbLocal {
 
   private constructor(
     public readonly endpoint: string,
-    private readonly child: ChildProcess,
+    private readonly child: ChildProcess | undefined,
     private readonly lockFile: string | undefined,
     public readonly client: DynamoDBClient,
   ) {}
@@ -85,14 +87,8 @@ export class DynamoDbLocal {
       const port = await freePort();
       const child = spawnDynamoDbLocal(port, dataDir);
       const endpoint = `http://127.0.0.1:${port}`;
-      const client = new DynamoDBClient({
-        endpoint,
-        region: 'local',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts: 2,
-      });
-      const db = new DynamoDbLocal(endpoint, child, lockFile, client);
-      killOnExit(child);
+      const db = new DynamoDbLocal(endpoint, child, lockFile, localClient(endpoint));
+      cleanUpOnExit(child, lockFile);
       await db.waitUntilReady();
       await db.ensureTable();
       return db;
@@ -100,6 +96,16 @@ export class DynamoDbLocal {
       if (lockFile) rmSync(lockFile, { force: true });
       throw error;
     }
+  }
+
+  /**
+   * Uses a DynamoDB Local that is already running (e.g. one started once for a whole test run);
+   * `stop()` then only closes the client.
+   */
+  public static async connect(endpoint: string): Promise<DynamoDbLocal> {
+    const db = new DynamoDbLocal(endpoint, undefined, undefined, localClient(endpoint));
+    await db.ensureTable();
+    return db;
   }
 
   /** A document client for this database. */
@@ -112,27 +118,35 @@ export class DynamoDbLocal {
     if (this.stopped) return;
     this.stopped = true;
     this.client.destroy();
-    if (this.child.exitCode === null) {
-      const exited = new Promise((resolveExit) => this.child.once('exit', resolveExit));
-      this.child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
-      if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise<boolean>((resolveExit) => child.once('exit', () => { resolveExit(true); }));
+      child.kill('SIGTERM');
+      const exitedInTime = await Promise.race([exited, sleep(5000, false, { ref: false })]);
+      if (!exitedInTime) child.kill('SIGKILL');
     }
-    if (this.lockFile) rmSync(this.lockFile, { force: true });
+    if (this.lockFile) {
+      rmSync(this.lockFile, { force: true });
+      lockFiles.delete(this.lockFile);
+    }
   }
 
   private async waitUntilReady(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
     const startup = new Promise<never>((_, reject) => {
-      this.child.once('error', (error: NodeJS.ErrnoException) =>
+      child.once('error', (error: NodeJS.ErrnoException) => {
         reject(
           new LocalDatabaseError(
             error.code === 'ENOENT'
               ? 'Java was not found on PATH; DynamoDB Local needs Java >= 17'
               : `DynamoDB Local failed to start: ${error.message}`,
           ),
-        ),
-      );
-      this.child.once('exit', (code) => reject(new LocalDatabaseError(`DynamoDB Local exited during start-up (code ${String(code)})`)));
+        );
+      });
+      child.once('exit', (code) => {
+        reject(new LocalDatabaseError(`DynamoDB Local exited during start-up (code ${String(code)})`));
+      });
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;
     const poll = async (): Promise<void> => {
@@ -180,6 +194,15 @@ export class DynamoDbLocal {
   }
 }
 
+function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 2,
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -220,15 +243,21 @@ function isAlive(pid: number): boolean {
 }
 
 const children = new Set<ChildProcess>();
+const lockFiles = new Set<string>();
 let exitHookInstalled = false;
 
-/** Makes sure no DynamoDB Local outlives a normal exit of this process (the only hook that runs sync). */
-function killOnExit(child: ChildProcess): void {
+/**
+ * Makes sure no DynamoDB Local and no lock outlives this process, even when it exits while one is
+ * still starting (e.g. Ctrl-C during start-up). 'exit' listeners must be synchronous.
+ */
+function cleanUpOnExit(child: ChildProcess, lockFile: string | undefined): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
+  if (lockFile) lockFiles.add(lockFile);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const running of children) running.kill('SIGKILL');
+    for (const file of lockFiles) rmSync(file, { force: true });
   });
 }

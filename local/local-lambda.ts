@@ -37,7 +37,8 @@ export class LocalLambda {
   public async invoke(payload: unknown): Promise<{ StatusCode: number; ExecutedVersion: string; Payload: unknown }> {
     const { functionName, functionArn, timeoutSeconds, memoryMb, handler } = this.options;
     const deadline = Date.now() + timeoutSeconds * 1000;
-    const context: Context = {
+    // The deprecated callback-style members (done/fail/succeed) are left out: no handler uses them.
+    const context = {
       callbackWaitsForEmptyEventLoop: false,
       functionName,
       functionVersion: '$LATEST',
@@ -47,10 +48,7 @@ export class LocalLambda {
       logGroupName: `/aws/lambda/${functionName}`,
       logStreamName: 'local',
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    } as Context;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -99,6 +99,11 @@ export class LocalRuntime {
     return new LocalRuntime(db, options);
   }
 
+  /** A runtime on a DynamoDB Local that is already running (shared by a test run). */
+  public static async connect(endpoint: string, options: Omit<LocalRuntimeOptions, 'dataDir'> = {}): Promise<LocalRuntime> {
+    return new LocalRuntime(await DynamoDbLocal.connect(endpoint), options);
+  }
+
   /** Runs a team on its pattern's state machine to the end and reports what happened. */
   public async run(request: RunRequest): Promise<RunResult> {
     const { team, taskId } = request;
@@ -171,7 +176,8 @@ function withProgress<C>(
 ): (event: unknown, context: C) => Promise<unknown> {
   if (!onProgress) return handler;
   return async (event, context) => {
-    const state = String((event as { stateName?: unknown } | null)?.stateName ?? 'unknown');
+    const stateName = (event as { stateName?: unknown } | null)?.stateName;
+    const state = typeof stateName === 'string' ? stateName : 'unknown';
     onProgress({ type: 'step-started', agent, state, stepsDone: counter.stepsDone });
     const started = performance.now();
     try {

@@ -108,7 +108,7 @@ export class LocalStateMachine {
       },
     });
     try {
-      return (await execution.result) as JsonValue;
+      return await execution.result;
     } catch (error) {
       throw toExecutionFailure(error);
     }

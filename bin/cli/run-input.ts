@@ -23,8 +23,9 @@ export async function resolveTeam(pattern: PatternName, teamFile: string | undef
     if (error instanceof TeamDefinitionError) throw new UsageError(error.message);
     throw error;
   }
-  if (team.pattern !== pattern) {
-    throw new UsageError(`team ${team.name} (${teamFile ?? ''}) is for pattern ${team.pattern}, not ${pattern}`);
+  const teamPattern: string = team.pattern; // widened: more patterns will share this check
+  if (teamPattern !== pattern) {
+    throw new UsageError(`team ${team.name} (${teamFile ?? ''}) is for pattern ${teamPattern}, not ${pattern}`);
   }
   return team;
 }

@@ -2,7 +2,7 @@
  * Starts the local runtime for one CLI command and guarantees it stops: on success, on error, and
  * on Ctrl-C / SIGTERM (DynamoDB Local is a child Java process that must not be left behind).
  */
-import { LocalRuntime, type LocalRuntimeOptions } from '../../local/local-runtime.ts';
+import type { LocalRuntime, LocalRuntimeOptions } from '../../local/local-runtime.ts';
 
 export async function withLocalRuntime<T>(options: LocalRuntimeOptions, work: (runtime: LocalRuntime) => Promise<T>, onInterrupt?: () => void): Promise<T> {
   let runtime: LocalRuntime | undefined;
@@ -14,7 +14,9 @@ export async function withLocalRuntime<T>(options: LocalRuntimeOptions, work: (r
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    runtime = await LocalRuntime.start(options);
+    // Loaded on demand so that usage errors answer without loading the SDK and the interpreter.
+    const { LocalRuntime: Runtime } = await import('../../local/local-runtime.ts');
+    runtime = await Runtime.start(options);
     return await work(runtime);
   } finally {
     process.off('SIGINT', interrupt);

@@ -9,7 +9,7 @@
  * ```
  */
 import type { AgentSettings } from './config.ts';
-import { type TeamDefinition, workersOf } from './team.ts';
+import { type TeamDefinition, workersOf } from './team-schema.ts';
 import { TeamDefinitionError } from './errors.ts';
 
 export function agentSettingsFor(

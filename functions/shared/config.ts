@@ -6,13 +6,13 @@
  * @example
  * ```ts
  * const config = readAgentConfig(); // in a Lambda entry point
- * export const handler = createAgentHandler(config, await createDependencies(config));
+ * export const handler = createAgentHandler(config, createAgentDependencies(config));
  * ```
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL_IDS, ENV, MODEL_TIERS } from './contract.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
-import { AgentDefinitionSchema } from './team.ts';
+import { AgentDefinitionSchema } from './team-schema.ts';
 
 /** A worker the supervisor may delegate to: its deployed function and what it is good at. */
 export const RosterEntrySchema = z.object({

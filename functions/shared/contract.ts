@@ -76,7 +76,6 @@ export const DEFAULT_MODEL_IDS: Record<ModelTier, string> = {
 export const ENV = {
   tableName: 'LEGION_TABLE_NAME',
   agent: 'LEGION_AGENT',
-  roster: 'LEGION_ROSTER',
   modelProvider: 'LEGION_MODEL_PROVIDER',
   modelIds: 'LEGION_MODEL_IDS',
 } as const;

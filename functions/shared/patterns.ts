@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { SupervisorWorkerInputSchema } from './agent-contract.ts';
 import type { PatternName } from './contract.ts';
-import { type TeamDefinition, supervisorOf } from './team.ts';
+import { type TeamDefinition, supervisorOf } from './team-schema.ts';
 
 export interface PatternSpec {
   name: PatternName;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Assignment, Plan } from '../../shared/agent-contract.ts';
-import { AgentOutputError, describeIssues } from '../../shared/errors.ts';
+import { AgentOutputError, ConfigurationError, describeIssues } from '../../shared/errors.ts';
 import type { ClassifyEventSchema } from '../../shared/agent-contract.ts';
 import { parseModelJson } from './model-json.ts';
 import { type StepContext, maxReplyTokens, renderConversation } from './step-context.ts';
@@ -14,7 +14,7 @@ type ClassifyEvent = z.infer<typeof ClassifyEventSchema>;
 
 export async function classify(event: ClassifyEvent, { config, model, logger }: StepContext): Promise<Plan> {
   const { roster, agent } = config;
-  if (roster.length === 0) throw new AgentOutputError(agent.id, 'this agent has no workers to delegate to');
+  if (roster.length === 0) throw new ConfigurationError([`agent ${agent.id} has no workers to delegate to`]);
   const { request, conversation: history } = event.input;
   const reply = await model.converse({
     modelTier: agent.modelTier,

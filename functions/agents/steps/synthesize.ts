@@ -33,7 +33,8 @@ export async function synthesize(event: SynthesizeEvent, { config, model }: Step
     if (!answer) throw new AgentOutputError(agent.id, 'empty synthesis');
   }
   if (failed.length > 0) {
-    answer = [answer, `Our ${failed.join(' and ')} team could not answer right now; we will follow up shortly.`]
+    const teams = failed.length === 1 ? 'team' : 'teams';
+    answer = [answer, `Our ${failed.join(' and ')} ${teams} could not answer right now; we will follow up shortly.`]
       .filter(Boolean)
       .join('\n');
   }

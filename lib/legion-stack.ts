@@ -1,0 +1,102 @@
+/**
+ * The Legion stack: the checkpoint table and one construct per team.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+import type { ModelProviderName } from './agent-function.ts';
+import { CheckpointTable } from './checkpoint-table.ts';
+import { SupervisorWorkerTeam, type SupervisorWorkerTeamProps } from './supervisor-worker-team.ts';
+
+/** The construct of one team, whatever its pattern. */
+export type TeamConstruct = SupervisorWorkerTeam;
+
+/** The construct of each pattern: a new pattern in the contract fails to compile until it has one. */
+const TEAM_CONSTRUCTS: Record<PatternName, (scope: Construct, id: string, props: SupervisorWorkerTeamProps) => TeamConstruct> = {
+  'supervisor-worker': (scope, id, props) => new SupervisorWorkerTeam(scope, id, props),
+};
+
+export interface LegionStackProps extends StackProps {
+  /** The teams to deploy: one state machine per team, one Lambda function per agent role. */
+  readonly teams: TeamDefinition[];
+  /**
+   * The model provider of every agent: Amazon Bedrock, or the deterministic scripted model (which
+   * needs no Bedrock access, for trying the stack out).
+   *
+   * @default 'bedrock'
+   */
+  readonly modelProvider?: ModelProviderName;
+  /**
+   * Bedrock model id per tier.
+   *
+   * @default DEFAULT_MODEL_IDS from the contract
+   */
+  readonly modelIds?: Record<ModelTier, string>;
+  /**
+   * How long function and execution logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Everything Legion deploys: a {@link CheckpointTable} and, for each team, the construct of its
+ * pattern. Outputs the table name (`CheckpointTableName`) and each team's state machine ARN
+ * (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`).
+ *
+ * @example
+ * ```ts
+ * const app = new App();
+ * const team = await loadTeamFile('teams/telecom-support.yaml');
+ * new LegionStack(app, 'Legion', { teams: [team], modelProvider: 'scripted' });
+ * ```
+ */
+export class LegionStack extends Stack {
+  /** The checkpoint table. */
+  public readonly checkpoints: CheckpointTable;
+  /** The construct of each team, by team name. */
+  public readonly teams: Record<string, TeamConstruct>;
+
+  public constructor(scope: Construct, id: string, props: LegionStackProps) {
+    super(scope, id, props);
+    if (props.modelProvider !== undefined && !['bedrock', 'scripted'].includes(props.modelProvider)) {
+      throw new Error(`modelProvider must be "bedrock" or "scripted", got "${props.modelProvider}"`);
+    }
+    const names = props.teams.map((team) => team.name);
+    const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+    if (duplicate !== undefined) throw new Error(`Two teams are named "${duplicate}"; team names must be unique`);
+
+    this.checkpoints = new CheckpointTable(this, 'Checkpoints');
+    new CfnOutput(this, 'CheckpointTableName', {
+      value: this.checkpoints.table.tableName,
+      description: 'DynamoDB table of checkpoints',
+    });
+
+    this.teams = {};
+    for (const team of props.teams) {
+      const common = {
+        team,
+        table: this.checkpoints.table,
+        modelProvider: props.modelProvider,
+        modelIds: props.modelIds,
+        logRetention: props.logRetention,
+      };
+      const construct = TEAM_CONSTRUCTS[team.pattern](this, team.name, common);
+      this.teams[team.name] = construct;
+      new CfnOutput(this, `${pascalCase(team.name)}StateMachineArn`, {
+        value: construct.stateMachine.stateMachineArn,
+        description: `State machine of team ${team.name} (${team.pattern})`,
+      });
+    }
+  }
+}
+
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

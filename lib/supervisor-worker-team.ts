@@ -1,0 +1,111 @@
+/**
+ * A supervisor/worker team in AWS: one Lambda function per agent role and the team's state machine.
+ */
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { RosterEntry } from '../functions/shared/config.ts';
+import type { ModelTier } from '../functions/shared/contract.ts';
+import { type TeamDefinition, supervisorOf, workersOf } from '../functions/shared/team.ts';
+import { AgentFunction, type ModelProviderName } from './agent-function.ts';
+import { TeamStateMachine } from './team-state-machine.ts';
+
+export interface SupervisorWorkerTeamProps {
+  /** A team whose pattern is `supervisor-worker`. */
+  readonly team: TeamDefinition;
+  /** The checkpoint table the agents write to. */
+  readonly table: dynamodb.ITable;
+  /**
+   * The model provider of every agent.
+   *
+   * @default 'bedrock'
+   */
+  readonly modelProvider?: ModelProviderName;
+  /**
+   * Bedrock model id per tier.
+   *
+   * @default DEFAULT_MODEL_IDS from the contract
+   */
+  readonly modelIds?: Record<ModelTier, string>;
+  /**
+   * How long function and execution logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log groups when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The `supervisor-worker` pattern for one team: an {@link AgentFunction} per worker, then one for
+ * the supervisor whose roster lists the workers (id, description, capabilities, function ARN), then
+ * a {@link TeamStateMachine} that may invoke all of them.
+ *
+ * @example
+ * ```ts
+ * const team = await loadTeamFile('teams/telecom-support.yaml');
+ * const checkpoints = new CheckpointTable(this, 'Checkpoints');
+ * const telecom = new SupervisorWorkerTeam(this, 'Telecom', { team, table: checkpoints.table });
+ * telecom.functions.billing; // the billing worker's Lambda
+ * ```
+ */
+export class SupervisorWorkerTeam extends Construct {
+  /** The team definition deployed. */
+  public readonly team: TeamDefinition;
+  /** The agent constructs (function, role, log group), by agent id. */
+  public readonly agents: Record<string, AgentFunction>;
+  /** The Lambda function of each agent, by agent id. */
+  public readonly functions: Record<string, lambda.IFunction>;
+  /** The team's state machine. */
+  public readonly stateMachine: sfn.StateMachine;
+
+  public constructor(scope: Construct, id: string, props: SupervisorWorkerTeamProps) {
+    super(scope, id);
+    const { team } = props;
+    const pattern: string = team.pattern;
+    if (pattern !== 'supervisor-worker') {
+      throw new Error(`Team "${team.name}" has pattern "${pattern}", not "supervisor-worker"`);
+    }
+    this.team = team;
+    const common = {
+      team,
+      table: props.table,
+      modelProvider: props.modelProvider,
+      modelIds: props.modelIds,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+    };
+
+    const agents: Record<string, AgentFunction> = {};
+    const roster: RosterEntry[] = [];
+    for (const worker of workersOf(team)) {
+      const agentFunction = new AgentFunction(this, worker.id, { ...common, agent: worker });
+      agents[worker.id] = agentFunction;
+      roster.push({
+        id: worker.id,
+        description: worker.description,
+        capabilities: worker.capabilities,
+        functionArn: agentFunction.function.functionArn,
+      });
+    }
+    const supervisor = supervisorOf(team);
+    agents[supervisor.id] = new AgentFunction(this, supervisor.id, { ...common, agent: supervisor, roster });
+
+    this.agents = agents;
+    this.functions = Object.fromEntries(Object.entries(agents).map(([agentId, agent]) => [agentId, agent.function]));
+    this.stateMachine = new TeamStateMachine(this, 'StateMachine', {
+      team,
+      functions: this.functions,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+    }).stateMachine;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The state machine of one team: the generic ASL file of the team's pattern, filled with the team
+ * through the same `substitutions()` the local runtime applies.
+ */
+import { readFileSync } from 'node:fs';
+import { Aws, Fn, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PATTERNS, placeholdersIn } from '../functions/shared/patterns.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+
+export interface TeamStateMachineProps {
+  /** The team; its pattern names the ASL file. */
+  readonly team: TeamDefinition;
+  /** The deployed function of every agent of the team, by agent id. The state machine may invoke each. */
+  readonly functions: Record<string, lambda.IFunction>;
+  /**
+   * How long execution logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A STANDARD Step Functions state machine for one team, defined by `statemachines/<pattern>.asl.json`
+ * (`DefinitionBody.fromFile` with `definitionSubstitutions` from `PATTERNS[pattern].substitutions`),
+ * logging ALL events with execution data to its own log group, with X-Ray tracing, and allowed to
+ * invoke exactly the team's agent functions (their unqualified ARNs).
+ *
+ * Synth fails if the ASL file has a `${Name}` the pattern does not substitute, or the reverse.
+ *
+ * @example
+ * ```ts
+ * const machine = new TeamStateMachine(this, 'StateMachine', {
+ *   team,
+ *   functions: { supervisor: supervisorFn, billing: billingFn },
+ * });
+ * new CfnOutput(this, 'Arn', { value: machine.stateMachine.stateMachineArn });
+ * ```
+ */
+export class TeamStateMachine extends Construct {
+  /** The state machine. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Its execution log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  public constructor(scope: Construct, id: string, props: TeamStateMachineProps) {
+    super(scope, id);
+    const { team, functions } = props;
+    const spec = PATTERNS[team.pattern];
+    const substitutions = spec.substitutions(team, (agentId) => {
+      const fn = functions[agentId];
+      if (!fn) throw new Error(`Team "${team.name}": no function given for agent "${agentId}"`);
+      return fn.functionArn;
+    });
+    assertSubstitutionsMatch(team.name, spec.aslFile, substitutions);
+
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch's log resource policy from growing per machine.
+      // The stack's UUID ends the name, so a retained group never blocks re-creating the stack.
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 400 })}-${stackUuid}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: `Legion ${team.pattern} team ${team.name}`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(spec.aslFile),
+      definitionSubstitutions: substitutions,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+
+    // The ASL invokes the unqualified ARNs, so no grant on versions or aliases (`<arn>:*`) is needed.
+    for (const fn of Object.values(functions)) fn.grantInvokeLatestVersion(this.stateMachine);
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, ...) and X-Ray actions support no resource-level permissions; CDK adds them for logging and tracing.',
+    });
+  }
+}
+
+function assertSubstitutionsMatch(teamName: string, aslFile: string, substitutions: Record<string, string>): void {
+  const placeholders = placeholdersIn(readFileSync(aslFile, 'utf8'));
+  const provided = Object.keys(substitutions).sort();
+  const missing = placeholders.filter((name) => !provided.includes(name));
+  const unused = provided.filter((name) => !placeholders.includes(name));
+  if (missing.length > 0 || unused.length > 0) {
+    throw new Error(
+      `Team "${teamName}": ${aslFile} and its pattern's substitutions disagree` +
+        (missing.length > 0 ? `; no value for ${missing.map((n) => `\${${n}}`).join(', ')}` : '') +
+        (unused.length > 0 ? `; no placeholder for ${unused.join(', ')}` : ''),
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { TELECOM_TEAM_FILE, buildApp } from './synth.ts';
+
+interface ValidationReport {
+  pluginReports: { pluginName?: string; violations: { ruleName: string }[] }[];
+}
+
+const nagPacks = (app: App) => [new AwsSolutionsChecks(app), new ServerlessChecks(app)];
+
+describe('Class: LegionStack', () => {
+  describe('Feature: cdk-nag checks', () => {
+    const outdirs: string[] = [];
+    let team: TeamDefinition;
+
+    beforeAll(async () => {
+      team = await loadTeamFile(TELECOM_TEAM_FILE);
+    });
+
+    afterAll(() => {
+      for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
+    });
+
+    /** Synthesizes and returns the violations of the validation report, and what synth threw. */
+    function validate(build: (outdir: string) => App): { violations: string[]; failure: unknown } {
+      const outdir = mkdtempSync(join(tmpdir(), 'legion-nag-'));
+      outdirs.push(outdir);
+      const app = build(outdir);
+      let failure: unknown;
+      try {
+        app.synth();
+      } catch (error) {
+        failure = error;
+      }
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
+      const violations = report.pluginReports.flatMap((plugin) =>
+        plugin.violations.map((violation) => `${plugin.pluginName ?? '?'}: ${violation.ruleName}`),
+      );
+      return { violations, failure };
+    }
+
+    it.each(['bedrock', 'scripted'] as const)(
+      'passes the AwsSolutions and Serverless packs and CloudFormation validation (%s models)',
+      (modelProvider) => {
+        const { violations, failure } = validate(
+          (outdir) => buildApp({ teams: [team], modelProvider, outdir, cfnValidation: true, plugins: nagPacks }).app,
+        );
+        expect(violations).toEqual([]);
+        expect(failure).toBeUndefined();
+      },
+      // The first CloudFormation validation of a process loads a WASM engine: seconds on a busy machine.
+      60_000,
+    );
+
+    it('does report a finding (the packs really run)', () => {
+      const { violations, failure } = validate((outdir) => {
+        const { app, stack } = buildApp({ teams: [team], outdir, plugins: nagPacks });
+        new dynamodb.Table(stack, 'Unprotected', {
+          partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+          removalPolicy: RemovalPolicy.DESTROY,
+        });
+        return app;
+      });
+      expect(violations).toContain('AwsSolutions: AwsSolutions-DDB3');
+      expect(failure).toBeInstanceOf(Error);
+    }, 60_000);
+  });
+});

@@ -1,0 +1,345 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAgentConfig } from '../../functions/shared/config.ts';
+import { CHECKPOINT_TABLE, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
+import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
+import {
+  REPO_ROOT,
+  type Resource,
+  type TemplateJson,
+  TELECOM_TEAM_FILE,
+  actionsOf,
+  buildApp,
+  referencedIds,
+  removeTemporaryOutdirs,
+  renderIntrinsic,
+  resourceList,
+  resourcesOf,
+  statementsOfRole,
+} from './synth.ts';
+
+interface Synthesized {
+  template: TemplateJson;
+  assemblyDir: string;
+}
+
+function synthesize(teams: TeamDefinition[], modelProvider?: 'bedrock' | 'scripted'): Synthesized {
+  const { app, stack } = buildApp({ teams, modelProvider });
+  const assembly = app.synth();
+  return {
+    template: assembly.getStackArtifact(stack.artifactId).template as TemplateJson,
+    assemblyDir: assembly.directory,
+  };
+}
+
+function onlyOne(resources: Record<string, Resource>): [string, Resource] {
+  const entries = Object.entries(resources);
+  expect(entries).toHaveLength(1);
+  return entries[0] as [string, Resource];
+}
+
+function variablesOf(fn: Resource): Record<string, unknown> {
+  return (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** The environment of a function as the Lambda runtime would see it, with ARNs shown as `<Id.Arn>`. */
+function renderedEnvironment(fn: Resource): Record<string, string> {
+  return Object.fromEntries(Object.entries(variablesOf(fn)).map(([name, value]) => [name, renderIntrinsic(value)]));
+}
+
+function agentIdOf(fn: Resource): string {
+  return readAgentConfig(renderedEnvironment(fn)).agent.id;
+}
+
+function roleIdOf(fn: Resource): string {
+  const [roleId] = referencedIds(fn.Properties?.Role);
+  if (!roleId) throw new Error('function has no role');
+  return roleId;
+}
+
+describe('Class: LegionStack', () => {
+  let team: TeamDefinition;
+  let template: TemplateJson;
+  let assemblyDir: string;
+  let functions: Record<string, Resource>;
+  let tableId: string;
+
+  beforeAll(async () => {
+    team = await loadTeamFile(TELECOM_TEAM_FILE);
+    ({ template, assemblyDir } = synthesize([team]));
+    functions = resourcesOf(template, 'AWS::Lambda::Function');
+    [tableId] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
+  });
+
+  afterAll(removeTemporaryOutdirs);
+
+  describe('Feature: checkpoint table', () => {
+    it('uses the key schema of the contract, on demand', () => {
+      const [, table] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
+      expect(table.Properties).toMatchObject({
+        KeySchema: [
+          { AttributeName: CHECKPOINT_TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: CHECKPOINT_TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: CHECKPOINT_TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: CHECKPOINT_TABLE.sortKey, AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+    });
+
+    it('expires items through a TTL on expiresAt', () => {
+      const [, table] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
+      expect(table.Properties?.TimeToLiveSpecification).toEqual({
+        AttributeName: CHECKPOINT_TABLE.ttlAttribute,
+        Enabled: true,
+      });
+    });
+
+    it('has point-in-time recovery, encryption at rest, and is retained on removal', () => {
+      const [, table] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
+      expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+    });
+  });
+
+  describe('Feature: agent functions', () => {
+    it('creates exactly one function per agent role', () => {
+      expect(Object.keys(functions)).toHaveLength(team.agents.length);
+      expect(Object.values(functions).map(agentIdOf).sort()).toEqual(team.agents.map((agent) => agent.id).sort());
+    });
+
+    it('runs Node.js 22 on arm64 with active tracing and JSON logs', () => {
+      for (const fn of Object.values(functions)) {
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogFormat: 'JSON' },
+        });
+      }
+    });
+
+    it('takes memory, timeout and reserved concurrency from the agent definition', () => {
+      for (const fn of Object.values(functions)) {
+        const agent = team.agents.find((candidate) => candidate.id === agentIdOf(fn));
+        expect(fn.Properties?.MemorySize).toBe(agent?.memoryMb);
+        expect(fn.Properties?.Timeout).toBe(agent?.timeoutSeconds);
+        expect(fn.Properties?.ReservedConcurrentExecutions).toBe(agent?.reservedConcurrency);
+      }
+    });
+
+    it('sets every variable readAgentConfig reads, and they parse', () => {
+      for (const fn of Object.values(functions)) {
+        const environment = renderedEnvironment(fn);
+        expect(Object.keys(environment)).toEqual(
+          expect.arrayContaining([ENV.tableName, ENV.agent, ENV.modelProvider, ENV.modelIds]),
+        );
+        expect(variablesOf(fn)[ENV.tableName]).toEqual({ Ref: tableId });
+        const config = readAgentConfig(environment);
+        expect(config.team).toBe(team.name);
+        expect(config.fallbackAnswer).toBe(team.fallbackAnswer);
+        expect(config.model).toEqual({ provider: 'bedrock', modelIds: DEFAULT_MODEL_IDS });
+        expect(config.agent).toEqual(team.agents.find((agent) => agent.id === config.agent.id));
+      }
+    });
+
+    it('gives the supervisor a roster of the workers that points at their functions', () => {
+      const logicalIdOfAgent = Object.fromEntries(Object.entries(functions).map(([id, fn]) => [agentIdOf(fn), id]));
+      const supervisor = supervisorOf(team);
+      const supervisorFn = functions[logicalIdOfAgent[supervisor.id] ?? ''];
+      if (!supervisorFn) throw new Error('no supervisor function');
+      const { roster } = readAgentConfig(renderedEnvironment(supervisorFn));
+      expect(roster).toEqual(
+        workersOf(team).map((worker) => ({
+          id: worker.id,
+          description: worker.description,
+          capabilities: worker.capabilities,
+          functionArn: `<${logicalIdOfAgent[worker.id] ?? '?'}.Arn>`,
+        })),
+      );
+      for (const fn of Object.values(functions)) {
+        if (fn !== supervisorFn) expect(readAgentConfig(renderedEnvironment(fn)).roster).toEqual([]);
+      }
+    });
+  });
+
+  describe('Feature: least-privilege IAM', () => {
+    it('scopes each agent role to its table actions on the table ARN, never *', () => {
+      for (const fn of Object.values(functions)) {
+        const dynamo = statementsOfRole(template, roleIdOf(fn)).filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+        );
+        expect(dynamo.length).toBeGreaterThan(0);
+        for (const statement of dynamo) {
+          expect(actionsOf(statement).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+          for (const resource of resourceList(statement)) {
+            expect(resource).not.toBe('*');
+            expect(resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+          }
+        }
+      }
+    });
+
+    it('lets each agent invoke only the Bedrock foundation model of its tier', () => {
+      for (const fn of Object.values(functions)) {
+        const agent = team.agents.find((candidate) => candidate.id === agentIdOf(fn));
+        const bedrock = statementsOfRole(template, roleIdOf(fn)).filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith('bedrock:')),
+        );
+        expect(bedrock).toHaveLength(1);
+        expect(actionsOf(bedrock[0] as never)).toEqual(['bedrock:InvokeModel']);
+        expect(resourceList(bedrock[0] as never).map(renderIntrinsic)).toEqual([
+          `arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/${DEFAULT_MODEL_IDS[agent?.modelTier ?? 'fast']}`,
+        ]);
+      }
+    });
+
+    it('uses no managed policies and no wildcard resource except for X-Ray', () => {
+      for (const fn of Object.values(functions)) {
+        const roleId = roleIdOf(fn);
+        expect(template.Resources[roleId]?.Properties?.ManagedPolicyArns).toBeUndefined();
+        for (const statement of statementsOfRole(template, roleId)) {
+          if (resourceList(statement).includes('*')) {
+            expect(actionsOf(statement).every((action) => action.startsWith('xray:'))).toBe(true);
+          }
+        }
+      }
+    });
+
+    it('lets the state machine invoke exactly the team functions', () => {
+      const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+      const invoke = statementsOfRole(template, referencedIds(machine.Properties?.RoleArn)[0] ?? '').filter(
+        (statement) => actionsOf(statement).some((action) => action.startsWith('lambda:')),
+      );
+      expect(invoke.flatMap(actionsOf).every((action) => action === 'lambda:InvokeFunction')).toBe(true);
+      const invoked = new Set(invoke.flatMap((statement) => referencedIds(statement.Resource)));
+      expect([...invoked].sort()).toEqual(Object.keys(functions).sort());
+      for (const statement of invoke) {
+        for (const resource of resourceList(statement)) expect(resource).not.toBe('*');
+      }
+    });
+  });
+
+  describe('Feature: state machine', () => {
+    it('is a STANDARD machine that logs ALL with execution data and traces with X-Ray', () => {
+      const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+      expect(machine.Properties).toMatchObject({
+        StateMachineType: 'STANDARD',
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+        TracingConfiguration: { Enabled: true },
+      });
+      const destination = (machine.Properties?.LoggingConfiguration as { Destinations: unknown[] }).Destinations;
+      const [logGroupId] = referencedIds(destination);
+      expect(template.Resources[logGroupId ?? '']?.Type).toBe('AWS::Logs::LogGroup');
+    });
+
+    it('substitutes every ${Name} of its ASL file, and nothing else', () => {
+      const aslFiles = readdirSync(join(REPO_ROOT, 'statemachines')).filter((file) => file.endsWith('.asl.json'));
+      const machines = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+      expect(machines.length).toBeGreaterThan(0);
+      for (const machine of machines) {
+        const key = (machine.Properties?.DefinitionS3Location as { Key: string }).Key;
+        const staged = readFileSync(join(assemblyDir, `asset.${key}`), 'utf8');
+        // The staged asset is a verbatim copy of one of the ASL files on disk.
+        const source = aslFiles.find((file) => readFileSync(join(REPO_ROOT, 'statemachines', file), 'utf8') === staged);
+        expect(source, `asset ${key} matches no statemachines/*.asl.json`).toBeDefined();
+        const text = readFileSync(join(REPO_ROOT, 'statemachines', source ?? ''), 'utf8');
+        const substitutions = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
+        expect(Object.keys(substitutions).sort()).toEqual(placeholdersIn(text));
+        const rendered = applySubstitutions(
+          text,
+          Object.fromEntries(Object.entries(substitutions).map(([name, value]) => [name, renderIntrinsic(value)])),
+        );
+        expect(placeholdersIn(rendered)).toEqual([]);
+        expect(() => JSON.parse(rendered) as unknown).not.toThrow();
+      }
+    });
+
+    it('fills the substitutions the pattern computes for the team', () => {
+      const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+      const logicalIdOfAgent = Object.fromEntries(Object.entries(functions).map(([id, fn]) => [agentIdOf(fn), id]));
+      const expected = PATTERNS[team.pattern].substitutions(team, (agentId) => `<${logicalIdOfAgent[agentId] ?? '?'}.Arn>`);
+      const actual = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
+      expect(Object.fromEntries(Object.entries(actual).map(([name, value]) => [name, renderIntrinsic(value)]))).toEqual(
+        expected,
+      );
+    });
+  });
+
+  describe('Feature: log groups', () => {
+    it('gives every function and the state machine its own log group with retention', () => {
+      const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
+      expect(Object.keys(logGroups)).toHaveLength(team.agents.length + 1);
+      for (const logGroup of Object.values(logGroups)) {
+        expect(logGroup.Properties?.RetentionInDays).toBe(30);
+        expect(logGroup.DeletionPolicy).toBe('Retain');
+      }
+      for (const fn of Object.values(functions)) {
+        const [logGroupId] = referencedIds((fn.Properties?.LoggingConfig as { LogGroup: unknown }).LogGroup);
+        expect(logGroups[logGroupId ?? '']).toBeDefined();
+      }
+    });
+  });
+
+  describe('Feature: outputs', () => {
+    it('outputs the table name and the state machine ARN of each team', () => {
+      const [machineId] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+      expect(template.Outputs).toMatchObject({
+        CheckpointTableName: { Value: { Ref: tableId } },
+        TelecomSupportStateMachineArn: { Value: { Ref: machineId } },
+      });
+    });
+  });
+
+  describe('Feature: scripted model provider', () => {
+    it('sets the provider variable and grants no Bedrock access', () => {
+      const scripted = synthesize([team], 'scripted').template;
+      for (const fn of Object.values(resourcesOf(scripted, 'AWS::Lambda::Function'))) {
+        expect(variablesOf(fn)[ENV.modelProvider]).toBe('scripted');
+        const actions = statementsOfRole(scripted, roleIdOf(fn)).flatMap(actionsOf);
+        expect(actions.filter((action) => action.startsWith('bedrock:'))).toEqual([]);
+      }
+    });
+  });
+
+  describe('Feature: input checks', () => {
+    it('refuses, in the team schema, a system prompt too long for the 4 KB environment', () => {
+      const chatty = {
+        ...team,
+        agents: team.agents.map((agent) =>
+          agent.id === 'billing' ? { ...agent, systemPrompt: 'Explain every charge. '.repeat(200) } : agent,
+        ),
+      };
+      expect(() => parseTeam(chatty, 'test')).toThrow(/agents\.1\.systemPrompt/);
+    });
+
+    it('counts the workers of the supervisor roster towards the limit', () => {
+      const crowded = parseTeam(
+        {
+          ...team,
+          agents: [
+            ...team.agents,
+            ...Array.from({ length: 20 }, (_, index) => ({
+              ...workersOf(team)[0],
+              id: `worker-${index}`,
+              scriptedReply: undefined,
+            })),
+          ],
+        },
+        'test',
+      );
+      expect(() => buildApp({ teams: [crowded] })).toThrow(/Agent "supervisor"/);
+    });
+
+    it('rejects an unknown model provider and duplicate team names', () => {
+      expect(() => buildApp({ teams: [team], modelProvider: 'openai' as never })).toThrow(/modelProvider/);
+      expect(() => buildApp({ teams: [team, team] })).toThrow(/Two teams are named "telecom-support"/);
+    });
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The `legion` CLI as a user runs it: a real child process of bin/legion.js. Bad usage and bad
+ * input exit with code 2 and say what was wrong, before any database is started.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function legion(...args: string[]): CliResult {
+  const result = spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('CLI: legion run (bad usage)', () => {
+  it('rejects an unknown pattern with exit code 2 and the allowed choices', () => {
+    const result = legion('run', 'round-robin');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/round-robin/);
+    expect(result.stderr).toMatch(/supervisor-worker/);
+  });
+
+  it('rejects malformed JSON input with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input', '{"request": ');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--input is not valid JSON/);
+  });
+
+  it('rejects input without the required request field with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input', '{"text": "hello"}');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/request/);
+  });
+
+  it('rejects an empty request with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input', '{"request": "   "}');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/request: must not be empty/);
+  });
+
+  it('rejects --input given without a value with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/argument missing/);
+  });
+
+  it('rejects a missing --input-file with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input-file', '/nonexistent/input.json');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/cannot read --input-file \/nonexistent\/input.json: ENOENT/);
+  });
+
+  it('rejects --input together with --input-file with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--input', '{}', '--input-file', 'x.json');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/cannot be used with/);
+  });
+
+  it('rejects an invalid team file with exit code 2 naming the problem', () => {
+    const result = legion('run', 'supervisor-worker', '--team', 'package.json');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Invalid team definition package.json/);
+  });
+
+  it('rejects a bad task id with exit code 2', () => {
+    const result = legion('run', 'supervisor-worker', '--task-id', 'has spaces');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--task-id/);
+  });
+
+  it('requires --data-dir for checkpoints', () => {
+    const result = legion('checkpoints', 'some-task');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--data-dir/);
+  });
+});
+
+describe('CLI: legion run and legion checkpoints', () => {
+  it('runs a team, prints the JSON result, and lists the same checkpoints from a second process', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'legion-cli-'));
+    const run = legion('run', 'supervisor-worker', '--team', 'test/fixtures/teams/it-helpdesk.yaml',
+      '--input', '{"request":"my printer and my vpn are broken"}', '--task-id', 'cli-task-1', '--data-dir', dataDir, '--json');
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      status: string; taskId: string; output: { intents: string[] }; checkpoints: number;
+      trace: { agent: string; state: string; durationMs: number; tokens: number }[];
+    };
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.taskId).toBe('cli-task-1');
+    expect(result.output.intents).toEqual(['hardware', 'access']);
+    expect(result.checkpoints).toBe(4);
+    expect(result.trace).toHaveLength(4);
+    for (const step of result.trace) {
+      expect(Object.keys(step)).toEqual(expect.arrayContaining(['agent', 'state', 'durationMs', 'tokens']));
+    }
+    expect(run.stderr).toMatch(/dispatcher working \(Classify\)/);
+
+    const listed = legion('checkpoints', 'cli-task-1', '--data-dir', dataDir, '--json');
+    expect(listed.status).toBe(0);
+    const checkpoints = (JSON.parse(listed.stdout) as { checkpoints: { sequence: number; checksumValid: boolean }[] }).checkpoints;
+    expect(checkpoints.map((checkpoint) => checkpoint.sequence)).toEqual([1, 2, 3, 4]);
+    expect(checkpoints.every((checkpoint) => checkpoint.checksumValid)).toBe(true);
+  }, 90_000);
+});
+
+/** Java processes of DynamoDB Local that use this data folder. */
+function dynamoDbLocalProcessesFor(dataDir: string): string[] {
+  const listing = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return listing.split('\n').filter((line) => line.includes('DynamoDBLocal.jar') && line.includes(dataDir));
+}
+
+describe('CLI: interrupting a run', () => {
+  it('stops DynamoDB Local and releases the data folder on Ctrl-C', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'legion-sigint-'));
+    const child = spawn(process.execPath, ['bin/legion.js', 'run', 'supervisor-worker', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    // Wait until DynamoDB Local is up (its lock is taken before start, its java process is listed).
+    const deadline = Date.now() + 45_000;
+    while (dynamoDbLocalProcessesFor(dataDir).length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(dynamoDbLocalProcessesFor(dataDir)).toHaveLength(1);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/Interrupted \(SIGINT\)/);
+    expect(dynamoDbLocalProcessesFor(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'legion.lock'))).toBe(false);
+  }, 90_000);
+});

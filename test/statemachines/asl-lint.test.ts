@@ -1,0 +1,173 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PATTERN_NAMES, type PatternName } from '../../functions/shared/contract.ts';
+import { PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
+import { loadTeamFile } from '../../functions/shared/team.ts';
+import { type AslRuleOptions, lintAsl } from './asl-rules.ts';
+
+const STATEMACHINES_DIR = fileURLToPath(new URL('../../statemachines/', import.meta.url));
+const aslFiles = readdirSync(STATEMACHINES_DIR)
+  .filter((file) => file.endsWith('.asl.json'))
+  .sort();
+
+/**
+ * What each pattern's Choice states may read (schema-validated enums only) and where a Lambda Task
+ * may take its function from. A new pattern must add its row here.
+ */
+const RULES: Record<string, AslRuleOptions> = {
+  'supervisor-worker.asl.json': {
+    allowedChoiceVariables: ['$.supervisor.plan.route'],
+    // The supervisor handler copies the ARN from the deployed roster into each assignment.
+    allowedFunctionNamePaths: ['$.assignment.functionArn'],
+  },
+};
+
+/** Just enough typing to edit a parsed definition in the tests below. */
+interface TestState {
+  [field: string]: unknown;
+  TimeoutSeconds?: number;
+  Default?: string;
+  Catch?: { Next: string }[];
+  Retry?: { ErrorEquals: string[] }[];
+  Choices?: { Variable: string }[];
+  Parameters: { [field: string]: unknown; Payload: { stateName: string } };
+  ItemProcessor?: { States: Record<string, TestState> };
+}
+interface TestAsl {
+  [field: string]: unknown;
+  QueryLanguage?: string;
+  States: Record<string, TestState>;
+}
+
+/** The state at `path` (`Map/Inner` for a state of a Map's ItemProcessor). */
+function stateOf(asl: TestAsl, path: string): TestState {
+  const [outer = '', inner] = path.split('/');
+  const state = asl.States[outer];
+  const found = inner === undefined ? state : state?.ItemProcessor?.States[inner];
+  if (!found) throw new Error(`no state ${path}`);
+  return found;
+}
+
+function first<T>(items: T[] | undefined): T {
+  const item = items?.[0];
+  if (item === undefined) throw new Error('empty list');
+  return item;
+}
+
+const patternOf = (file: string): string => basename(file, '.asl.json');
+const readAsl = (file: string): string => readFileSync(`${STATEMACHINES_DIR}${file}`, 'utf8');
+
+describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
+  it('finds one ASL file per pattern of the contract, and nothing else', () => {
+    expect(aslFiles.map(patternOf)).toEqual([...PATTERN_NAMES].sort());
+  });
+
+  describe.each(aslFiles)('Feature: %s', (file) => {
+    let text: string;
+
+    beforeAll(() => {
+      text = readAsl(file);
+    });
+
+    it('is valid JSON', () => {
+      expect(() => JSON.parse(text) as unknown).not.toThrow();
+    });
+
+    it('follows the ASL rules: JSONPath only, guarded Tasks, existing targets, enum-only Choices', () => {
+      const rules = RULES[file];
+      expect(rules, `add the allowed Choice variables of ${file} to RULES in this test`).toBeDefined();
+      expect(lintAsl(JSON.parse(text), rules as AslRuleOptions)).toEqual([]);
+    });
+
+    it('uses only placeholders its pattern substitutes for the example team, and all of them', async () => {
+      const spec = PATTERNS[patternOf(file) as PatternName];
+      const team = await loadTeamFile(spec.exampleTeamFile);
+      const substitutions = spec.substitutions(team, (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`);
+      expect(placeholdersIn(text)).toEqual(Object.keys(substitutions).sort());
+    });
+  });
+
+  describe('Feature: the rules catch mistakes', () => {
+    const options = RULES['supervisor-worker.asl.json'] as AslRuleOptions;
+    let base: TestAsl;
+
+    beforeAll(() => {
+      base = JSON.parse(readAsl('supervisor-worker.asl.json')) as TestAsl;
+    });
+
+    /** A deep copy of the supervisor-worker definition, changed by `edit`. */
+    function mutated(edit: (asl: TestAsl) => void): TestAsl {
+      const copy = structuredClone(base);
+      edit(copy);
+      return copy;
+    }
+
+    it('rejects JSONata, Assign, Output and Arguments, also inside a Map', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          asl.QueryLanguage = 'JSONata';
+          stateOf(asl, 'Init').Assign = { count: 0 };
+          stateOf(asl, 'Delegate/Work').Arguments = {};
+          stateOf(asl, 'Synthesize').Output = '{% $states.result %}';
+        }),
+        options,
+      );
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/top level.*QueryLanguage "JSONata"/),
+          expect.stringMatching(/^Init: has Assign/),
+          expect.stringMatching(/^Delegate\/Work: has Arguments/),
+          expect.stringMatching(/^Synthesize: has Output/),
+        ]),
+      );
+    });
+
+    it('rejects a Task without timeout, without a Lambda error in Retry, or without Catch', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          delete stateOf(asl, 'Classify').TimeoutSeconds;
+          first(stateOf(asl, 'Synthesize').Retry).ErrorEquals = ['Lambda.ServiceException'];
+          delete stateOf(asl, 'Delegate/Work').Catch;
+        }),
+        options,
+      );
+      expect(problems).toEqual([
+        'Classify: Task without TimeoutSeconds',
+        'Delegate/Work: Task without Catch',
+        'Synthesize: Retry does not cover Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException',
+      ]);
+    });
+
+    it('rejects dangling targets, a wrong stateName and a Choice on model output', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          first(stateOf(asl, 'Classify').Catch).Next = 'Nowhere';
+          first(stateOf(asl, 'Delegate/Work').Catch).Next = 'Synthesize'; // outside the Map's scope
+          stateOf(asl, 'Synthesize').Parameters.Payload.stateName = 'Classify';
+          first(stateOf(asl, 'Route').Choices).Variable = '$.supervisor.plan.answer';
+          stateOf(asl, 'Route').Default = 'Missing';
+        }),
+        options,
+      );
+      expect(problems).toEqual([
+        'Classify Catch[0]: target "Nowhere" is not a state of its scope',
+        'Route: Choice reads $.supervisor.plan.answer, which is not an allowed enum path',
+        'Route Default: target "Missing" is not a state of its scope',
+        'Delegate/Work Catch[0]: target "Synthesize" is not a state of its scope',
+        'Synthesize: Payload.stateName is "Classify", not the state\'s name',
+      ]);
+    });
+
+    it('rejects a function taken from an unlisted path', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          stateOf(asl, 'Delegate/Work').Parameters['FunctionName.$'] = '$.assignment.modelSaid';
+        }),
+        options,
+      );
+      expect(problems).toEqual(['Delegate/Work: FunctionName.$ reads $.assignment.modelSaid, which is not an allowed path']);
+    });
+  });
+});

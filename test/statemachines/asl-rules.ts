@@ -1,0 +1,145 @@
+/**
+ * The rules every `statemachines/*.asl.json` must follow (DESIGN.md, Principles), as a function that
+ * lists every problem of one parsed definition. The local interpreter silently mis-runs JSONata and
+ * `Assign`, and a Task without timeout, retry or catch fails in ways nobody chose.
+ */
+import { LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+
+export interface AslRuleOptions {
+  /** JSONPaths Choice states may read: schema-validated enums only, never free model output. */
+  allowedChoiceVariables: readonly string[];
+  /** JSONPaths a Lambda Task may take its `FunctionName.$` from (besides a `${Placeholder}`). */
+  allowedFunctionNamePaths: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+
+/** Fields of the JSONata query language and of variables, which the local runtime does not support. */
+const FORBIDDEN_FIELDS = ['Assign', 'Output', 'Arguments'] as const;
+
+const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Lists the problems of one state machine definition; an empty list means it follows every rule. */
+export function lintAsl(definition: unknown, options: AslRuleOptions): string[] {
+  const problems: string[] = [];
+  if (!isObject(definition)) return ['the definition is not a JSON object'];
+  if (typeof definition.TimeoutSeconds !== 'number') problems.push('the state machine has no TimeoutSeconds');
+  lintScope(definition, '', options, problems);
+  return problems;
+}
+
+/** One `StartAt` + `States` scope: the machine, a Map's ItemProcessor/Iterator, or a Parallel branch. */
+function lintScope(scope: Json, where: string, options: AslRuleOptions, problems: string[]): void {
+  const at = (name: string): string => `${where}${name}`;
+  checkQueryLanguage(scope, where || '(top level)', problems);
+  const states = scope.States;
+  if (!isObject(states)) {
+    problems.push(`${where || '(top level)'}: no States`);
+    return;
+  }
+  const names = new Set(Object.keys(states));
+  const target = (from: string, next: unknown): void => {
+    if (typeof next !== 'string' || !names.has(next)) {
+      problems.push(`${from}: target ${JSON.stringify(next)} is not a state of its scope`);
+    }
+  };
+  target(`${where || '(top level)'} StartAt`, scope.StartAt);
+
+  for (const [name, value] of Object.entries(states)) {
+    if (!isObject(value)) {
+      problems.push(`${at(name)}: not an object`);
+      continue;
+    }
+    const state = value;
+    checkQueryLanguage(state, at(name), problems);
+    for (const field of FORBIDDEN_FIELDS) {
+      if (field in state) problems.push(`${at(name)}: has ${field} (JSONata/variables; use JSONPath fields)`);
+    }
+    if (state.Next !== undefined) target(`${at(name)} Next`, state.Next);
+    for (const [index, catcher] of asArray(state.Catch).entries()) {
+      target(`${at(name)} Catch[${index}]`, isObject(catcher) ? catcher.Next : undefined);
+    }
+
+    switch (state.Type) {
+      case 'Task':
+        lintTask(name, state, at(name), options, problems);
+        break;
+      case 'Choice':
+        for (const [index, rule] of asArray(state.Choices).entries()) {
+          target(`${at(name)} Choices[${index}]`, isObject(rule) ? rule.Next : undefined);
+          for (const variable of choiceVariables(rule)) {
+            if (!options.allowedChoiceVariables.includes(variable)) {
+              problems.push(`${at(name)}: Choice reads ${variable}, which is not an allowed enum path`);
+            }
+          }
+        }
+        if (state.Default !== undefined) target(`${at(name)} Default`, state.Default);
+        break;
+      case 'Map': {
+        const processor = state.ItemProcessor ?? state.Iterator;
+        if (isObject(processor)) lintScope(processor, `${at(name)}/`, options, problems);
+        else problems.push(`${at(name)}: Map without ItemProcessor`);
+        break;
+      }
+      case 'Parallel':
+        for (const [index, branch] of asArray(state.Branches).entries()) {
+          if (isObject(branch)) lintScope(branch, `${at(name)}[${index}]/`, options, problems);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function lintTask(name: string, state: Json, where: string, options: AslRuleOptions, problems: string[]): void {
+  if (typeof state.TimeoutSeconds !== 'number') problems.push(`${where}: Task without TimeoutSeconds`);
+  const retriedErrors = new Set(
+    asArray(state.Retry).flatMap((retrier) => (isObject(retrier) ? asArray(retrier.ErrorEquals) : [])),
+  );
+  const unretried = LAMBDA_SERVICE_ERRORS.filter((error) => !retriedErrors.has(error) && !retriedErrors.has('States.ALL'));
+  if (unretried.length > 0) problems.push(`${where}: Retry does not cover ${unretried.join(', ')}`);
+  if (asArray(state.Catch).length === 0) problems.push(`${where}: Task without Catch`);
+
+  if (typeof state.Resource === 'string' && state.Resource.startsWith(LAMBDA_INVOKE_RESOURCE)) {
+    const parameters = isObject(state.Parameters) ? state.Parameters : {};
+    const payload = isObject(parameters.Payload) ? parameters.Payload : {};
+    if (payload.stateName !== name) {
+      problems.push(`${where}: Payload.stateName is ${JSON.stringify(payload.stateName)}, not the state's name`);
+    }
+    const functionName = parameters.FunctionName;
+    const functionNamePath = parameters['FunctionName.$'];
+    if (typeof functionName === 'string') {
+      if (!/^\$\{[A-Za-z0-9_]+\}$/.test(functionName)) {
+        problems.push(`${where}: FunctionName ${functionName} is not a \${Placeholder} filled at deploy time`);
+      }
+    } else if (typeof functionNamePath === 'string') {
+      if (!options.allowedFunctionNamePaths.includes(functionNamePath)) {
+        problems.push(`${where}: FunctionName.$ reads ${functionNamePath}, which is not an allowed path`);
+      }
+    } else {
+      problems.push(`${where}: Lambda Task without FunctionName`);
+    }
+  }
+}
+
+function checkQueryLanguage(node: Json, where: string, problems: string[]): void {
+  if (node.QueryLanguage !== undefined && node.QueryLanguage !== 'JSONPath') {
+    problems.push(`${where}: QueryLanguage ${JSON.stringify(node.QueryLanguage)} (JSONPath only)`);
+  }
+}
+
+/** The `Variable`s a Choice rule reads, through And/Or/Not. */
+function choiceVariables(rule: unknown): string[] {
+  if (!isObject(rule)) return [];
+  const own = typeof rule.Variable === 'string' ? [rule.Variable] : [];
+  const nested = [...asArray(rule.And), ...asArray(rule.Or), ...(rule.Not === undefined ? [] : [rule.Not])];
+  const pathOperands = Object.entries(rule)
+    .filter(([key, value]) => key.endsWith('Path') && typeof value === 'string')
+    .map(([, value]) => value as string);
+  return [...own, ...pathOperands, ...nested.flatMap(choiceVariables)];
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}

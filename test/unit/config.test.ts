@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { readAgentConfig } from '../../functions/shared/config.ts';
+import { DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { ConfigurationError } from '../../functions/shared/errors.ts';
+
+const AGENT_SETTINGS = {
+  team: 'telecom-support',
+  agent: {
+    id: 'supervisor',
+    role: 'supervisor',
+    description: 'Routes requests.',
+    capabilities: ['routing'],
+    systemPrompt: 'You route requests.',
+  },
+  roster: [
+    {
+      id: 'billing',
+      description: 'Bills.',
+      capabilities: ['bill'],
+      functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:legion-telecom-support-billing',
+    },
+  ],
+  fallbackAnswer: 'Sorry.',
+};
+
+/** The environment CDK gives an agent function (a plain object: process.env is never touched). */
+function validEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = {
+    [ENV.tableName]: 'legion-checkpoints',
+    [ENV.agent]: JSON.stringify(AGENT_SETTINGS),
+    [ENV.modelProvider]: 'scripted',
+    ...overrides,
+  };
+  // An override of `undefined` removes the variable, as if CDK had not set it.
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined));
+}
+
+/** A copy of `value` without `keys`. */
+function omit(value: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
+}
+
+function configurationErrorOf(env: NodeJS.ProcessEnv): ConfigurationError {
+  try {
+    readAgentConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected readAgentConfig to throw a ConfigurationError');
+}
+
+function problemsOf(error: ConfigurationError): string[] {
+  return error.context.problems as string[];
+}
+
+describe('Module: config', () => {
+  describe('Function: readAgentConfig', () => {
+    it('parses a valid environment and applies the agent defaults', () => {
+      // Act
+      const config = readAgentConfig(validEnv());
+
+      // Assess
+      expect(config.tableName).toBe('legion-checkpoints');
+      expect(config.team).toBe('telecom-support');
+      expect(config.agent).toMatchObject({ id: 'supervisor', role: 'supervisor', modelTier: 'fast', tokenBudget: 4000 });
+      expect(config.roster).toEqual(AGENT_SETTINGS.roster);
+      expect(config.fallbackAnswer).toBe('Sorry.');
+      expect(config.model).toEqual({ provider: 'scripted', modelIds: DEFAULT_MODEL_IDS });
+    });
+
+    it('defaults to Bedrock with the default model ids, an empty roster and no fallback answer', () => {
+      // Prepare
+      const settings = omit(AGENT_SETTINGS, 'roster', 'fallbackAnswer');
+      const env = validEnv({ [ENV.modelProvider]: undefined, [ENV.agent]: JSON.stringify(settings) });
+
+      // Act
+      const config = readAgentConfig(env);
+
+      // Assess
+      expect(config.model.provider).toBe('bedrock');
+      expect(config.model.modelIds).toEqual(DEFAULT_MODEL_IDS);
+      expect(config.roster).toEqual([]);
+      expect(config.fallbackAnswer).toBe('');
+    });
+
+    it('reads the model id of every tier from LEGION_MODEL_IDS', () => {
+      // Prepare
+      const modelIds = { fast: 'model-fast', balanced: 'model-balanced', deep: 'model-deep' };
+
+      // Act
+      const config = readAgentConfig(validEnv({ [ENV.modelIds]: JSON.stringify(modelIds) }));
+
+      // Assess
+      expect(config.model.modelIds).toEqual(modelIds);
+    });
+
+    it('reports a missing table name, naming the variable', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.tableName]: undefined }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_TABLE_NAME is not set']);
+      expect(error.message).toContain('LEGION_TABLE_NAME');
+    });
+
+    it('treats an empty table name as missing', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.tableName]: '' }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_TABLE_NAME is not set']);
+    });
+
+    it('reports a missing LEGION_AGENT', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.agent]: undefined }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_AGENT is not set']);
+      expect(error.message).toContain('LEGION_AGENT');
+    });
+
+    it('reports LEGION_AGENT that is not JSON', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.agent]: '{team: telecom' }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_AGENT is not valid JSON']);
+    });
+
+    it('reports LEGION_AGENT with the wrong shape, with the path of each problem', () => {
+      // Prepare
+      const settings = { ...AGENT_SETTINGS, agent: { ...AGENT_SETTINGS.agent, id: 'Not Valid' }, roster: [{ id: 'billing' }] };
+
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.agent]: JSON.stringify(settings) }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^LEGION_AGENT: agent\.id: /),
+          expect.stringMatching(/^LEGION_AGENT: roster\.0\.functionArn: /),
+        ]),
+      );
+    });
+
+    it('reports an unknown model provider, naming LEGION_MODEL_PROVIDER', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.modelProvider]: 'openai' }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual([expect.stringMatching(/^LEGION_MODEL_PROVIDER: .*"bedrock".*"scripted"/)]);
+      expect(error.message).toContain('LEGION_MODEL_PROVIDER');
+    });
+
+    it('reports LEGION_MODEL_IDS that is not JSON', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.modelIds]: 'fast=haiku' }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_MODEL_IDS is not valid JSON']);
+    });
+
+    it('reports LEGION_MODEL_IDS without every tier, naming the variable and the tier', () => {
+      // Act
+      const error = configurationErrorOf(validEnv({ [ENV.modelIds]: JSON.stringify({ fast: 'model-fast' }) }));
+
+      // Assess
+      expect(problemsOf(error)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^LEGION_MODEL_IDS: balanced: /),
+          expect.stringMatching(/^LEGION_MODEL_IDS: deep: /),
+        ]),
+      );
+    });
+
+    it('reports every problem at once', () => {
+      // Act
+      const error = configurationErrorOf({ [ENV.modelProvider]: 'openai' });
+
+      // Assess
+      expect(problemsOf(error)).toEqual([
+        'LEGION_TABLE_NAME is not set',
+        'LEGION_AGENT is not set',
+        expect.stringMatching(/^LEGION_MODEL_PROVIDER: /),
+      ]);
+    });
+
+    it('reads only the environment it is given', () => {
+      // Prepare: even if the process had a valid configuration, an empty env object must fail
+      const env: NodeJS.ProcessEnv = {};
+
+      // Act
+      const error = configurationErrorOf(env);
+
+      // Assess
+      expect(problemsOf(error)).toEqual(['LEGION_TABLE_NAME is not set', 'LEGION_AGENT is not set']);
+    });
+  });
+});

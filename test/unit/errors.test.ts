@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as errors from '../../functions/shared/errors.ts';
+import {
+  AgentOutputError,
+  CheckpointError,
+  ConfigurationError,
+  InvalidEventError,
+  LegionError,
+  ModelInvocationError,
+  TeamDefinitionError,
+  UnboundTaskError,
+  UsageError,
+  describeIssues,
+} from '../../functions/shared/errors.ts';
+import { LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+import { PATTERNS } from '../../functions/shared/patterns.ts';
+
+const cause = new Error('underlying failure');
+
+/** One instance of every error class, with the context each must carry. */
+const CASES: [string, LegionError, Record<string, unknown>][] = [
+  ['LegionError', new LegionError('base', { key: 'value' }), { key: 'value' }],
+  [
+    'TeamDefinitionError',
+    new TeamDefinitionError('teams/x.yaml', ['name: required', 'agents: empty']),
+    { source: 'teams/x.yaml', problems: ['name: required', 'agents: empty'] },
+  ],
+  ['InvalidEventError', new InvalidEventError('billing', ['taskId: required']), { handler: 'billing', problems: ['taskId: required'] }],
+  ['AgentOutputError', new AgentOutputError('supervisor', 'unknown worker x'), { agent: 'supervisor', reason: 'unknown worker x' }],
+  ['ConfigurationError', new ConfigurationError(['LEGION_TABLE_NAME is not set']), { problems: ['LEGION_TABLE_NAME is not set'] }],
+  [
+    'ModelInvocationError',
+    new ModelInvocationError('model-x', 'throttled', { cause }),
+    { modelId: 'model-x', reason: 'throttled' },
+  ],
+  ['CheckpointError', new CheckpointError('task-1', 'table missing', { cause }), { taskId: 'task-1', reason: 'table missing' }],
+  ['UsageError', new UsageError('unknown pattern', { pattern: 'x' }), { pattern: 'x' }],
+  ['UnboundTaskError', new UnboundTaskError('Classify', 'no handler'), { stateName: 'Classify', reason: 'no handler' }],
+];
+
+describe('Module: errors', () => {
+  describe.each(CASES)('Class: %s', (className, error, context) => {
+    it('has the class name as its name (the string ASL ErrorEquals matches)', () => {
+      // Assess
+      expect(error.name).toBe(className);
+      expect(error.name).toBe(error.constructor.name);
+    });
+
+    it('is a LegionError and an Error', () => {
+      // Assess
+      expect(error).toBeInstanceOf(LegionError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.stack).toContain(className);
+    });
+
+    it('carries its context', () => {
+      // Assess
+      expect(error.context).toEqual(context);
+    });
+  });
+
+  it('covers every exported error class', () => {
+    // Prepare
+    const exported = Object.entries(errors)
+      .filter(([, value]) => typeof value === 'function' && (value === LegionError || value.prototype instanceof LegionError))
+      .map(([name]) => name)
+      .sort();
+
+    // Assess
+    expect(CASES.map(([name]) => name).sort()).toEqual(exported);
+  });
+
+  it('keeps the cause of a model or checkpoint failure', () => {
+    // Assess
+    expect(new ModelInvocationError('m', 'r', { cause }).cause).toBe(cause);
+    expect(new CheckpointError('t', 'r', { cause }).cause).toBe(cause);
+  });
+
+  it('names what failed in the message', () => {
+    // Assess
+    expect(new TeamDefinitionError('teams/x.yaml', ['a: b', 'c: d']).message).toBe('Invalid team definition teams/x.yaml:\n  - a: b\n  - c: d');
+    expect(new InvalidEventError('billing', ['x', 'y']).message).toBe('Invalid event for billing: x; y');
+    expect(new AgentOutputError('billing', 'empty answer').message).toBe('Output of agent billing rejected: empty answer');
+    expect(new ConfigurationError(['A is not set', 'B is not set']).message).toBe('Invalid configuration: A is not set; B is not set');
+    expect(new ModelInvocationError('model-x', 'throttled').message).toBe('Model model-x failed: throttled');
+    expect(new CheckpointError('task-1', 'boom').message).toBe('Checkpoint of task task-1 failed: boom');
+    expect(new UnboundTaskError('Classify', 'no handler').message).toBe('Task state Classify has no local binding: no handler');
+  });
+
+  it('a subclass of a subclass still reports its own name', () => {
+    // Prepare
+    class BudgetExhaustedError extends AgentOutputError {}
+
+    // Act
+    const error = new BudgetExhaustedError('billing', 'over budget');
+
+    // Assess
+    expect(error.name).toBe('BudgetExhaustedError');
+    expect(error).toBeInstanceOf(AgentOutputError);
+  });
+
+  it('every error name caught by a state machine is one of these classes or a service error', () => {
+    // Prepare
+    const legionNames = new Set(CASES.map(([name]) => name));
+    const serviceNames = new Set<string>(LAMBDA_SERVICE_ERRORS);
+    const names = new Set<string>();
+    for (const spec of Object.values(PATTERNS)) {
+      const text = readFileSync(spec.aslFile, 'utf8');
+      for (const match of text.matchAll(/"ErrorEquals"\s*:\s*\[([^\]]*)\]/g)) {
+        for (const name of JSON.parse(`[${match[1] ?? ''}]`) as string[]) names.add(name);
+      }
+    }
+
+    // Assess
+    expect(names.size).toBeGreaterThan(0);
+    const unknown = [...names].filter((name) => !name.startsWith('States.') && !serviceNames.has(name) && !legionNames.has(name));
+    expect(unknown).toEqual([]);
+  });
+});
+
+describe('Function: describeIssues', () => {
+  it('writes one line per issue, with its dotted path', () => {
+    // Act
+    const lines = describeIssues([
+      { path: ['agents', 2, 'id'], message: 'duplicate' },
+      { path: [], message: 'Unrecognized key: "x"' },
+      { path: ['name'], message: 'required' },
+    ]);
+
+    // Assess
+    expect(lines).toEqual(['agents.2.id: duplicate', 'Unrecognized key: "x"', 'name: required']);
+  });
+});

@@ -1,0 +1,263 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelRequest, ScriptCandidate, ScriptHint } from '../../functions/shared/models/model-provider.ts';
+import { ScriptedModel, estimateTokens, matchIntents } from '../../functions/shared/models/scripted-model.ts';
+import { rosterOf, loadTelecomTeam } from './support/telecom.ts';
+
+function requestWith(script: ScriptHint, system = 'You are a test agent.', prompt = 'Prompt text.'): ModelRequest {
+  return { modelTier: 'fast', system, prompt, maxTokens: 100, script };
+}
+
+async function classifyWith(request: string, candidates: readonly ScriptCandidate[]): Promise<unknown> {
+  const reply = await new ScriptedModel().converse(requestWith({ kind: 'classify', request, candidates }));
+  return JSON.parse(reply.text);
+}
+
+describe('Class: ScriptedModel', () => {
+  let telecom: ScriptCandidate[];
+
+  beforeAll(async () => {
+    telecom = rosterOf(await loadTelecomTeam());
+  });
+
+  describe('Method: converse (classify)', () => {
+    it('finds a single intent', async () => {
+      // Act
+      const answer = await classifyWith('My invoice shows a charge I do not recognise.', telecom);
+
+      // Assess
+      expect(answer).toEqual({ intents: ['billing'] });
+    });
+
+    it('finds several intents, in roster order whatever the order of mention', async () => {
+      // Act
+      const answer = await classifyWith('I want to cancel my contract: the wifi drops and I was overcharged.', telecom);
+
+      // Assess
+      expect(answer).toEqual({ intents: ['billing', 'technical-support', 'account-management'] });
+    });
+
+    it('classifies the example request of the telecom team as billing and technical support', async () => {
+      // Act
+      const answer = await classifyWith('I was charged twice on my last bill and my internet has been slow all week.', telecom);
+
+      // Assess
+      expect(answer).toEqual({ intents: ['billing', 'technical-support'] });
+    });
+
+    it('finds no intent when no capability is mentioned', async () => {
+      // Act
+      const answer = await classifyWith('What is the weather like in Lisbon tomorrow?', telecom);
+
+      // Assess
+      expect(answer).toEqual({ intents: [] });
+    });
+
+    it('ignores case', async () => {
+      // Act
+      const answer = await classifyWith('REFUND PLEASE', telecom);
+
+      // Assess
+      expect(answer).toEqual({ intents: ['billing'] });
+    });
+  });
+
+  describe('Method: converse (answer)', () => {
+    it('fills {request} and {instruction} in the template, every occurrence', async () => {
+      // Prepare
+      const script: ScriptHint = {
+        kind: 'answer',
+        agentId: 'billing',
+        request: 'my bill is wrong',
+        instruction: 'check the charges',
+        template: 'About "{request}" ({request}): I will {instruction}.',
+      };
+
+      // Act
+      const reply = await new ScriptedModel().converse(requestWith(script));
+
+      // Assess
+      expect(reply.text).toBe('About "my bill is wrong" (my bill is wrong): I will check the charges.');
+      expect(reply.modelId).toBe('scripted');
+    });
+
+    it('uses a default template naming the agent when the agent has none', async () => {
+      // Prepare
+      const script: ScriptHint = { kind: 'answer', agentId: 'billing', request: 'my bill', instruction: 'explain it' };
+
+      // Act
+      const reply = await new ScriptedModel().converse(requestWith(script));
+
+      // Assess
+      expect(reply.text).toBe('[billing] About "my bill": explain it');
+    });
+
+    it('inserts the request verbatim, even when it contains placeholders or $ patterns', async () => {
+      // Prepare
+      const script: ScriptHint = {
+        kind: 'answer',
+        agentId: 'billing',
+        request: 'I paid $& and $1 and $$ and saw {instruction} on the page',
+        instruction: 'explain',
+        template: '<{request}> / <{instruction}>',
+      };
+
+      // Act
+      const reply = await new ScriptedModel().converse(requestWith(script));
+
+      // Assess
+      expect(reply.text).toBe('<I paid $& and $1 and $$ and saw {instruction} on the page> / <explain>');
+    });
+
+    it('answers with the scripted reply of the telecom billing worker', async () => {
+      // Prepare
+      const team = await loadTelecomTeam();
+      const billing = team.agents.find((agent) => agent.id === 'billing');
+      const script: ScriptHint = {
+        kind: 'answer',
+        agentId: 'billing',
+        request: 'I was charged twice',
+        instruction: 'Answer the billing part of the request.',
+        template: billing?.scriptedReply,
+      };
+
+      // Act
+      const reply = await new ScriptedModel().converse(requestWith(script));
+
+      // Assess
+      expect(reply.text).toMatch(/^Billing: I have reviewed the charges on your account for "I was charged twice"\./);
+      expect(reply.text).not.toContain('{request}');
+    });
+  });
+
+  describe('Method: converse (synthesize)', () => {
+    it('joins the parts in the given order, one per line', async () => {
+      // Prepare
+      const script: ScriptHint = {
+        kind: 'synthesize',
+        request: 'two problems',
+        parts: [
+          { agentId: 'technical-support', answer: 'Restart the router.' },
+          { agentId: 'billing', answer: 'A refund is on its way.' },
+        ],
+      };
+
+      // Act
+      const reply = await new ScriptedModel().converse(requestWith(script));
+
+      // Assess
+      expect(reply.text).toBe('Restart the router.\nA refund is on its way.');
+    });
+  });
+
+  describe('Method: converse (determinism and usage)', () => {
+    it('gives the same reply and usage for the same request, across instances', async () => {
+      // Prepare
+      const request = requestWith({ kind: 'classify', request: 'slow internet and a wrong bill', candidates: telecom });
+
+      // Act
+      const first = await new ScriptedModel().converse(request);
+      const second = await new ScriptedModel().converse(request);
+      const model = new ScriptedModel();
+      const third = await model.converse(request);
+      const fourth = await model.converse(request);
+
+      // Assess
+      expect(second).toEqual(first);
+      expect(third).toEqual(first);
+      expect(fourth).toEqual(first);
+    });
+
+    it('estimates usage from the length of system, prompt and reply', async () => {
+      // Prepare: 8 + 9 characters in, 12 characters out
+      const script: ScriptHint = { kind: 'answer', agentId: 'a', request: 'r', instruction: 'i', template: 'x'.repeat(12) };
+      const request = requestWith(script, 's'.repeat(8), 'p'.repeat(9));
+
+      // Act
+      const reply = await new ScriptedModel().converse(request);
+
+      // Assess: ceil(8/4) + ceil(9/4) = 2 + 3; ceil(12/4) = 3
+      expect(reply.usage).toEqual({ inputTokens: 5, outputTokens: 3 });
+    });
+
+    it('grows the estimate with longer prompts', async () => {
+      // Prepare
+      const script: ScriptHint = { kind: 'synthesize', request: 'r', parts: [{ agentId: 'a', answer: 'ok' }] };
+
+      // Act
+      const short = await new ScriptedModel().converse(requestWith(script, 'sys', 'p'.repeat(40)));
+      const long = await new ScriptedModel().converse(requestWith(script, 'sys', 'p'.repeat(400)));
+
+      // Assess
+      expect(long.usage.inputTokens - short.usage.inputTokens).toBe(90);
+      expect(long.usage.outputTokens).toBe(short.usage.outputTokens);
+    });
+  });
+});
+
+describe('Function: estimateTokens', () => {
+  it.each([
+    [0, 1],
+    [1, 1],
+    [4, 1],
+    [5, 2],
+    [400, 100],
+    [401, 101],
+  ])('estimates %i characters as %i tokens (about four characters each, at least one)', (length, tokens) => {
+    // Act & Assess
+    expect(estimateTokens('x'.repeat(length))).toBe(tokens);
+  });
+});
+
+describe('Function: matchIntents', () => {
+  it('matches a longer word that starts with a keyword of four letters or more ("bill" → "billing")', () => {
+    // Prepare
+    const candidates = [{ id: 'billing', capabilities: ['bill'] }];
+
+    // Act & Assess
+    expect(matchIntents('A question about billing', candidates)).toEqual(['billing']);
+    expect(matchIntents('Two bills arrived', candidates)).toEqual(['billing']);
+  });
+
+  it('matches short keywords (under four letters) only as whole words', () => {
+    // Prepare
+    const candidates = [{ id: 'account-management', capabilities: ['sim'] }];
+
+    // Act & Assess
+    expect(matchIntents('My SIM is broken', candidates)).toEqual(['account-management']);
+    expect(matchIntents('A simple question', candidates)).toEqual([]);
+  });
+
+  it('does not match a keyword in the middle of a word', () => {
+    // Prepare
+    const candidates = [{ id: 'account-management', capabilities: ['plan'] }];
+
+    // Act & Assess
+    expect(matchIntents('I need an explanation', candidates)).toEqual([]);
+    expect(matchIntents('Which plan suits me?', candidates)).toEqual(['account-management']);
+  });
+
+  it('matches a multi-word capability as a phrase, case-insensitively', () => {
+    // Prepare
+    const candidates = [{ id: 'roaming', capabilities: ['data roaming'] }];
+
+    // Act & Assess
+    expect(matchIntents('Is Data Roaming included abroad?', candidates)).toEqual(['roaming']);
+    expect(matchIntents('Is roaming data included abroad?', candidates)).toEqual([]);
+  });
+
+  it('matches a candidate once even when several of its capabilities appear', () => {
+    // Prepare
+    const candidates = [
+      { id: 'billing', capabilities: ['refund', 'invoice'] },
+      { id: 'support', capabilities: ['router'] },
+    ];
+
+    // Act & Assess
+    expect(matchIntents('refund my invoice, refund it now', candidates)).toEqual(['billing']);
+  });
+
+  it('returns nothing for text without words', () => {
+    // Act & Assess
+    expect(matchIntents('?!', [{ id: 'billing', capabilities: ['bill'] }])).toEqual([]);
+  });
+});

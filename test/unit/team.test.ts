@@ -1,0 +1,521 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { SupervisorWorkerInputSchema } from '../../functions/shared/agent-contract.ts';
+import { TeamDefinitionError } from '../../functions/shared/errors.ts';
+import { PATTERNS } from '../../functions/shared/patterns.ts';
+import { loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
+import { TELECOM_TEAM_FILE } from './support/telecom.ts';
+
+/** A minimal valid team: only required fields, so every default is observable. */
+function minimalTeam(): Record<string, unknown> & { agents: Record<string, unknown>[] } {
+  return {
+    name: 'tiny-team',
+    pattern: 'supervisor-worker',
+    description: 'A team with one supervisor and one worker.',
+    fallbackAnswer: 'Sorry, I cannot help with that.',
+    example: { request: 'hello' },
+    agents: [
+      {
+        id: 'boss',
+        role: 'supervisor',
+        description: 'Routes requests.',
+        capabilities: ['routing'],
+        systemPrompt: 'You route requests.',
+      },
+      {
+        id: 'helper',
+        role: 'worker',
+        description: 'Helps.',
+        capabilities: ['help'],
+        systemPrompt: 'You help.',
+      },
+    ],
+  };
+}
+
+/** Runs `parseTeam` and returns the TeamDefinitionError it must throw. */
+function problemsOf(value: unknown): TeamDefinitionError {
+  try {
+    parseTeam(value, 'inline-team');
+  } catch (error) {
+    expect(error).toBeInstanceOf(TeamDefinitionError);
+    return error as TeamDefinitionError;
+  }
+  throw new Error('expected parseTeam to throw a TeamDefinitionError');
+}
+
+async function loadError(path: string): Promise<TeamDefinitionError> {
+  try {
+    await loadTeamFile(path);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TeamDefinitionError);
+    return error as TeamDefinitionError;
+  }
+  throw new Error(`expected loadTeamFile(${path}) to throw a TeamDefinitionError`);
+}
+
+describe('Module: team', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'legion-team-test-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('Function: loadTeamFile', () => {
+    it('loads and validates the shipped telecom team', async () => {
+      // Act
+      const team = await loadTeamFile(TELECOM_TEAM_FILE);
+
+      // Assess
+      expect(team.name).toBe('telecom-support');
+      expect(team.pattern).toBe('supervisor-worker');
+      expect(team.agents.map((agent) => agent.id)).toEqual(['supervisor', 'billing', 'technical-support', 'account-management']);
+      expect(supervisorOf(team).id).toBe('supervisor');
+      expect(supervisorOf(team).modelTier).toBe('balanced');
+      expect(workersOf(team).map((agent) => agent.id)).toEqual(['billing', 'technical-support', 'account-management']);
+      expect(team.limits).toEqual({ maxParallelWorkers: 3 });
+      expect(team.fallbackAnswer).toMatch(/^Sorry, I could not tell what you need help with\./);
+      expect(workersOf(team).every((agent) => agent.scriptedReply?.includes('{request}'))).toBe(true);
+    });
+
+    it('ships an example input that the pattern accepts', async () => {
+      // Prepare
+      const spec = PATTERNS['supervisor-worker'];
+
+      // Act
+      const team = await loadTeamFile(spec.exampleTeamFile);
+      const parsed = SupervisorWorkerInputSchema.safeParse(team.example);
+
+      // Assess
+      expect(spec.exampleTeamFile).toBe(TELECOM_TEAM_FILE);
+      expect(parsed.success).toBe(true);
+      expect(parsed.data?.conversation).toHaveLength(2);
+    });
+
+    it('reads a JSON file (YAML is a superset of JSON)', async () => {
+      // Prepare
+      const path = join(dir, 'tiny.json');
+      await writeFile(path, JSON.stringify(minimalTeam()));
+
+      // Act
+      const team = await loadTeamFile(path);
+
+      // Assess
+      expect(team.name).toBe('tiny-team');
+      expect(team.agents).toHaveLength(2);
+    });
+
+    it('reads a JavaScript module whose default export is the definition', async () => {
+      // Prepare
+      const path = join(dir, 'tiny-module.mjs');
+      await writeFile(path, `export default ${JSON.stringify(minimalTeam())};\n`);
+
+      // Act
+      const team = await loadTeamFile(path);
+
+      // Assess
+      expect(team.name).toBe('tiny-team');
+    });
+
+    it('rejects a module without a default export, naming the file', async () => {
+      // Prepare
+      const path = join(dir, 'no-default.mjs');
+      await writeFile(path, 'export const team = {};\n');
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.source).toBe(path);
+      expect(error.message).toContain(path);
+    });
+
+    it('reports malformed YAML as a TeamDefinitionError naming the file', async () => {
+      // Prepare
+      const path = join(dir, 'broken.yaml');
+      await writeFile(path, 'name: tiny-team\nagents: [unclosed\n  - id: x\n');
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.source).toBe(path);
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toMatch(/^not valid YAML\/JSON: /);
+      expect(error.message).toContain(path);
+    });
+
+    it('reports duplicate YAML keys as malformed YAML', async () => {
+      // Prepare
+      const path = join(dir, 'duplicate-key.yaml');
+      await writeFile(path, `${stringify(minimalTeam())}name: other-name\n`);
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.problems[0]).toMatch(/^not valid YAML\/JSON: /);
+    });
+
+    it('reports a missing YAML file as a TeamDefinitionError', async () => {
+      // Prepare
+      const path = join(dir, 'does-not-exist.yaml');
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.source).toBe(path);
+      expect(error.problems).toEqual([expect.stringMatching(/^cannot read file: .*ENOENT/)]);
+    });
+
+    it('reports a missing module file as a TeamDefinitionError', async () => {
+      // Prepare
+      const path = join(dir, 'does-not-exist.ts');
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.source).toBe(path);
+      expect(error.problems).toEqual([expect.stringMatching(/^cannot load module: /)]);
+    });
+
+    it('reports a module that throws while loading as a TeamDefinitionError', async () => {
+      // Prepare
+      const path = join(dir, 'throws.mjs');
+      await writeFile(path, "throw new Error('team module exploded');\n");
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.problems).toEqual(['cannot load module: team module exploded']);
+    });
+
+    it('reports an empty file as a definition that is not an object', async () => {
+      // Prepare
+      const path = join(dir, 'empty.yaml');
+      await writeFile(path, '');
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toMatch(/expected object/);
+    });
+
+    it('reports schema problems of a file with their paths', async () => {
+      // Prepare
+      const team = minimalTeam();
+      team.pattern = 'round-robin';
+      const path = join(dir, 'bad-pattern.yaml');
+      await writeFile(path, stringify(team));
+
+      // Act
+      const error = await loadError(path);
+
+      // Assess
+      expect(error.source).toBe(path);
+      expect(error.problems).toEqual([expect.stringMatching(/^pattern: .*supervisor-worker/)]);
+    });
+  });
+
+  describe('Function: parseTeam', () => {
+    it('applies the defaults of agents and limits', () => {
+      // Act
+      const team = parseTeam(minimalTeam(), 'inline-team');
+
+      // Assess
+      expect(team.limits).toEqual({ maxParallelWorkers: 10 });
+      expect(team.agents[0]).toEqual({
+        id: 'boss',
+        role: 'supervisor',
+        description: 'Routes requests.',
+        capabilities: ['routing'],
+        systemPrompt: 'You route requests.',
+        modelTier: 'fast',
+        tokenBudget: 4000,
+        tools: [],
+        memoryMb: 512,
+        timeoutSeconds: 30,
+      });
+      expect(team.agents[0]).not.toHaveProperty('reservedConcurrency');
+      expect(team.agents[0]).not.toHaveProperty('scriptedReply');
+    });
+
+    it('fills the missing limits of a partial limits object', () => {
+      // Prepare
+      const value = { ...minimalTeam(), limits: { maxParallelWorkers: 2 } };
+
+      // Act
+      const team = parseTeam(value, 'inline-team');
+
+      // Assess
+      expect(team.limits).toEqual({ maxParallelWorkers: 2 });
+    });
+
+    it('keeps values that are given instead of the defaults', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[1] ?? {}, { modelTier: 'deep', tokenBudget: 1234, reservedConcurrency: 5 });
+
+      // Act
+      const team = parseTeam(value, 'inline-team');
+
+      // Assess
+      expect(team.agents[1]).toMatchObject({ modelTier: 'deep', tokenBudget: 1234, reservedConcurrency: 5 });
+    });
+
+    it('names every missing top-level field', () => {
+      // Prepare
+      const value: Record<string, unknown> = minimalTeam();
+      delete value.description;
+      delete value.fallbackAnswer;
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.source).toBe('inline-team');
+      expect(error.problems).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^description: /), expect.stringMatching(/^fallbackAnswer: /)]),
+      );
+      expect(error.problems).toHaveLength(2);
+      expect(error.message).toContain('inline-team');
+      expect(error.message).toContain('description: ');
+    });
+
+    it('names a missing field of an agent with its index', () => {
+      // Prepare
+      const value = minimalTeam();
+      delete value.agents[1]?.systemPrompt;
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^agents\.1\.systemPrompt: /)]);
+    });
+
+    it.each([
+      ['upper case', 'Billing'],
+      ['leading digit', '1billing'],
+      ['underscore', 'bill_ing'],
+      ['empty', ''],
+      ['41 characters', `a${'b'.repeat(40)}`],
+    ])('rejects an agent id with %s', (_case, id) => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[1] ?? {}, { id });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^agents\.1\.id: must be lower-case letters, digits and dashes/)]);
+    });
+
+    it('accepts an id of exactly 40 characters', () => {
+      // Prepare
+      const value = minimalTeam();
+      const id = `a${'b'.repeat(39)}`;
+      Object.assign(value.agents[1] ?? {}, { id });
+
+      // Act
+      const team = parseTeam(value, 'inline-team');
+
+      // Assess
+      expect(team.agents[1]?.id).toBe(id);
+    });
+
+    it('rejects a team name with a bad format', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), name: 'Tiny Team' });
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^name: must be lower-case/)]);
+    });
+
+    it('rejects duplicate agent ids, pointing at the second one', () => {
+      // Prepare
+      const value = minimalTeam();
+      value.agents.push({ ...value.agents[1], description: 'A second helper with the same id.' });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual(['agents.2.id: duplicate agent id "helper"']);
+    });
+
+    it('rejects a team without a supervisor', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[0] ?? {}, { role: 'worker' });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual(['agents: needs exactly one agent with role "supervisor", found 0']);
+    });
+
+    it('rejects a team with two supervisors', () => {
+      // Prepare
+      const value = minimalTeam();
+      value.agents.push({ ...value.agents[0], id: 'second-boss' });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual(['agents: needs exactly one agent with role "supervisor", found 2']);
+    });
+
+    it('rejects a team without a worker', () => {
+      // Prepare
+      const value = minimalTeam();
+      value.agents.pop();
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual(['agents: needs at least one agent with role "worker"']);
+    });
+
+    it('rejects a team without agents', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), agents: [] });
+
+      // Assess
+      expect(error.problems).toContainEqual(expect.stringMatching(/^agents: /));
+    });
+
+    it('rejects an unknown role', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[1] ?? {}, { role: 'manager' });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toContainEqual(expect.stringMatching(/^agents\.1\.role: /));
+    });
+
+    it('rejects an unknown pattern, listing the known ones', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), pattern: 'blackboard' });
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^pattern: .*"supervisor-worker"/)]);
+    });
+
+    it('rejects an unknown model tier', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[0] ?? {}, { modelTier: 'huge' });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^agents\.0\.modelTier: /)]);
+    });
+
+    it('rejects an unknown top-level key (strict)', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), colour: 'blue' });
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringContaining('"colour"')]);
+    });
+
+    it('rejects an unknown key of an agent, with the path of the agent', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[1] ?? {}, { temperature: 0.7 });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^agents\.1: .*"temperature"/)]);
+    });
+
+    it('rejects an unknown key of the limits, with its path', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), limits: { maxRounds: 3 } });
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^limits: .*"maxRounds"/)]);
+    });
+
+    it('rejects limits out of range', () => {
+      // Act
+      const error = problemsOf({ ...minimalTeam(), limits: { maxParallelWorkers: 0 } });
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^limits\.maxParallelWorkers: /)]);
+    });
+
+    it('rejects an agent timeout that the state machine would cut short', () => {
+      // Act
+      const value = minimalTeam();
+      Object.assign(value.agents[0] ?? {}, { timeoutSeconds: 300 });
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/^agents\.0\.timeoutSeconds: /)]);
+    });
+
+    it('reports several problems at once, one line each', () => {
+      // Prepare
+      const value = { ...minimalTeam(), name: 'BAD', pattern: 'unknown' };
+      Object.assign(value.agents[0] ?? {}, { tokenBudget: -1 });
+
+      // Act
+      const error = problemsOf(value);
+
+      // Assess
+      expect(error.problems).toHaveLength(3);
+      expect(error.problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^name: /),
+          expect.stringMatching(/^pattern: /),
+          expect.stringMatching(/^agents\.0\.tokenBudget: /),
+        ]),
+      );
+      expect(error.message.split('\n  - ')).toHaveLength(4);
+    });
+
+    it('rejects a value that is not an object', () => {
+      // Act
+      const error = problemsOf(['not', 'a', 'team']);
+
+      // Assess
+      expect(error.problems).toEqual([expect.stringMatching(/expected object/)]);
+    });
+  });
+
+  describe('Function: supervisorOf', () => {
+    it('returns the only supervisor', () => {
+      // Act
+      const team = parseTeam(minimalTeam(), 'inline-team');
+
+      // Assess
+      expect(supervisorOf(team).id).toBe('boss');
+      expect(workersOf(team).map((agent) => agent.id)).toEqual(['helper']);
+    });
+  });
+});

@@ -11,9 +11,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AgentSettings, ModelSettings, RosterEntry } from '../functions/shared/config.ts';
+import type { AgentSettings, ModelSettings } from '../functions/shared/config.ts';
 import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/shared/contract.ts';
-import type { AgentDefinition, TeamDefinition } from '../functions/shared/team.ts';
+import type { AgentDefinition } from '../functions/shared/team-schema.ts';
 
 /** Which model provider the agents use: Amazon Bedrock, or the deterministic scripted model. */
 export type ModelProviderName = ModelSettings['provider'];
@@ -39,18 +39,10 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
 export interface AgentFunctionProps {
-  /** The team the agent belongs to. */
-  readonly team: TeamDefinition;
-  /** The agent role this function runs. */
-  readonly agent: AgentDefinition;
+  /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
+  readonly settings: AgentSettings;
   /** The checkpoint table; the function gets PutItem, UpdateItem and Query on it, nothing more. */
   readonly table: dynamodb.ITable;
-  /**
-   * The workers this agent may delegate to (a supervisor's roster).
-   *
-   * @default [] (no workers)
-   */
-  readonly roster?: RosterEntry[];
   /**
    * The model provider. With `bedrock` the function may invoke the foundation model of its tier.
    *
@@ -96,8 +88,7 @@ export interface AgentFunctionProps {
  * ```ts
  * const checkpoints = new CheckpointTable(this, 'Checkpoints');
  * const billing = new AgentFunction(this, 'Billing', {
- *   team,
- *   agent: team.agents.find((a) => a.id === 'billing')!,
+ *   settings: agentSettingsFor(team, 'billing', (id) => arns[id]),
  *   table: checkpoints.table,
  * });
  * billing.function.grantInvoke(stateMachine);
@@ -115,23 +106,18 @@ export class AgentFunction extends Construct {
 
   public constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
-    const { team, agent, table } = props;
+    const { settings, table } = props;
+    const { agent, team: teamName } = settings;
     this.agent = agent;
     const modelProvider = props.modelProvider ?? 'bedrock';
     const modelIds = props.modelIds ?? DEFAULT_MODEL_IDS;
-    const settings: AgentSettings = {
-      team: team.name,
-      agent,
-      roster: props.roster ?? [],
-      fallbackAnswer: team.fallbackAnswer,
-    };
     const knownEnvironment = {
       [ENV.modelProvider]: modelProvider,
       [ENV.modelIds]: JSON.stringify(modelIds),
       // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
       NODE_OPTIONS: '--enable-source-maps',
     };
-    assertEnvironmentFits(team.name, agent.id, {
+    assertEnvironmentFits(teamName, agent.id, {
       ...knownEnvironment,
       [ENV.tableName]: 'x'.repeat(DEPLOY_TIME_SIZES.tableName),
       [ENV.agent]: withDeployTimeSizes(JSON.stringify(settings)),
@@ -143,13 +129,13 @@ export class AgentFunction extends Construct {
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Legion agent ${team.name}/${agent.id}`,
+      description: `Legion agent ${teamName}/${agent.id}`,
     });
     // Its own log group only, instead of AWSLambdaBasicExecutionRole (logs:* on every group).
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      description: `Legion agent ${team.name}/${agent.id} (${agent.role})`,
+      description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
       entry: AGENT_ENTRY,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,

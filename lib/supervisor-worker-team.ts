@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { RosterEntry } from '../functions/shared/config.ts';
+import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import type { ModelTier } from '../functions/shared/contract.ts';
 import { type TeamDefinition, supervisorOf, workersOf } from '../functions/shared/team.ts';
 import { AgentFunction, type ModelProviderName } from './agent-function.ts';
@@ -76,7 +76,6 @@ export class SupervisorWorkerTeam extends Construct {
     }
     this.team = team;
     const common = {
-      team,
       table: props.table,
       modelProvider: props.modelProvider,
       modelIds: props.modelIds,
@@ -84,20 +83,16 @@ export class SupervisorWorkerTeam extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
     };
 
+    // Workers first: the supervisor's roster needs their function ARNs.
     const agents: Record<string, AgentFunction> = {};
-    const roster: RosterEntry[] = [];
-    for (const worker of workersOf(team)) {
-      const agentFunction = new AgentFunction(this, worker.id, { ...common, agent: worker });
-      agents[worker.id] = agentFunction;
-      roster.push({
-        id: worker.id,
-        description: worker.description,
-        capabilities: worker.capabilities,
-        functionArn: agentFunction.function.functionArn,
-      });
+    const functionArnOf = (agentId: string): string => {
+      const agent = agents[agentId];
+      if (!agent) throw new Error(`Team "${team.name}": agent "${agentId}" has no function yet`);
+      return agent.function.functionArn;
+    };
+    for (const agent of [...workersOf(team), supervisorOf(team)]) {
+      agents[agent.id] = new AgentFunction(this, agent.id, { ...common, settings: agentSettingsFor(team, agent.id, functionArnOf) });
     }
-    const supervisor = supervisorOf(team);
-    agents[supervisor.id] = new AgentFunction(this, supervisor.id, { ...common, agent: supervisor, roster });
 
     this.agents = agents;
     this.functions = Object.fromEntries(Object.entries(agents).map(([agentId, agent]) => [agentId, agent.function]));

@@ -143,7 +143,8 @@ describe('Class: LegionStack', () => {
         expect(variablesOf(fn)[ENV.tableName]).toEqual({ Ref: tableId });
         const config = readAgentConfig(environment);
         expect(config.team).toBe(team.name);
-        expect(config.fallbackAnswer).toBe(team.fallbackAnswer);
+        // Only the supervisor answers with the fallback; workers are not told it.
+        expect(config.fallbackAnswer).toBe(config.agent.role === 'supervisor' ? team.fallbackAnswer : '');
         expect(config.model).toEqual({ provider: 'bedrock', modelIds: DEFAULT_MODEL_IDS });
         expect(config.agent).toEqual(team.agents.find((agent) => agent.id === config.agent.id));
       }

@@ -38,11 +38,8 @@ const AGENT_ENTRY = fileURLToPath(new URL('../functions/agents/agent.lambda.ts',
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
-export interface AgentFunctionProps {
-  /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
-  readonly settings: AgentSettings;
-  /** The checkpoint table; the function gets PutItem, UpdateItem and Query on it, nothing more. */
-  readonly table: dynamodb.ITable;
+/** The options every agent function of a team shares; team constructs pass them through. */
+export interface AgentFunctionOptions {
   /**
    * The model provider. With `bedrock` the function may invoke the foundation model of its tier.
    *
@@ -73,6 +70,13 @@ export interface AgentFunctionProps {
    * @default lambda.ApplicationLogLevel.INFO
    */
   readonly applicationLogLevel?: lambda.ApplicationLogLevel;
+}
+
+export interface AgentFunctionProps extends AgentFunctionOptions {
+  /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
+  readonly settings: AgentSettings;
+  /** The checkpoint table; the function gets PutItem, UpdateItem and Query on it, nothing more. */
+  readonly table: dynamodb.ITable;
 }
 
 /**

@@ -1,47 +1,21 @@
 /**
  * A supervisor/worker team in AWS: one Lambda function per agent role and the team's state machine.
  */
-import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import type { ModelTier } from '../functions/shared/contract.ts';
 import { type TeamDefinition, supervisorOf, workersOf } from '../functions/shared/team.ts';
-import { AgentFunction, type ModelProviderName } from './agent-function.ts';
+import { AgentFunction, type AgentFunctionOptions } from './agent-function.ts';
 import { TeamStateMachine } from './team-state-machine.ts';
 
-export interface SupervisorWorkerTeamProps {
+/** Props of a team: the options of its agent functions (log options also apply to its state machine). */
+export interface SupervisorWorkerTeamProps extends AgentFunctionOptions {
   /** A team whose pattern is `supervisor-worker`. */
   readonly team: TeamDefinition;
   /** The checkpoint table the agents write to. */
   readonly table: dynamodb.ITable;
-  /**
-   * The model provider of every agent.
-   *
-   * @default 'bedrock'
-   */
-  readonly modelProvider?: ModelProviderName;
-  /**
-   * Bedrock model id per tier.
-   *
-   * @default DEFAULT_MODEL_IDS from the contract
-   */
-  readonly modelIds?: Record<ModelTier, string>;
-  /**
-   * How long function and execution logs are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the log groups when they leave the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -75,13 +49,7 @@ export class SupervisorWorkerTeam extends Construct {
       throw new Error(`Team "${team.name}" has pattern "${pattern}", not "supervisor-worker"`);
     }
     this.team = team;
-    const common = {
-      table: props.table,
-      modelProvider: props.modelProvider,
-      modelIds: props.modelIds,
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
-    };
+    const { team: _deployed, ...common } = props;
 
     // Workers first: the supervisor's roster needs their function ARNs.
     const agents: Record<string, AgentFunction> = {};

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
+import { LocalRuntime } from '../../local/local-runtime.ts';
 import { ENV } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { ESM_REQUIRE_BANNER } from '../../lib/agent-function.ts';
@@ -67,6 +69,50 @@ describe('Class: AgentFunction', () => {
         },
       );
       expect(stdout.trim()).toBe('function');
+    });
+
+    it('invokes: the bundled worker answers and writes its checkpoint to DynamoDB Local', async () => {
+      const worker = functions.find((fn) => JSON.stringify(fn).includes('"role\\":\\"worker'));
+      if (!worker) throw new Error('no worker function');
+      const variables = (worker.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderIntrinsic(value)]));
+      const agentId = (JSON.parse(String(environment[ENV.agent])) as { agent: { id: string } }).agent.id;
+      const taskId = `bundle-${String(Date.now())}`;
+      const event = {
+        step: 'work', stateName: 'Work', taskId, request: 'my bill is wrong', conversation: [],
+        assignment: { agentId, functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', instruction: 'Answer it.' },
+      };
+      const context = { functionName: agentId, awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 };
+      const script = `const m = await import(${JSON.stringify(bundleOf(worker))});
+        const result = await m.handler(${JSON.stringify(event)}, { ...${JSON.stringify(context)}, getRemainingTimeInMillis: () => 30000 });
+        process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: {
+          PATH: process.env.PATH,
+          ...environment,
+          [ENV.tableName]: LOCAL_TABLE_NAME,
+          // The SDK's standard per-service endpoint variable points the bundled client at DynamoDB Local.
+          AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        timeout: 20_000,
+      });
+      const resultLine = stdout.split('\n').find((line) => line.startsWith('RESULT '));
+      const result = JSON.parse(resultLine?.slice('RESULT '.length) ?? 'null') as { agentId: string; status: string; answer: string };
+      expect(result.agentId).toBe(agentId);
+      expect(result.status).toBe('ANSWERED');
+      expect(result.answer).toContain('my bill is wrong');
+      // The checkpoint middleware ran inside the bundle: one item for this task in the table.
+      const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'));
+      try {
+        const stored = await runtime.checkpoints(taskId);
+        expect(stored.map((checkpoint) => [checkpoint.agent, checkpoint.stateName])).toEqual([[agentId, 'Work']]);
+      } finally {
+        await runtime.stop();
+      }
     });
   });
 });

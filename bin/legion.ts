@@ -84,10 +84,11 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
+  progress.start(startingDatabase(options.dataDir));
   const result = await withLocalRuntime(
     { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
     (runtime) => {
-      progress.start('Starting agents');
+      progress.start('Running agents');
       return runtime.run({ team, input, taskId, onProgress: (event) => { progress.update(event); } });
     },
     () => { progress.stop(); },
@@ -113,7 +114,13 @@ function printRunResult(result: RunResult, json: boolean): void {
 
 async function checkpointsCommand(taskId: string, options: CheckpointsOptions): Promise<number> {
   if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
-  const checkpoints = await withLocalRuntime({ dataDir: options.dataDir }, (runtime) => runtime.checkpoints(taskId));
+  const progress = createProgressReporter(process.stderr);
+  progress.start(startingDatabase(options.dataDir));
+  const checkpoints = await withLocalRuntime({ dataDir: options.dataDir }, (runtime) => runtime.checkpoints(taskId), () => {
+    progress.stop();
+  }).finally(() => {
+    progress.stop();
+  });
   const rows = checkpoints.map((checkpoint) => ({ ...checkpoint, checksumValid: verifyCheckpoint(checkpoint) }));
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ taskId, checkpoints: rows }, null, 2)}\n`);
@@ -130,6 +137,10 @@ async function checkpointsCommand(taskId: string, options: CheckpointsOptions): 
     );
   }
   return 0;
+}
+
+function startingDatabase(dataDir: string | undefined): string {
+  return `Starting DynamoDB Local (${dataDir ? `data in ${dataDir}` : 'in memory'})`;
 }
 
 function generateTaskId(teamName: string): string {

@@ -6,6 +6,7 @@ import ora, { type Ora } from 'ora';
 import type { ProgressEvent } from '../../local/local-runtime.ts';
 
 export interface ProgressReporter {
+  /** Shows a phase of the work (starting the database, running agents...). */
   start(text: string): void;
   update(event: ProgressEvent): void;
   stop(): void;

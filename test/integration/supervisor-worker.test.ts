@@ -172,3 +172,28 @@ describe('Pattern: supervisor-worker with another team definition', () => {
     }
   });
 });
+
+/** A fake model (not the scripted one) whose every call fails, to test a failed run. */
+class UnavailableModel implements ModelProvider {
+  public converse(): Promise<never> {
+    return Promise.reject(new ModelInvocationError('fake', 'throttled'));
+  }
+}
+
+describe('Pattern: supervisor-worker when the supervisor cannot classify', () => {
+  it('ends FAILED with the error the supervisor raised, and writes no checkpoint', async () => {
+    const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'), { model: new UnavailableModel() });
+    try {
+      const team = await loadTeamFile('teams/telecom-support.yaml');
+      const result = await runtime.run({ team, input: { request: 'my bill is wrong' }, taskId: taskId() });
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.error).toBe('ModelInvocationError');
+      expect(result.error?.cause).toMatch(/throttled/);
+      expect(result.output).toBeNull();
+      expect(result.checkpoints).toBe(0);
+    } finally {
+      await runtime.stop();
+    }
+  });
+});

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
 import { LegionError, UsageError } from '../functions/shared/errors.ts';
-import { verifyCheckpoint } from '../functions/shared/checkpoint-store.ts';
+import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { RunResult } from '../local/local-runtime.ts';
 import { createProgressReporter } from './cli/progress.ts';

@@ -18,7 +18,7 @@
 import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import { type Checkpoint, CheckpointStore } from '../functions/shared/checkpoint-store.ts';
+import { type Checkpoint, CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
@@ -81,7 +81,7 @@ export function localFunctionArn(team: string, agentId: string): string {
 
 export class LocalRuntime {
   public readonly telemetry: TelemetrySink;
-  private readonly store: CheckpointStore;
+  private readonly store: CheckpointManager;
   private readonly model: ModelProvider;
 
   private constructor(
@@ -89,7 +89,7 @@ export class LocalRuntime {
     options: LocalRuntimeOptions,
   ) {
     this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream });
-    this.store = new CheckpointStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.store = new CheckpointManager({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.model = options.model ?? new ScriptedModel();
   }
 

@@ -19,7 +19,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AgentEvent, AgentEventSchema, type AgentResult, type AgentStep } from '../shared/agent-contract.ts';
-import type { CheckpointStore } from '../shared/checkpoint-store.ts';
+import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
 import { InvalidEventError } from '../shared/errors.ts';
@@ -32,7 +32,7 @@ import { work } from './steps/work.ts';
 
 export interface AgentDependencies {
   model: ModelProvider;
-  checkpoints: CheckpointStore;
+  checkpoints: CheckpointManager;
   logger: Logger;
   metrics: Metrics;
   tracer: Tracer;

@@ -64,7 +64,12 @@ export const SynthesisSchema = z.object({
 });
 export type Synthesis = z.infer<typeof SynthesisSchema>;
 
-const stepBase = { taskId: z.string().min(1).max(128), stateName: z.string().min(1) };
+const stepBase = {
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  /** The fencing token of the execution that owns the task (see CheckpointManager.begin). */
+  epoch: z.number().int().positive().optional(),
+};
 
 export const ClassifyEventSchema = z.object({ ...stepBase, step: z.literal('classify'), input: SupervisorWorkerInputSchema });
 export const WorkEventSchema = z.object({

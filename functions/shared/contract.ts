@@ -30,6 +30,14 @@ export const TASK_HEAD_SK = 'HEAD';
 /** Width of the zero-padded sequence in a checkpoint sort key. */
 export const SEQUENCE_WIDTH = 10;
 
+/** Sort-key prefix of the markers that make a re-saved step idempotent. */
+export const STEP_MARKER_SK_PREFIX = 'STEP#';
+
+/** Sort key of the marker of one step (e.g. `3:Work#billing`). */
+export function stepMarkerSortKey(stepKey: string): string {
+  return `${STEP_MARKER_SK_PREFIX}${stepKey}`;
+}
+
 /** Partition key of everything stored for one task. */
 export function taskPartition(taskId: string): string {
   return `TASK#${taskId}`;

@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { AgentDependencies } from '../agents/agent.ts';
-import { CheckpointStore } from './checkpoint-store.ts';
+import { CheckpointManager } from './checkpoint-manager.ts';
 import type { AgentConfig } from './config.ts';
 import { METRICS } from './contract.ts';
 import { BedrockModel } from './models/bedrock-model.ts';
@@ -38,7 +38,7 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
   const serviceName = `legion-${config.team}-${config.agent.id}`;
   return {
     model: overrides.model ?? createModelProvider(config),
-    checkpoints: new CheckpointStore({ client: documentClient, tableName: config.tableName }),
+    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName }),
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
     tracer: new Tracer({ serviceName }),

@@ -77,6 +77,28 @@ export class CheckpointError extends LegionError {
   }
 }
 
+/** A checkpoint's state does not fit in one DynamoDB item, even compressed. Nothing was written. */
+export class CheckpointTooLargeError extends CheckpointError {
+  public constructor(taskId: string, jsonBytes: number, compressedBytes: number, limitBytes: number) {
+    super(taskId, `state is ${jsonBytes} bytes (${compressedBytes} gzipped), over the ${limitBytes}-byte item limit; keep large state elsewhere and checkpoint its key`);
+    Object.assign(this.context, { jsonBytes, compressedBytes, limitBytes });
+  }
+}
+
+/** A writer whose epoch is older than the task's tried to save: another writer has taken over. */
+export class StaleWriterError extends CheckpointError {
+  public constructor(
+    taskId: string,
+    public readonly epoch: number,
+  ) {
+    super(taskId, `writer with epoch ${epoch} is stale: the task was taken over by a newer writer`);
+    Object.assign(this.context, { epoch });
+  }
+}
+
+/** There is no valid checkpoint to restore or roll back to. */
+export class NoValidCheckpointError extends CheckpointError {}
+
 /** Something the user asked for on the command line or in an input file is not valid. */
 export class UsageError extends LegionError {}
 

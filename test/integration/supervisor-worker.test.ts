@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { verifyCheckpoint } from '../../functions/shared/checkpoint-store.ts';
+import { verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
 import { ModelInvocationError } from '../../functions/shared/errors.ts';
 import type { ModelProvider, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';

@@ -18,7 +18,7 @@ import {
   type WorkerResult,
   WorkerResultSchema,
 } from '../../functions/shared/agent-contract.ts';
-import type { CheckpointStore } from '../../functions/shared/checkpoint-store.ts';
+import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
 import { METRICS } from '../../functions/shared/contract.ts';
 import { AgentOutputError, ConfigurationError, InvalidEventError } from '../../functions/shared/errors.ts';
@@ -65,7 +65,7 @@ const unusedCheckpoints = new Proxy(
       throw new Error(`runAgentStep must not use the checkpoint store (read ${String(property)})`);
     },
   },
-) as unknown as CheckpointStore;
+) as unknown as CheckpointManager;
 
 function dependencies(model: ModelProvider, serviceName = 'legion-unit-test'): AgentDependencies {
   return {

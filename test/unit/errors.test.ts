@@ -4,6 +4,9 @@ import * as errors from '../../functions/shared/errors.ts';
 import {
   AgentOutputError,
   CheckpointError,
+  CheckpointTooLargeError,
+  NoValidCheckpointError,
+  StaleWriterError,
   ConfigurationError,
   InvalidEventError,
   LegionError,
@@ -35,6 +38,23 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
     { modelId: 'model-x', reason: 'throttled' },
   ],
   ['CheckpointError', new CheckpointError('task-1', 'table missing', { cause }), { taskId: 'task-1', reason: 'table missing' }],
+  [
+    'CheckpointTooLargeError',
+    new CheckpointTooLargeError('task-1', 900_000, 450_000, 380_000),
+    {
+      taskId: 'task-1',
+      reason: 'state is 900000 bytes (450000 gzipped), over the 380000-byte item limit; keep large state elsewhere and checkpoint its key',
+      jsonBytes: 900_000,
+      compressedBytes: 450_000,
+      limitBytes: 380_000,
+    },
+  ],
+  [
+    'StaleWriterError',
+    new StaleWriterError('task-1', 2),
+    { taskId: 'task-1', reason: 'writer with epoch 2 is stale: the task was taken over by a newer writer', epoch: 2 },
+  ],
+  ['NoValidCheckpointError', new NoValidCheckpointError('task-1', 'none left'), { taskId: 'task-1', reason: 'none left' }],
   ['UsageError', new UsageError('unknown pattern', { pattern: 'x' }), { pattern: 'x' }],
   ['UnboundTaskError', new UnboundTaskError('Classify', 'no handler'), { stateName: 'Classify', reason: 'no handler' }],
 ];

@@ -1,6 +1,7 @@
 /**
  * Writes a checkpoint after every successful agent step: the step's result, how long it took and
- * the tokens it used. A failed write fails the step (a step without its checkpoint would be
+ * the tokens it used. With an `epoch` in the event the write is fenced (a stale execution is
+ * refused) and idempotent per step. A failed write fails the step (a step without its checkpoint would be
  * repeated on resume), and is counted.
  *
  * @example
@@ -11,11 +12,11 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import type { CheckpointStore } from '../checkpoint-store.ts';
+import type { CheckpointManager } from '../checkpoint-manager.ts';
 import { METRICS } from '../contract.ts';
 
 export interface CheckpointOptions {
-  store: CheckpointStore;
+  store: CheckpointManager;
   agentId: string;
   metrics: Metrics;
   /** @default performance.now */
@@ -25,6 +26,7 @@ export interface CheckpointOptions {
 interface StepEvent {
   taskId: string;
   stateName: string;
+  epoch?: number | undefined;
 }
 
 interface StepResult {
@@ -40,12 +42,15 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
       startedAt.set(request, clock());
     },
     after: async (request) => {
-      const { taskId, stateName } = request.event;
+      const { taskId, stateName, epoch } = request.event;
       const usage = request.response?.usage;
       try {
         await options.store.save({
           taskId,
           stateName,
+          epoch,
+          // Within one epoch a step runs once per agent: a retried invocation re-saves idempotently.
+          stepKey: epoch === undefined ? undefined : `${epoch}:${stateName}#${options.agentId}`,
           agent: options.agentId,
           state: request.response,
           durationMs: clock() - (startedAt.get(request) ?? clock()),

@@ -1,0 +1,484 @@
+/**
+ * Checkpoints in DynamoDB, production grade: one item per agent step, numbered per task, each with
+ * a checksum over its state, a validity flag and an `expiresAt` TTL.
+ *
+ * - **Fencing.** `begin()` takes a task over by raising its epoch; saves made with an older epoch
+ *   (a "zombie" writer that paused and came back) fail with `StaleWriterError` and write nothing.
+ * - **Bounded restore.** The latest valid checkpoint is found by reading the task's items newest
+ *   first, a few at a time, stopping at the first that verifies: the cost depends on how many
+ *   corrupt checkpoints sit on top, never on the length of the history. No Scan.
+ * - **Idempotent re-save.** A save with a `stepKey` already saved (a retried step) returns the
+ *   stored checkpoint instead of writing a second one.
+ * - **Large state.** State above `compressAboveBytes` is gzipped; an item that would still be over
+ *   `maxItemBytes` is refused with `CheckpointTooLargeError`, never truncated.
+ * - **Expiry.** Reads ignore items past `expiresAt` (DynamoDB's TTL deletes them only within days).
+ *
+ * @example
+ * ```ts
+ * const checkpoints = new CheckpointManager({ client: documentClient, tableName });
+ * const epoch = await checkpoints.begin('t-1');
+ * await checkpoints.save({ taskId: 't-1', epoch, agent: 'billing', stateName: 'Work', state: { answer: '...' } });
+ * const latest = await checkpoints.restore('t-1'); // the latest checkpoint whose checksum verifies
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  DeleteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  CHECKPOINT_SK_PREFIX,
+  CHECKPOINT_TABLE,
+  TASK_HEAD_SK,
+  checkpointSortKey,
+  stepMarkerSortKey,
+  taskPartition,
+} from './contract.ts';
+import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, StaleWriterError } from './errors.ts';
+
+export interface CheckpointInput {
+  taskId: string;
+  agent: string;
+  stateName: string;
+  state: unknown;
+  /** The fencing token from `begin()`. Without it the save is not fenced. */
+  epoch?: number | undefined;
+  /** Identifies the step (e.g. `Work#billing`): a second save with the same key returns the first. */
+  stepKey?: string | undefined;
+  durationMs?: number;
+  tokens?: number;
+}
+
+export interface Checkpoint {
+  taskId: string;
+  sequence: number;
+  epoch: number;
+  agent: string;
+  stateName: string;
+  stepKey?: string | undefined;
+  /** The step's state, serialised; the checksum covers exactly this string. */
+  state: string;
+  checksum: string;
+  valid: boolean;
+  invalidReason?: string | undefined;
+  /** How the state is stored: as JSON text, or gzipped. */
+  encoding: 'json' | 'gzip';
+  /** Size of the stored item in bytes (as DynamoDB counts it, approximately). */
+  storedBytes: number;
+  durationMs: number;
+  tokens: number;
+  createdAt: string;
+  /** Epoch seconds after which the checkpoint is ignored and may be deleted by TTL. */
+  expiresAt: number;
+}
+
+export interface CheckpointManagerOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** @default CHECKPOINT_TABLE.retentionDays */
+  retentionDays?: number;
+  /** @default Date.now */
+  now?: () => number;
+  /** State larger than this (bytes of JSON) is stored gzipped. @default 16 KiB */
+  compressAboveBytes?: number;
+  /** Largest item written; DynamoDB's limit is 400 KB, this leaves room for the other attributes. @default 380_000 */
+  maxItemBytes?: number;
+}
+
+export interface RollbackOptions {
+  /** Roll back to this sequence. @default the last valid checkpoint before the latest valid one */
+  to?: number | undefined;
+  reason: string;
+}
+
+export interface RollbackResult {
+  /** The checkpoint the task now continues from. */
+  target: Checkpoint;
+  /** Sequences that were invalidated by the rollback. */
+  invalidated: number[];
+}
+
+const RESTORE_PAGE_SIZE = 4;
+
+/** SHA-256 of a serialised state, hex encoded. */
+export function checksumOf(serialisedState: string): string {
+  return createHash('sha256').update(serialisedState).digest('hex');
+}
+
+/** Whether a checkpoint's state still matches the checksum written with it. */
+export function verifyCheckpoint(checkpoint: Pick<Checkpoint, 'state' | 'checksum'>): boolean {
+  return checksumOf(checkpoint.state) === checkpoint.checksum;
+}
+
+type Item = Record<string, unknown>;
+
+export class CheckpointManager {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionSeconds: number;
+  private readonly now: () => number;
+  private readonly compressAboveBytes: number;
+  private readonly maxItemBytes: number;
+
+  public constructor(options: CheckpointManagerOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
+    this.now = options.now ?? Date.now;
+    this.compressAboveBytes = options.compressAboveBytes ?? 16 * 1024;
+    this.maxItemBytes = options.maxItemBytes ?? 380_000;
+  }
+
+  /**
+   * Takes a task over: raises its epoch and returns the new one. Saves fenced with an older epoch
+   * are refused from now on.
+   */
+  public async begin(taskId: string): Promise<number> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(taskId, TASK_HEAD_SK),
+        UpdateExpression: 'ADD #epoch :one SET #expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#epoch': 'epoch', '#expiresAt': CHECKPOINT_TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ':one': 1, ':expiresAt': this.expiresAt() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(result.Attributes?.epoch);
+  }
+
+  /**
+   * Writes the next checkpoint of a task.
+   *
+   * @throws {StaleWriterError} when `epoch` is older than the task's current epoch
+   * @throws {CheckpointTooLargeError} when the state does not fit in one item even gzipped
+   */
+  public async save(input: CheckpointInput): Promise<Checkpoint> {
+    const state = JSON.stringify(input.state ?? null);
+    const stored = this.encode(input.taskId, state);
+    if (input.stepKey) {
+      const existing = await this.findStep(input.taskId, input.stepKey);
+      if (existing) return existing;
+    }
+    const sequence = await this.nextSequence(input);
+    const nowMs = this.now();
+    const checkpoint: Checkpoint = {
+      taskId: input.taskId,
+      sequence,
+      epoch: input.epoch ?? 0,
+      agent: input.agent,
+      stateName: input.stateName,
+      stepKey: input.stepKey,
+      state,
+      checksum: checksumOf(state),
+      valid: true,
+      encoding: stored.encoding,
+      storedBytes: stored.bytes,
+      durationMs: Math.round(input.durationMs ?? 0),
+      tokens: input.tokens ?? 0,
+      createdAt: new Date(nowMs).toISOString(),
+      expiresAt: this.expiresAt(),
+    };
+    const { state: _text, ...attributes } = checkpoint;
+    const item = { ...this.key(input.taskId, checkpointSortKey(sequence)), ...attributes, ...stored.attributes };
+    await this.writeCheckpoint(input, item, sequence);
+    return checkpoint;
+  }
+
+  /**
+   * The latest valid checkpoint of a task, its checksum verified. Checkpoints above it that fail
+   * to verify or to decode are marked invalid on the way.
+   *
+   * @returns undefined when the task has no valid checkpoint
+   */
+  public async restore(taskId: string): Promise<Checkpoint | undefined> {
+    for await (const item of this.newestFirst(taskId)) {
+      const checkpoint = await this.verified(item);
+      if (checkpoint) return checkpoint;
+    }
+    return undefined;
+  }
+
+  /** The unexpired checkpoints of a task, oldest first, valid or not. */
+  public async list(taskId: string): Promise<Checkpoint[]> {
+    const checkpoints: Checkpoint[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...this.checkpointQuery(taskId), ExclusiveStartKey: startKey }));
+      for (const item of page.Items ?? []) {
+        if (!this.isExpired(item)) checkpoints.push(decodeLenient(item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return checkpoints;
+  }
+
+  /** Marks one checkpoint invalid (restore and rollback skip it), keeping it for inspection. */
+  public async invalidate(taskId: string, sequence: number, reason: string): Promise<void> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId, checkpointSortKey(sequence)),
+          UpdateExpression: 'SET #valid = :false, #reason = :reason',
+          ConditionExpression: 'attribute_exists(#sk)',
+          ExpressionAttributeNames: { '#valid': 'valid', '#reason': 'invalidReason', '#sk': CHECKPOINT_TABLE.sortKey },
+          ExpressionAttributeValues: { ':false': false, ':reason': reason },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      // A step rolled back may run again: forget that it was done.
+      const stepKey: unknown = result.Attributes?.stepKey;
+      if (typeof stepKey === 'string') await this.forgetStep(taskId, stepKey, sequence);
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new CheckpointError(taskId, `no checkpoint ${sequence} to invalidate`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Rolls a task back: every valid checkpoint after the target is invalidated, and the rollback is
+   * counted and recorded on the task. Without `to`, the target is the last valid checkpoint before
+   * the latest valid one (the latest step is undone).
+   *
+   * @throws {NoValidCheckpointError} when there is no valid checkpoint to roll back to
+   */
+  public async rollback(taskId: string, options: RollbackOptions): Promise<RollbackResult> {
+    const valid = await this.validNewestFirst(taskId, options.to);
+    const target = options.to === undefined ? valid[1] : valid.find((checkpoint) => checkpoint.sequence === options.to);
+    if (!target) {
+      throw new NoValidCheckpointError(taskId, options.to === undefined ? 'fewer than two valid checkpoints' : `checkpoint ${options.to} is not valid`);
+    }
+    const invalidated = valid.filter((checkpoint) => checkpoint.sequence > target.sequence).map((checkpoint) => checkpoint.sequence);
+    for (const sequence of invalidated) await this.invalidate(taskId, sequence, `rolled back to ${target.sequence}: ${options.reason}`);
+    await this.recordRollback(taskId, target.sequence, options.reason);
+    return { target, invalidated };
+  }
+
+  /** How many rollbacks the task has had. */
+  public async rollbackCount(taskId: string): Promise<number> {
+    const head = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_HEAD_SK), ConsistentRead: true }));
+    return Number(head.Item?.rollbacks ?? 0);
+  }
+
+  /** Valid checkpoints from the newest down to `floor` (or the two newest), verified. */
+  private async validNewestFirst(taskId: string, floor: number | undefined): Promise<Checkpoint[]> {
+    const found: Checkpoint[] = [];
+    for await (const item of this.newestFirst(taskId)) {
+      const checkpoint = await this.verified(item);
+      if (!checkpoint) continue;
+      found.push(checkpoint);
+      if (floor === undefined ? found.length >= 2 : checkpoint.sequence <= floor) break;
+    }
+    return found;
+  }
+
+  private async *newestFirst(taskId: string): AsyncGenerator<Item> {
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ ...this.checkpointQuery(taskId), ScanIndexForward: false, Limit: RESTORE_PAGE_SIZE, ExclusiveStartKey: startKey }),
+      );
+      for (const item of page.Items ?? []) yield item;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** The checkpoint if it is valid, unexpired and verifies; marks it invalid if it does not verify. */
+  private async verified(item: Item): Promise<Checkpoint | undefined> {
+    if (item.valid !== true || this.isExpired(item)) return undefined;
+    const taskId = String(item.taskId);
+    const sequence = Number(item.sequence);
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = decode(item);
+    } catch (error) {
+      await this.invalidate(taskId, sequence, `cannot decode: ${(error as Error).message}`);
+      return undefined;
+    }
+    if (!verifyCheckpoint(checkpoint)) {
+      await this.invalidate(taskId, sequence, 'checksum mismatch');
+      return undefined;
+    }
+    try {
+      JSON.parse(checkpoint.state);
+    } catch {
+      await this.invalidate(taskId, sequence, 'state is not JSON');
+      return undefined;
+    }
+    return checkpoint;
+  }
+
+  private async nextSequence(input: CheckpointInput): Promise<number> {
+    const fenced = input.epoch !== undefined;
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(input.taskId, TASK_HEAD_SK),
+          UpdateExpression: 'ADD #sequence :one SET #expiresAt = :expiresAt',
+          ...(fenced ? { ConditionExpression: '#epoch = :epoch' } : {}),
+          ExpressionAttributeNames: {
+            '#sequence': 'sequence',
+            '#expiresAt': CHECKPOINT_TABLE.ttlAttribute,
+            ...(fenced ? { '#epoch': 'epoch' } : {}),
+          },
+          ExpressionAttributeValues: { ':one': 1, ':expiresAt': this.expiresAt(), ...(fenced ? { ':epoch': input.epoch } : {}) },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(result.Attributes?.sequence);
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new StaleWriterError(input.taskId, input.epoch ?? 0);
+      throw new CheckpointError(input.taskId, `allocating a sequence: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async writeCheckpoint(input: CheckpointInput, item: Item, sequence: number): Promise<void> {
+    const putCheckpoint = {
+      TableName: this.tableName,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#sk)',
+      ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey },
+    };
+    try {
+      if (!input.stepKey) {
+        await this.client.send(new PutCommand(putCheckpoint));
+        return;
+      }
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: putCheckpoint },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...this.key(input.taskId, stepMarkerSortKey(input.stepKey)), sequence, expiresAt: item.expiresAt },
+                ConditionExpression: 'attribute_not_exists(#sk)',
+                ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      throw new CheckpointError(input.taskId, `writing checkpoint ${sequence} after ${input.stateName}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async findStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
+    const marker = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(taskId, stepMarkerSortKey(stepKey)), ConsistentRead: true }),
+    );
+    if (!marker.Item) return undefined;
+    const stored = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(taskId, checkpointSortKey(Number(marker.Item.sequence))), ConsistentRead: true }),
+    );
+    return stored.Item && stored.Item.valid === true ? decode(stored.Item) : undefined;
+  }
+
+  private async forgetStep(taskId: string, stepKey: string, sequence: number): Promise<void> {
+    await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: this.key(taskId, stepMarkerSortKey(stepKey)),
+        ConditionExpression: 'attribute_not_exists(#sk) OR #sequence = :sequence',
+        ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey, '#sequence': 'sequence' },
+        ExpressionAttributeValues: { ':sequence': sequence },
+      }),
+    ).catch((error: unknown) => {
+      // A newer save of the same step owns the marker now: leave it.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    });
+  }
+
+  private async recordRollback(taskId: string, to: number, reason: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(taskId, TASK_HEAD_SK),
+        UpdateExpression: 'ADD #rollbacks :one SET #last = :last',
+        ExpressionAttributeNames: { '#rollbacks': 'rollbacks', '#last': 'lastRollback' },
+        ExpressionAttributeValues: { ':one': 1, ':last': { to, reason, at: new Date(this.now()).toISOString() } },
+      }),
+    );
+  }
+
+  private encode(taskId: string, state: string): { encoding: 'json' | 'gzip'; attributes: Item; bytes: number } {
+    const overhead = 1024; // keys, checksum, timestamps and the other small attributes
+    const jsonBytes = Buffer.byteLength(state);
+    if (jsonBytes <= this.compressAboveBytes) return { encoding: 'json', attributes: { state }, bytes: jsonBytes + overhead };
+    const compressed = gzipSync(state);
+    const bytes = compressed.byteLength + overhead;
+    if (bytes > this.maxItemBytes) throw new CheckpointTooLargeError(taskId, jsonBytes, compressed.byteLength, this.maxItemBytes);
+    return { encoding: 'gzip', attributes: { stateGzip: compressed }, bytes };
+  }
+
+  private checkpointQuery(taskId: string) {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':prefix': CHECKPOINT_SK_PREFIX },
+      ConsistentRead: true,
+    };
+  }
+
+  private isExpired(item: Item): boolean {
+    return Number(item[CHECKPOINT_TABLE.ttlAttribute]) <= Math.floor(this.now() / 1000);
+  }
+
+  private expiresAt(): number {
+    return Math.floor(this.now() / 1000) + this.retentionSeconds;
+  }
+
+  private key(taskId: string, sortKey: string): Record<string, string> {
+    return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+  }
+}
+
+/** Decodes a stored item; throws if its state cannot be read. */
+function decode(item: Item): Checkpoint {
+  const encoding = item.encoding === 'gzip' ? 'gzip' : 'json';
+  const state = encoding === 'gzip' ? gunzipSync(toBytes(item.stateGzip)).toString('utf8') : String(item.state);
+  return {
+    taskId: String(item.taskId),
+    sequence: Number(item.sequence),
+    epoch: Number(item.epoch ?? 0),
+    agent: String(item.agent),
+    stateName: String(item.stateName),
+    stepKey: typeof item.stepKey === 'string' ? item.stepKey : undefined,
+    state,
+    checksum: String(item.checksum),
+    valid: item.valid === true,
+    invalidReason: typeof item.invalidReason === 'string' ? item.invalidReason : undefined,
+    encoding,
+    storedBytes: Number(item.storedBytes ?? 0),
+    durationMs: Number(item.durationMs ?? 0),
+    tokens: Number(item.tokens ?? 0),
+    createdAt: String(item.createdAt),
+    expiresAt: Number(item.expiresAt),
+  };
+}
+
+/** Like `decode`, for listings: an undecodable state is shown empty (its checksum will not verify). */
+function decodeLenient(item: Item): Checkpoint {
+  try {
+    return decode(item);
+  } catch {
+    return { ...decode({ ...item, encoding: 'json', state: '' }), encoding: 'gzip' };
+  }
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new Error('gzipped state is missing or not binary');
+}

@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['functions/shared/config.ts', 'bin/**', 'local/aws-sdk-quiet.ts', 'test/**', '*.config.ts'],
+    files: ['functions/shared/config.ts', 'bin/**', 'local/dynamodb-local.ts', 'test/**', '*.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -4,13 +4,15 @@
  * (`functions/agents/agent.lambda.ts`); what differs is the configuration in its environment.
  */
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
+
+export { ESM_REQUIRE_BANNER } from './legion-function.ts';
 import type { AgentSettings, ModelSettings } from '../functions/shared/config.ts';
 import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/shared/contract.ts';
 import type { AgentDefinition } from '../functions/shared/team-schema.ts';
@@ -28,18 +30,10 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
  */
 const DEPLOY_TIME_SIZES = { arn: 140, tableName: 255 } as const;
 
-/**
- * The esbuild banner that gives an ESM bundle a working `require`, needed by the CommonJS code it
- * contains (the AWS SDK, the X-Ray SDK): without it, invoking fails with `Dynamic require of ...`.
- */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
 const AGENT_ENTRY = fileURLToPath(new URL('../functions/agents/agent.lambda.ts', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
 /** The options every agent function of a team shares; team constructs pass them through. */
-export interface AgentFunctionOptions {
+export interface AgentFunctionOptions extends LegionLogOptions {
   /**
    * The model provider. With `bedrock` the function may invoke the foundation model of its tier.
    *
@@ -52,30 +46,12 @@ export interface AgentFunctionOptions {
    * @default DEFAULT_MODEL_IDS from the contract
    */
   readonly modelIds?: Record<ModelTier, string>;
-  /**
-   * How long the function's logs are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the log group when it leaves the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logRemovalPolicy?: RemovalPolicy;
-  /**
-   * The level of the application's JSON logs.
-   *
-   * @default lambda.ApplicationLogLevel.INFO
-   */
-  readonly applicationLogLevel?: lambda.ApplicationLogLevel;
 }
 
 export interface AgentFunctionProps extends AgentFunctionOptions {
   /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
   readonly settings: AgentSettings;
-  /** The checkpoint table; the function gets PutItem, UpdateItem and Query on it, nothing more. */
+  /** The checkpoint table; the function gets PutItem, UpdateItem, Query and GetItem on it, nothing more. */
   readonly table: dynamodb.ITable;
 }
 
@@ -118,7 +94,7 @@ export class AgentFunction extends Construct {
     const knownEnvironment = {
       [ENV.modelProvider]: modelProvider,
       [ENV.modelIds]: JSON.stringify(modelIds),
-      // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
+      // Counted here because LegionFunction adds it.
       NODE_OPTIONS: '--enable-source-maps',
     };
     assertEnvironmentFits(teamName, agent.id, {
@@ -127,53 +103,28 @@ export class AgentFunction extends Construct {
       [ENV.agent]: withDeployTimeSizes(JSON.stringify(settings)),
     });
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Legion agent ${teamName}/${agent.id}`,
-    });
-    // Its own log group only, instead of AWSLambdaBasicExecutionRole (logs:* on every group).
-    this.logGroup.grantWrite(this.role);
-
-    this.function = new NodejsFunction(this, 'Function', {
-      description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
+    const base = new LegionFunction(this, 'Agent', {
       entry: AGENT_ENTRY,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: LOCK_FILE,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: agent.memoryMb,
-      timeout: Duration.seconds(agent.timeoutSeconds),
-      reservedConcurrentExecutions: agent.reservedConcurrency,
-      role: this.role,
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: props.applicationLogLevel ?? lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
+      memoryMb: agent.memoryMb,
+      timeoutSeconds: agent.timeoutSeconds,
+      reservedConcurrency: agent.reservedConcurrency,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      applicationLogLevel: props.applicationLogLevel,
       environment: {
         [ENV.tableName]: table.tableName,
         // The roster holds function ARN tokens: toJsonString resolves them inside the JSON.
         [ENV.agent]: Stack.of(this).toJsonString(settings),
         ...knownEnvironment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        banner: ESM_REQUIRE_BANNER,
-        // Bundle the AWS SDK too: pinned versions, and a faster cold start than loading it from disk.
-        externalModules: [],
-      },
     });
+    this.function = base.function;
+    this.role = base.role;
+    this.logGroup = base.logGroup;
 
-    table.grant(this.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    // Query and Put/Update to checkpoint; GetItem to find a step already done (a resumed step).
+    table.grant(this.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:GetItem');
 
     if (modelProvider === 'bedrock') {
       iam.Grant.addToPrincipal({
@@ -191,29 +142,6 @@ export class AgentFunction extends Construct {
       });
     }
 
-    this.acknowledgeFindings();
-  }
-
-  /** cdk-nag findings that are deliberate, with the reason. */
-  private acknowledgeFindings(): void {
-    Validations.of(this).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (added by tracing: ACTIVE).',
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 is the runtime the bundle targets and the handlers are tested on.',
-      },
-      {
-        id: 'Serverless-LambdaDLQ',
-        reason: 'Agents are invoked synchronously by Step Functions, which retries and catches failures; there are no async events to dead-letter.',
-      },
-      {
-        id: 'Serverless-LambdaLatestVersion',
-        reason: 'Node.js 22 is the runtime the bundle targets and the handlers are tested on.',
-      },
-    );
   }
 }
 

@@ -8,6 +8,7 @@ import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
+import { ControlFunctions } from './control-functions.ts';
 import { SupervisorWorkerTeam, type SupervisorWorkerTeamProps } from './supervisor-worker-team.ts';
 
 /** The construct of one team, whatever its pattern. */
@@ -57,6 +58,8 @@ export interface LegionStackProps extends StackProps {
 export class LegionStack extends Stack {
   /** The checkpoint table. */
   public readonly checkpoints: CheckpointTable;
+  /** The functions every team's state machine calls besides its agents (begin-task, ...). */
+  public readonly control: ControlFunctions;
   /** The construct of each team, by team name. */
   public readonly teams: Record<string, TeamConstruct>;
 
@@ -75,11 +78,14 @@ export class LegionStack extends Stack {
       description: 'DynamoDB table of checkpoints',
     });
 
+    this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, logRetention: props.logRetention });
+
     this.teams = {};
     for (const team of props.teams) {
       const common = {
         team,
         table: this.checkpoints.table,
+        controlFunctions: this.control.functions,
         modelProvider: props.modelProvider,
         modelIds: props.modelIds,
         logRetention: props.logRetention,

@@ -5,6 +5,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { ControlFunctionName } from '../functions/shared/contract.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import { type TeamDefinition, supervisorOf, workersOf } from '../functions/shared/team.ts';
 import { AgentFunction, type AgentFunctionOptions } from './agent-function.ts';
@@ -16,6 +17,8 @@ export interface SupervisorWorkerTeamProps extends AgentFunctionOptions {
   readonly team: TeamDefinition;
   /** The checkpoint table the agents write to. */
   readonly table: dynamodb.ITable;
+  /** The stack's control functions, which the team's state machine also invokes. */
+  readonly controlFunctions: Record<ControlFunctionName, lambda.IFunction>;
 }
 
 /**
@@ -49,7 +52,7 @@ export class SupervisorWorkerTeam extends Construct {
       throw new Error(`Team "${team.name}" has pattern "${pattern}", not "supervisor-worker"`);
     }
     this.team = team;
-    const { team: _deployed, ...common } = props;
+    const { team: _deployed, controlFunctions, ...common } = props;
 
     // Workers first: the supervisor's roster needs their function ARNs.
     const agents: Record<string, AgentFunction> = {};
@@ -67,6 +70,7 @@ export class SupervisorWorkerTeam extends Construct {
     this.stateMachine = new TeamStateMachine(this, 'StateMachine', {
       team,
       functions: this.functions,
+      controlFunctions,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     }).stateMachine;

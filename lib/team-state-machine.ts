@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PATTERNS, placeholdersIn } from '../functions/shared/patterns.ts';
+import type { ControlFunctionName } from '../functions/shared/contract.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 
 export interface TeamStateMachineProps {
@@ -16,6 +17,8 @@ export interface TeamStateMachineProps {
   readonly team: TeamDefinition;
   /** The deployed function of every agent of the team, by agent id. The state machine may invoke each. */
   readonly functions: Record<string, lambda.IFunction>;
+  /** The stack's control functions (begin-task, ...). The state machine may invoke each. */
+  readonly controlFunctions: Record<ControlFunctionName, lambda.IFunction>;
   /**
    * How long execution logs are kept.
    *
@@ -55,12 +58,15 @@ export class TeamStateMachine extends Construct {
 
   public constructor(scope: Construct, id: string, props: TeamStateMachineProps) {
     super(scope, id);
-    const { team, functions } = props;
+    const { team, functions, controlFunctions } = props;
     const spec = PATTERNS[team.pattern];
-    const substitutions = spec.substitutions(team, (agentId) => {
-      const fn = functions[agentId];
-      if (!fn) throw new Error(`Team "${team.name}": no function given for agent "${agentId}"`);
-      return fn.functionArn;
+    const substitutions = spec.substitutions(team, {
+      agent: (agentId) => {
+        const fn = functions[agentId];
+        if (!fn) throw new Error(`Team "${team.name}": no function given for agent "${agentId}"`);
+        return fn.functionArn;
+      },
+      control: (name) => controlFunctions[name].functionArn,
     });
     assertSubstitutionsMatch(team.name, spec.aslFile, substitutions);
 
@@ -83,7 +89,7 @@ export class TeamStateMachine extends Construct {
     });
 
     // The ASL invokes the unqualified ARNs, so no grant on versions or aliases (`<arn>:*`) is needed.
-    for (const fn of Object.values(functions)) fn.grantInvokeLatestVersion(this.stateMachine);
+    for (const fn of [...Object.values(functions), ...Object.values(controlFunctions)]) fn.grantInvokeLatestVersion(this.stateMachine);
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -12,10 +12,10 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import {
@@ -41,15 +41,23 @@ function dynamoDbLocalJar(): { jar: string; libraryPath: string } {
   return { jar: join(packageDir, 'lib', release, 'DynamoDBLocal.jar'), libraryPath: join(packageDir, 'lib', release, 'DynamoDBLocal_lib') };
 }
 
+/**
+ * Java runs under a small shell guard that stops it when our end of its stdin closes: on `stop()`,
+ * and also when this process dies without running any handler (SIGKILL, a crash). Without the
+ * guard a killed CLI would leave DynamoDB Local running on the data folder, and the next process
+ * would start a second one on the same files.
+ */
+const GUARD_SCRIPT = 'java "$@" & java_pid=$!; cat > /dev/null; kill "$java_pid" 2>/dev/null; wait "$java_pid"; exit 0';
+
 function spawnDynamoDbLocal(port: number, dataDir: string | undefined): ChildProcess {
   const { jar, libraryPath } = dynamoDbLocalJar();
   const storage = dataDir ? ['-dbPath', dataDir] : ['-inMemory'];
-  const child = spawn(
-    'java',
-    ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), '-sharedDb', ...storage],
+  const javaArgs = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), '-sharedDb', ...storage];
+  const child = spawn('sh', ['-c', GUARD_SCRIPT, 'dynamodb-local', ...javaArgs], {
+    stdio: ['pipe', 'pipe', 'pipe'],
     // DynamoDB Local writes a metadata file into its working folder: keep it out of the user's.
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir ?? tmpdir() },
-  );
+    cwd: dataDir ?? tmpdir(),
+  });
   // Drained so a chatty JVM can never block on a full pipe.
   child.stdout.resume();
   child.stderr.resume();
@@ -81,6 +89,7 @@ export class DynamoDbLocal {
 
   /** Starts DynamoDB Local, waits until it answers, and creates the checkpoint table if missing. */
   public static async start(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+    if (!onPath('java')) throw new LocalDatabaseError('Java was not found on PATH; DynamoDB Local needs Java >= 17');
     const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
     const lockFile = dataDir ? takeLock(dataDir) : undefined;
     try {
@@ -121,7 +130,7 @@ export class DynamoDbLocal {
     const child = this.child;
     if (child && child.exitCode === null) {
       const exited = new Promise<boolean>((resolveExit) => child.once('exit', () => { resolveExit(true); }));
-      child.kill('SIGTERM');
+      child.stdin?.end(); // the guard script then stops Java and exits
       const exitedInTime = await Promise.race([exited, sleep(5000, false, { ref: false })]);
       if (!exitedInTime) child.kill('SIGKILL');
     }
@@ -194,6 +203,10 @@ export class DynamoDbLocal {
   }
 }
 
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)));
+}
+
 function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
@@ -257,7 +270,8 @@ function cleanUpOnExit(child: ChildProcess, lockFile: string | undefined): void 
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const running of children) running.kill('SIGKILL');
+    // Closing the guard's stdin stops Java (killing the shell would leave Java running).
+    for (const running of children) running.stdin?.destroy();
     for (const file of lockFiles) rmSync(file, { force: true });
   });
 }

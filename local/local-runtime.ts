@@ -15,7 +15,10 @@
  * }
  * ```
  */
-import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
+import { type ControlFunctionName, DEFAULT_MODEL_IDS, METRICS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import { type Checkpoint, CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
@@ -63,7 +66,11 @@ export interface RunRequest {
   input: unknown;
   taskId: string;
   onProgress?: (event: ProgressEvent) => void;
+  /** Called as each state starts (e.g. to crash the process there on purpose). */
+  onStateEntered?: (stateName: string) => void;
 }
+
+export type ResumeRequest = Omit<RunRequest, 'input'>;
 
 export interface LocalRuntimeOptions {
   /** Keep DynamoDB data on disk in this folder. @default in memory */
@@ -106,16 +113,29 @@ export class LocalRuntime {
 
   /** Runs a team on its pattern's state machine to the end and reports what happened. */
   public async run(request: RunRequest): Promise<RunResult> {
-    const { team, taskId } = request;
-    const spec = PATTERNS[team.pattern];
+    const spec = PATTERNS[request.team.pattern];
     const parsed = spec.inputSchema.safeParse(request.input);
-    if (!parsed.success) throw new InvalidEventError(`${team.pattern} input`, describeIssues(parsed.error.issues));
+    if (!parsed.success) throw new InvalidEventError(`${request.team.pattern} input`, describeIssues(parsed.error.issues));
+    return this.execute(request, request.input, request.taskId);
+  }
+
+  /**
+   * Resumes a task in a new execution, as `{ "resume": { "taskId" } }` does in AWS: steps already
+   * checkpointed are not run again, the others run, and writers of earlier executions are fenced off.
+   */
+  public async resume(request: ResumeRequest): Promise<RunResult> {
+    const executionName = `${request.taskId.slice(0, 60)}-resume-${Date.now().toString(36)}`;
+    return this.execute(request, { resume: { taskId: request.taskId } }, executionName);
+  }
+
+  private async execute(request: ResumeRequest, input: unknown, executionName: string): Promise<RunResult> {
+    const { team, taskId } = request;
     const machine = await this.buildMachine(team, request.onProgress);
     const started = performance.now();
     let output: unknown = null;
     let error: RunResult['error'];
     try {
-      output = await machine.run(request.input as never, { executionName: taskId });
+      output = await machine.run(input as never, { executionName, onStateEntered: request.onStateEntered });
     } catch (failure) {
       if (!(failure instanceof ExecutionFailedError)) throw failure;
       error = { error: failure.errorName, cause: failure.errorCause };
@@ -146,6 +166,7 @@ export class LocalRuntime {
   private async buildMachine(team: TeamDefinition, onProgress: RunRequest['onProgress']): Promise<LocalStateMachine> {
     const spec = PATTERNS[team.pattern];
     const arnOf = (agentId: string): string => localFunctionArn(team.name, agentId);
+    const controlArnOf = (name: ControlFunctionName): string => localFunctionArn('control', name);
     const counter = { stepsDone: 0 };
     const lambdas = team.agents.map((agent) => {
       const config: AgentConfig = {
@@ -164,7 +185,21 @@ export class LocalRuntime {
         handler: withProgress(agent.id, handler, counter, onProgress),
       });
     });
-    return LocalStateMachine.fromFile(spec.aslFile, spec.substitutions(team, arnOf), lambdas);
+    const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf });
+    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, this.beginTaskLambda(controlArnOf('begin-task'))]);
+  }
+
+  private beginTaskLambda(functionArn: string): LocalLambda {
+    const logger = new Logger({ serviceName: 'legion-begin-task' });
+    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-begin-task' });
+    this.telemetry.attach(logger, metrics);
+    return new LocalLambda({
+      functionName: 'legion-control-begin-task',
+      functionArn,
+      timeoutSeconds: 30,
+      memoryMb: 256,
+      handler: createBeginTaskHandler({ checkpoints: this.store, logger, metrics }),
+    });
   }
 }
 

@@ -52,6 +52,8 @@ export class LocalFunctionNotFoundError extends LegionError {
 
 export interface RunOptions {
   executionName: string;
+  /** Called as each state starts, from the interpreter's event log. */
+  onStateEntered?: ((stateName: string) => void) | undefined;
 }
 
 export class LocalStateMachine {
@@ -107,6 +109,14 @@ export class LocalStateMachine {
         },
       },
     });
+    const { onStateEntered } = options;
+    if (onStateEntered) {
+      void (async () => {
+        for await (const event of execution.eventLogs) {
+          if (event.type === 'StateEntered') onStateEntered(event.state.name);
+        }
+      })();
+    }
     try {
       return await execution.result;
     } catch (error) {

@@ -36,11 +36,19 @@ import {
   CHECKPOINT_SK_PREFIX,
   CHECKPOINT_TABLE,
   TASK_HEAD_SK,
+  TASK_INPUT_SK,
   checkpointSortKey,
   stepMarkerSortKey,
   taskPartition,
 } from './contract.ts';
-import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, StaleWriterError } from './errors.ts';
+import {
+  CheckpointError,
+  CheckpointTooLargeError,
+  NoValidCheckpointError,
+  StaleWriterError,
+  TaskConflictError,
+  TaskNotFoundError,
+} from './errors.ts';
 
 export interface CheckpointInput {
   taskId: string;
@@ -89,6 +97,16 @@ export interface CheckpointManagerOptions {
   compressAboveBytes?: number;
   /** Largest item written; DynamoDB's limit is 400 KB, this leaves room for the other attributes. @default 380_000 */
   maxItemBytes?: number;
+}
+
+/** A task as an execution starts or resumes it. */
+export interface TaskStart {
+  taskId: string;
+  /** The fencing token this execution writes with. */
+  epoch: number;
+  /** The task's input, as first given. */
+  input: unknown;
+  resumed: boolean;
 }
 
 export interface RollbackOptions {
@@ -151,6 +169,51 @@ export class CheckpointManager {
       }),
     );
     return Number(result.Attributes?.epoch);
+  }
+
+  /**
+   * Starts a task: stores its input (so that a resume can run it again) and takes it over. Starting
+   * the same task again with the same input is harmless (a retried start); with another input it is
+   * refused, because the stored checkpoints belong to the first.
+   *
+   * @throws {TaskConflictError} when the task exists with a different input
+   */
+  public async startTask(taskId: string, input: unknown): Promise<TaskStart> {
+    const serialised = JSON.stringify(input ?? null);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...this.key(taskId, TASK_INPUT_SK), input: serialised, checksum: checksumOf(serialised), createdAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt() },
+          ConditionExpression: 'attribute_not_exists(#sk) OR #checksum = :checksum',
+          ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey, '#checksum': 'checksum' },
+          ExpressionAttributeValues: { ':checksum': checksumOf(serialised) },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new TaskConflictError(taskId);
+      throw error;
+    }
+    return { taskId, epoch: await this.begin(taskId), input, resumed: false };
+  }
+
+  /**
+   * Resumes a task from its stored input and takes it over (raising its epoch).
+   *
+   * @throws {TaskNotFoundError} when no input is stored for the task (or it expired)
+   */
+  public async resumeTask(taskId: string): Promise<TaskStart> {
+    const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_INPUT_SK), ConsistentRead: true }));
+    const item = stored.Item;
+    if (!item || this.isExpired(item)) throw new TaskNotFoundError(taskId);
+    const serialised = String(item.input);
+    if (checksumOf(serialised) !== item.checksum) throw new CheckpointError(taskId, 'the stored input does not match its checksum');
+    return { taskId, epoch: await this.begin(taskId), input: JSON.parse(serialised) as unknown, resumed: true };
+  }
+
+  /** Whether a valid checkpoint exists for a step: the stored checkpoint, or undefined. */
+  public findDoneStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
+    return this.findStep(taskId, stepKey);
   }
 
   /**

@@ -100,3 +100,19 @@ function parseJsonVariable<T>(
   }
   return parsed.data;
 }
+
+/** What a control function (begin, rollback, ...) is configured with. */
+export interface ControlConfig {
+  tableName: string;
+}
+
+/**
+ * Reads the configuration of a control function from the environment.
+ *
+ * @throws {ConfigurationError} naming each missing variable
+ */
+export function readControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
+  const tableName = env[ENV.tableName];
+  if (!tableName) throw new ConfigurationError([`${ENV.tableName} is not set`]);
+  return { tableName };
+}

@@ -14,6 +14,10 @@
 export const PATTERN_NAMES = ['supervisor-worker'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
+/** The non-agent functions every pattern's state machine invokes (one of each per stack). */
+export const CONTROL_FUNCTIONS = ['begin-task'] as const;
+export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];
+
 /** Key schema and retention of the checkpoint table. */
 export const CHECKPOINT_TABLE = {
   partitionKey: 'pk',
@@ -29,6 +33,9 @@ export const CHECKPOINT_SK_PREFIX = 'CP#';
 export const TASK_HEAD_SK = 'HEAD';
 /** Width of the zero-padded sequence in a checkpoint sort key. */
 export const SEQUENCE_WIDTH = 10;
+
+/** Sort key of the item that keeps a task's input, so that a resume can run it again. */
+export const TASK_INPUT_SK = 'INPUT';
 
 /** Sort-key prefix of the markers that make a re-saved step idempotent. */
 export const STEP_MARKER_SK_PREFIX = 'STEP#';
@@ -56,6 +63,8 @@ export const METRICS = {
   tokensUsed: 'TokensUsed',
   checkpointsWritten: 'CheckpointsWritten',
   checkpointFailures: 'CheckpointFailures',
+  tasksStarted: 'TasksStarted',
+  tasksResumed: 'TasksResumed',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */

@@ -96,6 +96,20 @@ export class StaleWriterError extends CheckpointError {
   }
 }
 
+/** A task id is already used by a task with another input. */
+export class TaskConflictError extends CheckpointError {
+  public constructor(taskId: string) {
+    super(taskId, 'the task already exists with another input; resume it, or choose another task id');
+  }
+}
+
+/** A task to resume has no stored input (never started here, or expired). */
+export class TaskNotFoundError extends CheckpointError {
+  public constructor(taskId: string) {
+    super(taskId, 'no such task to resume (never started, or its records expired)');
+  }
+}
+
 /** There is no valid checkpoint to restore or roll back to. */
 export class NoValidCheckpointError extends CheckpointError {}
 

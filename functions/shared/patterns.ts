@@ -6,13 +6,13 @@
  * @example
  * ```ts
  * const spec = PATTERNS['supervisor-worker'];
- * const values = spec.substitutions(team, (agentId) => functionArns[agentId]);
+ * const values = spec.substitutions(team, { agent: (id) => agentArns[id], control: (name) => controlArns[name] });
  * ```
  */
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { SupervisorWorkerInputSchema } from './agent-contract.ts';
-import type { PatternName } from './contract.ts';
+import type { ControlFunctionName, PatternName } from './contract.ts';
 import { type TeamDefinition, supervisorOf } from './team-schema.ts';
 
 export interface PatternSpec {
@@ -25,8 +25,14 @@ export interface PatternSpec {
   exampleTeamFile: string;
   /** The execution input the pattern accepts. */
   inputSchema: z.ZodType;
-  /** Values for every `${Name}` in the ASL file, given the deployed ARN of each agent. */
-  substitutions(team: TeamDefinition, functionArnOf: (agentId: string) => string): Record<string, string>;
+  /** Values for every `${Name}` in the ASL file, given the deployed ARN of each agent and control function. */
+  substitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string>;
+}
+
+/** Where the deployed (or local) functions of a team are. */
+export interface FunctionArnLookup {
+  agent(agentId: string): string;
+  control(name: ControlFunctionName): string;
 }
 
 const repoFile = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -39,7 +45,8 @@ export const PATTERNS: Record<PatternName, PatternSpec> = {
     exampleTeamFile: repoFile('teams/telecom-support.yaml'),
     inputSchema: SupervisorWorkerInputSchema,
     substitutions: (team, functionArnOf) => ({
-      SupervisorFunctionArn: functionArnOf(supervisorOf(team).id),
+      BeginTaskFunctionArn: functionArnOf.control('begin-task'),
+      SupervisorFunctionArn: functionArnOf.agent(supervisorOf(team).id),
       MaxParallelWorkers: String(team.limits.maxParallelWorkers),
     }),
   },

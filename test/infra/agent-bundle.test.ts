@@ -37,7 +37,7 @@ describe('Class: AgentFunction', () => {
     }
 
     it('writes an index.mjs with the createRequire banner and a source map for every agent', () => {
-      expect(functions).toHaveLength(team.agents.length);
+      expect(functions).toHaveLength(team.agents.length + 1); // and the begin-task control function;
       for (const fn of functions) {
         const bundle = bundleOf(fn);
         expect(existsSync(bundle), bundle).toBe(true);

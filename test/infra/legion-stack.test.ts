@@ -63,13 +63,18 @@ describe('Class: LegionStack', () => {
   let team: TeamDefinition;
   let template: TemplateJson;
   let assemblyDir: string;
+  /** The agent functions (those configured with an agent); the control functions are apart. */
   let functions: Record<string, Resource>;
+  let controlFunctions: Record<string, Resource>;
   let tableId: string;
 
   beforeAll(async () => {
     team = await loadTeamFile(TELECOM_TEAM_FILE);
     ({ template, assemblyDir } = synthesize([team]));
-    functions = resourcesOf(template, 'AWS::Lambda::Function');
+    const all = Object.entries(resourcesOf(template, 'AWS::Lambda::Function'));
+    const isAgent = ([, fn]: [string, Resource]): boolean => ENV.agent in ((fn.Properties?.Environment as { Variables: object } | undefined)?.Variables ?? {});
+    functions = Object.fromEntries(all.filter(isAgent));
+    controlFunctions = Object.fromEntries(all.filter((entry) => !isAgent(entry)));
     [tableId] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
   });
 
@@ -178,7 +183,7 @@ describe('Class: LegionStack', () => {
         );
         expect(dynamo.length).toBeGreaterThan(0);
         for (const statement of dynamo) {
-          expect(actionsOf(statement).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+          expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
           for (const resource of resourceList(statement)) {
             expect(resource).not.toBe('*');
             expect(resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
@@ -220,10 +225,21 @@ describe('Class: LegionStack', () => {
       );
       expect(invoke.flatMap(actionsOf).every((action) => action === 'lambda:InvokeFunction')).toBe(true);
       const invoked = new Set(invoke.flatMap((statement) => referencedIds(statement.Resource)));
-      expect([...invoked].sort()).toEqual(Object.keys(functions).sort());
+      expect([...invoked].sort()).toEqual([...Object.keys(functions), ...Object.keys(controlFunctions)].sort());
       for (const statement of invoke) {
         for (const resource of resourceList(statement)) expect(resource).not.toBe('*');
       }
+    });
+  });
+
+  describe('Feature: control functions', () => {
+    it('adds one begin-task function that knows the table, and may only put, update and get its items', () => {
+      const [id, beginTask] = onlyOne(controlFunctions);
+      expect(beginTask.Properties).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
+      expect((beginTask.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[ENV.tableName]).toEqual({ Ref: tableId });
+      const dynamo = statementsOfRole(template, roleIdOf(beginTask)).filter((statement) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(id).toMatch(/BeginTask/);
     });
   });
 
@@ -265,7 +281,11 @@ describe('Class: LegionStack', () => {
     it('fills the substitutions the pattern computes for the team', () => {
       const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
       const logicalIdOfAgent = Object.fromEntries(Object.entries(functions).map(([id, fn]) => [agentIdOf(fn), id]));
-      const expected = PATTERNS[team.pattern].substitutions(team, (agentId) => `<${logicalIdOfAgent[agentId] ?? '?'}.Arn>`);
+      const [beginTaskId] = onlyOne(controlFunctions);
+      const expected = PATTERNS[team.pattern].substitutions(team, {
+        agent: (agentId) => `<${logicalIdOfAgent[agentId] ?? '?'}.Arn>`,
+        control: () => `<${beginTaskId}.Arn>`,
+      });
       const actual = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
       expect(Object.fromEntries(Object.entries(actual).map(([name, value]) => [name, renderIntrinsic(value)]))).toEqual(
         expected,
@@ -276,7 +296,7 @@ describe('Class: LegionStack', () => {
   describe('Feature: log groups', () => {
     it('gives every function and the state machine its own log group with retention', () => {
       const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
-      expect(Object.keys(logGroups)).toHaveLength(team.agents.length + 1);
+      expect(Object.keys(logGroups)).toHaveLength(team.agents.length + Object.keys(controlFunctions).length + 1);
       for (const logGroup of Object.values(logGroups)) {
         expect(logGroup.Properties?.RetentionInDays).toBe(30);
         expect(logGroup.DeletionPolicy).toBe('Retain');
@@ -301,7 +321,9 @@ describe('Class: LegionStack', () => {
   describe('Feature: scripted model provider', () => {
     it('sets the provider variable and grants no Bedrock access', () => {
       const scripted = synthesize([team], 'scripted').template;
-      for (const fn of Object.values(resourcesOf(scripted, 'AWS::Lambda::Function'))) {
+      const agents = Object.values(resourcesOf(scripted, 'AWS::Lambda::Function')).filter((fn) => ENV.agent in variablesOf(fn));
+      expect(agents).toHaveLength(team.agents.length);
+      for (const fn of agents) {
         expect(variablesOf(fn)[ENV.modelProvider]).toBe('scripted');
         const actions = statementsOfRole(scripted, roleIdOf(fn)).flatMap(actionsOf);
         expect(actions.filter((action) => action.startsWith('bedrock:'))).toEqual([]);

@@ -114,7 +114,8 @@ describe('CLI: legion run and legion checkpoints', () => {
 /** Java processes of DynamoDB Local that use this data folder. */
 function dynamoDbLocalProcessesFor(dataDir: string): string[] {
   const listing = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return listing.split('\n').filter((line) => line.includes('DynamoDBLocal.jar') && line.includes(dataDir));
+  // The java process itself, not the shell guard that starts it (whose arguments name the jar too).
+  return listing.split('\n').filter((line) => /^\s*\d+\s+java\s/.test(line) && line.includes('DynamoDBLocal.jar') && line.includes(dataDir));
 }
 
 describe('CLI: interrupting a run', () => {
@@ -134,6 +135,11 @@ describe('CLI: interrupting a run', () => {
 
     expect(code).toBe(130);
     expect(stderr).toMatch(/Interrupted \(SIGINT\)/);
+    // Java stops once the guard's stdin closes with the CLI; give the JVM a moment to exit.
+    const stopDeadline = Date.now() + 10_000;
+    while (dynamoDbLocalProcessesFor(dataDir).length > 0 && Date.now() < stopDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(dynamoDbLocalProcessesFor(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'legion.lock'))).toBe(false);
   }, 90_000);

@@ -84,7 +84,10 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
     it('uses only placeholders its pattern substitutes for the example team, and all of them', async () => {
       const spec = PATTERNS[patternOf(file) as PatternName];
       const team = await loadTeamFile(spec.exampleTeamFile);
-      const substitutions = spec.substitutions(team, (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`);
+      const substitutions = spec.substitutions(team, {
+        agent: (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`,
+        control: (name) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+      });
       expect(placeholdersIn(text)).toEqual(Object.keys(substitutions).sort());
     });
   });
@@ -108,7 +111,7 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       const problems = lintAsl(
         mutated((asl) => {
           asl.QueryLanguage = 'JSONata';
-          stateOf(asl, 'Init').Assign = { count: 0 };
+          stateOf(asl, 'Begin').Assign = { count: 0 };
           stateOf(asl, 'Delegate/Work').Arguments = {};
           stateOf(asl, 'Synthesize').Output = '{% $states.result %}';
         }),
@@ -117,7 +120,7 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       expect(problems).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/top level.*QueryLanguage "JSONata"/),
-          expect.stringMatching(/^Init: has Assign/),
+          expect.stringMatching(/^Begin: has Assign/),
           expect.stringMatching(/^Delegate\/Work: has Arguments/),
           expect.stringMatching(/^Synthesize: has Output/),
         ]),

@@ -1,7 +1,9 @@
 /**
  * Writes a checkpoint after every successful agent step: the step's result, how long it took and
- * the tokens it used. With an `epoch` in the event the write is fenced (a stale execution is
- * refused) and idempotent per step. A failed write fails the step (a step without its checkpoint would be
+ * the tokens it used. With an `epoch` in the event (every state machine passes the one its Begin
+ * state took), the write is fenced (a stale execution is refused) and the step is idempotent: a
+ * step that already has a valid checkpoint for this task (a retried or resumed step) returns the
+ * stored result without running again, so its side effects do not happen twice. A failed write fails the step (a step without its checkpoint would be
  * repeated on resume), and is counted.
  *
  * @example
@@ -35,11 +37,20 @@ interface StepResult {
 
 const startedAt = new WeakMap<object, number>();
 
+/** A step of a task: a state run by one agent (a Map runs the same state once per agent). */
+function stepKeyOf(stateName: string, agentId: string): string {
+  return `${stateName}#${agentId}`;
+}
+
 export function checkpoint<E extends StepEvent, R extends StepResult>(options: CheckpointOptions): MiddlewareObj<E, R> {
   const clock = options.clock ?? (() => performance.now());
   return {
-    before: (request) => {
+    before: async (request) => {
       startedAt.set(request, clock());
+      const { taskId, stateName, epoch } = request.event;
+      if (epoch === undefined) return undefined;
+      const done = await options.store.findDoneStep(taskId, stepKeyOf(stateName, options.agentId));
+      return done ? (JSON.parse(done.state) as R) : undefined;
     },
     after: async (request) => {
       const { taskId, stateName, epoch } = request.event;
@@ -49,8 +60,7 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
           taskId,
           stateName,
           epoch,
-          // Within one epoch a step runs once per agent: a retried invocation re-saves idempotently.
-          stepKey: epoch === undefined ? undefined : `${epoch}:${stateName}#${options.agentId}`,
+          stepKey: epoch === undefined ? undefined : stepKeyOf(stateName, options.agentId),
           agent: options.agentId,
           state: request.response,
           durationMs: clock() - (startedAt.get(request) ?? clock()),

@@ -1,0 +1,59 @@
+/**
+ * The first state of every pattern: starts a task, or resumes one. A fresh execution stores its
+ * input under its task id (the execution name); an execution whose input is
+ * `{ "resume": { "taskId": "..." } }` reloads that task's input instead. Either way the task's
+ * epoch is raised, so writers of an earlier execution of the task are fenced off, and the steps it
+ * already checkpointed are not run again (see the checkpoint middleware).
+ *
+ * @example
+ * ```ts
+ * const handler = createBeginTaskHandler({ checkpoints, logger, metrics });
+ * await handler({ step: 'begin', stateName: 'Begin', executionName: 'run-2', input: { resume: { taskId: 'run-1' } } }, context);
+ * ```
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { CheckpointManager, TaskStart } from '../shared/checkpoint-manager.ts';
+import { METRICS } from '../shared/contract.ts';
+import { validateEvent } from '../shared/middlewares/validate-event.ts';
+
+export const BeginTaskEventSchema = z.object({
+  step: z.literal('begin'),
+  stateName: z.string().min(1),
+  executionName: z.string().min(1).max(80),
+  input: z.unknown(),
+});
+export type BeginTaskEvent = z.infer<typeof BeginTaskEventSchema>;
+
+/** The execution input that resumes a task instead of starting one. */
+export const ResumeInputSchema = z.object({ resume: z.object({ taskId: z.string().min(1).max(80) }) }).strict();
+
+export interface BeginTaskDependencies {
+  checkpoints: CheckpointManager;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Starts or resumes the task (pure; no middlewares). */
+export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<TaskStart> {
+  const resume = ResumeInputSchema.safeParse(event.input);
+  const start = resume.success
+    ? await deps.checkpoints.resumeTask(resume.data.resume.taskId)
+    : await deps.checkpoints.startTask(event.executionName, event.input);
+  deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
+  deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
+  return start;
+}
+
+export function createBeginTaskHandler(deps: BeginTaskDependencies): (event: unknown, context: Context) => Promise<TaskStart> {
+  const handler = middy<BeginTaskEvent, TaskStart>((event: BeginTaskEvent) => beginTask(event, deps))
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics))
+    .use(validateEvent({ schema: BeginTaskEventSchema, handlerName: 'begin-task' }));
+  return handler as unknown as (event: unknown, context: Context) => Promise<TaskStart>;
+}

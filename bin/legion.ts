@@ -2,6 +2,8 @@
  * The Legion CLI. Runs patterns on the local runtime and inspects what they stored.
  *
  *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
+ *              [--inject crash:<StateName>]
+ *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
  *   legion patterns
  *
@@ -15,7 +17,8 @@ import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts
 import { LegionError, UsageError } from '../functions/shared/errors.ts';
 import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
-import type { RunResult } from '../local/local-runtime.ts';
+import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
+import { parseInjection } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { resolveInput, resolveTeam } from './cli/run-input.ts';
 import { withLocalRuntime } from './cli/runtime-session.ts';
@@ -29,6 +32,15 @@ interface RunOptions {
   inputFile?: string;
   taskId?: string;
   dataDir?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  inject?: string;
+}
+
+interface ResumeOptions {
+  dataDir: string;
+  team?: string;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
@@ -56,8 +68,22 @@ program
   .option('--json', 'print one JSON object with the run result on stdout')
   .option('--verbose', "copy the agents' structured logs to stderr")
   .option('--quiet', 'no progress output')
+  .option('--inject <fault>', 'crash:<StateName>: kill this process (SIGKILL) as that state starts, to try recovery')
   .action(async (pattern: PatternName, options: RunOptions) => {
     process.exitCode = await runCommand(pattern, options);
+  });
+
+program
+  .command('resume')
+  .description('resume a task from its checkpoints: steps already done are not run again')
+  .argument('<taskId>', 'the task to resume')
+  .requiredOption('--data-dir <dir>', 'the data folder the task ran with')
+  .option('--team <file>', "the team definition, if the task's team is not its pattern's example team")
+  .option('--json', 'print one JSON object with the run result on stdout')
+  .option('--verbose', "copy the agents' structured logs to stderr")
+  .option('--quiet', 'no progress output')
+  .action(async (taskId: string, options: ResumeOptions) => {
+    process.exitCode = await resumeCommand(taskId, options);
   });
 
 program
@@ -82,19 +108,56 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   const input = await resolveInput(pattern, team, options);
   const taskId = options.taskId ?? generateTaskId(team.name);
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
+  const injection = options.inject === undefined ? undefined : parseInjection(options.inject, pattern);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
+  const result = await withProgress(options, (runtime, onProgress) =>
+    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection?.onStateEntered }),
+  );
+  printRunResult(result, options.json === true);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+async function resumeCommand(taskId: string, options: ResumeOptions): Promise<number> {
+  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  const result = await withProgress(options, async (runtime, onProgress) => {
+    const task = await runtime.describeTask(taskId);
+    if (!task) {
+      throw new UsageError(
+        `no task ${taskId} in ${options.dataDir}: it never started (a crash before its first state stores nothing), or its records expired; run it again with --task-id ${taskId}`,
+      );
+    }
+    const team = await resolveTeam(task.pattern as PatternName, options.team ?? undefined);
+    if (team.name !== task.team) {
+      throw new UsageError(`task ${taskId} was run by team ${task.team}, not ${team.name}; pass its definition with --team FILE`);
+    }
+    process.stderr.write(`Resuming task ${taskId}: ${team.name} on ${task.pattern}\n`);
+    return runtime.resume({ team, taskId, onProgress });
+  });
+  printRunResult(result, options.json === true);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** Runs work on a started local runtime, with progress on stderr (unless quiet or verbose). */
+function withProgress(
+  options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean },
+  work: (runtime: LocalRuntime, onProgress: (event: ProgressEvent) => void) => Promise<RunResult>,
+): Promise<RunResult> {
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(startingDatabase(options.dataDir));
-  const result = await withLocalRuntime(
+  return withLocalRuntime(
     { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
     (runtime) => {
       progress.start('Running agents');
-      return runtime.run({ team, input, taskId, onProgress: (event) => { progress.update(event); } });
+      return work(runtime, (event) => {
+        progress.update(event);
+      });
     },
-    () => { progress.stop(); },
-  ).finally(() => { progress.stop(); });
-  printRunResult(result, options.json === true);
-  return result.status === 'SUCCEEDED' ? 0 : 1;
+    () => {
+      progress.stop();
+    },
+  ).finally(() => {
+    progress.stop();
+  });
 }
 
 function printRunResult(result: RunResult, json: boolean): void {

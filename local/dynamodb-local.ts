@@ -91,13 +91,14 @@ export class DynamoDbLocal {
   public static async start(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
     if (!onPath('java')) throw new LocalDatabaseError('Java was not found on PATH; DynamoDB Local needs Java >= 17');
     const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
-    const lockFile = dataDir ? takeLock(dataDir) : undefined;
+    const lockFile = dataDir ? await takeLock(dataDir) : undefined;
     try {
       const port = await freePort();
       const child = spawnDynamoDbLocal(port, dataDir);
       const endpoint = `http://127.0.0.1:${port}`;
       const db = new DynamoDbLocal(endpoint, child, lockFile, localClient(endpoint));
       cleanUpOnExit(child, lockFile);
+      if (lockFile && child.pid !== undefined) writeLock(lockFile, { pid: process.pid, guardPid: child.pid });
       await db.waitUntilReady();
       await db.ensureTable();
       return db;
@@ -230,20 +231,46 @@ function freePort(): Promise<number> {
   });
 }
 
-function takeLock(dataDir: string): string {
+interface LockHolder {
+  /** The legion process. */
+  pid: number;
+  /** Its DynamoDB Local guard, which exits only after Java has. */
+  guardPid?: number;
+}
+
+/**
+ * Takes the data folder's lock. A lock left by a process that died (a crash, SIGKILL) is taken
+ * over, after waiting for that process's DynamoDB Local to finish stopping, so that two never
+ * run on the same files.
+ */
+async function takeLock(dataDir: string): Promise<string> {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, LOCK_FILE);
-  let holder: number | undefined;
-  try {
-    holder = Number(readFileSync(lockFile, 'utf8').trim());
-  } catch {
-    holder = undefined;
+  const holder = readLock(lockFile);
+  if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
+    throw new LocalDatabaseError(`data folder ${dataDir} is in use by another legion process (pid ${holder.pid})`);
   }
-  if (holder && holder !== process.pid && isAlive(holder)) {
-    throw new LocalDatabaseError(`data folder ${dataDir} is in use by another legion process (pid ${holder})`);
+  const deadline = Date.now() + 10_000;
+  while (holder?.guardPid !== undefined && isAlive(holder.guardPid)) {
+    if (Date.now() > deadline) throw new LocalDatabaseError(`DynamoDB Local of a crashed process (pid ${holder.guardPid}) still holds ${dataDir}`);
+    await sleep(50);
   }
-  writeFileSync(lockFile, String(process.pid));
+  writeLock(lockFile, { pid: process.pid });
   return lockFile;
+}
+
+function readLock(lockFile: string): LockHolder | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(lockFile, 'utf8')) as unknown;
+    if (typeof parsed === 'number') return { pid: parsed };
+    return parsed as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeLock(lockFile: string, holder: LockHolder): void {
+  writeFileSync(lockFile, JSON.stringify(holder));
 }
 
 function isAlive(pid: number): boolean {

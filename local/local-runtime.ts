@@ -25,7 +25,7 @@ import { type Checkpoint, CheckpointManager } from '../functions/shared/checkpoi
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
-import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
@@ -53,6 +53,10 @@ export interface RunResult {
   error?: { error: string; cause: string };
   checkpoints: number;
   trace: TraceEntry[];
+  /** Valid checkpoints the task had when this execution started (0 for a new task). */
+  checkpointsBefore: number;
+  /** Model calls this execution made: steps restored from a checkpoint make none. */
+  modelCalls: number;
   durationMs: number;
 }
 
@@ -130,7 +134,9 @@ export class LocalRuntime {
 
   private async execute(request: ResumeRequest, input: unknown, executionName: string): Promise<RunResult> {
     const { team, taskId } = request;
-    const machine = await this.buildMachine(team, request.onProgress);
+    const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid).length;
+    const model = new CallCountingModel(this.model);
+    const machine = await this.buildMachine(team, model, request.onProgress);
     const started = performance.now();
     let output: unknown = null;
     let error: RunResult['error'];
@@ -149,9 +155,16 @@ export class LocalRuntime {
       output,
       ...(error ? { error } : {}),
       checkpoints: checkpoints.length,
+      checkpointsBefore,
+      modelCalls: model.calls,
       trace: checkpoints.map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
+  }
+
+  /** The team, pattern and input a task was started with; undefined for an unknown task. */
+  public describeTask(taskId: string): ReturnType<CheckpointManager['describeTask']> {
+    return this.store.describeTask(taskId);
   }
 
   /** The stored, unexpired checkpoints of a task, oldest first. */
@@ -163,7 +176,7 @@ export class LocalRuntime {
     await this.db.stop();
   }
 
-  private async buildMachine(team: TeamDefinition, onProgress: RunRequest['onProgress']): Promise<LocalStateMachine> {
+  private async buildMachine(team: TeamDefinition, model: ModelProvider, onProgress: RunRequest['onProgress']): Promise<LocalStateMachine> {
     const spec = PATTERNS[team.pattern];
     const arnOf = (agentId: string): string => localFunctionArn(team.name, agentId);
     const controlArnOf = (name: ControlFunctionName): string => localFunctionArn('control', name);
@@ -174,7 +187,7 @@ export class LocalRuntime {
         tableName: LOCAL_TABLE_NAME,
         model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
       };
-      const deps = createAgentDependencies(config, { documentClient: this.db.documentClient(), model: this.model });
+      const deps = createAgentDependencies(config, { documentClient: this.db.documentClient(), model });
       this.telemetry.attach(deps.logger, deps.metrics);
       const handler = createAgentHandler(config, deps);
       return new LocalLambda({
@@ -200,6 +213,18 @@ export class LocalRuntime {
       memoryMb: 256,
       handler: createBeginTaskHandler({ checkpoints: this.store, logger, metrics }),
     });
+  }
+}
+
+/** Counts the calls an execution makes to its model: the side effects of its agent steps. */
+class CallCountingModel implements ModelProvider {
+  public calls = 0;
+
+  public constructor(private readonly inner: ModelProvider) {}
+
+  public converse(request: ModelRequest): Promise<ModelReply> {
+    this.calls += 1;
+    return this.inner.converse(request);
   }
 }
 

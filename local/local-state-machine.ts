@@ -15,22 +15,12 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 import { LAMBDA_INVOKE_RESOURCE } from '../functions/shared/contract.ts';
 import { LegionError, UnboundTaskError } from '../functions/shared/errors.ts';
 import { applySubstitutions, placeholdersIn } from '../functions/shared/patterns.ts';
+import { type AslMachine, type AslState, allStates } from './asl.ts';
 import type { LocalLambda } from './local-lambda.ts';
 
+export { allStates } from './asl.ts';
+
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-interface AslState {
-  Type: string;
-  Resource?: string;
-  Parameters?: Record<string, unknown>;
-  Iterator?: AslMachine;
-  ItemProcessor?: AslMachine;
-  Branches?: AslMachine[];
-}
-
-interface AslMachine {
-  States: Record<string, AslState>;
-}
 
 /** The execution failed: `error` and `cause` as Step Functions reports them. */
 export class ExecutionFailedError extends LegionError {
@@ -142,15 +132,6 @@ function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLa
     if (!fn) throw new LocalFunctionNotFoundError(String(FunctionName));
     return (await fn.invoke(Payload)) as JsonValue;
   };
-}
-
-/** Every state of a machine, including those inside Map and Parallel states. */
-export function* allStates(machine: AslMachine): Generator<[string, AslState]> {
-  for (const [name, state] of Object.entries(machine.States)) {
-    yield [name, state];
-    const nested = [state.Iterator, state.ItemProcessor, ...(state.Branches ?? [])].filter((m): m is AslMachine => m !== undefined);
-    for (const child of nested) yield* allStates(child);
-  }
 }
 
 function toExecutionFailure(error: unknown): Error {

@@ -25,6 +25,9 @@ import { validateEvent } from '../shared/middlewares/validate-event.ts';
 export const BeginTaskEventSchema = z.object({
   step: z.literal('begin'),
   stateName: z.string().min(1),
+  /** The team and pattern of the state machine, stored with the task so a resume can find them. */
+  team: z.string().min(1),
+  pattern: z.string().min(1),
   executionName: z.string().min(1).max(80),
   input: z.unknown(),
 });
@@ -44,7 +47,7 @@ export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependenci
   const resume = ResumeInputSchema.safeParse(event.input);
   const start = resume.success
     ? await deps.checkpoints.resumeTask(resume.data.resume.taskId)
-    : await deps.checkpoints.startTask(event.executionName, event.input);
+    : await deps.checkpoints.startTask(event.executionName, event.input, { team: event.team, pattern: event.pattern });
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
   return start;

@@ -46,6 +46,7 @@ export const PATTERNS: Record<PatternName, PatternSpec> = {
     inputSchema: SupervisorWorkerInputSchema,
     substitutions: (team, functionArnOf) => ({
       BeginTaskFunctionArn: functionArnOf.control('begin-task'),
+      TeamName: team.name,
       SupervisorFunctionArn: functionArnOf.agent(supervisorOf(team).id),
       MaxParallelWorkers: String(team.limits.maxParallelWorkers),
     }),

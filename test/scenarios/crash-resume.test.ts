@@ -1,0 +1,88 @@
+/**
+ * Crash and resume, as a user would see it: for each state of the supervisor-worker machine, a
+ * real `legion run` child process is killed with SIGKILL as that state starts (`--inject crash:`),
+ * then `legion resume` in another process on the same `--data-dir` finishes the task. The result
+ * must equal an uninterrupted run, and no agent step may act twice: the resumed process calls the
+ * model only for steps that had no checkpoint, and each step has exactly one checkpoint.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadTeamFile } from '../../functions/shared/team.ts';
+import { allStates } from '../../local/asl.ts';
+import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+
+const MULTI_INTENT = { request: 'I was overcharged on my invoice and my router keeps dropping the wifi' };
+const UNCLASSIFIABLE = { request: 'Hello there, anybody around?' };
+
+/**
+ * States a run passes through, with the checkpoints that must exist when it starts (the steps
+ * finished before it). A Work state starts while its sibling worker may already be done.
+ */
+const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number] }[] = [
+  { state: 'Begin', input: MULTI_INTENT, doneBefore: [0, 0] },
+  { state: 'Classify', input: MULTI_INTENT, doneBefore: [0, 0] },
+  { state: 'Route', input: MULTI_INTENT, doneBefore: [1, 1] },
+  { state: 'Delegate', input: MULTI_INTENT, doneBefore: [1, 1] },
+  { state: 'Work', input: MULTI_INTENT, doneBefore: [1, 2] },
+  { state: 'Synthesize', input: MULTI_INTENT, doneBefore: [3, 3] },
+  { state: 'Fallback', input: UNCLASSIFIABLE, doneBefore: [1, 1] },
+];
+/** States a scripted run cannot reach: failure paths (covered by the integration tests in-process). */
+const UNREACHABLE = ['WorkerUnavailable', 'ClassificationFailed', 'SynthesisFailed', 'UnknownRoute', 'BeginFailed'];
+
+function legion(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 90_000 });
+}
+
+describe('Scenario: crash at every state of supervisor-worker, then resume from another process', () => {
+  const reference = new Map<object, RunResult>();
+
+  beforeAll(async () => {
+    const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'));
+    const team = await loadTeamFile('teams/telecom-support.yaml');
+    try {
+      for (const input of [MULTI_INTENT, UNCLASSIFIABLE]) {
+        reference.set(input, await runtime.run({ team, input, taskId: `reference-${String(Date.now())}-${String(reference.size)}` }));
+      }
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('covers every state of the ASL file (the ones it skips are named, with the reason)', () => {
+    const asl = JSON.parse(readFileSync('statemachines/supervisor-worker.asl.json', 'utf8')) as Parameters<typeof allStates>[0];
+    const names = [...allStates(asl)].map(([name]) => name).sort();
+    expect([...CRASH_POINTS.map((point) => point.state), ...UNREACHABLE].sort()).toEqual(names);
+  });
+
+  it.each(CRASH_POINTS)('crash as $state starts', ({ state, input, doneBefore }) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'legion-crash-'));
+    const taskId = `crash-${state.toLowerCase()}`;
+    const crashed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, '--json');
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(crashed.stdout).toBe('');
+
+    let resumed = legion('resume', taskId, '--data-dir', dataDir, '--json');
+    if (state === 'Begin' && resumed.status === 2) {
+      // Killed before Begin stored the task: nothing to resume, and running it again is safe.
+      expect(resumed.stderr).toMatch(/it never started/);
+      resumed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--json');
+    }
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const result = JSON.parse(resumed.stdout) as RunResult;
+    const expected = reference.get(input);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual(expected?.output);
+    expect(result.checkpointsBefore).toBeGreaterThanOrEqual(doneBefore[0]);
+    expect(result.checkpointsBefore).toBeLessThanOrEqual(doneBefore[1]);
+    // Only the steps without a checkpoint called the model again.
+    expect(result.modelCalls).toBe((expected?.trace.length ?? 0) - result.checkpointsBefore);
+    const steps = result.trace.map((step) => `${step.agent}:${step.state}`);
+    expect(new Set(steps).size).toBe(steps.length);
+    expect([...steps].sort()).toEqual(expected?.trace.map((step) => `${step.agent}:${step.state}`).sort());
+  }, 180_000);
+});

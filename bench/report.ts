@@ -147,7 +147,7 @@ function queryTable(results: BenchResults): string {
     '## Where it goes: the newest-first Query alone (Limit 4, descending), median ms',
     ['key condition', ...histories.map((history) => `history ${count(history)}`), `${count(largest)} vs ${count(smallest)}`],
     [
-      ['begins_with(sk, :prefix) (what restore and rollback use)', 'begins_with'],
+      ['begins_with(sk, :prefix) (before the fix)', 'begins_with'],
       ['sk BETWEEN :first AND :last (same items)', 'between'],
     ].map(([label = '', keyCondition = '']) => [
       label,

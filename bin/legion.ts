@@ -4,6 +4,7 @@
  *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
  *              [--inject crash:<StateName>]
  *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
+ *   legion rollback <taskId> [--to SEQ] --data-dir DIR [--reason TEXT] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
  *   legion patterns
  *
@@ -14,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
-import { LegionError, UsageError } from '../functions/shared/errors.ts';
+import { LegionError, NoValidCheckpointError, UsageError } from '../functions/shared/errors.ts';
 import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
@@ -44,6 +45,13 @@ interface ResumeOptions {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+}
+
+interface RollbackCommandOptions {
+  dataDir: string;
+  to?: string;
+  reason: string;
+  json?: boolean;
 }
 
 interface CheckpointsOptions {
@@ -84,6 +92,18 @@ program
   .option('--quiet', 'no progress output')
   .action(async (taskId: string, options: ResumeOptions) => {
     process.exitCode = await resumeCommand(taskId, options);
+  });
+
+program
+  .command('rollback')
+  .description('roll a task back to its last valid checkpoint before the latest (or to --to SEQ); resume then re-runs the undone steps')
+  .argument('<taskId>', 'the task to roll back')
+  .requiredOption('--data-dir <dir>', 'the data folder the task ran with')
+  .option('--to <seq>', 'roll back to this checkpoint sequence number')
+  .option('--reason <text>', 'why, recorded with the rollback', 'rolled back from the CLI')
+  .option('--json', 'print JSON on stdout')
+  .action(async (taskId: string, options: RollbackCommandOptions) => {
+    process.exitCode = await rollbackCommand(taskId, options);
   });
 
 program
@@ -173,6 +193,32 @@ function printRunResult(result: RunResult, json: boolean): void {
   } else if (result.error) {
     process.stderr.write(`${result.error.error}: ${result.error.cause}\n`);
   }
+}
+
+async function rollbackCommand(taskId: string, options: RollbackCommandOptions): Promise<number> {
+  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  const to = options.to === undefined ? undefined : Number(options.to);
+  if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new UsageError(`--to must be a checkpoint sequence number (a positive integer), got "${String(options.to)}"`);
+  const progress = createProgressReporter(process.stderr);
+  progress.start(startingDatabase(options.dataDir));
+  const outcome = await withLocalRuntime({ dataDir: options.dataDir }, async (runtime) => {
+    try {
+      return await runtime.rollback(taskId, { to, reason: options.reason });
+    } catch (error) {
+      if (error instanceof NoValidCheckpointError) throw new UsageError(`cannot roll back task ${taskId}: ${error.message}`);
+      throw error;
+    }
+  }).finally(() => {
+    progress.stop();
+  });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ taskId, to: outcome.target.sequence, invalidated: outcome.invalidated }, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `Task ${taskId} rolled back to checkpoint ${outcome.target.sequence} (${outcome.target.agent} ${outcome.target.stateName}); invalidated ${outcome.invalidated.join(', ') || 'nothing'}. Resume it with: legion resume ${taskId} --data-dir ${options.dataDir}\n`,
+    );
+  }
+  return 0;
 }
 
 async function checkpointsCommand(taskId: string, options: CheckpointsOptions): Promise<number> {

@@ -21,7 +21,7 @@ import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { type ControlFunctionName, DEFAULT_MODEL_IDS, METRICS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import { type Checkpoint, CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
+import { type Checkpoint, CheckpointManager, type RollbackOptions, type RollbackResult } from '../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
@@ -170,6 +170,11 @@ export class LocalRuntime {
   /** The stored, unexpired checkpoints of a task, oldest first. */
   public checkpoints(taskId: string): Promise<Checkpoint[]> {
     return this.store.list(taskId);
+  }
+
+  /** Rolls a task back (see CheckpointManager.rollback); a later resume re-runs the undone steps. */
+  public rollback(taskId: string, options: RollbackOptions): Promise<RollbackResult> {
+    return this.store.rollback(taskId, options);
   }
 
   public async stop(): Promise<void> {

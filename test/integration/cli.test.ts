@@ -144,3 +144,28 @@ describe('CLI: interrupting a run', () => {
     expect(existsSync(join(dataDir, 'legion.lock'))).toBe(false);
   }, 90_000);
 });
+
+describe('CLI: legion rollback then legion resume', () => {
+  it('undoes the latest step, and a resume runs only that step again to the same answer', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'legion-rollback-'));
+    const run = legion('run', 'supervisor-worker', '--input', '{"request":"please refund my bill"}', '--task-id', 'rb-1', '--data-dir', dataDir, '--json');
+    expect(run.status).toBe(0);
+    const original = JSON.parse(run.stdout) as { output: unknown; checkpoints: number };
+
+    const rolledBack = legion('rollback', 'rb-1', '--data-dir', dataDir, '--reason', 'synthesis was wrong', '--json');
+    expect(rolledBack.status, rolledBack.stderr).toBe(0);
+    expect(JSON.parse(rolledBack.stdout)).toEqual({ taskId: 'rb-1', to: 2, invalidated: [3] });
+
+    const tooFar = legion('rollback', 'rb-1', '--to', '99', '--data-dir', dataDir);
+    expect(tooFar.status).toBe(2);
+    expect(tooFar.stderr).toMatch(/checkpoint 99 is not valid/);
+
+    const resumed = legion('resume', 'rb-1', '--data-dir', dataDir, '--json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const result = JSON.parse(resumed.stdout) as { output: unknown; checkpointsBefore: number; modelCalls: number; checkpoints: number };
+    expect(result.output).toEqual(original.output);
+    expect(result.checkpointsBefore).toBe(2);
+    expect(result.modelCalls).toBe(1);
+    expect(result.checkpoints).toBe(original.checkpoints + 1); // the invalidated one is kept for inspection
+  }, 120_000);
+});

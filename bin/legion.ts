@@ -239,10 +239,10 @@ async function checkpointsCommand(taskId: string, options: CheckpointsOptions): 
     process.stderr.write(`No checkpoints for task ${taskId} in ${options.dataDir}\n`);
     return 0;
   }
-  process.stdout.write(['seq', 'createdAt'.padEnd(24), 'agent'.padEnd(20), 'state'.padEnd(12), 'tokens', 'ms', 'checksum'].join('  ') + '\n');
+  process.stdout.write(['seq', 'createdAt'.padEnd(24), 'agent'.padEnd(20), 'state'.padEnd(12), 'tokens', 'ms', 'checksum', 'status'].join('  ') + '\n');
   for (const row of rows) {
     process.stdout.write(
-      [String(row.sequence).padStart(3), row.createdAt.padEnd(24), row.agent.padEnd(20), row.stateName.padEnd(12), String(row.tokens).padStart(6), String(row.durationMs).padStart(2), row.checksumValid ? 'ok' : 'MISMATCH'].join('  ') + '\n',
+      [String(row.sequence).padStart(3), row.createdAt.padEnd(24), row.agent.padEnd(20), row.stateName.padEnd(12), String(row.tokens).padStart(6), String(row.durationMs).padStart(2), (row.checksumValid ? 'ok' : 'MISMATCH').padEnd(8), row.valid ? 'valid' : `invalid: ${row.invalidReason ?? 'no reason'}`].join('  ') + '\n',
     );
   }
   return 0;

@@ -64,8 +64,15 @@ const program = new Command('legion')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-program
-  .command('run')
+/** The output options of every command that runs a task. */
+function withRunOutputOptions(command: Command): Command {
+  return command
+    .option('--json', 'print one JSON object with the run result on stdout')
+    .option('--verbose', "copy the agents' structured logs to stderr")
+    .option('--quiet', 'no progress output');
+}
+
+withRunOutputOptions(program.command('run'))
   .description('run a pattern on the local runtime (scripted model, DynamoDB Local)')
   .addArgument(new Argument('<pattern>', 'the pattern to run').choices(PATTERN_NAMES))
   .option('--team <file>', "team definition (YAML, JSON or TS); default: the pattern's example team")
@@ -73,23 +80,16 @@ program
   .option('--input-file <file>', 'read the execution input from a JSON file')
   .option('--task-id <id>', 'task id (execution name); default: generated and printed first')
   .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
-  .option('--json', 'print one JSON object with the run result on stdout')
-  .option('--verbose', "copy the agents' structured logs to stderr")
-  .option('--quiet', 'no progress output')
   .option('--inject <fault>', 'crash:<StateName>: kill this process (SIGKILL) as that state starts, to try recovery')
   .action(async (pattern: PatternName, options: RunOptions) => {
     process.exitCode = await runCommand(pattern, options);
   });
 
-program
-  .command('resume')
+withRunOutputOptions(program.command('resume'))
   .description('resume a task from its checkpoints: steps already done are not run again')
   .argument('<taskId>', 'the task to resume')
   .requiredOption('--data-dir <dir>', 'the data folder the task ran with')
   .option('--team <file>', "the team definition, if the task's team is not its pattern's example team")
-  .option('--json', 'print one JSON object with the run result on stdout')
-  .option('--verbose', "copy the agents' structured logs to stderr")
-  .option('--quiet', 'no progress output')
   .action(async (taskId: string, options: ResumeOptions) => {
     process.exitCode = await resumeCommand(taskId, options);
   });
@@ -138,7 +138,7 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
 }
 
 async function resumeCommand(taskId: string, options: ResumeOptions): Promise<number> {
-  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  requireDataDir(options.dataDir);
   const result = await withProgress(options, async (runtime, onProgress) => {
     const task = await runtime.describeTask(taskId);
     if (!task) {
@@ -196,7 +196,7 @@ function printRunResult(result: RunResult, json: boolean): void {
 }
 
 async function rollbackCommand(taskId: string, options: RollbackCommandOptions): Promise<number> {
-  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  requireDataDir(options.dataDir);
   const to = options.to === undefined ? undefined : Number(options.to);
   if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new UsageError(`--to must be a checkpoint sequence number (a positive integer), got "${String(options.to)}"`);
   const progress = createProgressReporter(process.stderr);
@@ -222,7 +222,7 @@ async function rollbackCommand(taskId: string, options: RollbackCommandOptions):
 }
 
 async function checkpointsCommand(taskId: string, options: CheckpointsOptions): Promise<number> {
-  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  requireDataDir(options.dataDir);
   const progress = createProgressReporter(process.stderr);
   progress.start(startingDatabase(options.dataDir));
   const checkpoints = await withLocalRuntime({ dataDir: options.dataDir }, (runtime) => runtime.checkpoints(taskId), () => {
@@ -246,6 +246,10 @@ async function checkpointsCommand(taskId: string, options: CheckpointsOptions): 
     );
   }
   return 0;
+}
+
+function requireDataDir(dataDir: string): void {
+  if (!existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist`);
 }
 
 function startingDatabase(dataDir: string | undefined): string {

@@ -83,6 +83,8 @@ export interface LocalRuntimeOptions {
   model?: ModelProvider;
   /** Copy the handlers' structured logs to this stream. @default nowhere */
   logStream?: NodeJS.WritableStream | undefined;
+  /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
+  progressCheckpointSeconds?: number | undefined;
 }
 
 /** The function ARN an agent has in the local runtime. */
@@ -94,6 +96,7 @@ export class LocalRuntime {
   public readonly telemetry: TelemetrySink;
   private readonly store: CheckpointManager;
   private readonly model: ModelProvider;
+  private readonly progressCheckpointSeconds: number | undefined;
 
   private constructor(
     public readonly db: DynamoDbLocal,
@@ -102,6 +105,7 @@ export class LocalRuntime {
     this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream });
     this.store = new CheckpointManager({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.model = options.model ?? new ScriptedModel();
+    this.progressCheckpointSeconds = options.progressCheckpointSeconds;
   }
 
   /** Starts DynamoDB Local (in memory, or on disk in `dataDir`) and returns a ready runtime. */
@@ -134,7 +138,7 @@ export class LocalRuntime {
 
   private async execute(request: ResumeRequest, input: unknown, executionName: string): Promise<RunResult> {
     const { team, taskId } = request;
-    const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid).length;
+    const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
     const model = new CallCountingModel(this.model);
     const machine = await this.buildMachine(team, model, request.onProgress);
     const started = performance.now();
@@ -157,7 +161,7 @@ export class LocalRuntime {
       checkpoints: checkpoints.length,
       checkpointsBefore,
       modelCalls: model.calls,
-      trace: checkpoints.map(toTraceEntry),
+      trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
   }
@@ -191,6 +195,7 @@ export class LocalRuntime {
         ...agentSettingsFor(team, agent.id, arnOf),
         tableName: LOCAL_TABLE_NAME,
         model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
+        progressCheckpointSeconds: this.progressCheckpointSeconds,
       };
       const deps = createAgentDependencies(config, { documentClient: this.db.documentClient(), model });
       this.telemetry.attach(deps.logger, deps.metrics);

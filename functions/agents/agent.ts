@@ -80,6 +80,13 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
     .use(logMetrics(deps.metrics))
     .use({ onError: () => void deps.metrics.addMetric(METRICS.agentStepErrors, MetricUnit.Count, 1) })
     .use(validateEvent({ schema: AgentEventSchema, handlerName: config.agent.id }))
-    .use(checkpoint({ store: deps.checkpoints, agentId: config.agent.id, metrics: deps.metrics }));
+    .use(
+      checkpoint({
+        store: deps.checkpoints,
+        agentId: config.agent.id,
+        metrics: deps.metrics,
+        ...(config.progressCheckpointSeconds ? { progressIntervalMs: config.progressCheckpointSeconds * 1000 } : {}),
+      }),
+    );
   return handler as unknown as AgentHandler;
 }

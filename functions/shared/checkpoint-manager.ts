@@ -59,13 +59,22 @@ export interface CheckpointInput {
   epoch?: number | undefined;
   /** Identifies the step (e.g. `Work#billing`): a second save with the same key returns the first. */
   stepKey?: string | undefined;
+  /**
+   * `progress` for the intermediate checkpoints of a long step (restore and rollback skip them: a
+   * step without its final checkpoint runs again on resume).
+   * @default 'step'
+   */
+  kind?: CheckpointKind;
   durationMs?: number;
   tokens?: number;
 }
 
+export type CheckpointKind = 'step' | 'progress';
+
 export interface Checkpoint {
   taskId: string;
   sequence: number;
+  kind: CheckpointKind;
   epoch: number;
   agent: string;
   stateName: string;
@@ -253,6 +262,7 @@ export class CheckpointManager {
       epoch: input.epoch ?? 0,
       agent: input.agent,
       stateName: input.stateName,
+      kind: input.kind ?? 'step',
       stepKey: input.stepKey,
       state,
       checksum: checksumOf(state),
@@ -373,7 +383,7 @@ export class CheckpointManager {
 
   /** The checkpoint if it is valid, unexpired and verifies; marks it invalid if it does not verify. */
   private async verified(item: Item): Promise<Checkpoint | undefined> {
-    if (item.valid !== true || this.isExpired(item)) return undefined;
+    if (item.valid !== true || item.kind === 'progress' || this.isExpired(item)) return undefined;
     const taskId = String(item.taskId);
     const sequence = Number(item.sequence);
     let checkpoint: Checkpoint;
@@ -533,6 +543,7 @@ function decode(item: Item): Checkpoint {
   return {
     taskId: String(item.taskId),
     sequence: Number(item.sequence),
+    kind: item.kind === 'progress' ? 'progress' : 'step',
     epoch: Number(item.epoch ?? 0),
     agent: String(item.agent),
     stateName: String(item.stateName),

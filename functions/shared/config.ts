@@ -10,7 +10,7 @@
  * ```
  */
 import { z } from 'zod';
-import { DEFAULT_MODEL_IDS, ENV, MODEL_TIERS } from './contract.ts';
+import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS } from './contract.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
 import { AgentDefinitionSchema } from './team-schema.ts';
 
@@ -43,6 +43,8 @@ export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 export interface AgentConfig extends AgentSettings {
   tableName: string;
   model: ModelSettings;
+  /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
+  progressCheckpointSeconds?: number;
 }
 
 /**
@@ -58,8 +60,11 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const modelIds = parseJsonVariable(env, ENV.modelIds, z.unknown(), problems, DEFAULT_MODEL_IDS);
   const model = ModelSettingsSchema.safeParse({ provider: env[ENV.modelProvider] ?? 'bedrock', modelIds });
   if (!model.success) problems.push(...describeModelIssues(model.error.issues));
+  const progress = env[ENV.progressCheckpointSeconds];
+  const progressCheckpointSeconds = progress === undefined ? DEFAULT_PROGRESS_CHECKPOINT_SECONDS : Number(progress);
+  if (!(progressCheckpointSeconds > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
   if (problems.length > 0 || !settings || !tableName || !model.success) throw new ConfigurationError(problems);
-  return { ...settings, tableName, model: model.data };
+  return { ...settings, tableName, model: model.data, progressCheckpointSeconds };
 }
 
 /** The variable each model setting comes from, so a problem names what the operator must fix. */

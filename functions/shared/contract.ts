@@ -27,6 +27,9 @@ export const CHECKPOINT_TABLE = {
   retentionDays: 7,
 } as const;
 
+/** A step running longer than this writes an intermediate (progress) checkpoint this often. */
+export const DEFAULT_PROGRESS_CHECKPOINT_SECONDS = 30;
+
 /** Sort-key prefix of checkpoint items; the sequence number follows, zero-padded so it sorts. */
 export const CHECKPOINT_SK_PREFIX = 'CP#';
 /** Sort key of the per-task counter that hands out checkpoint sequence numbers. */
@@ -95,4 +98,5 @@ export const ENV = {
   agent: 'LEGION_AGENT',
   modelProvider: 'LEGION_MODEL_PROVIDER',
   modelIds: 'LEGION_MODEL_IDS',
+  progressCheckpointSeconds: 'LEGION_PROGRESS_CHECKPOINT_SECONDS',
 } as const;

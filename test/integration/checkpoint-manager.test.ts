@@ -145,6 +145,19 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
     });
   });
 
+  describe('Feature: progress checkpoints', () => {
+    it('are listed, but restore and rollback skip them: an unfinished step is not a state to continue from', async () => {
+      const taskId = newTask();
+      await save(taskId, 1);
+      await save(taskId, 2);
+      await save(taskId, 3, { kind: 'progress', state: { inProgress: true } });
+
+      expect((await manager.list(taskId)).map((c) => c.kind)).toEqual(['step', 'step', 'progress']);
+      expect((await manager.restore(taskId))?.sequence).toBe(2);
+      expect((await manager.rollback(taskId, { reason: 'x' })).target.sequence).toBe(1);
+    });
+  });
+
   describe('Feature: fencing', () => {
     it('rejects a zombie writer whose epoch was superseded, and writes nothing for it', async () => {
       const taskId = newTask();

@@ -93,3 +93,41 @@ describe('Feature: resume a task', () => {
     expect(second.error?.error).toBe('TaskConflictError');
   });
 });
+
+/** The scripted model, slowed down: each call takes `delayMs`, to make steps long. */
+class SlowModel implements ModelProvider {
+  private readonly scripted = new ScriptedModel();
+
+  public constructor(private readonly delayMs: number) {}
+
+  public async converse(request: ModelRequest) {
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    return this.scripted.converse(request);
+  }
+}
+
+describe('Feature: progress checkpoints inside long steps', () => {
+  it('writes a progress checkpoint each interval while a step runs; restore and the trace skip them', async () => {
+    const team = await loadTeamFile('teams/telecom-support.yaml');
+    const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'), { model: new SlowModel(700), progressCheckpointSeconds: 0.2 });
+    try {
+      const taskId = `progress-${randomUUID()}`;
+      const result = await runtime.run({ team, input: { request: 'cancel my plan' }, taskId });
+      const stored = await runtime.checkpoints(taskId);
+      const progress = stored.filter((checkpoint) => checkpoint.kind === 'progress');
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.trace.map((step) => step.state)).toEqual(['Classify', 'Work', 'Synthesize']);
+      // Each 700 ms step passes the 200 ms interval at least twice.
+      for (const state of ['Classify', 'Work', 'Synthesize']) {
+        expect(progress.filter((checkpoint) => checkpoint.stateName === state).length).toBeGreaterThanOrEqual(2);
+      }
+      expect(progress.every((checkpoint) => (JSON.parse(checkpoint.state) as { inProgress: boolean }).inProgress)).toBe(true);
+      // The last step checkpoint is the synthesis: progress ones never stand in for a step.
+      const last = stored.filter((checkpoint) => checkpoint.kind === 'step').at(-1);
+      expect(last?.stateName).toBe('Synthesize');
+    } finally {
+      await runtime.stop();
+    }
+  });
+});

@@ -175,6 +175,13 @@ describe('Module: config', () => {
       );
     });
 
+    it('reads the progress checkpoint interval, 30 s by default', () => {
+      // Assess
+      expect(readAgentConfig(validEnv()).progressCheckpointSeconds).toBe(30);
+      expect(readAgentConfig(validEnv({ [ENV.progressCheckpointSeconds]: '5' })).progressCheckpointSeconds).toBe(5);
+      expect(() => readAgentConfig(validEnv({ [ENV.progressCheckpointSeconds]: 'often' }))).toThrow(/LEGION_PROGRESS_CHECKPOINT_SECONDS/);
+    });
+
     it('reports every problem at once', () => {
       // Act
       const error = configurationErrorOf({ [ENV.modelProvider]: 'openai' });

@@ -15,7 +15,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { CheckpointManager } from '../checkpoint-manager.ts';
-import { METRICS } from '../contract.ts';
+import { DEFAULT_PROGRESS_CHECKPOINT_SECONDS, METRICS } from '../contract.ts';
 
 export interface CheckpointOptions {
   store: CheckpointManager;
@@ -23,6 +23,8 @@ export interface CheckpointOptions {
   metrics: Metrics;
   /** @default performance.now */
   clock?: () => number;
+  /** A step still running after this long writes a progress checkpoint, and again each period. @default 30 s */
+  progressIntervalMs?: number;
 }
 
 interface StepEvent {
@@ -36,6 +38,27 @@ interface StepResult {
 }
 
 const startedAt = new WeakMap<object, number>();
+const progressTimers = new WeakMap<object, NodeJS.Timeout>();
+
+/**
+ * Saves a progress checkpoint every interval while a step runs, so a long step leaves a trace at
+ * least that often. A failed progress save is counted, not fatal: the step's own checkpoint decides.
+ */
+function startProgressCheckpoints(event: StepEvent, options: CheckpointOptions, elapsedMs: () => number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const elapsed = Math.round(elapsedMs());
+    options.store
+      .save({ taskId: event.taskId, stateName: event.stateName, agent: options.agentId, epoch: event.epoch, kind: 'progress', state: { inProgress: true, elapsedMs: elapsed }, durationMs: elapsed })
+      .then(() => {
+        options.metrics.addMetric(METRICS.checkpointsWritten, MetricUnit.Count, 1);
+      })
+      .catch(() => {
+        options.metrics.addMetric(METRICS.checkpointFailures, MetricUnit.Count, 1);
+      });
+  }, options.progressIntervalMs ?? DEFAULT_PROGRESS_CHECKPOINT_SECONDS * 1000);
+  timer.unref();
+  return timer;
+}
 
 /** A step of a task: a state run by one agent (a Map runs the same state once per agent). */
 function stepKeyOf(stateName: string, agentId: string): string {
@@ -48,11 +71,18 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
     before: async (request) => {
       startedAt.set(request, clock());
       const { taskId, stateName, epoch } = request.event;
-      if (epoch === undefined) return undefined;
-      const done = await options.store.findDoneStep(taskId, stepKeyOf(stateName, options.agentId));
-      return done ? (JSON.parse(done.state) as R) : undefined;
+      if (epoch !== undefined) {
+        const done = await options.store.findDoneStep(taskId, stepKeyOf(stateName, options.agentId));
+        if (done) return JSON.parse(done.state) as R;
+      }
+      progressTimers.set(request, startProgressCheckpoints(request.event, options, () => clock() - (startedAt.get(request) ?? clock())));
+      return undefined;
+    },
+    onError: (request) => {
+      clearInterval(progressTimers.get(request));
     },
     after: async (request) => {
+      clearInterval(progressTimers.get(request));
       const { taskId, stateName, epoch } = request.event;
       const usage = request.response?.usage;
       try {

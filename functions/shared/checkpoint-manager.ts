@@ -236,11 +236,6 @@ export class CheckpointManager {
     return { taskId, epoch: await this.begin(taskId), input: JSON.parse(serialised) as unknown, resumed: true };
   }
 
-  /** Whether a valid checkpoint exists for a step: the stored checkpoint, or undefined. */
-  public findDoneStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
-    return this.findStep(taskId, stepKey);
-  }
-
   /**
    * Writes the next checkpoint of a task.
    *
@@ -251,7 +246,7 @@ export class CheckpointManager {
     const state = JSON.stringify(input.state ?? null);
     const stored = this.encode(input.taskId, state);
     if (input.stepKey) {
-      const existing = await this.findStep(input.taskId, input.stepKey);
+      const existing = await this.findDoneStep(input.taskId, input.stepKey);
       if (existing) return existing;
     }
     const sequence = await this.nextSequence(input);
@@ -463,7 +458,8 @@ export class CheckpointManager {
     }
   }
 
-  private async findStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
+  /** The valid checkpoint of a step already done, or undefined. */
+  public async findDoneStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
     const marker = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: this.key(taskId, stepMarkerSortKey(stepKey)), ConsistentRead: true }),
     );
@@ -537,9 +533,7 @@ export class CheckpointManager {
 }
 
 /** Decodes a stored item; throws if its state cannot be read. */
-function decode(item: Item): Checkpoint {
-  const encoding = item.encoding === 'gzip' ? 'gzip' : 'json';
-  const state = encoding === 'gzip' ? gunzipSync(toBytes(item.stateGzip)).toString('utf8') : String(item.state);
+function decode(item: Item, state: string = readState(item)): Checkpoint {
   return {
     taskId: String(item.taskId),
     sequence: Number(item.sequence),
@@ -552,7 +546,7 @@ function decode(item: Item): Checkpoint {
     checksum: String(item.checksum),
     valid: item.valid === true,
     invalidReason: typeof item.invalidReason === 'string' ? item.invalidReason : undefined,
-    encoding,
+    encoding: item.encoding === 'gzip' ? 'gzip' : 'json',
     storedBytes: Number(item.storedBytes ?? 0),
     durationMs: Number(item.durationMs ?? 0),
     tokens: Number(item.tokens ?? 0),
@@ -561,13 +555,19 @@ function decode(item: Item): Checkpoint {
   };
 }
 
+function readState(item: Item): string {
+  return item.encoding === 'gzip' ? gunzipSync(toBytes(item.stateGzip)).toString('utf8') : String(item.state);
+}
+
 /** Like `decode`, for listings: an undecodable state is shown empty (its checksum will not verify). */
 function decodeLenient(item: Item): Checkpoint {
+  let state = '';
   try {
-    return decode(item);
+    state = readState(item);
   } catch {
-    return { ...decode({ ...item, encoding: 'json', state: '' }), encoding: 'gzip' };
+    // left empty: verifyCheckpoint() reports the mismatch
   }
+  return decode(item, state);
 }
 
 function toBytes(value: unknown): Uint8Array {

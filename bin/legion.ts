@@ -2,7 +2,7 @@
  * The Legion CLI. Runs patterns on the local runtime and inspects what they stored.
  *
  *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
- *              [--inject crash:<StateName>]
+ *              [--inject crash:<StateName> | inconsistent:<StateName>[:N]]
  *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
  *   legion rollback <taskId> [--to SEQ] --data-dir DIR [--reason TEXT] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
@@ -17,9 +17,11 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
 import { LegionError, NoValidCheckpointError, UsageError } from '../functions/shared/errors.ts';
 import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
+import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
-import { parseInjection } from './cli/inject.ts';
+import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { resolveInput, resolveTeam } from './cli/run-input.ts';
 import { withLocalRuntime } from './cli/runtime-session.ts';
@@ -36,7 +38,7 @@ interface RunOptions {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
-  inject?: string;
+  inject: string[];
 }
 
 interface ResumeOptions {
@@ -80,7 +82,12 @@ withRunOutputOptions(program.command('run'))
   .option('--input-file <file>', 'read the execution input from a JSON file')
   .option('--task-id <id>', 'task id (execution name); default: generated and printed first')
   .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
-  .option('--inject <fault>', 'crash:<StateName>: kill this process (SIGKILL) as that state starts, to try recovery')
+  .option(
+    '--inject <fault>',
+    'crash:<StateName>: kill this process (SIGKILL) as that state starts; inconsistent:<StateName>[:N]: the scripted model breaks the contract of that state N times (default 1), to see automatic rollback; repeatable',
+    (value: string, previous: string[]) => [...previous, value],
+    [] as string[],
+  )
   .action(async (pattern: PatternName, options: RunOptions) => {
     process.exitCode = await runCommand(pattern, options);
   });
@@ -128,10 +135,11 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   const input = await resolveInput(pattern, team, options);
   const taskId = options.taskId ?? generateTaskId(team.name);
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
-  const injection = options.inject === undefined ? undefined : parseInjection(options.inject, pattern);
+  const injection = parseInjections(options.inject, pattern);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
-  const result = await withProgress(options, (runtime, onProgress) =>
-    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection?.onStateEntered }),
+  const model = injection.modelFaults ? new ScriptedModel({ faults: injection.modelFaults }) : undefined;
+  const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
+    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered }),
   );
   printRunResult(result, options.json === true);
   return result.status === 'SUCCEEDED' ? 0 : 1;
@@ -159,13 +167,13 @@ async function resumeCommand(taskId: string, options: ResumeOptions): Promise<nu
 
 /** Runs work on a started local runtime, with progress on stderr (unless quiet or verbose). */
 function withProgress(
-  options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean },
+  options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean; model?: ModelProvider | undefined },
   work: (runtime: LocalRuntime, onProgress: (event: ProgressEvent) => void) => Promise<RunResult>,
 ): Promise<RunResult> {
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(startingDatabase(options.dataDir));
   return withLocalRuntime(
-    { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
+    { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined, ...(options.model ? { model: options.model } : {}) },
     (runtime) => {
       progress.start('Running agents');
       return work(runtime, (event) => {
@@ -185,8 +193,12 @@ function printRunResult(result: RunResult, json: boolean): void {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
   }
-  const summary = `${result.status} in ${result.durationMs} ms · ${result.trace.length} agent steps · ${result.checkpoints} checkpoints`;
+  const rollbacks = result.rollbacks.length > 0 ? ` · ${result.rollbacks.length} rollbacks` : '';
+  const summary = `${result.status} in ${result.durationMs} ms · ${result.trace.length} agent steps · ${result.checkpoints} checkpoints${rollbacks}`;
   process.stderr.write(`${summary}\n`);
+  for (const rollback of result.rollbacks) {
+    process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
+  }
   if (result.status === 'SUCCEEDED') {
     const answer = (result.output as { answer?: unknown } | null)?.answer;
     process.stdout.write(`${typeof answer === 'string' ? answer : JSON.stringify(result.output, null, 2)}\n`);

@@ -1,6 +1,7 @@
 /**
- * The non-agent functions every pattern's state machine calls, one of each per stack: today the
- * begin-task function (starts or resumes a task, storing its input and raising its epoch).
+ * The non-agent functions every pattern's state machine calls, one of each per stack: begin-task
+ * (starts or resumes a task, storing its input and raising its epoch) and rollback-task (rolls a
+ * task back after an inconsistent step result).
  */
 import { fileURLToPath } from 'node:url';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +15,31 @@ export interface ControlFunctionsProps extends LegionLogOptions {
   readonly table: dynamodb.ITable;
 }
 
-const BEGIN_TASK_ENTRY = fileURLToPath(new URL('../functions/control/begin-task.lambda.ts', import.meta.url));
+interface ControlFunctionSpec {
+  id: string;
+  entry: string;
+  description: string;
+  /** The item actions it needs on the checkpoint table, and nothing else. */
+  tableActions: string[];
+}
+
+const entryOf = (file: string): string => fileURLToPath(new URL(`../functions/control/${file}`, import.meta.url));
+
+const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> = {
+  'begin-task': {
+    id: 'BeginTask',
+    entry: entryOf('begin-task.lambda.ts'),
+    description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
+    tableActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  },
+  'rollback-task': {
+    id: 'RollbackTask',
+    entry: entryOf('rollback-task.lambda.ts'),
+    description: 'Legion: rolls a task back to its last valid checkpoint after an inconsistent step result',
+    // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback.
+    tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  },
+};
 
 /**
  * @example
@@ -30,13 +55,19 @@ export class ControlFunctions extends Construct {
   public constructor(scope: Construct, id: string, props: ControlFunctionsProps) {
     super(scope, id);
     const { table, ...logOptions } = props;
-    const beginTask = new LegionFunction(this, 'BeginTask', {
-      ...logOptions,
-      entry: BEGIN_TASK_ENTRY,
-      description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
-      environment: { [ENV.tableName]: table.tableName },
-    });
-    table.grant(beginTask.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem');
-    this.functions = { 'begin-task': beginTask.function };
+    const build = (spec: ControlFunctionSpec): lambda.IFunction => {
+      const fn = new LegionFunction(this, spec.id, {
+        ...logOptions,
+        entry: spec.entry,
+        description: spec.description,
+        environment: { [ENV.tableName]: table.tableName },
+      }).function;
+      table.grant(fn, ...spec.tableActions);
+      return fn;
+    };
+    this.functions = {
+      'begin-task': build(CONTROL_FUNCTION_SPECS['begin-task']),
+      'rollback-task': build(CONTROL_FUNCTION_SPECS['rollback-task']),
+    };
   }
 }

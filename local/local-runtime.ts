@@ -18,10 +18,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
-import { type ControlFunctionName, DEFAULT_MODEL_IDS, METRICS } from '../functions/shared/contract.ts';
+import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
+import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
+import type { Context } from 'aws-lambda';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALATION_ERRORS, METRICS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import { type Checkpoint, CheckpointManager, type RollbackOptions, type RollbackResult } from '../functions/shared/checkpoint-manager.ts';
+import {
+  type Checkpoint,
+  CheckpointManager,
+  type RollbackOptions,
+  type RollbackRecord,
+  type RollbackResult,
+} from '../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
@@ -31,10 +40,11 @@ import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { LocalLambda } from './local-lambda.ts';
-import { ExecutionFailedError, LocalStateMachine } from './local-state-machine.ts';
+import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
 
-export type RunStatus = 'SUCCEEDED' | 'FAILED' | 'ESCALATED' | 'WAITING';
+/** ABORTED: stopped through `RunRequest.signal`, as a crash would leave the task (local runtime only). */
+export type RunStatus = 'SUCCEEDED' | 'FAILED' | 'ESCALATED' | 'WAITING' | 'ABORTED';
 
 export interface TraceEntry {
   sequence: number;
@@ -57,6 +67,8 @@ export interface RunResult {
   checkpointsBefore: number;
   /** Model calls this execution made: steps restored from a checkpoint make none. */
   modelCalls: number;
+  /** Every rollback the task has had, oldest first: automatic ones (after an inconsistent step result) and manual ones. */
+  rollbacks: RollbackRecord[];
   durationMs: number;
 }
 
@@ -72,6 +84,8 @@ export interface RunRequest {
   onProgress?: (event: ProgressEvent) => void;
   /** Called as each state starts (e.g. to crash the process there on purpose). */
   onStateEntered?: (stateName: string) => void;
+  /** Aborting it drops the execution where it is, as a crash in this process would (status ABORTED). */
+  signal?: AbortSignal;
 }
 
 export type ResumeRequest = Omit<RunRequest, 'input'>;
@@ -144,15 +158,18 @@ export class LocalRuntime {
     const started = performance.now();
     let output: unknown = null;
     let error: RunResult['error'];
+    let aborted = false;
     try {
-      output = await machine.run(input as never, { executionName, onStateEntered: request.onStateEntered });
+      output = await machine.run(input as never, { executionName, onStateEntered: request.onStateEntered, signal: request.signal });
     } catch (failure) {
-      if (!(failure instanceof ExecutionFailedError)) throw failure;
-      error = { error: failure.errorName, cause: failure.errorCause };
+      if (failure instanceof ExecutionAbortedError) aborted = true;
+      else if (failure instanceof ExecutionFailedError) error = { error: failure.errorName, cause: failure.errorCause };
+      else throw failure;
     }
     const checkpoints = await this.store.list(taskId);
+    const { log: rollbacks } = await this.store.rollbackSummary(taskId);
     return {
-      status: error ? 'FAILED' : 'SUCCEEDED',
+      status: aborted ? 'ABORTED' : statusOf(error),
       taskId,
       pattern: team.pattern,
       team: team.name,
@@ -161,6 +178,7 @@ export class LocalRuntime {
       checkpoints: checkpoints.length,
       checkpointsBefore,
       modelCalls: model.calls,
+      rollbacks,
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
@@ -209,19 +227,22 @@ export class LocalRuntime {
       });
     });
     const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf });
-    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, this.beginTaskLambda(controlArnOf('begin-task'))]);
+    const control = CONTROL_FUNCTIONS.map((name) => this.controlLambda(name, controlArnOf(name)));
+    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control]);
   }
 
-  private beginTaskLambda(functionArn: string): LocalLambda {
-    const logger = new Logger({ serviceName: 'legion-begin-task' });
-    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-begin-task' });
+  private controlLambda(name: ControlFunctionName, functionArn: string): LocalLambda {
+    const serviceName = `legion-${name}`;
+    const logger = new Logger({ serviceName });
+    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName });
     this.telemetry.attach(logger, metrics);
+    const deps = { checkpoints: this.store, logger, metrics };
     return new LocalLambda({
-      functionName: 'legion-control-begin-task',
+      functionName: `legion-control-${name}`,
       functionArn,
       timeoutSeconds: 30,
       memoryMb: 256,
-      handler: createBeginTaskHandler({ checkpoints: this.store, logger, metrics }),
+      handler: CONTROL_HANDLERS[name](deps),
     });
   }
 }
@@ -260,6 +281,18 @@ function withProgress<C>(
       throw error;
     }
   };
+}
+
+/** The handler factory of each control function, as its Lambda entry point uses it. */
+const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: ControlDependencies) => (event: unknown, context: Context) => Promise<unknown>> = {
+  'begin-task': createBeginTaskHandler,
+  'rollback-task': createRollbackTaskHandler,
+};
+
+/** A failed run whose error is an escalation is waiting for a human, not broken. */
+function statusOf(error: RunResult['error']): RunStatus {
+  if (!error) return 'SUCCEEDED';
+  return (ESCALATION_ERRORS as readonly string[]).includes(error.error) ? 'ESCALATED' : 'FAILED';
 }
 
 function toTraceEntry(checkpoint: Checkpoint): TraceEntry {

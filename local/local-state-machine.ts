@@ -44,6 +44,15 @@ export interface RunOptions {
   executionName: string;
   /** Called as each state starts, from the interpreter's event log. */
   onStateEntered?: ((stateName: string) => void) | undefined;
+  /** Aborting it stops the execution where it is, as a crashed process would leave it. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The execution was aborted through its signal. */
+export class ExecutionAbortedError extends LegionError {
+  public constructor(public readonly executionName: string) {
+    super(`Execution ${executionName} was aborted`, { executionName });
+  }
 }
 
 export class LocalStateMachine {
@@ -107,10 +116,17 @@ export class LocalStateMachine {
         }
       })();
     }
+    const abort = (): void => {
+      execution.abort();
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
     try {
       return await execution.result;
     } catch (error) {
+      if (options.signal?.aborted) throw new ExecutionAbortedError(options.executionName);
       throw toExecutionFailure(error);
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
     }
   }
 }

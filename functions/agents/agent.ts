@@ -25,7 +25,9 @@ import { METRICS } from '../shared/contract.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
+import { checkAgentResult } from './output-invariants.ts';
 import { classify } from './steps/classify.ts';
 import { synthesize } from './steps/synthesize.ts';
 import { work } from './steps/work.ts';
@@ -69,7 +71,11 @@ function dispatch(event: AgentEvent, context: Parameters<typeof classify>[1]): P
   }
 }
 
-/** The agent handler with logging, metrics, tracing, event validation and checkpointing. */
+/**
+ * The agent handler with logging, metrics, tracing, event validation, checkpointing and output
+ * verification. verifyOutput comes after checkpoint so that its `after` runs first: an
+ * inconsistent result is refused before it can be checkpointed.
+ */
 export function createAgentHandler(config: AgentConfig, deps: AgentDependencies): AgentHandler {
   deps.metrics.addDimension('team', config.team);
   deps.metrics.addDimension('agent', config.agent.id);
@@ -87,6 +93,7 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
         metrics: deps.metrics,
         ...(config.progressCheckpointSeconds ? { progressIntervalMs: config.progressCheckpointSeconds * 1000 } : {}),
       }),
-    );
+    )
+    .use(verifyOutput<AgentEvent, AgentResult>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }));
   return handler as unknown as AgentHandler;
 }

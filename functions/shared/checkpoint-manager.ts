@@ -45,6 +45,7 @@ import {
   CheckpointError,
   CheckpointTooLargeError,
   NoValidCheckpointError,
+  RollbackLimitExceededError,
   StaleWriterError,
   TaskConflictError,
   TaskNotFoundError,
@@ -136,6 +137,44 @@ export interface RollbackResult {
   /** Sequences that were invalidated by the rollback. */
   invalidated: number[];
 }
+
+/** Why and where a task was rolled back, as recorded on the task. */
+export interface RollbackRecord {
+  /** The checkpoint the task went back to (0: before its first). */
+  to: number;
+  reason: string;
+  automatic: boolean;
+  at: string;
+}
+
+export interface RollbackSummary {
+  total: number;
+  automatic: number;
+  log: RollbackRecord[];
+  /** The task's current epoch (0 if it never started). */
+  epoch: number;
+}
+
+export interface AutomaticRollbackOptions {
+  /** What failed its check, recorded with the rollback. */
+  reason: string;
+  /** The epoch of the execution asking: a stale execution cannot roll the task back. */
+  epoch: number;
+  /** Automatic rollbacks the task may have. */
+  limit: number;
+}
+
+export interface AutomaticRollbackResult {
+  /** The checkpoint the task continues from; undefined when it has none yet. */
+  target: Checkpoint | undefined;
+  /** Automatic rollbacks of the task, this one included. */
+  rollbacks: number;
+}
+
+/** Counts a rollback (and, if automatic, `#automatic`) and records it on the task head (with `rollbackEntry` values). */
+const rollbackUpdate = (automatic: boolean): string =>
+  `ADD #rollbacks :one${automatic ? ', #automatic :one' : ''} SET #last = :last, #log = list_append(if_not_exists(#log, :empty), :entry)`;
+const ROLLBACK_NAMES = { '#rollbacks': 'rollbacks', '#last': 'lastRollback', '#log': 'rollbackLog' };
 
 const RESTORE_PAGE_SIZE = 4;
 const FIRST_CHECKPOINT_SK = checkpointSortKey(0);
@@ -347,10 +386,50 @@ export class CheckpointManager {
     return { target, invalidated };
   }
 
+  /**
+   * Rolls a task back after one of its steps produced an inconsistent result. That result was never
+   * saved, so the task goes back to its latest valid checkpoint and the step runs again. Each one is
+   * counted, atomically, against `limit`: past it the task needs a human, not another try.
+   *
+   * @throws {RollbackLimitExceededError} when the task already had `limit` automatic rollbacks
+   * @throws {StaleWriterError} when `epoch` is not the task's: another execution owns it now
+   */
+  public async rollbackAutomatically(taskId: string, options: AutomaticRollbackOptions): Promise<AutomaticRollbackResult> {
+    const target = await this.restore(taskId);
+    const entry = this.rollbackEntry(target?.sequence ?? 0, options.reason, true);
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId, TASK_HEAD_SK),
+          UpdateExpression: rollbackUpdate(true),
+          // `:none < :limit` makes a limit of 0 refuse the first rollback too.
+          ConditionExpression: '#epoch = :epoch AND ((attribute_not_exists(#automatic) AND :none < :limit) OR #automatic < :limit)',
+          ExpressionAttributeNames: { ...ROLLBACK_NAMES, '#automatic': 'automaticRollbacks', '#epoch': 'epoch' },
+          ExpressionAttributeValues: { ...entry, ':limit': options.limit, ':epoch': options.epoch, ':none': 0 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { target, rollbacks: Number(result.Attributes?.automaticRollbacks) };
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const summary = await this.rollbackSummary(taskId);
+      if (summary.epoch !== options.epoch) throw new StaleWriterError(taskId, options.epoch);
+      throw new RollbackLimitExceededError(taskId, summary.automatic, options.limit);
+    }
+  }
+
   /** How many rollbacks the task has had. */
   public async rollbackCount(taskId: string): Promise<number> {
+    return (await this.rollbackSummary(taskId)).total;
+  }
+
+  /** The rollbacks of a task (how many, how many automatic, each one oldest first) and its epoch. */
+  public async rollbackSummary(taskId: string): Promise<RollbackSummary> {
     const head = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_HEAD_SK), ConsistentRead: true }));
-    return Number(head.Item?.rollbacks ?? 0);
+    const item = head.Item ?? {};
+    const log = Array.isArray(item.rollbackLog) ? (item.rollbackLog as RollbackRecord[]) : [];
+    return { total: Number(item.rollbacks ?? 0), automatic: Number(item.automaticRollbacks ?? 0), log, epoch: Number(item.epoch ?? 0) };
   }
 
   /** Valid checkpoints from the newest down to `floor` (or the two newest), verified. */
@@ -458,7 +537,11 @@ export class CheckpointManager {
     }
   }
 
-  /** The valid checkpoint of a step already done, or undefined. */
+  /**
+   * The valid checkpoint of a step already done, or undefined. A checkpoint that no longer verifies
+   * is marked invalid on the way (and its step forgotten), so the step runs again instead of
+   * handing on a corrupt result.
+   */
   public async findDoneStep(taskId: string, stepKey: string): Promise<Checkpoint | undefined> {
     const marker = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: this.key(taskId, stepMarkerSortKey(stepKey)), ConsistentRead: true }),
@@ -467,7 +550,7 @@ export class CheckpointManager {
     const stored = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: this.key(taskId, checkpointSortKey(Number(marker.Item.sequence))), ConsistentRead: true }),
     );
-    return stored.Item && stored.Item.valid === true ? decode(stored.Item) : undefined;
+    return stored.Item ? this.verified(stored.Item) : undefined;
   }
 
   private async forgetStep(taskId: string, stepKey: string, sequence: number): Promise<void> {
@@ -490,11 +573,16 @@ export class CheckpointManager {
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(taskId, TASK_HEAD_SK),
-        UpdateExpression: 'ADD #rollbacks :one SET #last = :last',
-        ExpressionAttributeNames: { '#rollbacks': 'rollbacks', '#last': 'lastRollback' },
-        ExpressionAttributeValues: { ':one': 1, ':last': { to, reason, at: new Date(this.now()).toISOString() } },
+        UpdateExpression: rollbackUpdate(false),
+        ExpressionAttributeNames: ROLLBACK_NAMES,
+        ExpressionAttributeValues: this.rollbackEntry(to, reason, false),
       }),
     );
+  }
+
+  private rollbackEntry(to: number, reason: string, automatic: boolean): Record<string, unknown> {
+    const record: RollbackRecord = { to, reason, automatic, at: new Date(this.now()).toISOString() };
+    return { ':one': 1, ':last': record, ':entry': [record], ':empty': [] };
   }
 
   private encode(taskId: string, state: string): { encoding: 'json' | 'gzip'; attributes: Item; bytes: number } {

@@ -15,7 +15,7 @@ export const PATTERN_NAMES = ['supervisor-worker'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
 /** The non-agent functions every pattern's state machine invokes (one of each per stack). */
-export const CONTROL_FUNCTIONS = ['begin-task'] as const;
+export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task'] as const;
 export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];
 
 /** Key schema and retention of the checkpoint table. */
@@ -68,6 +68,10 @@ export const METRICS = {
   checkpointFailures: 'CheckpointFailures',
   tasksStarted: 'TasksStarted',
   tasksResumed: 'TasksResumed',
+  /** Automatic rollbacks after a step's output failed its consistency check. */
+  rollbacks: 'Rollbacks',
+  /** Runs handed to a human because automatic recovery gave up. */
+  escalations: 'Escalations',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */
@@ -77,6 +81,18 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ] as const;
+
+/**
+ * Errors that mean a step's output broke its contract (schema or invariant). Every agent Task
+ * catches them into its pattern's rollback state instead of failing or retrying in place.
+ */
+export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationError'] as const;
+
+/** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
+export const ESCALATION_ERRORS = ['RollbackLimitExceededError'] as const;
+
+/** Automatic rollbacks a task may have before it is escalated, unless its team sets `limits.maxRollbacks`. */
+export const DEFAULT_MAX_ROLLBACKS = 2;
 
 /** Step Functions resource of the optimised Lambda integration used by every agent Task state. */
 export const LAMBDA_INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';

@@ -48,6 +48,20 @@ export class AgentOutputError extends LegionError {
   }
 }
 
+/**
+ * A step's output parsed but broke an invariant of its step (e.g. a plan naming a function that is
+ * not the roster's). Nothing was checkpointed; the state machine rolls back and runs the step again.
+ */
+export class ConsistencyViolationError extends LegionError {
+  public constructor(
+    public readonly agent: string,
+    public readonly stateName: string,
+    public readonly problems: string[],
+  ) {
+    super(`Output of agent ${agent} in ${stateName} is inconsistent: ${problems.join('; ')}`, { agent, stateName, problems });
+  }
+}
+
 /** Configuration read from the environment is missing or malformed. */
 export class ConfigurationError extends LegionError {
   public constructor(problems: string[]) {
@@ -112,6 +126,17 @@ export class TaskNotFoundError extends CheckpointError {
 
 /** There is no valid checkpoint to restore or roll back to. */
 export class NoValidCheckpointError extends CheckpointError {}
+
+/** A task used up its automatic rollbacks: it needs a human, not another retry. */
+export class RollbackLimitExceededError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly rollbacks: number,
+    public readonly limit: number,
+  ) {
+    super(`Task ${taskId} escalated: ${rollbacks} automatic rollbacks reached the limit of ${limit}`, { taskId, rollbacks, limit });
+  }
+}
 
 /** Something the user asked for on the command line or in an input file is not valid. */
 export class UsageError extends LegionError {}

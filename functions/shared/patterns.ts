@@ -45,13 +45,22 @@ export const PATTERNS: Record<PatternName, PatternSpec> = {
     exampleTeamFile: repoFile('teams/telecom-support.yaml'),
     inputSchema: SupervisorWorkerInputSchema,
     substitutions: (team, functionArnOf) => ({
-      BeginTaskFunctionArn: functionArnOf.control('begin-task'),
-      TeamName: team.name,
+      ...commonSubstitutions(team, functionArnOf),
       SupervisorFunctionArn: functionArnOf.agent(supervisorOf(team).id),
       MaxParallelWorkers: String(team.limits.maxParallelWorkers),
     }),
   },
 };
+
+/** What every pattern's ASL uses: the control functions, the team's name and its common limits. */
+function commonSubstitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string> {
+  return {
+    BeginTaskFunctionArn: functionArnOf.control('begin-task'),
+    RollbackTaskFunctionArn: functionArnOf.control('rollback-task'),
+    TeamName: team.name,
+    MaxRollbacks: String(team.limits.maxRollbacks),
+  };
+}
 
 /** Finds every `${Name}` placeholder in an ASL text. */
 export function placeholdersIn(aslText: string): string[] {

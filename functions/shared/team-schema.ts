@@ -8,7 +8,7 @@
  * ```
  */
 import { z } from 'zod';
-import { MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
+import { DEFAULT_MAX_ROLLBACKS, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
 import { TeamDefinitionError } from './errors.ts';
 
 const identifier = z
@@ -42,8 +42,15 @@ export const AgentDefinitionSchema = z
   .strict();
 export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
 
+/** Limits every pattern has. */
+const commonLimits = {
+  /** Automatic rollbacks (after a step's output fails its consistency check) before the run is escalated. */
+  maxRollbacks: z.number().int().min(0).max(10).default(DEFAULT_MAX_ROLLBACKS),
+};
+
 const SupervisorWorkerLimitsSchema = z
   .object({
+    ...commonLimits,
     /** Workers that may run at the same time for one request (Map `MaxConcurrency`). */
     maxParallelWorkers: z.number().int().min(1).max(40).default(10),
   })
@@ -56,7 +63,7 @@ export const TeamDefinitionSchema = z
     pattern: z.enum(PATTERN_NAMES),
     description: z.string().min(1),
     agents: z.array(AgentDefinitionSchema).min(1),
-    limits: SupervisorWorkerLimitsSchema.default({ maxParallelWorkers: 10 }),
+    limits: SupervisorWorkerLimitsSchema.prefault({}),
     /** Answer given when the supervisor cannot match a request to any worker. */
     fallbackAnswer: z.string().min(1),
     /** The input `legion run` uses when none is given. */

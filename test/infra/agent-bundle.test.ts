@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
-import { ENV } from '../../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { ESM_REQUIRE_BANNER } from '../../lib/agent-function.ts';
 import { type Resource, type TemplateJson, TELECOM_TEAM_FILE, buildApp, renderIntrinsic, resourcesOf } from './synth.ts';
@@ -37,7 +37,7 @@ describe('Class: AgentFunction', () => {
     }
 
     it('writes an index.mjs with the createRequire banner and a source map for every agent', () => {
-      expect(functions).toHaveLength(team.agents.length + 1); // and the begin-task control function;
+      expect(functions).toHaveLength(team.agents.length + CONTROL_FUNCTIONS.length);
       for (const fn of functions) {
         const bundle = bundleOf(fn);
         expect(existsSync(bundle), bundle).toBe(true);

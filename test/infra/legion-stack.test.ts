@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../functions/shared/config.ts';
-import { CHECKPOINT_TABLE, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
 import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
 import {
@@ -233,13 +233,27 @@ describe('Class: LegionStack', () => {
   });
 
   describe('Feature: control functions', () => {
-    it('adds one begin-task function that knows the table, and may only put, update and get its items', () => {
-      const [id, beginTask] = onlyOne(controlFunctions);
-      expect(beginTask.Properties).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
-      expect((beginTask.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[ENV.tableName]).toEqual({ Ref: tableId });
-      const dynamo = statementsOfRole(template, roleIdOf(beginTask)).filter((statement) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-      expect(id).toMatch(/BeginTask/);
+    /** The control function whose logical id contains `idPart`, and its table actions. */
+    function controlFunction(idPart: string): { properties: Record<string, unknown>; tableActions: string[] } {
+      const [, fn] = onlyOne(Object.fromEntries(Object.entries(controlFunctions).filter(([id]) => id.includes(idPart))));
+      const dynamo = statementsOfRole(template, roleIdOf(fn)).filter((statement) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')));
+      return { properties: fn.Properties ?? {}, tableActions: dynamo.flatMap(actionsOf).sort() };
+    }
+
+    it('adds one function per control function of the contract, each knowing the table', () => {
+      expect(Object.keys(controlFunctions)).toHaveLength(CONTROL_FUNCTIONS.length);
+      for (const fn of Object.values(controlFunctions)) {
+        expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
+        expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[ENV.tableName]).toEqual({ Ref: tableId });
+      }
+    });
+
+    it('lets begin-task only put, update and get items', () => {
+      expect(controlFunction('BeginTask').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    });
+
+    it('lets rollback-task only query, get, update and delete items (no put, no scan)', () => {
+      expect(controlFunction('RollbackTask').tableActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     });
   });
 
@@ -281,10 +295,13 @@ describe('Class: LegionStack', () => {
     it('fills the substitutions the pattern computes for the team', () => {
       const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
       const logicalIdOfAgent = Object.fromEntries(Object.entries(functions).map(([id, fn]) => [agentIdOf(fn), id]));
-      const [beginTaskId] = onlyOne(controlFunctions);
+      const controlIdOf = (name: string): string => {
+        const pascal = name.replace(/(^|-)([a-z])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
+        return Object.keys(controlFunctions).find((id) => id.includes(pascal)) ?? '?';
+      };
       const expected = PATTERNS[team.pattern].substitutions(team, {
         agent: (agentId) => `<${logicalIdOfAgent[agentId] ?? '?'}.Arn>`,
-        control: () => `<${beginTaskId}.Arn>`,
+        control: (name) => `<${controlIdOf(name)}.Arn>`,
       });
       const actual = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
       expect(Object.fromEntries(Object.entries(actual).map(([name, value]) => [name, renderIntrinsic(value)]))).toEqual(

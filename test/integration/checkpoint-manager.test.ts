@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CheckpointManager, verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
 import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../../functions/shared/contract.ts';
-import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, StaleWriterError } from '../../functions/shared/errors.ts';
+import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, RollbackLimitExceededError, StaleWriterError } from '../../functions/shared/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 
 const DAY_MS = 86_400_000;
@@ -125,6 +125,18 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
 
       expect(restored?.sequence).toBe(2);
       expect(third).toMatchObject({ sequence: 3, valid: false, invalidReason: 'checksum mismatch' });
+    });
+
+    it('does not hand on a done step whose checkpoint no longer verifies: it is marked invalid and the step can run again', async () => {
+      const taskId = newTask();
+      await save(taskId, 1, { stepKey: 'Work#billing' });
+      await corrupt(taskId, 1, 'state');
+
+      expect(await manager.findDoneStep(taskId, 'Work#billing')).toBeUndefined();
+      expect((await manager.list(taskId))[0]).toMatchObject({ valid: false, invalidReason: 'checksum mismatch' });
+      const redone = await save(taskId, 1, { stepKey: 'Work#billing', state: { step: 'redone' } });
+      expect(redone.sequence).toBe(2);
+      expect(JSON.parse((await manager.findDoneStep(taskId, 'Work#billing'))?.state ?? 'null')).toEqual({ step: 'redone' });
     });
 
     it('reads a bounded number of items to restore, however long the history', async () => {
@@ -246,6 +258,39 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
       await expect(manager.rollback(taskId, { reason: 'x' })).rejects.toBeInstanceOf(NoValidCheckpointError);
       await expect(manager.rollback(taskId, { to: 7, reason: 'x' })).rejects.toThrow(/checkpoint 7 is not valid/);
       expect((await manager.restore(taskId))?.sequence).toBe(1);
+    });
+
+    it('rolls back automatically to the latest valid checkpoint, counting and recording each, up to the limit', async () => {
+      const taskId = newTask();
+      const epoch = await manager.begin(taskId);
+      await save(taskId, 1, { epoch });
+      await save(taskId, 2, { epoch });
+
+      const first = await manager.rollbackAutomatically(taskId, { reason: 'Step3: empty answer', epoch, limit: 2 });
+      const second = await manager.rollbackAutomatically(taskId, { reason: 'Step3: empty answer', epoch, limit: 2 });
+      const third = manager.rollbackAutomatically(taskId, { reason: 'Step3: empty answer', epoch, limit: 2 });
+
+      expect([first.target?.sequence, first.rollbacks, second.rollbacks]).toEqual([2, 1, 2]);
+      await expect(third).rejects.toBeInstanceOf(RollbackLimitExceededError);
+      await expect(third).rejects.toMatchObject({ rollbacks: 2, limit: 2 });
+      const summary = await manager.rollbackSummary(taskId);
+      expect(summary).toMatchObject({ total: 2, automatic: 2 });
+      expect(summary.log).toEqual([
+        expect.objectContaining({ to: 2, automatic: true, reason: 'Step3: empty answer' }),
+        expect.objectContaining({ to: 2, automatic: true, reason: 'Step3: empty answer' }),
+      ]);
+      expect(await manager.list(taskId)).toHaveLength(2); // nothing was invalidated
+    });
+
+    it('refuses an automatic rollback at limit 0 and from a stale execution', async () => {
+      const taskId = newTask();
+      const stale = await manager.begin(taskId);
+      await save(taskId, 1);
+      const current = await manager.begin(taskId);
+
+      await expect(manager.rollbackAutomatically(taskId, { reason: 'x', epoch: current, limit: 0 })).rejects.toBeInstanceOf(RollbackLimitExceededError);
+      await expect(manager.rollbackAutomatically(taskId, { reason: 'x', epoch: stale, limit: 5 })).rejects.toBeInstanceOf(StaleWriterError);
+      expect((await manager.rollbackSummary(taskId)).automatic).toBe(0);
     });
 
     it('refuses to invalidate a checkpoint that does not exist', async () => {

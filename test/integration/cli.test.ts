@@ -169,3 +169,26 @@ describe('CLI: legion rollback then legion resume', () => {
     expect(result.checkpoints).toBe(original.checkpoints + 1); // the invalidated one is kept for inspection
   }, 120_000);
 });
+
+describe('CLI: legion run --inject inconsistent', () => {
+  it('rolls back automatically and succeeds when the fault passes, and escalates with exit 1 when it does not', () => {
+    const once = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Synthesize', '--json');
+    expect(once.status, once.stderr).toBe(0);
+    const recovered = JSON.parse(once.stdout) as { status: string; rollbacks: { automatic: boolean; reason: string }[] };
+    expect(recovered.status).toBe('SUCCEEDED');
+    expect(recovered.rollbacks).toEqual([expect.objectContaining({ automatic: true, reason: expect.stringContaining('empty synthesis') as unknown })]);
+
+    const always = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Classify:9');
+    expect(always.status).toBe(1);
+    expect(always.stderr).toMatch(/ESCALATED .* 2 rollbacks/);
+    expect(always.stderr).toMatch(/RollbackLimitExceededError: Task .* escalated: 2 automatic rollbacks reached the limit of 2/);
+  }, 60_000);
+
+  it('rejects an unknown state or a bad count with exit code 2', () => {
+    expect(legion('run', 'supervisor-worker', '--inject', 'inconsistent:Nope').stderr).toMatch(/has no state "Nope"/);
+    const badCount = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Work:0');
+    expect(badCount.status).toBe(2);
+    expect(badCount.stderr).toMatch(/count must be a positive integer/);
+    expect(legion('run', 'supervisor-worker', '--inject', 'explode:Work').status).toBe(2);
+  });
+});

@@ -21,7 +21,7 @@ const UNCLASSIFIABLE = { request: 'Hello there, anybody around?' };
  * States a run passes through, with the checkpoints that must exist when it starts (the steps
  * finished before it). A Work state starts while its sibling worker may already be done.
  */
-const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number] }[] = [
+const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]; alsoInject?: string }[] = [
   { state: 'Begin', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Classify', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Route', input: MULTI_INTENT, doneBefore: [1, 1] },
@@ -29,9 +29,12 @@ const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]
   { state: 'Work', input: MULTI_INTENT, doneBefore: [1, 2] },
   { state: 'Synthesize', input: MULTI_INTENT, doneBefore: [3, 3] },
   { state: 'Fallback', input: UNCLASSIFIABLE, doneBefore: [1, 1] },
+  // In the middle of an automatic rollback: the inconsistent result was never checkpointed.
+  { state: 'RollBack', input: MULTI_INTENT, doneBefore: [3, 3], alsoInject: 'inconsistent:Synthesize' },
+  { state: 'WorkInconsistent', input: MULTI_INTENT, doneBefore: [1, 2], alsoInject: 'inconsistent:Work' },
 ];
 /** States a scripted run cannot reach: failure paths (covered by the integration tests in-process). */
-const UNREACHABLE = ['WorkerUnavailable', 'ClassificationFailed', 'SynthesisFailed', 'UnknownRoute', 'BeginFailed'];
+const UNREACHABLE = ['WorkerUnavailable', 'ClassificationFailed', 'SynthesisFailed', 'UnknownRoute', 'BeginFailed', 'Escalate', 'RollbackFailed'];
 
 function legion(...args: string[]) {
   return spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 90_000 });
@@ -58,10 +61,10 @@ describe('Scenario: crash at every state of supervisor-worker, then resume from 
     expect([...CRASH_POINTS.map((point) => point.state), ...UNREACHABLE].sort()).toEqual(names);
   });
 
-  it.each(CRASH_POINTS)('crash as $state starts', ({ state, input, doneBefore }) => {
+  it.each(CRASH_POINTS)('crash as $state starts', ({ state, input, doneBefore, alsoInject }) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'legion-crash-'));
     const taskId = `crash-${state.toLowerCase()}`;
-    const crashed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, '--json');
+    const crashed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');
     expect(crashed.signal).toBe('SIGKILL');
     expect(crashed.stdout).toBe('');
 

@@ -139,6 +139,8 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       expect(problems).toEqual([
         'Classify: Task without TimeoutSeconds',
         'Delegate/Work: Task without Catch',
+        'Delegate/Work: no Catch for AgentOutputError ahead of States.ALL (it must lead to a rollback)',
+        'Delegate/Work: no Catch for ConsistencyViolationError ahead of States.ALL (it must lead to a rollback)',
         'Synthesize: Retry does not cover Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException',
       ]);
     });
@@ -160,6 +162,22 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
         'Route Default: target "Missing" is not a state of its scope',
         'Delegate/Work Catch[0]: target "Synthesize" is not a state of its scope',
         'Synthesize: Payload.stateName is "Classify", not the state\'s name',
+      ]);
+    });
+
+    it('rejects an agent Task that retries an inconsistent result in place or lets States.ALL catch it first', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          const classify = stateOf(asl, 'Classify');
+          classify.Retry = [...(classify.Retry ?? []), { ErrorEquals: ['AgentOutputError'] }];
+          stateOf(asl, 'Synthesize').Catch?.reverse();
+        }),
+        options,
+      );
+      expect(problems).toEqual([
+        'Classify: retries AgentOutputError in place instead of rolling back',
+        'Synthesize: no Catch for AgentOutputError ahead of States.ALL (it must lead to a rollback)',
+        'Synthesize: no Catch for ConsistencyViolationError ahead of States.ALL (it must lead to a rollback)',
       ]);
     });
 

@@ -3,7 +3,10 @@
  * lists every problem of one parsed definition. The local interpreter silently mis-runs JSONata and
  * `Assign`, and a Task without timeout, retry or catch fails in ways nobody chose.
  */
-import { LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+
+/** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
+const CONTROL_STEPS = ['begin', 'rollback'];
 
 export interface AslRuleOptions {
   /** JSONPaths Choice states may read: schema-validated enums only, never free model output. */
@@ -107,6 +110,7 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
     if (payload.stateName !== name) {
       problems.push(`${where}: Payload.stateName is ${JSON.stringify(payload.stateName)}, not the state's name`);
     }
+    if (!CONTROL_STEPS.includes(String(payload.step))) lintAgentCatch(state, where, retriedErrors, problems);
     const functionName = parameters.FunctionName;
     const functionNamePath = parameters['FunctionName.$'];
     if (typeof functionName === 'string') {
@@ -120,6 +124,17 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
     } else {
       problems.push(`${where}: Lambda Task without FunctionName`);
     }
+  }
+}
+
+/** An agent step's inconsistent result must reach a rollback: caught by name (before States.ALL), never retried in place. */
+function lintAgentCatch(state: Json, where: string, retriedErrors: Set<unknown>, problems: string[]): void {
+  const catchers = asArray(state.Catch).map((catcher) => (isObject(catcher) ? asArray(catcher.ErrorEquals) : []));
+  const catchAll = catchers.findIndex((errors) => errors.includes('States.ALL'));
+  for (const error of CONSISTENCY_ERRORS) {
+    const index = catchers.findIndex((errors) => errors.includes(error));
+    if (index === -1 || (catchAll !== -1 && catchAll < index)) problems.push(`${where}: no Catch for ${error} ahead of States.ALL (it must lead to a rollback)`);
+    if (retriedErrors.has(error)) problems.push(`${where}: retries ${error} in place instead of rolling back`);
   }
 }
 

@@ -10,6 +10,8 @@ import {
   TaskConflictError,
   TaskNotFoundError,
   ConfigurationError,
+  ConsistencyViolationError,
+  RollbackLimitExceededError,
   InvalidEventError,
   LegionError,
   ModelInvocationError,
@@ -33,6 +35,11 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['InvalidEventError', new InvalidEventError('billing', ['taskId: required']), { handler: 'billing', problems: ['taskId: required'] }],
   ['AgentOutputError', new AgentOutputError('supervisor', 'unknown worker x'), { agent: 'supervisor', reason: 'unknown worker x' }],
+  [
+    'ConsistencyViolationError',
+    new ConsistencyViolationError('supervisor', 'Classify', ['assignment billing: function is not the roster\'s']),
+    { agent: 'supervisor', stateName: 'Classify', problems: ["assignment billing: function is not the roster's"] },
+  ],
   ['ConfigurationError', new ConfigurationError(['LEGION_TABLE_NAME is not set']), { problems: ['LEGION_TABLE_NAME is not set'] }],
   [
     'ModelInvocationError',
@@ -63,6 +70,11 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['TaskNotFoundError', new TaskNotFoundError('task-1'), { taskId: 'task-1', reason: 'no such task to resume (never started, or its records expired)' }],
   ['NoValidCheckpointError', new NoValidCheckpointError('task-1', 'none left'), { taskId: 'task-1', reason: 'none left' }],
+  [
+    'RollbackLimitExceededError',
+    new RollbackLimitExceededError('task-1', 3, 2),
+    { taskId: 'task-1', rollbacks: 3, limit: 2 },
+  ],
   ['UsageError', new UsageError('unknown pattern', { pattern: 'x' }), { pattern: 'x' }],
   ['UnboundTaskError', new UnboundTaskError('Classify', 'no handler'), { stateName: 'Classify', reason: 'no handler' }],
 ];

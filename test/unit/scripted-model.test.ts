@@ -61,6 +61,47 @@ describe('Class: ScriptedModel', () => {
     });
   });
 
+  describe('Method: converse (injected off-contract faults, a scripted shortcut)', () => {
+    const answer: ScriptHint = { kind: 'answer', agentId: 'billing', request: 'my bill', instruction: 'Answer.' };
+
+    it('breaks the contract of the named state the given number of times, then answers normally', async () => {
+      // Prepare
+      const model = new ScriptedModel({ faults: [{ kind: 'off-contract', stateName: 'Work', times: 2 }] });
+      const call = async (): Promise<string> => (await model.converse({ ...requestWith(answer), stateName: 'Work' })).text;
+
+      // Act
+      const replies = [await call(), await call(), await call()];
+
+      // Assess
+      expect(replies.slice(0, 2)).toEqual(['', '']);
+      expect(replies[2]).toContain('my bill');
+    });
+
+    it('answers prose instead of JSON in a classify state', async () => {
+      // Prepare
+      const model = new ScriptedModel({ faults: [{ kind: 'off-contract', stateName: 'Classify' }] });
+
+      // Act
+      const reply = await model.converse({ ...requestWith({ kind: 'classify', request: 'my bill', candidates: telecom }), stateName: 'Classify' });
+
+      // Assess
+      expect(() => JSON.parse(reply.text) as unknown).toThrow();
+    });
+
+    it('leaves other states, and calls that name no state, alone', async () => {
+      // Prepare
+      const model = new ScriptedModel({ faults: [{ kind: 'off-contract', stateName: 'Synthesize' }] });
+
+      // Act
+      const inWork = await model.converse({ ...requestWith(answer), stateName: 'Work' });
+      const unnamed = await model.converse(requestWith(answer));
+
+      // Assess
+      expect(inWork.text).not.toBe('');
+      expect(unnamed.text).not.toBe('');
+    });
+  });
+
   describe('Method: converse (answer)', () => {
     it('fills {request} and {instruction} in the template, every occurrence', async () => {
       // Prepare

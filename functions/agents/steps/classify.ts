@@ -28,6 +28,7 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
       'Reply with JSON only: {"intents": [<ids of every specialist needed, or none>]}',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    stateName: event.stateName,
     script: { kind: 'classify', request, candidates: roster },
   });
   const intents = parseIntents(agent.id, reply.text, roster.map((entry) => entry.id));

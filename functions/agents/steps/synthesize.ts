@@ -26,6 +26,7 @@ export async function synthesize(event: SynthesizeEvent, { config, model }: Step
         'Write one friendly reply to the customer that covers every specialist answer.',
       ].join('\n'),
       maxTokens: maxReplyTokens(config),
+      stateName: event.stateName,
       script: { kind: 'synthesize', request: event.input.request, parts: answered },
     });
     answer = reply.text.trim();

@@ -22,6 +22,7 @@ export async function work(event: WorkEvent, { config, model }: StepContext): Pr
       'Answer in two or three sentences, only about your area.',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    stateName: event.stateName,
     script: {
       kind: 'answer',
       agentId: agent.id,

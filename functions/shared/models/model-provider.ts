@@ -32,6 +32,8 @@ export interface ModelRequest {
   prompt: string;
   maxTokens: number;
   script: ScriptHint;
+  /** The state machine state asking; for logs, and for the scripted model's injected faults. */
+  stateName?: string | undefined;
 }
 
 export interface TokenUsage {

@@ -4,6 +4,11 @@
  * usage from text length (about four characters per token). Given the same request it always
  * gives the same reply, which is what makes offline runs and tests reproducible.
  *
+ * Faults can be switched on to reproduce failures on purpose (`legion run --inject ...`): an
+ * `off-contract` fault makes the first replies in one state break the step's contract (not the
+ * JSON asked for, or empty), as a real model sometimes does. These are scripted shortcuts, not
+ * model behaviour.
+ *
  * @example
  * ```ts
  * const model = new ScriptedModel();
@@ -19,9 +24,29 @@ export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
 }
 
+/** A failure the scripted model reproduces on purpose. */
+export interface ScriptedFault {
+  kind: 'off-contract';
+  /** The state whose model calls misbehave. */
+  stateName: string;
+  /** How many calls misbehave before the model answers normally again. @default 1 */
+  times?: number;
+}
+
+export interface ScriptedModelOptions {
+  /** @default none */
+  faults?: readonly ScriptedFault[];
+}
+
 export class ScriptedModel implements ModelProvider {
+  private readonly faultsLeft: Map<string, number>;
+
+  public constructor(options: ScriptedModelOptions = {}) {
+    this.faultsLeft = new Map((options.faults ?? []).map((fault) => [fault.stateName, fault.times ?? 1]));
+  }
+
   public converse(request: ModelRequest): Promise<ModelReply> {
-    const text = replyTo(request.script);
+    const text = this.takeFault(request.stateName) ? offContractReply(request.script) : replyTo(request.script);
     return Promise.resolve({
       text,
       modelId: 'scripted',
@@ -31,6 +56,20 @@ export class ScriptedModel implements ModelProvider {
       },
     });
   }
+
+  /** Whether this call is one of the faulty ones; counts it down. */
+  private takeFault(stateName: string | undefined): boolean {
+    if (stateName === undefined) return false;
+    const left = this.faultsLeft.get(stateName) ?? 0;
+    if (left <= 0) return false;
+    this.faultsLeft.set(stateName, left - 1);
+    return true;
+  }
+}
+
+/** A reply that breaks the step's contract: prose where JSON is asked for, nothing where an answer is. */
+function offContractReply(script: ScriptHint): string {
+  return script.kind === 'classify' ? 'I think billing should take this one.' : '';
 }
 
 function replyTo(script: ScriptHint): string {

@@ -1,0 +1,32 @@
+/**
+ * What every control function's Lambda entry point builds once per container: the checkpoint
+ * store on the configured table, a logger and metrics.
+ *
+ * @example
+ * ```ts
+ * export const handler = createBeginTaskHandler(createControlDependencies('legion-begin-task'));
+ * ```
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CheckpointManager } from '../shared/checkpoint-manager.ts';
+import { readControlConfig } from '../shared/config.ts';
+import { METRICS } from '../shared/contract.ts';
+
+export interface ControlDependencies {
+  checkpoints: CheckpointManager;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function createControlDependencies(serviceName: string): ControlDependencies {
+  const config = readControlConfig();
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
+  };
+}

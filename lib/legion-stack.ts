@@ -9,13 +9,14 @@ import type { TeamDefinition } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
-import { SupervisorWorkerTeam, type SupervisorWorkerTeamProps } from './supervisor-worker-team.ts';
+import type { AgentTeam, AgentTeamProps } from './agent-team.ts';
+import { SupervisorWorkerTeam } from './supervisor-worker-team.ts';
 
 /** The construct of one team, whatever its pattern. */
-export type TeamConstruct = SupervisorWorkerTeam;
+export type TeamConstruct = AgentTeam;
 
 /** The construct of each pattern: a new pattern in the contract fails to compile until it has one. */
-const TEAM_CONSTRUCTS: Record<PatternName, (scope: Construct, id: string, props: SupervisorWorkerTeamProps) => TeamConstruct> = {
+const TEAM_CONSTRUCTS: Record<PatternName, (scope: Construct, id: string, props: AgentTeamProps) => TeamConstruct> = {
   'supervisor-worker': (scope, id, props) => new SupervisorWorkerTeam(scope, id, props),
 };
 

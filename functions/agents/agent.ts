@@ -18,19 +18,18 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type AgentEvent, AgentEventSchema, type AgentResult, type AgentStep } from '../shared/agent-contract.ts';
+import { z } from 'zod';
 import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
-import { InvalidEventError } from '../shared/errors.ts';
+import { InvalidEventError, describeIssues } from '../shared/errors.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
-import { checkAgentResult } from './output-invariants.ts';
-import { classify } from './steps/classify.ts';
-import { synthesize } from './steps/synthesize.ts';
-import { work } from './steps/work.ts';
+import { checkStepResult } from './output-invariants.ts';
+import { stepNamed } from './steps/index.ts';
+import type { AgentStepDefinition, StepEventBase, StepResultBase } from './steps/step-definition.ts';
 
 export interface AgentDependencies {
   model: ModelProvider;
@@ -40,35 +39,45 @@ export interface AgentDependencies {
   tracer: Tracer;
 }
 
-export type AgentHandler = (event: unknown, context: Context) => Promise<AgentResult>;
+export type AgentHandler = (event: unknown, context: Context) => Promise<StepResultBase>;
 
-const STEPS_BY_ROLE: Record<AgentConfig['agent']['role'], readonly AgentStep[]> = {
-  supervisor: ['classify', 'synthesize'],
-  worker: ['work'],
-};
+/** What every step event has; the step's own schema checks the rest once the step is known. */
+export const StepEnvelopeSchema = z.looseObject({
+  step: z.string().min(1),
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  epoch: z.number().int().positive().optional(),
+  stepId: z.string().min(1).max(200).optional(),
+});
+export type StepEnvelope = z.infer<typeof StepEnvelopeSchema>;
 
-/** Runs one step of one agent: no middlewares, no checkpoint. Tests may call it directly. */
-export async function runAgentStep(event: AgentEvent, config: AgentConfig, deps: AgentDependencies): Promise<AgentResult> {
-  if (!STEPS_BY_ROLE[config.agent.role].includes(event.step)) {
+/** The definition of the step an event asks for, if this agent's role may run it. */
+function definitionFor(event: StepEventBase, config: AgentConfig): AgentStepDefinition {
+  const definition = stepNamed(event.step);
+  if (!definition) throw new InvalidEventError(config.agent.id, [`unknown step "${event.step}"`]);
+  if (!definition.roles.includes(config.agent.role)) {
     throw new InvalidEventError(config.agent.id, [`a ${config.agent.role} cannot run step "${event.step}"`]);
   }
-  const context = { config, model: deps.model, logger: deps.logger };
-  const result = await dispatch(event, context);
+  return definition;
+}
+
+/** Runs one step of one agent: no middlewares, no checkpoint. Tests may call it directly. */
+export async function runAgentStep(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): Promise<StepResultBase> {
+  const definition = definitionFor(event, config);
+  const parsed = definition.eventSchema.safeParse(event);
+  if (!parsed.success) throw new InvalidEventError(config.agent.id, describeIssues(parsed.error.issues));
+  const result = await definition.run(parsed.data, { config, model: deps.model, logger: deps.logger });
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
   deps.metrics.addMetric(METRICS.agentSteps, MetricUnit.Count, 1);
   return result;
 }
 
-function dispatch(event: AgentEvent, context: Parameters<typeof classify>[1]): Promise<AgentResult> {
-  switch (event.step) {
-    case 'classify':
-      return classify(event, context);
-    case 'work':
-      return work(event, context);
-    case 'synthesize':
-      return synthesize(event, context);
-  }
+/** Checks a result against its step's schema and invariants (see output-invariants.ts). */
+export function checkAgentResult(event: StepEnvelope, result: StepResultBase, config: AgentConfig): string[] {
+  const definition = definitionFor(event, config);
+  const parsed = definition.eventSchema.safeParse(event);
+  return parsed.success ? checkStepResult(definition, parsed.data, result, config) : describeIssues(parsed.error.issues);
 }
 
 /**
@@ -80,12 +89,12 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
   deps.metrics.addDimension('team', config.team);
   deps.metrics.addDimension('agent', config.agent.id);
   deps.logger.appendKeys({ team: config.team, agent: config.agent.id });
-  const handler = middy<AgentEvent, AgentResult>((event: AgentEvent) => runAgentStep(event, config, deps))
+  const handler = middy<StepEnvelope, StepResultBase>((event: StepEnvelope) => runAgentStep(event, config, deps))
     .use(captureLambdaHandler(deps.tracer))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
     .use({ onError: () => void deps.metrics.addMetric(METRICS.agentStepErrors, MetricUnit.Count, 1) })
-    .use(validateEvent({ schema: AgentEventSchema, handlerName: config.agent.id }))
+    .use(validateEvent({ schema: StepEnvelopeSchema, handlerName: config.agent.id }))
     .use(
       checkpoint({
         store: deps.checkpoints,
@@ -94,6 +103,6 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
         ...(config.progressCheckpointSeconds ? { progressIntervalMs: config.progressCheckpointSeconds * 1000 } : {}),
       }),
     )
-    .use(verifyOutput<AgentEvent, AgentResult>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }));
+    .use(verifyOutput<StepEnvelope, StepResultBase>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }));
   return handler as unknown as AgentHandler;
 }

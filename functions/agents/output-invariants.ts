@@ -1,9 +1,9 @@
 /**
- * The invariants of each agent step's result, beyond its schema: what the rest of the run relies
- * on. A plan may only invoke the roster's functions; a worker answers for itself; a synthesis
- * covers exactly the workers that answered. A model cannot break these through its text (the steps
- * build them), but a bug, a custom step or a tampered payload can, and then nothing downstream
- * should trust the result.
+ * Checks an agent step's result: its schema, then the invariants its step definition declares
+ * (what the rest of the run relies on). The supervisor-worker invariants live here too: a plan may
+ * only invoke the roster's functions; a worker answers for itself; a synthesis covers exactly the
+ * workers that answered. A model cannot break these through its text (the steps build them), but
+ * a bug, a custom step or a tampered payload can, and then nothing downstream should trust it.
  *
  * @example
  * ```ts
@@ -11,37 +11,20 @@
  * if (problems.length > 0) throw new ConsistencyViolationError(config.agent.id, event.stateName, problems);
  * ```
  */
-import {
-  type AgentEvent,
-  type AgentResult,
-  PlanSchema,
-  SynthesisSchema,
-  WorkerResultSchema,
-} from '../shared/agent-contract.ts';
+import type { z } from 'zod';
+import type { Plan, Synthesis, SynthesizeEventSchema, WorkEventSchema, WorkerResult } from '../shared/agent-contract.ts';
 import type { AgentConfig } from '../shared/config.ts';
 import { describeIssues } from '../shared/errors.ts';
-import type { z } from 'zod';
-
-type EventOf<S extends AgentEvent['step']> = Extract<AgentEvent, { step: S }>;
+import type { AgentStepDefinition, StepEventBase, StepResultBase } from './steps/step-definition.ts';
 
 /** Lists every way a step's result breaks its schema or invariants; empty when consistent. */
-export function checkAgentResult(event: AgentEvent, result: AgentResult, config: AgentConfig): string[] {
-  switch (event.step) {
-    case 'classify':
-      return parsed(PlanSchema, result, (plan) => planProblems(plan, config));
-    case 'work':
-      return parsed(WorkerResultSchema, result, (answer) => workProblems(event, answer, config));
-    case 'synthesize':
-      return parsed(SynthesisSchema, result, (synthesis) => synthesisProblems(event, synthesis));
-  }
+export function checkStepResult(definition: AgentStepDefinition, event: StepEventBase, result: StepResultBase, config: AgentConfig): string[] {
+  const outcome = definition.resultSchema.safeParse(result);
+  if (!outcome.success) return describeIssues(outcome.error.issues);
+  return definition.invariants?.(event, outcome.data, config) ?? [];
 }
 
-function parsed<T>(schema: z.ZodType<T>, result: unknown, invariants: (value: T) => string[]): string[] {
-  const outcome = schema.safeParse(result);
-  return outcome.success ? invariants(outcome.data) : describeIssues(outcome.error.issues);
-}
-
-function planProblems(plan: z.infer<typeof PlanSchema>, config: AgentConfig): string[] {
+export function planProblems(_event: StepEventBase, plan: Plan, config: AgentConfig): string[] {
   const problems: string[] = [];
   const assigned = plan.assignments.map((assignment) => assignment.agentId);
   for (const assignment of plan.assignments) {
@@ -56,7 +39,7 @@ function planProblems(plan: z.infer<typeof PlanSchema>, config: AgentConfig): st
   return problems;
 }
 
-function workProblems(event: EventOf<'work'>, answer: z.infer<typeof WorkerResultSchema>, config: AgentConfig): string[] {
+export function workProblems(event: z.infer<typeof WorkEventSchema>, answer: WorkerResult, config: AgentConfig): string[] {
   const problems: string[] = [];
   if (answer.agentId !== config.agent.id || answer.agentId !== event.assignment.agentId) {
     problems.push(`answer is from ${answer.agentId}, the assignment is for ${event.assignment.agentId}`);
@@ -65,7 +48,7 @@ function workProblems(event: EventOf<'work'>, answer: z.infer<typeof WorkerResul
   return problems;
 }
 
-function synthesisProblems(event: EventOf<'synthesize'>, synthesis: z.infer<typeof SynthesisSchema>): string[] {
+export function synthesisProblems(event: z.infer<typeof SynthesizeEventSchema>, synthesis: Synthesis): string[] {
   const problems: string[] = [];
   const answered = event.results.filter((result) => result.status === 'ANSWERED').map((result) => result.agentId);
   if (!sameMembers(synthesis.handledBy, answered)) problems.push(`handledBy ${synthesis.handledBy.join(',')} is not the workers that answered (${answered.join(',')})`);
@@ -77,7 +60,8 @@ function synthesisProblems(event: EventOf<'synthesize'>, synthesis: z.infer<type
   return problems;
 }
 
-function sameMembers(left: readonly string[], right: readonly string[]): boolean {
+/** Whether two lists hold the same items, ignoring order and repeats. */
+export function sameMembers(left: readonly string[], right: readonly string[]): boolean {
   const a = new Set(left);
   const b = new Set(right);
   return a.size === b.size && [...a].every((item) => b.has(item));

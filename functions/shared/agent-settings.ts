@@ -28,5 +28,5 @@ export function agentSettingsFor(
           functionArn: functionArnOf(worker.id),
         }))
       : [];
-  return { team: team.name, agent, roster, fallbackAnswer: agent.role === 'supervisor' ? team.fallbackAnswer : '' };
+  return { team: team.name, agent, roster, fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '' };
 }

@@ -14,6 +14,22 @@
 export const PATTERN_NAMES = ['supervisor-worker'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
+/** Roles an agent may play; which ones a team needs depends on its pattern (PATTERN_ROLES). */
+export const AGENT_ROLES = ['supervisor', 'worker', 'stage', 'lead', 'peer', 'verifier'] as const;
+export type AgentRole = (typeof AGENT_ROLES)[number];
+
+/** How many agents of each role a team of a pattern has (roles not listed are not allowed). */
+export interface RoleCount {
+  min: number;
+  /** @default unbounded */
+  max?: number;
+}
+
+/** The roles of each pattern's teams. A new pattern adds its line here. */
+export const PATTERN_ROLES: Record<PatternName, Partial<Record<AgentRole, RoleCount>>> = {
+  'supervisor-worker': { supervisor: { min: 1, max: 1 }, worker: { min: 1 } },
+};
+
 /** The non-agent functions every pattern's state machine invokes (one of each per stack). */
 export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task'] as const;
 export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];

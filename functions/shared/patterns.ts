@@ -27,6 +27,17 @@ export interface PatternSpec {
   inputSchema: z.ZodType;
   /** Values for every `${Name}` in the ASL file, given the deployed ARN of each agent and control function. */
   substitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string>;
+  /** What the ASL may branch on and invoke; the ASL rule test holds the file to it. */
+  aslRules: AslRules;
+}
+
+/**
+ * Choice states may read schema-validated enums (or counters the ASL keeps) only, never free model
+ * output; a Lambda Task takes its function from a `${Placeholder}` or from one of these paths.
+ */
+export interface AslRules {
+  allowedChoiceVariables: readonly string[];
+  allowedFunctionNamePaths: readonly string[];
 }
 
 /** Where the deployed (or local) functions of a team are. */
@@ -49,11 +60,16 @@ export const PATTERNS: Record<PatternName, PatternSpec> = {
       SupervisorFunctionArn: functionArnOf.agent(supervisorOf(team).id),
       MaxParallelWorkers: String(team.limits.maxParallelWorkers),
     }),
+    aslRules: {
+      allowedChoiceVariables: ['$.supervisor.plan.route'],
+      // The supervisor handler copies the ARN from the deployed roster into each assignment.
+      allowedFunctionNamePaths: ['$.assignment.functionArn'],
+    },
   },
 };
 
 /** What every pattern's ASL uses: the control functions, the team's name and its common limits. */
-function commonSubstitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string> {
+export function commonSubstitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string> {
   return {
     BeginTaskFunctionArn: functionArnOf.control('begin-task'),
     RollbackTaskFunctionArn: functionArnOf.control('rollback-task'),

@@ -8,7 +8,7 @@
  * ```
  */
 import { z } from 'zod';
-import { DEFAULT_MAX_ROLLBACKS, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
+import { AGENT_ROLES, type AgentRole, DEFAULT_MAX_ROLLBACKS, MODEL_TIERS, PATTERN_NAMES, PATTERN_ROLES, type PatternName } from './contract.ts';
 import { TeamDefinitionError } from './errors.ts';
 
 const identifier = z
@@ -19,8 +19,8 @@ const identifier = z
 export const AgentDefinitionSchema = z
   .object({
     id: identifier,
-    /** The part this agent plays in its pattern (e.g. `supervisor` or `worker`). */
-    role: z.enum(['supervisor', 'worker']),
+    /** The part this agent plays in its pattern (PATTERN_ROLES says which roles a pattern has). */
+    role: z.enum(AGENT_ROLES),
     /** What the agent is good at, in prose: shown to the model that routes work. */
     description: z.string().min(1),
     /** Topics the agent handles. The scripted model classifies by these keywords. */
@@ -48,13 +48,28 @@ const commonLimits = {
   maxRollbacks: z.number().int().min(0).max(10).default(DEFAULT_MAX_ROLLBACKS),
 };
 
-const SupervisorWorkerLimitsSchema = z
+/**
+ * The limits of every pattern, in one object: each pattern reads its own and ignores the rest,
+ * so one schema serves every team and every limit has one documented default.
+ */
+const LimitsSchema = z
   .object({
     ...commonLimits,
-    /** Workers that may run at the same time for one request (Map `MaxConcurrency`). */
+    /** supervisor-worker: workers that may run at the same time for one request (Map `MaxConcurrency`). */
     maxParallelWorkers: z.number().int().min(1).max(40).default(10),
+    /** pipeline: attempts of one stage before the validation gate fails the run. */
+    maxStageAttempts: z.number().int().min(1).max(5).default(2),
+    /** hierarchical: levels of nested team executions below the strategic lead. */
+    maxDepth: z.number().int().min(1).max(4).default(2),
+    /** hierarchical: sub-goals one lead may hand out. */
+    maxFanOut: z.number().int().min(1).max(10).default(4),
+    /** peer-to-peer: propose/critique rounds before negotiation ends without agreement. */
+    maxRounds: z.number().int().min(1).max(10).default(3),
+    /** peer-to-peer: share of the peers that must support a proposal for agreement. */
+    quorum: z.number().min(0.5).max(1).default(2 / 3),
   })
   .strict();
+export type TeamLimits = z.infer<typeof LimitsSchema>;
 
 /** A team definition: which pattern, which agents, and the limits of the pattern. */
 export const TeamDefinitionSchema = z
@@ -63,9 +78,9 @@ export const TeamDefinitionSchema = z
     pattern: z.enum(PATTERN_NAMES),
     description: z.string().min(1),
     agents: z.array(AgentDefinitionSchema).min(1),
-    limits: SupervisorWorkerLimitsSchema.prefault({}),
-    /** Answer given when the supervisor cannot match a request to any worker. */
-    fallbackAnswer: z.string().min(1),
+    limits: LimitsSchema.prefault({}),
+    /** supervisor-worker: the answer given when the supervisor cannot match a request to any worker. */
+    fallbackAnswer: z.string().min(1).optional(),
     /** The input `legion run` uses when none is given. */
     example: z.record(z.string(), z.unknown()),
   })
@@ -78,15 +93,34 @@ export const TeamDefinitionSchema = z
       }
       seen.add(agent.id);
     });
-    const supervisors = team.agents.filter((agent) => agent.role === 'supervisor').length;
-    if (supervisors !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['agents'], message: `needs exactly one agent with role "supervisor", found ${supervisors}` });
-    }
-    if (!team.agents.some((agent) => agent.role === 'worker')) {
-      ctx.addIssue({ code: 'custom', path: ['agents'], message: 'needs at least one agent with role "worker"' });
+    for (const message of roleProblems(team.pattern, team.agents)) ctx.addIssue({ code: 'custom', path: ['agents'], message });
+    if (team.agents.some((agent) => agent.role === 'supervisor') && !team.fallbackAnswer) {
+      ctx.addIssue({ code: 'custom', path: ['fallbackAnswer'], message: 'a team with a supervisor needs a fallbackAnswer' });
     }
   });
 export type TeamDefinition = z.infer<typeof TeamDefinitionSchema>;
+
+const agentCount = (n: number): string => `${n} agent${n === 1 ? '' : 's'}`;
+
+/** What is wrong with the roles of a team's agents for its pattern (PATTERN_ROLES). */
+function roleProblems(pattern: PatternName, agents: readonly AgentDefinition[]): string[] {
+  const counts = PATTERN_ROLES[pattern];
+  const problems = agents
+    .filter((agent) => !(agent.role in counts))
+    .map((agent) => `agent ${agent.id}: a ${pattern} team has no role "${agent.role}" (roles: ${Object.keys(counts).join(', ')})`);
+  for (const [role, count] of Object.entries(counts)) {
+    const found = agents.filter((agent) => agent.role === role).length;
+    const expected =
+      count.max === count.min ? `exactly ${agentCount(count.min)}` : count.max === undefined ? `at least ${agentCount(count.min)}` : `${count.min} to ${agentCount(count.max)}`;
+    if (found < count.min || (count.max !== undefined && found > count.max)) problems.push(`needs ${expected} with role "${role}", found ${found}`);
+  }
+  return problems;
+}
+
+/** The agents of a team with one role, in definition order. */
+export function agentsWithRole(team: TeamDefinition, role: AgentRole): AgentDefinition[] {
+  return team.agents.filter((agent) => agent.role === role);
+}
 
 /** The supervisor of a supervisor/worker team. */
 export function supervisorOf(team: TeamDefinition): AgentDefinition {

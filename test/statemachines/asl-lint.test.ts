@@ -12,17 +12,8 @@ const aslFiles = readdirSync(STATEMACHINES_DIR)
   .filter((file) => file.endsWith('.asl.json'))
   .sort();
 
-/**
- * What each pattern's Choice states may read (schema-validated enums only) and where a Lambda Task
- * may take its function from. A new pattern must add its row here.
- */
-const RULES: Record<string, AslRuleOptions> = {
-  'supervisor-worker.asl.json': {
-    allowedChoiceVariables: ['$.supervisor.plan.route'],
-    // The supervisor handler copies the ARN from the deployed roster into each assignment.
-    allowedFunctionNamePaths: ['$.assignment.functionArn'],
-  },
-};
+/** What each pattern's Choice states may read and where a Lambda Task may take its function from: its spec's aslRules. */
+const RULES: Record<string, AslRuleOptions> = Object.fromEntries(Object.values(PATTERNS).map((spec) => [basename(spec.aslFile), spec.aslRules]));
 
 /** Just enough typing to edit a parsed definition in the tests below. */
 interface TestState {

@@ -5,7 +5,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkAgentResult } from '../../functions/agents/output-invariants.ts';
+import { checkAgentResult } from '../../functions/agents/agent.ts';
 import type { AgentEvent, Plan, Synthesis, WorkerResult } from '../../functions/shared/agent-contract.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
 import { ConsistencyViolationError } from '../../functions/shared/errors.ts';

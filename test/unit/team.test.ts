@@ -80,7 +80,7 @@ describe('Module: team', () => {
       expect(supervisorOf(team).id).toBe('supervisor');
       expect(supervisorOf(team).modelTier).toBe('balanced');
       expect(workersOf(team).map((agent) => agent.id)).toEqual(['billing', 'technical-support', 'account-management']);
-      expect(team.limits).toEqual({ maxParallelWorkers: 3, maxRollbacks: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 3, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3 });
       expect(team.fallbackAnswer).toMatch(/^Sorry, I could not tell what you need help with\./);
       expect(workersOf(team).every((agent) => agent.scriptedReply?.includes('{request}'))).toBe(true);
     });
@@ -235,7 +235,7 @@ describe('Module: team', () => {
       const team = parseTeam(minimalTeam(), 'inline-team');
 
       // Assess
-      expect(team.limits).toEqual({ maxParallelWorkers: 10, maxRollbacks: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 10, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3 });
       expect(team.agents[0]).toEqual({
         id: 'boss',
         role: 'supervisor',
@@ -260,7 +260,7 @@ describe('Module: team', () => {
       const team = parseTeam(value, 'inline-team');
 
       // Assess
-      expect(team.limits).toEqual({ maxParallelWorkers: 2, maxRollbacks: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 2, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3 });
     });
 
     it('keeps values that are given instead of the defaults', () => {
@@ -279,7 +279,7 @@ describe('Module: team', () => {
       // Prepare
       const value: Record<string, unknown> = minimalTeam();
       delete value.description;
-      delete value.fallbackAnswer;
+      delete value.example;
 
       // Act
       const error = problemsOf(value);
@@ -287,7 +287,7 @@ describe('Module: team', () => {
       // Assess
       expect(error.source).toBe('inline-team');
       expect(error.problems).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^description: /), expect.stringMatching(/^fallbackAnswer: /)]),
+        expect.arrayContaining([expect.stringMatching(/^description: /), expect.stringMatching(/^example: /)]),
       );
       expect(error.problems).toHaveLength(2);
       expect(error.message).toContain('inline-team');
@@ -366,7 +366,7 @@ describe('Module: team', () => {
       const error = problemsOf(value);
 
       // Assess
-      expect(error.problems).toEqual(['agents: needs exactly one agent with role "supervisor", found 0']);
+      expect(error.problems).toEqual(['agents: needs exactly 1 agent with role "supervisor", found 0']);
     });
 
     it('rejects a team with two supervisors', () => {
@@ -378,7 +378,7 @@ describe('Module: team', () => {
       const error = problemsOf(value);
 
       // Assess
-      expect(error.problems).toEqual(['agents: needs exactly one agent with role "supervisor", found 2']);
+      expect(error.problems).toEqual(['agents: needs exactly 1 agent with role "supervisor", found 2']);
     });
 
     it('rejects a team without a worker', () => {
@@ -390,7 +390,7 @@ describe('Module: team', () => {
       const error = problemsOf(value);
 
       // Assess
-      expect(error.problems).toEqual(['agents: needs at least one agent with role "worker"']);
+      expect(error.problems).toEqual(['agents: needs at least 1 agent with role "worker", found 0']);
     });
 
     it('rejects a team without agents', () => {
@@ -455,10 +455,31 @@ describe('Module: team', () => {
 
     it('rejects an unknown key of the limits, with its path', () => {
       // Act
-      const error = problemsOf({ ...minimalTeam(), limits: { maxRounds: 3 } });
+      const error = problemsOf({ ...minimalTeam(), limits: { maxLoops: 3 } });
 
       // Assess
-      expect(error.problems).toEqual([expect.stringMatching(/^limits: .*"maxRounds"/)]);
+      expect(error.problems).toEqual([expect.stringMatching(/^limits: .*"maxLoops"/)]);
+    });
+
+    it('asks a team with a supervisor for its fallbackAnswer', () => {
+      // Prepare
+      const value: Record<string, unknown> = minimalTeam();
+      delete value.fallbackAnswer;
+
+      // Act & Assess
+      expect(problemsOf(value).problems).toEqual(['fallbackAnswer: a team with a supervisor needs a fallbackAnswer']);
+    });
+
+    it('rejects a role its pattern does not have, naming the roles it has', () => {
+      // Prepare
+      const value = minimalTeam();
+      Object.assign(value.agents[1] ?? {}, { role: 'peer' });
+
+      // Act & Assess
+      expect(problemsOf(value).problems).toEqual([
+        expect.stringMatching(/^agents: agent .*: a supervisor-worker team has no role "peer" \(roles: supervisor, worker\)$/),
+        'agents: needs at least 1 agent with role "worker", found 0',
+      ]);
     });
 
     it('rejects limits out of range', () => {

@@ -4,10 +4,11 @@
  * (deploy-time configuration), never from model text.
  */
 import { z } from 'zod';
-import type { Assignment, Plan } from '../../shared/agent-contract.ts';
+import { type Assignment, type Plan, PlanSchema, ClassifyEventSchema } from '../../shared/agent-contract.ts';
 import { AgentOutputError, ConfigurationError, describeIssues } from '../../shared/errors.ts';
-import type { ClassifyEventSchema } from '../../shared/agent-contract.ts';
+import { planProblems } from '../output-invariants.ts';
 import { parseModelJson } from './model-json.ts';
+import { defineStep } from './step-definition.ts';
 import { type StepContext, maxReplyTokens, renderConversation } from './step-context.ts';
 
 type ClassifyEvent = z.infer<typeof ClassifyEventSchema>;
@@ -55,3 +56,12 @@ function parseIntents(agentId: string, text: string, allowed: string[]): string[
   if (!parsed.success) throw new AgentOutputError(agentId, describeIssues(parsed.error.issues).join('; '));
   return [...new Set(parsed.data.intents)];
 }
+
+export const classifyStep = defineStep({
+  step: 'classify',
+  roles: ['supervisor'],
+  eventSchema: ClassifyEventSchema,
+  resultSchema: PlanSchema,
+  run: classify,
+  invariants: planProblems,
+});

@@ -3,9 +3,11 @@
  * named in a fixed sentence (not model text) so the customer knows that part will follow.
  */
 import type { z } from 'zod';
-import type { Synthesis, SynthesizeEventSchema } from '../../shared/agent-contract.ts';
+import { type Synthesis, SynthesisSchema, SynthesizeEventSchema } from '../../shared/agent-contract.ts';
 import { AgentOutputError } from '../../shared/errors.ts';
+import { synthesisProblems } from '../output-invariants.ts';
 import { type StepContext, maxReplyTokens } from './step-context.ts';
+import { defineStep } from './step-definition.ts';
 
 type SynthesizeEvent = z.infer<typeof SynthesizeEventSchema>;
 
@@ -47,3 +49,12 @@ export async function synthesize(event: SynthesizeEvent, { config, model }: Step
     usage,
   };
 }
+
+export const synthesizeStep = defineStep({
+  step: 'synthesize',
+  roles: ['supervisor'],
+  eventSchema: SynthesizeEventSchema,
+  resultSchema: SynthesisSchema,
+  run: synthesize,
+  invariants: synthesisProblems,
+});

@@ -1,8 +1,10 @@
 /** A worker's step: answer its part of the request. */
 import type { z } from 'zod';
-import type { WorkEventSchema, WorkerResult } from '../../shared/agent-contract.ts';
+import { WorkEventSchema, type WorkerResult, WorkerResultSchema } from '../../shared/agent-contract.ts';
 import { AgentOutputError, InvalidEventError } from '../../shared/errors.ts';
+import { workProblems } from '../output-invariants.ts';
 import { type StepContext, maxReplyTokens, renderConversation } from './step-context.ts';
+import { defineStep } from './step-definition.ts';
 
 type WorkEvent = z.infer<typeof WorkEventSchema>;
 
@@ -35,3 +37,12 @@ export async function work(event: WorkEvent, { config, model }: StepContext): Pr
   if (!answer) throw new AgentOutputError(agent.id, 'empty answer');
   return { agentId: agent.id, status: 'ANSWERED', answer, usage: reply.usage };
 }
+
+export const workStep = defineStep({
+  step: 'work',
+  roles: ['worker'],
+  eventSchema: WorkEventSchema,
+  resultSchema: WorkerResultSchema,
+  run: work,
+  invariants: workProblems,
+});

@@ -31,6 +31,8 @@ interface StepEvent {
   taskId: string;
   stateName: string;
   epoch?: number | undefined;
+  /** Tells apart runs of one state by one agent (e.g. a stage's attempt); part of the step key. */
+  stepId?: string | undefined;
 }
 
 interface StepResult {
@@ -60,9 +62,9 @@ function startProgressCheckpoints(event: StepEvent, options: CheckpointOptions, 
   return timer;
 }
 
-/** A step of a task: a state run by one agent (a Map runs the same state once per agent). */
-function stepKeyOf(stateName: string, agentId: string): string {
-  return `${stateName}#${agentId}`;
+/** A step of a task: a state run by one agent (a Map runs the same state once per agent), once per stepId. */
+function stepKeyOf(event: StepEvent, agentId: string): string {
+  return event.stepId === undefined ? `${event.stateName}#${agentId}` : `${event.stateName}#${agentId}#${event.stepId}`;
 }
 
 export function checkpoint<E extends StepEvent, R extends StepResult>(options: CheckpointOptions): MiddlewareObj<E, R> {
@@ -70,9 +72,9 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
   return {
     before: async (request) => {
       startedAt.set(request, clock());
-      const { taskId, stateName, epoch } = request.event;
+      const { taskId, epoch } = request.event;
       if (epoch !== undefined) {
-        const done = await options.store.findDoneStep(taskId, stepKeyOf(stateName, options.agentId));
+        const done = await options.store.findDoneStep(taskId, stepKeyOf(request.event, options.agentId));
         if (done) return JSON.parse(done.state) as R;
       }
       progressTimers.set(request, startProgressCheckpoints(request.event, options, () => clock() - (startedAt.get(request) ?? clock())));
@@ -90,7 +92,7 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
           taskId,
           stateName,
           epoch,
-          stepKey: epoch === undefined ? undefined : stepKeyOf(stateName, options.agentId),
+          stepKey: epoch === undefined ? undefined : stepKeyOf(request.event, options.agentId),
           agent: options.agentId,
           state: request.response,
           durationMs: clock() - (startedAt.get(request) ?? clock()),

@@ -24,7 +24,9 @@ export interface ScriptCandidate {
 export type ScriptHint =
   | { kind: 'classify'; request: string; candidates: readonly ScriptCandidate[] }
   | { kind: 'answer'; agentId: string; request: string; instruction: string; template?: string | undefined }
-  | { kind: 'synthesize'; request: string; parts: readonly { agentId: string; answer: string }[] };
+  | { kind: 'synthesize'; request: string; parts: readonly { agentId: string; answer: string }[] }
+  /** The step works out its own deterministic offline reply (e.g. JSON it would accept). */
+  | { kind: 'fixed'; text: string };
 
 export interface ModelRequest {
   modelTier: ModelTier;

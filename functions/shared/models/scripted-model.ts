@@ -69,7 +69,8 @@ export class ScriptedModel implements ModelProvider {
 
 /** A reply that breaks the step's contract: prose where JSON is asked for, nothing where an answer is. */
 function offContractReply(script: ScriptHint): string {
-  return script.kind === 'classify' ? 'I think billing should take this one.' : '';
+  const wantsJson = script.kind === 'classify' || (script.kind === 'fixed' && script.text.trimStart().startsWith('{'));
+  return wantsJson ? 'I think somebody else should take this one.' : '';
 }
 
 function replyTo(script: ScriptHint): string {
@@ -85,6 +86,8 @@ function replyTo(script: ScriptHint): string {
       );
     case 'synthesize':
       return script.parts.map((part) => part.answer).join('\n');
+    case 'fixed':
+      return script.text;
   }
 }
 

@@ -7,6 +7,7 @@
  *   legion rollback <taskId> [--to SEQ] --data-dir DIR [--reason TEXT] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
  *   legion patterns
+ *   legion recommend [--complexity low|medium|high] [--flow single|many-roles] [--dynamic yes|no] [--decentralised yes|no] [--json]
  *
  * Exit codes: 0 the run SUCCEEDED (or the command did its job), 1 the run did not succeed or the
  * runtime failed, 2 bad usage or bad input. Progress goes to stderr; stdout carries only results.
@@ -23,6 +24,7 @@ import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
 import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
+import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
 import { resolveInput, resolveTeam } from './cli/run-input.ts';
 import { withLocalRuntime } from './cli/runtime-session.ts';
 
@@ -129,6 +131,48 @@ program
   .action(() => {
     for (const spec of Object.values(PATTERNS)) process.stdout.write(`${spec.name.padEnd(20)} ${spec.summary}\n`);
   });
+
+program
+  .command('recommend')
+  .description('suggest a pattern from four answers about the task (asked interactively when not given on a terminal)')
+  .option('--complexity <level>', 'low | medium | high')
+  .option('--flow <kind>', 'single (one fixed flow of steps) | many-roles')
+  .option('--dynamic <yes|no>', 'work given at run time to whichever agent can take it')
+  .option('--decentralised <yes|no>', 'equals must agree, no central agent deciding')
+  .option('--json', 'print JSON on stdout')
+  .action(async (options: Answers & { json?: boolean }) => {
+    process.exitCode = await recommendCommand(options);
+  });
+
+async function recommendCommand(options: Answers & { json?: boolean }): Promise<number> {
+  const answers = process.stdin.isTTY && process.stderr.isTTY ? await askMissing(options) : options;
+  const recommendation = recommendPattern(profileFrom(answers));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(recommendation, null, 2)}\n`);
+    return 0;
+  }
+  const { pattern, reason, available, fallback } = recommendation;
+  process.stdout.write(`${pattern}: ${reason}\n`);
+  if (available) process.stdout.write(`Try it: legion run ${pattern}\n`);
+  else process.stdout.write(`${pattern} is not in this version of Legion yet; the nearest available is ${fallback ?? 'supervisor-worker'}: legion run ${fallback ?? 'supervisor-worker'}\n`);
+  return 0;
+}
+
+/** Asks, on a terminal, the questions not answered by flags. */
+async function askMissing(answers: Answers): Promise<Answers> {
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const complete: Answers = { ...answers };
+    for (const question of QUESTIONS) {
+      if (complete[question.key] !== undefined) continue;
+      complete[question.key] = (await prompt.question(`${question.question} (${question.choices.join(' | ')}) `)).trim();
+    }
+    return complete;
+  } finally {
+    prompt.close();
+  }
+}
 
 async function runCommand(pattern: PatternName, options: RunOptions): Promise<number> {
   const team = await resolveTeam(pattern, options.team);

@@ -21,6 +21,13 @@ export interface AgentTeamProps extends AgentFunctionOptions {
   readonly table: dynamodb.ITable;
   /** The stack's control functions, which the team's state machine also invokes. */
   readonly controlFunctions: Record<ControlFunctionName, lambda.IFunction>;
+  /**
+   * hierarchical: the deployed state machine of each team the sub-teams name, by team name. The
+   * lead's roster lists their ARNs, and the team's state machine may start exactly these.
+   *
+   * @default none
+   */
+  readonly subTeamStateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
 }
 
 /**
@@ -47,7 +54,7 @@ export class AgentTeam extends Construct {
 
   public constructor(scope: Construct, id: string, props: AgentTeamProps) {
     super(scope, id);
-    const { team, controlFunctions, ...common } = props;
+    const { team, controlFunctions, subTeamStateMachines = {}, ...common } = props;
     this.team = team;
 
     const agents: Record<string, AgentFunction> = {};
@@ -56,9 +63,14 @@ export class AgentTeam extends Construct {
       if (!agent) throw new Error(`Team "${team.name}": agent "${agentId}" has no function yet`);
       return agent.function.functionArn;
     };
+    const stateMachineArnOf = (teamName: string): string => {
+      const machine = subTeamStateMachines[teamName];
+      if (!machine) throw new Error(`Team "${team.name}": sub-team "${teamName}" has no state machine (deploy it before its parent)`);
+      return machine.stateMachineArn;
+    };
     const rosterLast = [...team.agents].sort((a, b) => Number(a.role === 'supervisor') - Number(b.role === 'supervisor'));
     for (const agent of rosterLast) {
-      agents[agent.id] = new AgentFunction(this, agent.id, { ...common, settings: agentSettingsFor(team, agent.id, functionArnOf) });
+      agents[agent.id] = new AgentFunction(this, agent.id, { ...common, settings: agentSettingsFor(team, agent.id, functionArnOf, stateMachineArnOf) });
     }
 
     this.agents = agents;

@@ -5,12 +5,15 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
 import type { AgentTeam, AgentTeamProps } from './agent-team.ts';
+import { PeerToPeerTeam } from './peer-to-peer-team.ts';
+import { PipelineTeam } from './pipeline-team.ts';
 import { SupervisorWorkerTeam } from './supervisor-worker-team.ts';
+import { HierarchicalTeam } from './hierarchical-team.ts';
 
 /** The construct of one team, whatever its pattern. */
 export type TeamConstruct = AgentTeam;
@@ -18,6 +21,9 @@ export type TeamConstruct = AgentTeam;
 /** The construct of each pattern: a new pattern in the contract fails to compile until it has one. */
 const TEAM_CONSTRUCTS: Record<PatternName, (scope: Construct, id: string, props: AgentTeamProps) => TeamConstruct> = {
   'supervisor-worker': (scope, id, props) => new SupervisorWorkerTeam(scope, id, props),
+  hierarchical: (scope, id, props) => new HierarchicalTeam(scope, id, props),
+  'peer-to-peer': (scope, id, props) => new PeerToPeerTeam(scope, id, props),
+  pipeline: (scope, id, props) => new PipelineTeam(scope, id, props),
 };
 
 export interface LegionStackProps extends StackProps {
@@ -82,7 +88,8 @@ export class LegionStack extends Stack {
     this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, logRetention: props.logRetention });
 
     this.teams = {};
-    for (const team of props.teams) {
+    // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
+    for (const team of teamsInDeployOrder(props.teams)) {
       const common = {
         team,
         table: this.checkpoints.table,
@@ -90,6 +97,7 @@ export class LegionStack extends Stack {
         modelProvider: props.modelProvider,
         modelIds: props.modelIds,
         logRetention: props.logRetention,
+        subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
       };
       const construct = TEAM_CONSTRUCTS[team.pattern](this, team.name, common);
       this.teams[team.name] = construct;

@@ -33,14 +33,14 @@ import {
 } from '../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
-import { InvalidEventError, describeIssues } from '../functions/shared/errors.ts';
+import { InvalidEventError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { LocalLambda } from './local-lambda.ts';
-import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine } from './local-state-machine.ts';
+import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
 
 /** ABORTED: stopped through `RunRequest.signal`, as a crash would leave the task (local runtime only). */
@@ -106,6 +106,18 @@ export function localFunctionArn(team: string, agentId: string): string {
   return `arn:aws:lambda:local:000000000000:function:legion-${team}-${agentId}`;
 }
 
+/** The state machine ARN a team has in the local runtime (a hierarchical lead's roster lists it). */
+export function localStateMachineArn(team: string): string {
+  return `arn:aws:states:local:000000000000:stateMachine:legion-${team}`;
+}
+
+/** What nested executions share with the execution that started them: its abort signal and state hook. */
+interface ExecutionScope {
+  signal?: AbortSignal | undefined;
+  /** Nested executions report their states as `<team>/<state>`. */
+  onStateEntered?: ((stateName: string) => void) | undefined;
+}
+
 export class LocalRuntime {
   public readonly telemetry: TelemetrySink;
   private readonly store: CheckpointManager;
@@ -154,7 +166,7 @@ export class LocalRuntime {
     const { team, taskId } = request;
     const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
     const model = new CallCountingModel(this.model);
-    const machine = await this.buildMachine(team, model, request.onProgress);
+    const machine = await this.buildMachine(team, model, request.onProgress, request);
     const started = performance.now();
     let output: unknown = null;
     let error: RunResult['error'];
@@ -203,14 +215,14 @@ export class LocalRuntime {
     await this.db.stop();
   }
 
-  private async buildMachine(team: TeamDefinition, model: ModelProvider, onProgress: RunRequest['onProgress']): Promise<LocalStateMachine> {
+  private async buildMachine(team: TeamDefinition, model: ModelProvider, onProgress: RunRequest['onProgress'], scope: ExecutionScope): Promise<LocalStateMachine> {
     const spec = PATTERNS[team.pattern];
     const arnOf = (agentId: string): string => localFunctionArn(team.name, agentId);
     const controlArnOf = (name: ControlFunctionName): string => localFunctionArn('control', name);
     const counter = { stepsDone: 0 };
     const lambdas = team.agents.map((agent) => {
       const config: AgentConfig = {
-        ...agentSettingsFor(team, agent.id, arnOf),
+        ...agentSettingsFor(team, agent.id, arnOf, localStateMachineArn),
         tableName: LOCAL_TABLE_NAME,
         model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
         progressCheckpointSeconds: this.progressCheckpointSeconds,
@@ -228,7 +240,28 @@ export class LocalRuntime {
     });
     const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf });
     const control = CONTROL_FUNCTIONS.map((name) => this.controlLambda(name, controlArnOf(name)));
-    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control]);
+    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control], await this.nestedMachines(team, model, onProgress, scope));
+  }
+
+  /**
+   * The sub-teams of a hierarchical team, each as a nested execution run in-process: its own state
+   * machine and handlers, the same DynamoDB Local and model. Aborting the parent aborts them too,
+   * as stopping a parent stops its `.sync` children in AWS.
+   */
+  private async nestedMachines(team: TeamDefinition, model: ModelProvider, onProgress: RunRequest['onProgress'], scope: ExecutionScope): Promise<Map<string, NestedMachineRunner>> {
+    const runners = new Map<string, NestedMachineRunner>();
+    for (const subTeam of team.subTeams ?? []) {
+      const child = team.subTeamDefinitions?.[subTeam.team];
+      if (!child) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded (load the team with loadTeamFile)`]);
+      if (runners.has(localStateMachineArn(child.name))) continue;
+      const parentHook = scope.onStateEntered;
+      const childScope: ExecutionScope = { signal: scope.signal, onStateEntered: parentHook && ((state) => {
+          parentHook(`${child.name}/${state}`);
+        }) };
+      const machine = await this.buildMachine(child, model, onProgress, childScope);
+      runners.set(localStateMachineArn(child.name), (input, executionName) => machine.run(input, { executionName, ...childScope }));
+    }
+    return runners;
   }
 
   private controlLambda(name: ControlFunctionName, functionArn: string): LocalLambda {

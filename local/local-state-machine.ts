@@ -1,7 +1,8 @@
 /**
  * Step Functions in the local runtime: the real ASL file, after the same definition substitutions
- * CDK deploys, run by aws-local-stepfunctions. Every Task state is bound to a local function before
- * the first run; a Task the runtime cannot bind is an error, never a silent call to AWS.
+ * CDK deploys, run by aws-local-stepfunctions. Every Task state is bound to a local function, or
+ * (`states:startExecution.sync:2`) to a local state machine run as a nested execution, before the
+ * first run; a Task the runtime cannot bind is an error, never a silent call to AWS.
  *
  * @example
  * ```ts
@@ -10,9 +11,11 @@
  * ```
  */
 import './polyfills.ts';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LAMBDA_INVOKE_RESOURCE } from '../functions/shared/contract.ts';
+import { START_EXECUTION_SYNC_RESOURCE } from '../functions/shared/contracts/hierarchical.ts';
 import { LegionError, UnboundTaskError } from '../functions/shared/errors.ts';
 import { applySubstitutions, placeholdersIn } from '../functions/shared/patterns.ts';
 import { type AslMachine, type AslState, allStates } from './asl.ts';
@@ -20,7 +23,13 @@ import type { LocalLambda } from './local-lambda.ts';
 
 export { allStates } from './asl.ts';
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A state machine the local runtime can start as a nested execution: resolves with the execution's
+ * output, rejects with {@link ExecutionFailedError} when it fails.
+ */
+export type NestedMachineRunner = (input: JsonValue, executionName: string) => Promise<JsonValue>;
 
 /** The execution failed: `error` and `cause` as Step Functions reports them. */
 export class ExecutionFailedError extends LegionError {
@@ -37,6 +46,25 @@ export class LocalFunctionNotFoundError extends LegionError {
   public constructor(functionName: string) {
     super(`Function not found: ${functionName}`, { functionName });
     this.name = 'Lambda.ResourceNotFoundException';
+  }
+}
+
+/** A nested execution's state machine is not one the local runtime has (AWS answers the same). */
+export class LocalStateMachineNotFoundError extends LegionError {
+  public constructor(stateMachineArn: string) {
+    super(`State machine does not exist: ${stateMachineArn}`, { stateMachineArn });
+    this.name = 'StepFunctions.StateMachineDoesNotExistException';
+  }
+}
+
+/**
+ * A nested execution failed: as with `.sync:2` in AWS, the Task fails with `States.TaskFailed` and
+ * the cause is the child's describe-execution output (JSON) holding the child's own Error and Cause.
+ */
+export class NestedExecutionFailedError extends LegionError {
+  public constructor(cause: string) {
+    super(cause, {});
+    this.name = 'States.TaskFailed';
   }
 }
 
@@ -64,11 +92,17 @@ export class LocalStateMachine {
   ) {}
 
   /**
-   * Reads an ASL file, applies the substitutions and binds every Task state.
+   * Reads an ASL file, applies the substitutions and binds every Task state: Lambda Tasks to
+   * `lambdas` (by function ARN), nested-execution Tasks to `nestedMachines` (by state machine ARN).
    *
    * @throws {UnboundTaskError} when a Task cannot be bound, or a placeholder has no value
    */
-  public static async fromFile(aslFile: string, substitutions: Record<string, string>, lambdas: readonly LocalLambda[]): Promise<LocalStateMachine> {
+  public static async fromFile(
+    aslFile: string,
+    substitutions: Record<string, string>,
+    lambdas: readonly LocalLambda[],
+    nestedMachines: ReadonlyMap<string, NestedMachineRunner> = new Map(),
+  ): Promise<LocalStateMachine> {
     const text = await readFile(aslFile, 'utf8');
     const missing = placeholdersIn(text).filter((name) => !(name in substitutions));
     if (missing.length > 0) throw new UnboundTaskError(aslFile, `no substitution for ${missing.map((n) => `\${${n}}`).join(', ')}`);
@@ -79,7 +113,7 @@ export class LocalStateMachine {
     for (const [stateName, state] of allStates(definition)) {
       if ('Retry' in state) retryStates.push(stateName);
       if (state.Type !== 'Task') continue;
-      handlers[stateName] = bindTask(stateName, state, byArn);
+      handlers[stateName] = state.Resource === START_EXECUTION_SYNC_RESOURCE ? bindNestedExecution(stateName, state, nestedMachines) : bindTask(stateName, state, byArn);
     }
     const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: true, checkPaths: true },
@@ -147,6 +181,27 @@ function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLa
     const fn = typeof FunctionName === 'string' ? byArn.get(FunctionName) : undefined;
     if (!fn) throw new LocalFunctionNotFoundError(String(FunctionName));
     return (await fn.invoke(Payload)) as JsonValue;
+  };
+}
+
+/** Emulates `states:startExecution.sync:2`: runs the child machine to its end and answers as AWS does. */
+function bindNestedExecution(stateName: string, state: AslState, machines: ReadonlyMap<string, NestedMachineRunner>): (input: JsonValue) => Promise<JsonValue> {
+  const literalArn = state.Parameters?.StateMachineArn;
+  if (typeof literalArn === 'string' && !machines.has(literalArn)) throw new UnboundTaskError(stateName, `state machine ${literalArn} is not a local state machine`);
+  if (literalArn === undefined && typeof state.Parameters?.['StateMachineArn.$'] !== 'string') throw new UnboundTaskError(stateName, 'no StateMachineArn');
+  return async (input) => {
+    const { StateMachineArn: arn, Name: name, Input: childInput = {} } = input as { StateMachineArn?: unknown; Name?: unknown; Input?: JsonValue };
+    const run = typeof arn === 'string' ? machines.get(arn) : undefined;
+    if (!run || typeof arn !== 'string') throw new LocalStateMachineNotFoundError(String(arn));
+    const executionName = typeof name === 'string' ? name : randomUUID();
+    const started = { ExecutionArn: `${arn.replace(':stateMachine:', ':execution:')}:${executionName}`, StateMachineArn: arn, Name: executionName, StartDate: Date.now(), Input: childInput, InputDetails: { Included: true } };
+    try {
+      const output = await run(childInput, executionName);
+      return { ...started, Status: 'SUCCEEDED', StopDate: Date.now(), Output: output, OutputDetails: { Included: true } };
+    } catch (error) {
+      if (!(error instanceof ExecutionFailedError)) throw error;
+      throw new NestedExecutionFailedError(JSON.stringify({ ...started, Status: 'FAILED', StopDate: Date.now(), Error: error.errorName, Cause: error.errorCause }));
+    }
   };
 }
 

@@ -36,6 +36,15 @@ export type BeginTaskEvent = z.infer<typeof BeginTaskEventSchema>;
 /** The execution input that resumes a task instead of starting one. */
 export const ResumeInputSchema = z.object({ resume: z.object({ taskId: z.string().min(1).max(80) }) }).strict();
 
+/**
+ * The input of a nested execution (a hierarchical team's sub-team) names its task: the execution
+ * name is unique per start, the task id stays the same, so a parent that is resumed or retries a
+ * team starts the child on the same task, which replays its checkpointed steps.
+ */
+export const NestedTaskInputSchema = z.looseObject({
+  nestedTask: z.object({ taskId: z.string().min(1).max(80), parentTaskId: z.string().min(1) }),
+});
+
 export interface BeginTaskDependencies {
   checkpoints: CheckpointManager;
   logger: Logger;
@@ -45,9 +54,11 @@ export interface BeginTaskDependencies {
 /** Starts or resumes the task (pure; no middlewares). */
 export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<TaskStart> {
   const resume = ResumeInputSchema.safeParse(event.input);
+  const nested = NestedTaskInputSchema.safeParse(event.input);
+  const taskId = nested.success ? nested.data.nestedTask.taskId : event.executionName;
   const start = resume.success
     ? await deps.checkpoints.resumeTask(resume.data.resume.taskId)
-    : await deps.checkpoints.startTask(event.executionName, event.input, { team: event.team, pattern: event.pattern });
+    : await deps.checkpoints.startTask(taskId, event.input, { team: event.team, pattern: event.pattern });
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
   return start;

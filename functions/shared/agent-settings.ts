@@ -6,6 +6,8 @@
  * ```ts
  * const settings = agentSettingsFor(team, 'supervisor', (id) => arns[id]);
  * settings.roster.map((worker) => worker.id); // ['billing', ...]
+ * const lead = agentSettingsFor(hierarchy, 'strategist', (id) => arns[id], (team) => machineArns[team]);
+ * lead.teams?.map((entry) => entry.stateMachineArn);
  * ```
  */
 import type { AgentSettings } from './config.ts';
@@ -16,6 +18,8 @@ export function agentSettingsFor(
   team: TeamDefinition,
   agentId: string,
   functionArnOf: (agentId: string) => string,
+  /** hierarchical: the deployed state machine of a team, by team name (the lead's roster needs it). */
+  stateMachineArnOf?: (teamName: string) => string,
 ): AgentSettings {
   const agent = team.agents.find((candidate) => candidate.id === agentId);
   if (!agent) throw new TeamDefinitionError(team.name, [`no agent with id "${agentId}"`]);
@@ -28,5 +32,15 @@ export function agentSettingsFor(
           functionArn: functionArnOf(worker.id),
         }))
       : [];
-  return { team: team.name, agent, roster, fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '' };
+  const settings: AgentSettings = { team: team.name, agent, roster, fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '' };
+  if (agent.role !== 'lead') return settings;
+  if (!stateMachineArnOf) throw new TeamDefinitionError(team.name, [`lead ${agentId}: no state machine ARNs given for its sub-teams`]);
+  const teams = (team.subTeams ?? []).map((subTeam) => ({
+    id: subTeam.id,
+    team: subTeam.team,
+    description: subTeam.description,
+    capabilities: subTeam.capabilities,
+    stateMachineArn: stateMachineArnOf(subTeam.team),
+  }));
+  return { ...settings, teams };
 }

@@ -23,11 +23,23 @@ export const RosterEntrySchema = z.object({
 });
 export type RosterEntry = z.infer<typeof RosterEntrySchema>;
 
-/** What CDK puts in the `LEGION_AGENT` variable: the agent and, for a supervisor, its workers. */
+/** A sub-team a hierarchical lead may delegate to: its deployed state machine and what it is good at. */
+export const TeamRosterEntrySchema = z.object({
+  id: z.string().min(1),
+  team: z.string().min(1),
+  description: z.string().min(1),
+  capabilities: z.array(z.string()).min(1),
+  stateMachineArn: z.string().min(1),
+});
+export type TeamRosterEntry = z.infer<typeof TeamRosterEntrySchema>;
+
+/** What CDK puts in the `LEGION_AGENT` variable: the agent and, for a supervisor, its workers (for a lead, its sub-teams). */
 export const AgentSettingsSchema = z.object({
   team: z.string().min(1),
   agent: AgentDefinitionSchema,
   roster: z.array(RosterEntrySchema).default([]),
+  /** hierarchical lead only: the sub-teams, with the state machine ARNs from deployment, never from a model. */
+  teams: z.array(TeamRosterEntrySchema).optional(),
   fallbackAnswer: z.string().default(''),
 });
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;

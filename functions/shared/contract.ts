@@ -11,7 +11,7 @@
  */
 
 /** The patterns Legion deploys; each has `statemachines/<name>.asl.json`. */
-export const PATTERN_NAMES = ['supervisor-worker'] as const;
+export const PATTERN_NAMES = ['supervisor-worker', 'pipeline', 'peer-to-peer', 'hierarchical'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
 /** Roles an agent may play; which ones a team needs depends on its pattern (PATTERN_ROLES). */
@@ -27,7 +27,10 @@ export interface RoleCount {
 
 /** The roles of each pattern's teams. A new pattern adds its line here. */
 export const PATTERN_ROLES: Record<PatternName, Partial<Record<AgentRole, RoleCount>>> = {
+  hierarchical: { lead: { min: 1, max: 1 } },
   'supervisor-worker': { supervisor: { min: 1, max: 1 }, worker: { min: 1 } },
+  pipeline: { stage: { min: 1 }, verifier: { min: 1, max: 1 } },
+  'peer-to-peer': { peer: { min: 3 }, verifier: { min: 1, max: 1 } },
 };
 
 /** The non-agent functions every pattern's state machine invokes (one of each per stack). */

@@ -11,13 +11,19 @@
  */
 import type { PatternName } from './contract.ts';
 import type { PatternSpec } from './pattern-spec.ts';
+import { peerToPeerPattern } from './pattern-specs/peer-to-peer.ts';
+import { pipelinePattern } from './pattern-specs/pipeline.ts';
 import { supervisorWorkerPattern } from './pattern-specs/supervisor-worker.ts';
+import { hierarchicalPattern } from './pattern-specs/hierarchical.ts';
 
 export type { AslRules, FunctionArnLookup, PatternSpec } from './pattern-spec.ts';
 
 /** Every pattern, by name. A new pattern adds its spec module here. */
 export const PATTERNS: Record<PatternName, PatternSpec> = {
   'supervisor-worker': supervisorWorkerPattern,
+  hierarchical: hierarchicalPattern,
+  'peer-to-peer': peerToPeerPattern,
+  pipeline: pipelinePattern,
 };
 
 /** Finds every `${Name}` placeholder in an ASL text. */

@@ -71,6 +71,22 @@ const LimitsSchema = z
   .strict();
 export type TeamLimits = z.infer<typeof LimitsSchema>;
 
+/**
+ * hierarchical: a team the strategic lead may hand a sub-goal to. `team` names another team
+ * definition (any pattern); the loader finds it as `<team>.yaml` next to this file, and CDK deploys
+ * it once as its own state machine.
+ */
+export const SubTeamSchema = z
+  .object({
+    id: identifier,
+    team: identifier,
+    /** What the sub-team is good at, in prose: shown to the lead's model when it plans. */
+    description: z.string().min(1),
+    capabilities: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type SubTeam = z.infer<typeof SubTeamSchema>;
+
 /** A team definition: which pattern, which agents, and the limits of the pattern. */
 export const TeamDefinitionSchema = z
   .object({
@@ -81,6 +97,8 @@ export const TeamDefinitionSchema = z
     limits: LimitsSchema.prefault({}),
     /** supervisor-worker: the answer given when the supervisor cannot match a request to any worker. */
     fallbackAnswer: z.string().min(1).optional(),
+    /** hierarchical: the teams the lead delegates sub-goals to, each run as a nested execution. */
+    subTeams: z.array(SubTeamSchema).min(1).optional(),
     /** The input `legion run` uses when none is given. */
     example: z.record(z.string(), z.unknown()),
   })
@@ -97,8 +115,28 @@ export const TeamDefinitionSchema = z
     if (team.agents.some((agent) => agent.role === 'supervisor') && !team.fallbackAnswer) {
       ctx.addIssue({ code: 'custom', path: ['fallbackAnswer'], message: 'a team with a supervisor needs a fallbackAnswer' });
     }
+    for (const message of subTeamProblems(team)) ctx.addIssue({ code: 'custom', path: ['subTeams'], message });
   });
-export type TeamDefinition = z.infer<typeof TeamDefinitionSchema>;
+
+/**
+ * A validated team definition. `subTeamDefinitions` is not written in the file: the loader fills it
+ * with the definitions the `subTeams` name (by team name), so CDK and the local runtime can deploy
+ * and run the nested teams.
+ */
+export type TeamDefinition = z.infer<typeof TeamDefinitionSchema> & {
+  subTeamDefinitions?: Readonly<Record<string, TeamDefinition>>;
+};
+
+/** Sub-teams belong to hierarchical teams only, each id once, and a team never names itself. */
+function subTeamProblems(team: { name: string; pattern: PatternName; subTeams?: SubTeam[] | undefined }): string[] {
+  const subTeams = team.subTeams ?? [];
+  if (team.pattern !== 'hierarchical') return subTeams.length > 0 ? [`a ${team.pattern} team has no subTeams`] : [];
+  const problems = subTeams.length === 0 ? ['a hierarchical team needs at least one sub-team'] : [];
+  const ids = subTeams.map((subTeam) => subTeam.id);
+  problems.push(...ids.filter((id, index) => ids.indexOf(id) !== index).map((id) => `duplicate sub-team id "${id}"`));
+  if (subTeams.some((subTeam) => subTeam.team === team.name)) problems.push(`team ${team.name} names itself as a sub-team`);
+  return problems;
+}
 
 const agentCount = (n: number): string => `${n} agent${n === 1 ? '' : 's'}`;
 
@@ -127,6 +165,50 @@ export function supervisorOf(team: TeamDefinition): AgentDefinition {
   const supervisor = team.agents.find((agent) => agent.role === 'supervisor');
   if (!supervisor) throw new TeamDefinitionError(team.name, ['no supervisor']);
   return supervisor;
+}
+
+/** The strategic lead of a hierarchical team. */
+export function leadOf(team: TeamDefinition): AgentDefinition {
+  const lead = team.agents.find((agent) => agent.role === 'lead');
+  if (!lead) throw new TeamDefinitionError(team.name, ['no lead']);
+  return lead;
+}
+
+/**
+ * Every team to deploy: the given ones and, recursively, the sub-teams they name, each once and
+ * after the sub-teams it names (a parent's grant needs its children's state machines).
+ *
+ * @throws {TeamDefinitionError} when two different definitions share a name, or teams name each other in a cycle
+ * @example
+ * ```ts
+ * teamsInDeployOrder([hierarchy]).map((team) => team.name); // ['market-research', 'technical-research', 'research-hierarchy']
+ * ```
+ */
+export function teamsInDeployOrder(teams: readonly TeamDefinition[]): TeamDefinition[] {
+  const ordered = new Map<string, TeamDefinition>();
+  const visit = (team: TeamDefinition, path: readonly string[]): void => {
+    if (path.includes(team.name)) throw new TeamDefinitionError(team.name, [`sub-teams form a cycle: ${[...path, team.name].join(' -> ')}`]);
+    const known = ordered.get(team.name);
+    if (known) {
+      if (JSON.stringify(withoutResolved(known)) !== JSON.stringify(withoutResolved(team))) {
+        throw new TeamDefinitionError(team.name, ['two different team definitions have this name']);
+      }
+      return;
+    }
+    for (const subTeam of team.subTeams ?? []) {
+      const definition = team.subTeamDefinitions?.[subTeam.team];
+      if (!definition) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded`]);
+      visit(definition, [...path, team.name]);
+    }
+    ordered.set(team.name, team);
+  };
+  for (const team of teams) visit(team, []);
+  return [...ordered.values()];
+}
+
+function withoutResolved(team: TeamDefinition): Omit<TeamDefinition, 'subTeamDefinitions'> {
+  const { subTeamDefinitions: _resolved, ...definition } = team;
+  return definition;
 }
 
 /** The workers of a supervisor/worker team, in definition order. */

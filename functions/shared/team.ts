@@ -8,9 +8,9 @@
  * team.agents.map((agent) => agent.id); // ['supervisor', 'billing', ...]
  * ```
  */
-import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TeamDefinitionError, describeIssues } from './errors.ts';
 import { type TeamDefinition, TeamDefinitionSchema } from './team-schema.ts';
@@ -37,9 +37,58 @@ export function parseTeam(value: unknown, source: string): TeamDefinition {
  * @example
  * ```ts
  * const team = await loadTeamFile('teams/telecom-support.yaml');
+ * const hierarchy = await loadTeamFile('teams/research-hierarchy.yaml');
+ * Object.keys(hierarchy.subTeamDefinitions ?? {}); // ['market-research', 'technical-research']
  * ```
+ *
+ * A hierarchical team's sub-teams are loaded with it (into `subTeamDefinitions`): each from
+ * `<team>.yaml` next to the file, else from the shipped `teams/` folder.
  */
 export async function loadTeamFile(path: string): Promise<TeamDefinition> {
+  return loadTeamTree(path, []);
+}
+
+/** The folder of the shipped team definitions: where a sub-team is looked up when it is not next to its parent. */
+const SHIPPED_TEAMS_DIR = fileURLToPath(new URL('../../teams/', import.meta.url));
+const TEAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.ts'];
+
+/** Loads one definition and, for a hierarchical team, the sub-teams it names (`parents` catches cycles). */
+async function loadTeamTree(path: string, parents: readonly string[]): Promise<TeamDefinition> {
+  const team = await loadOneTeamFile(path);
+  if (!team.subTeams) return team;
+  if (parents.includes(team.name)) throw new TeamDefinitionError(path, [`sub-teams form a cycle: ${[...parents, team.name].join(' -> ')}`]);
+  const subTeamDefinitions: Record<string, TeamDefinition> = {};
+  for (const [index, subTeam] of team.subTeams.entries()) {
+    if (subTeamDefinitions[subTeam.team]) continue;
+    const file = await findTeamFile(subTeam.team, [dirname(resolve(path)), SHIPPED_TEAMS_DIR]);
+    if (!file) throw new TeamDefinitionError(path, [`subTeams.${index}.team: no definition ${subTeam.team}.yaml next to this file or in teams/`]);
+    const definition = await loadTeamTree(file, [...parents, team.name]);
+    if (definition.name !== subTeam.team) throw new TeamDefinitionError(path, [`subTeams.${index}.team: ${file} defines team ${definition.name}, not ${subTeam.team}`]);
+    subTeamDefinitions[subTeam.team] = definition;
+  }
+  return { ...team, subTeamDefinitions };
+}
+
+/**
+ * Where a sub-team's definition is: `<name>.yaml` (or .yml, .json, .ts) in the first folder that has
+ * one; the parent's own folder comes first, so a team folder is self-contained.
+ */
+async function findTeamFile(name: string, folders: readonly string[]): Promise<string | undefined> {
+  for (const folder of folders) {
+    for (const extension of TEAM_FILE_EXTENSIONS) {
+      const candidate = join(folder, `${name}${extension}`);
+      try {
+        await access(candidate);
+        return candidate;
+      } catch {
+        // not there: try the next candidate
+      }
+    }
+  }
+  return undefined;
+}
+
+async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   const absolute = resolve(path);
   const extension = extname(absolute).toLowerCase();
   if (extension === '.ts' || extension === '.js' || extension === '.mjs') {

@@ -4,6 +4,7 @@
  * `Assign`, and a Task without timeout, retry or catch fails in ways nobody chose.
  */
 import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
 const CONTROL_STEPS = ['begin', 'rollback'];
@@ -11,7 +12,7 @@ const CONTROL_STEPS = ['begin', 'rollback'];
 export interface AslRuleOptions {
   /** JSONPaths Choice states may read: schema-validated enums only, never free model output. */
   allowedChoiceVariables: readonly string[];
-  /** JSONPaths a Lambda Task may take its `FunctionName.$` from (besides a `${Placeholder}`). */
+  /** JSONPaths a Lambda Task may take its `FunctionName.$` (a nested-execution Task its `StateMachineArn.$`) from, besides a `${Placeholder}`. */
   allowedFunctionNamePaths: readonly string[];
 }
 
@@ -100,7 +101,11 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
   const retriedErrors = new Set(
     asArray(state.Retry).flatMap((retrier) => (isObject(retrier) ? asArray(retrier.ErrorEquals) : [])),
   );
-  const unretried = LAMBDA_SERVICE_ERRORS.filter((error) => !retriedErrors.has(error) && !retriedErrors.has('States.ALL'));
+  // A nested execution calls Step Functions, not Lambda: it retries a throttled start instead.
+  const nested = state.Resource === START_EXECUTION_SYNC_RESOURCE;
+  const mustRetry: readonly string[] = nested ? NESTED_EXECUTION_RETRY_ERRORS : LAMBDA_SERVICE_ERRORS;
+  const unretried = mustRetry.filter((error) => !retriedErrors.has(error) && !retriedErrors.has('States.ALL'));
+  if (nested) lintResourcePath(state, 'StateMachineArn', where, options, problems);
   if (unretried.length > 0) problems.push(`${where}: Retry does not cover ${unretried.join(', ')}`);
   if (asArray(state.Catch).length === 0) problems.push(`${where}: Task without Catch`);
 
@@ -124,6 +129,18 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
     } else {
       problems.push(`${where}: Lambda Task without FunctionName`);
     }
+  }
+}
+
+/** A nested execution's state machine comes from a `${Placeholder}` or an allowed path (a roster), never from model text. */
+function lintResourcePath(state: Json, field: string, where: string, options: AslRuleOptions, problems: string[]): void {
+  const parameters = isObject(state.Parameters) ? state.Parameters : {};
+  const literal = parameters[field];
+  const path = parameters[`${field}.$`];
+  if (typeof literal === 'string') {
+    if (!/^\$\{[A-Za-z0-9_]+\}$/.test(literal)) problems.push(`${where}: ${field} ${literal} is not a \${Placeholder} filled at deploy time`);
+  } else if (typeof path !== 'string' || !options.allowedFunctionNamePaths.includes(path)) {
+    problems.push(`${where}: ${field}.$ reads ${String(path)}, which is not an allowed path`);
   }
 }
 

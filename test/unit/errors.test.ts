@@ -21,6 +21,7 @@ import {
   describeIssues,
 } from '../../functions/shared/errors.ts';
 import { LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+import { NESTED_EXECUTION_RETRY_ERRORS } from '../../functions/shared/contracts/hierarchical.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
 
 const cause = new Error('underlying failure');
@@ -143,7 +144,7 @@ describe('Module: errors', () => {
   it('every error name caught by a state machine is one of these classes or a service error', () => {
     // Prepare
     const legionNames = new Set(CASES.map(([name]) => name));
-    const serviceNames = new Set<string>(LAMBDA_SERVICE_ERRORS);
+    const serviceNames = new Set<string>([...LAMBDA_SERVICE_ERRORS, ...NESTED_EXECUTION_RETRY_ERRORS]);
     const names = new Set<string>();
     for (const spec of Object.values(PATTERNS)) {
       const text = readFileSync(spec.aslFile, 'utf8');

@@ -8,6 +8,15 @@
  * ```
  */
 import { classifyStep } from './classify.ts';
+import { decomposeStep } from './hierarchical/decompose.ts';
+import { reviewStep } from './hierarchical/review.ts';
+import { rollupStep } from './hierarchical/rollup.ts';
+import { critiqueStep } from './peer-to-peer/critique.ts';
+import { proposeStep } from './peer-to-peer/propose.ts';
+import { tallyStep } from './peer-to-peer/tally.ts';
+import { verifyStep } from './peer-to-peer/verify.ts';
+import { gateStep } from './pipeline/gate.ts';
+import { stageStep } from './pipeline/stage.ts';
 import type { AgentStepDefinition } from './step-definition.ts';
 import { synthesizeStep } from './synthesize.ts';
 import { workStep } from './work.ts';
@@ -17,6 +26,18 @@ export const AGENT_STEPS: readonly AgentStepDefinition[] = [
   classifyStep,
   workStep,
   synthesizeStep,
+  // hierarchical
+  decomposeStep,
+  reviewStep,
+  rollupStep,
+  // peer-to-peer
+  proposeStep,
+  critiqueStep,
+  tallyStep,
+  verifyStep,
+  // pipeline
+  stageStep,
+  gateStep,
 ];
 
 export function stepNamed(step: string): AgentStepDefinition | undefined {

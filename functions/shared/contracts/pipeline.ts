@@ -1,0 +1,114 @@
+/**
+ * The contract of the `pipeline` pattern: its execution input, the events the state machine sends
+ * to a stage and to the validation gate, and what each returns. The gate's `verdict` is the only
+ * value a Choice state of the pipeline reads (besides the counters the ASL keeps itself).
+ *
+ * @example
+ * ```ts
+ * const input = PipelineInputSchema.parse({ brief: 'Serverless agent teams on AWS' });
+ * const gate = GateResultSchema.parse(reply); // gate.verdict: 'pass' | 'retry' | 'fail'
+ * ```
+ */
+import { z } from 'zod';
+import { TokenUsageSchema } from '../agent-contract.ts';
+
+/** Input of a pipeline run: what the stages are asked to produce. */
+export const PipelineInputSchema = z
+  .object({
+    brief: z.string().trim().min(1, 'must not be empty').max(8000),
+  })
+  .strict();
+export type PipelineInput = z.infer<typeof PipelineInputSchema>;
+
+/**
+ * What the gate accepts as a stage output. Fixed here rather than per team: one place for the
+ * handler, the docs and the tests, and an upper bound that keeps every payload far below 256 KB.
+ */
+export const STAGE_OUTPUT_LIMITS = {
+  minChars: 80,
+  maxChars: 6000,
+} as const;
+
+/** A stage output the gate passed, as the run's result lists it. */
+export const StageRecordSchema = z.object({
+  agentId: z.string().min(1),
+  /** Attempts the stage needed (1 when its first output passed). */
+  attempts: z.number().int().positive(),
+  output: z.string().min(1).max(STAGE_OUTPUT_LIMITS.maxChars),
+});
+export type StageRecord = z.infer<typeof StageRecordSchema>;
+
+/** Which stage of how many runs now; the agent id comes from the deployed stage list, not from a model. */
+export const StagePositionSchema = z.object({
+  agentId: z.string().min(1),
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+});
+export type StagePosition = z.infer<typeof StagePositionSchema>;
+
+const stepBase = {
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  epoch: z.number().int().positive().optional(),
+  /** `<stage index>-<attempt>`: each attempt of each stage is its own checkpointed step. */
+  stepId: z.string().min(1).max(200),
+  brief: z.string().min(1).max(8000),
+  stage: StagePositionSchema,
+  attempt: z.number().int().positive(),
+};
+
+/** A stage's step: turn the document so far into the next one. */
+export const StageEventSchema = z.object({
+  ...stepBase,
+  step: z.literal('stage'),
+  /** The output of the last stage that passed ('' for the first stage). */
+  previous: z.string().max(STAGE_OUTPUT_LIMITS.maxChars),
+  /** Why the gate rejected this stage's previous attempt ('' on a first attempt). */
+  feedback: z.string().max(2000),
+});
+export type StageEvent = z.infer<typeof StageEventSchema>;
+
+export const StageResultSchema = z.object({
+  agentId: z.string().min(1),
+  output: z.string().min(1),
+  usage: TokenUsageSchema.optional(),
+});
+export type StageResult = z.infer<typeof StageResultSchema>;
+
+/** The gate's step: check one stage output and decide what the pipeline does next. */
+export const GateEventSchema = z.object({
+  ...stepBase,
+  step: z.literal('gate'),
+  maxAttempts: z.number().int().positive(),
+  output: z.string(),
+  /** The stage outputs passed so far, in order. */
+  passed: z.array(StageRecordSchema),
+});
+export type GateEvent = z.infer<typeof GateEventSchema>;
+
+/** pass: next stage; retry: run this stage again with the feedback; fail: the run ends (StageRejected). */
+export const GATE_VERDICTS = ['pass', 'retry', 'fail'] as const;
+export type GateVerdict = (typeof GATE_VERDICTS)[number];
+
+export const GateResultSchema = z.object({
+  verdict: z.enum(GATE_VERDICTS),
+  /** Every check the output failed; empty exactly when the verdict is pass. */
+  problems: z.array(z.string()),
+  /** For the stage's next attempt ('' unless the verdict is retry). */
+  feedback: z.string().max(2000),
+  /** One line naming the stage, its attempt and the outcome (the cause of StageRejected). */
+  summary: z.string().min(1),
+  /** `passed` of the event, plus this stage's record when the verdict is pass. */
+  passed: z.array(StageRecordSchema),
+  usage: TokenUsageSchema.optional(),
+});
+export type GateResult = z.infer<typeof GateResultSchema>;
+
+/** What a successful pipeline run returns. */
+export const PipelineOutputSchema = z.object({
+  brief: z.string(),
+  /** The output of the last stage. */
+  document: z.string(),
+  stages: z.array(StageRecordSchema),
+});
+export type PipelineOutput = z.infer<typeof PipelineOutputSchema>;

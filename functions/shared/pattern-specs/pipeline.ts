@@ -1,0 +1,62 @@
+/**
+ * The pipeline pattern: stages run in order, a validation gate after each decides pass, retry or
+ * fail, every stage attempt and every gate decision is a checkpoint, and a resumed run continues
+ * at the first stage not yet passed.
+ */
+import { PipelineInputSchema } from '../contracts/pipeline.ts';
+import { TeamDefinitionError } from '../errors.ts';
+import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
+import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../team-schema.ts';
+
+/**
+ * The stages of a pipeline team, in definition order (the order they run in).
+ *
+ * @example
+ * ```ts
+ * stagesOf(team).map((stage) => stage.id); // ['researcher', 'writer', 'editor', 'publisher']
+ * ```
+ */
+export function stagesOf(team: TeamDefinition): AgentDefinition[] {
+  return agentsWithRole(team, 'stage');
+}
+
+/**
+ * The verifier that runs a pipeline team's validation gate.
+ *
+ * @example
+ * ```ts
+ * verifierOf(team).id; // 'quality-gate'
+ * ```
+ */
+export function verifierOf(team: TeamDefinition): AgentDefinition {
+  const [verifier] = agentsWithRole(team, 'verifier');
+  if (!verifier) throw new TeamDefinitionError(team.name, ['no verifier']);
+  return verifier;
+}
+
+export const pipelinePattern: PatternSpec = {
+  name: 'pipeline',
+  summary: 'Stages run in order; a validation gate after each passes, retries or fails it; resume starts at the first stage not yet passed.',
+  aslFile: repoFile('statemachines/pipeline.asl.json'),
+  exampleTeamFile: repoFile('teams/content-pipeline.yaml'),
+  inputSchema: PipelineInputSchema,
+  substitutions: (team, functionArnOf) => ({
+    ...commonSubstitutions(team, functionArnOf),
+    // Comma-separated lists (agent ids and ARNs hold no commas), split by States.StringSplit: no
+    // JSON inside an intrinsic's string literal, hence nothing to escape.
+    StageAgentIds: stagesOf(team)
+      .map((stage) => stage.id)
+      .join(','),
+    StageFunctionArns: stagesOf(team)
+      .map((stage) => functionArnOf.agent(stage.id))
+      .join(','),
+    VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
+    MaxStageAttempts: String(team.limits.maxStageAttempts),
+  }),
+  aslRules: {
+    // The gate's enum, and the loop counters the ASL keeps itself.
+    allowedChoiceVariables: ['$.gate.verdict', '$.loop.cursor.index', '$.loop.cursor.attempt', '$.pipeline.count', '$.limits.maxStageAttempts'],
+    // SelectStage copies the ARN from the deployed stage list (a substitution), never from model output.
+    allowedFunctionNamePaths: ['$.current.functionArn'],
+  },
+};

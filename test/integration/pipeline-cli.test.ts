@@ -1,0 +1,29 @@
+/**
+ * `legion run pipeline` as a user runs it: a real child process of bin/legion.js with the example
+ * team (teams/content-pipeline.yaml), its example input and the scripted model.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
+import type { RunResult } from '../../local/local-runtime.ts';
+
+describe('CLI: legion run pipeline', () => {
+  it('runs the example content pipeline offline and exits 0 with status SUCCEEDED', () => {
+    // Act
+    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'pipeline', '--json'], { encoding: 'utf8', timeout: 60_000 });
+
+    // Assess
+    expect(result.status, result.stderr).toBe(0);
+    const run = JSON.parse(result.stdout) as RunResult;
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.team).toBe('content-pipeline');
+    expect((run.output as PipelineOutput).stages.map((stage) => stage.agentId)).toEqual(['researcher', 'writer', 'editor', 'publisher']);
+    expect(run.checkpoints).toBe(8);
+  });
+
+  it('rejects input without a brief with exit code 2', () => {
+    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'pipeline', '--input', '{"request": "hello"}'], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/brief/);
+  });
+});

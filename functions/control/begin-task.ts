@@ -29,6 +29,8 @@ export const BeginTaskEventSchema = z.object({
   team: z.string().min(1),
   pattern: z.string().min(1),
   executionName: z.string().min(1).max(80),
+  /** The execution's start time: an execution that started earlier cannot take the task back. */
+  startedAt: z.string().min(1).optional(),
   input: z.unknown(),
 });
 export type BeginTaskEvent = z.infer<typeof BeginTaskEventSchema>;
@@ -57,8 +59,8 @@ export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependenci
   const nested = NestedTaskInputSchema.safeParse(event.input);
   const taskId = nested.success ? nested.data.nestedTask.taskId : event.executionName;
   const start = resume.success
-    ? await deps.checkpoints.resumeTask(resume.data.resume.taskId)
-    : await deps.checkpoints.startTask(taskId, event.input, { team: event.team, pattern: event.pattern });
+    ? await deps.checkpoints.resumeTask(resume.data.resume.taskId, event.startedAt)
+    : await deps.checkpoints.startTask(taskId, event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
   return start;

@@ -211,20 +211,30 @@ export class CheckpointManager {
 
   /**
    * Takes a task over: raises its epoch and returns the new one. Saves fenced with an older epoch
-   * are refused from now on.
+   * are refused from now on. With `startedAt` (the execution's start time, ISO 8601), an execution
+   * that started before the one owning the task cannot take it back: a late or retried Begin of a
+   * dead execution must not fence off the resume that replaced it.
+   *
+   * @throws {StaleWriterError} when an execution that started later owns the task
    */
-  public async begin(taskId: string): Promise<number> {
-    const result = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(taskId, TASK_HEAD_SK),
-        UpdateExpression: 'ADD #epoch :one SET #expiresAt = :expiresAt',
-        ExpressionAttributeNames: { '#epoch': 'epoch', '#expiresAt': CHECKPOINT_TABLE.ttlAttribute },
-        ExpressionAttributeValues: { ':one': 1, ':expiresAt': this.expiresAt() },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    return Number(result.Attributes?.epoch);
+  public async begin(taskId: string, startedAt?: string): Promise<number> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId, TASK_HEAD_SK),
+          UpdateExpression: `ADD #epoch :one SET #expiresAt = :expiresAt${startedAt ? ', #owner = :startedAt' : ''}`,
+          ...(startedAt ? { ConditionExpression: 'attribute_not_exists(#owner) OR #owner <= :startedAt' } : {}),
+          ExpressionAttributeNames: { '#epoch': 'epoch', '#expiresAt': CHECKPOINT_TABLE.ttlAttribute, ...(startedAt ? { '#owner': 'ownerStartedAt' } : {}) },
+          ExpressionAttributeValues: { ':one': 1, ':expiresAt': this.expiresAt(), ...(startedAt ? { ':startedAt': startedAt } : {}) },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(result.Attributes?.epoch);
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new StaleWriterError(taskId, 0);
+      throw error;
+    }
   }
 
   /**
@@ -234,7 +244,7 @@ export class CheckpointManager {
    *
    * @throws {TaskConflictError} when the task exists with a different input
    */
-  public async startTask(taskId: string, input: unknown, owner: TaskOwner): Promise<TaskStart> {
+  public async startTask(taskId: string, input: unknown, owner: TaskOwner, startedAt?: string): Promise<TaskStart> {
     const serialised = JSON.stringify(input ?? null);
     try {
       await this.client.send(
@@ -250,7 +260,7 @@ export class CheckpointManager {
       if ((error as Error).name === 'ConditionalCheckFailedException') throw new TaskConflictError(taskId);
       throw error;
     }
-    return { taskId, epoch: await this.begin(taskId), input, resumed: false };
+    return { taskId, epoch: await this.begin(taskId, startedAt), input, resumed: false };
   }
 
   /** What was stored when the task started: its team, pattern and input; undefined if unknown. */
@@ -266,17 +276,19 @@ export class CheckpointManager {
    *
    * @throws {TaskNotFoundError} when no input is stored for the task (or it expired)
    */
-  public async resumeTask(taskId: string): Promise<TaskStart> {
+  public async resumeTask(taskId: string, startedAt?: string): Promise<TaskStart> {
     const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_INPUT_SK), ConsistentRead: true }));
     const item = stored.Item;
     if (!item || this.isExpired(item)) throw new TaskNotFoundError(taskId);
     const serialised = String(item.input);
     if (checksumOf(serialised) !== item.checksum) throw new CheckpointError(taskId, 'the stored input does not match its checksum');
-    return { taskId, epoch: await this.begin(taskId), input: JSON.parse(serialised) as unknown, resumed: true };
+    return { taskId, epoch: await this.begin(taskId, startedAt), input: JSON.parse(serialised) as unknown, resumed: true };
   }
 
   /**
-   * Writes the next checkpoint of a task.
+   * Writes the next checkpoint of a task. With a `stepKey`, a step saved before (or by a concurrent
+   * run of the same step that saved first) is not saved again: the stored checkpoint is returned,
+   * and its state is the step's result.
    *
    * @throws {StaleWriterError} when `epoch` is older than the task's current epoch
    * @throws {CheckpointTooLargeError} when the state does not fit in one item even gzipped
@@ -310,7 +322,15 @@ export class CheckpointManager {
     };
     const { state: _text, ...attributes } = checkpoint;
     const item = { ...this.key(input.taskId, checkpointSortKey(sequence)), ...attributes, ...stored.attributes };
-    await this.writeCheckpoint(input, item, sequence);
+    try {
+      await this.writeCheckpoint(input, item, sequence);
+    } catch (error) {
+      // Two runs of one step (a step still running when a rollback or resume started it again)
+      // raced, and the other one's save won: its checkpoint is the step's result, for both.
+      const winner = input.stepKey ? await this.findDoneStep(input.taskId, input.stepKey) : undefined;
+      if (winner) return winner;
+      throw error;
+    }
     return checkpoint;
   }
 

@@ -75,6 +75,31 @@ describe('Feature: automatic rollback on an inconsistent step result', () => {
     expect(result.rollbackMetrics).toBe(2);
   });
 
+  it('lets a slow sibling worker finish and checkpoint before the rollback, so it is not run twice', async () => {
+    // Prepare: TEST DOUBLE around the scripted model: billing breaks its contract once, while the
+    // technical-support worker is still thinking; calls are counted per worker.
+    const scripted = new ScriptedModel({ faults: [{ kind: 'off-contract', stateName: 'Work', times: 1 }] });
+    const calls = new Map<string, number>();
+    const model: ModelProvider = {
+      converse: async (request) => {
+        const agent = request.script.kind === 'answer' ? request.script.agentId : request.script.kind;
+        calls.set(agent, (calls.get(agent) ?? 0) + 1);
+        if (agent === 'technical-support') await new Promise((resolve) => setTimeout(resolve, 300));
+        return scripted.converse(request);
+      },
+    };
+
+    // Act
+    const result = await run(model);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual(reference.output);
+    expect(result.rollbacks).toHaveLength(1);
+    expect(calls.get('technical-support')).toBe(1);
+    expect(calls.get('billing')).toBe(2);
+  });
+
   it("follows the team's maxRollbacks", async () => {
     // Prepare
     const strict: TeamDefinition = { ...team, limits: { ...team.limits, maxRollbacks: 0 } };

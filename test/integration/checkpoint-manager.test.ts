@@ -103,6 +103,18 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
       expect(await manager.list(taskId)).toHaveLength(1);
     });
 
+    it('gives two concurrent runs of one step the same saved result: the first save wins, the other gets it', async () => {
+      const taskId = newTask();
+      const [a, b] = await Promise.all([
+        save(taskId, 1, { stepKey: 'Work#billing', state: { run: 'a' } }),
+        save(taskId, 1, { stepKey: 'Work#billing', state: { run: 'b' } }),
+      ]);
+
+      expect(a.sequence).toBe(b.sequence);
+      expect(a.state).toBe(b.state);
+      expect((await manager.list(taskId)).filter((checkpoint) => checkpoint.valid)).toHaveLength(1);
+    });
+
     it('ignores checkpoints past expiresAt that TTL has not deleted yet', async () => {
       const taskId = newTask();
       await save(taskId, 1);
@@ -171,6 +183,16 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
   });
 
   describe('Feature: fencing', () => {
+    it('refuses a takeover by an execution that started before the one owning the task (a late Begin)', async () => {
+      const taskId = newTask();
+      const resumedAt = '2026-11-24T10:00:05.000Z';
+      const owner = await manager.begin(taskId, resumedAt);
+
+      await expect(manager.begin(taskId, '2026-11-24T10:00:00.000Z')).rejects.toBeInstanceOf(StaleWriterError);
+      await expect(save(taskId, 1, { epoch: owner })).resolves.toMatchObject({ sequence: 1 });
+      expect(await manager.begin(taskId, '2026-11-24T10:01:00.000Z')).toBe(owner + 1);
+    });
+
     it('rejects a zombie writer whose epoch was superseded, and writes nothing for it', async () => {
       const taskId = newTask();
       const oldEpoch = await manager.begin(taskId);

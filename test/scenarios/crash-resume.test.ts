@@ -5,7 +5,7 @@
  * must equal an uninterrupted run, and no agent step may act twice: the resumed process calls the
  * model only for steps that had no checkpoint, and each step has exactly one checkpoint.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +32,34 @@ const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]
   // In the middle of an automatic rollback: the inconsistent result was never checkpointed.
   { state: 'RollBack', input: MULTI_INTENT, doneBefore: [3, 3], alsoInject: 'inconsistent:Synthesize' },
   { state: 'WorkInconsistent', input: MULTI_INTENT, doneBefore: [1, 2], alsoInject: 'inconsistent:Work' },
+  { state: 'CheckWork', input: MULTI_INTENT, doneBefore: [3, 3] },
+  { state: 'WorkConsistent', input: MULTI_INTENT, doneBefore: [3, 3] },
+  // The sibling worker finished and checkpointed before the rollback started.
+  { state: 'DescribeInconsistentWork', input: MULTI_INTENT, doneBefore: [2, 2], alsoInject: 'inconsistent:Work' },
 ];
 /** States a scripted run cannot reach: failure paths (covered by the integration tests in-process). */
 const UNREACHABLE = ['WorkerUnavailable', 'ClassificationFailed', 'SynthesisFailed', 'UnknownRoute', 'BeginFailed', 'Escalate', 'RollbackFailed'];
 
-function legion(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 90_000 });
+interface CliOutcome {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A real `legion` child process, awaited without blocking, so that crash points can run side by side. */
+function legion(...args: string[]): Promise<CliOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/legion.js', ...args], { timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
 }
 
 describe('Scenario: crash at every state of supervisor-worker, then resume from another process', () => {
@@ -61,18 +83,19 @@ describe('Scenario: crash at every state of supervisor-worker, then resume from 
     expect([...CRASH_POINTS.map((point) => point.state), ...UNREACHABLE].sort()).toEqual(names);
   });
 
-  it.each(CRASH_POINTS)('crash as $state starts', ({ state, input, doneBefore, alsoInject }) => {
+  // Three at a time: each case starts DynamoDB Local twice, which is most of its time.
+  it.concurrent.each(CRASH_POINTS)('crash as $state starts', async ({ state, input, doneBefore, alsoInject }) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'legion-crash-'));
     const taskId = `crash-${state.toLowerCase()}`;
-    const crashed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');
+    const crashed = await legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');
     expect(crashed.signal).toBe('SIGKILL');
     expect(crashed.stdout).toBe('');
 
-    let resumed = legion('resume', taskId, '--data-dir', dataDir, '--json');
+    let resumed = await legion('resume', taskId, '--data-dir', dataDir, '--json');
     if (state === 'Begin' && resumed.status === 2) {
       // Killed before Begin stored the task: nothing to resume, and running it again is safe.
       expect(resumed.stderr).toMatch(/it never started/);
-      resumed = legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--json');
+      resumed = await legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--json');
     }
     expect(resumed.status, resumed.stderr).toBe(0);
     const result = JSON.parse(resumed.stdout) as RunResult;

@@ -88,7 +88,7 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
       const { taskId, stateName, epoch } = request.event;
       const usage = request.response?.usage;
       try {
-        await options.store.save({
+        const saved = await options.store.save({
           taskId,
           stateName,
           epoch,
@@ -98,7 +98,9 @@ export function checkpoint<E extends StepEvent, R extends StepResult>(options: C
           durationMs: clock() - (startedAt.get(request) ?? clock()),
           tokens: usage ? usage.inputTokens + usage.outputTokens : 0,
         });
-        options.metrics.addMetric(METRICS.checkpointsWritten, MetricUnit.Count, 1);
+        // Another run of this step saved first: answer with its result, so both runs agree.
+        if (saved.stepKey !== undefined && saved.state !== JSON.stringify(request.response ?? null)) request.response = JSON.parse(saved.state) as R;
+        else options.metrics.addMetric(METRICS.checkpointsWritten, MetricUnit.Count, 1);
       } catch (error) {
         options.metrics.addMetric(METRICS.checkpointFailures, MetricUnit.Count, 1);
         throw error;

@@ -35,7 +35,7 @@ export const peerToPeerPattern: PatternSpec = {
     };
   },
   aslRules: {
-    allowedChoiceVariables: ['$.negotiation.tally.outcome', '$.negotiation.round', '$.limits.maxRounds'],
+    allowedChoiceVariables: ['$.negotiation.tally.outcome', '$.negotiation.round', '$.limits.maxRounds', '$.proposalCheck.inconsistent', '$.critiqueCheck.inconsistent'],
     // Each Map item pairs a peer id with its ARN from the PeerFunctionArns substitution.
     allowedFunctionNamePaths: ['$.peer.functionArn'],
   },

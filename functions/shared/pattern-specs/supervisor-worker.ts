@@ -15,7 +15,7 @@ export const supervisorWorkerPattern: PatternSpec = {
     MaxParallelWorkers: String(team.limits.maxParallelWorkers),
   }),
   aslRules: {
-    allowedChoiceVariables: ['$.supervisor.plan.route'],
+    allowedChoiceVariables: ['$.supervisor.plan.route', '$.workCheck.inconsistent'],
     // The supervisor handler copies the ARN from the deployed roster into each assignment.
     allowedFunctionNamePaths: ['$.assignment.functionArn'],
   },

@@ -106,7 +106,8 @@ export class LocalStateMachine {
     const text = await readFile(aslFile, 'utf8');
     const missing = placeholdersIn(text).filter((name) => !(name in substitutions));
     if (missing.length > 0) throw new UnboundTaskError(aslFile, `no substitution for ${missing.map((n) => `\${${n}}`).join(', ')}`);
-    const definition = JSON.parse(applySubstitutions(text, substitutions)) as AslMachine;
+    const substituted = applySubstitutions(text, substitutions);
+    const definition = JSON.parse(substituted) as AslMachine;
     const byArn = new Map(lambdas.map((fn) => [fn.options.functionArn, fn]));
     const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
     const retryStates: string[] = [];
@@ -115,10 +116,7 @@ export class LocalStateMachine {
       if (state.Type !== 'Task') continue;
       handlers[stateName] = state.Resource === START_EXECUTION_SYNC_RESOURCE ? bindNestedExecution(stateName, state, nestedMachines) : bindTask(stateName, state, byArn);
     }
-    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
-    return new LocalStateMachine(machine, handlers, retryStates, aslFile);
+    return new LocalStateMachine(interpreterFor(substituted, definition), handlers, retryStates, aslFile);
   }
 
   /**
@@ -163,6 +161,21 @@ export class LocalStateMachine {
       options.signal?.removeEventListener('abort', abort);
     }
   }
+}
+
+/**
+ * Building and validating an interpreter takes about 0.1 s; a definition text always gives the same
+ * one (handlers are passed per run), so each text is built once per process.
+ */
+const interpreters = new Map<string, StateMachine>();
+
+function interpreterFor(text: string, definition: AslMachine): StateMachine {
+  let machine = interpreters.get(text);
+  if (!machine) {
+    machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    interpreters.set(text, machine);
+  }
+  return machine;
 }
 
 function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLambda>): (input: JsonValue) => Promise<JsonValue> {

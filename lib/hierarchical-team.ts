@@ -3,8 +3,9 @@
  * state machine ARNs) and its state machine, which may start exactly the sub-teams' state machines
  * as nested executions (`states:startExecution.sync:2`) and nothing else.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { AgentTeam, type AgentTeamProps, requirePattern } from './agent-team.ts';
 
@@ -31,6 +32,7 @@ export class HierarchicalTeam extends AgentTeam {
       // StartExecution on the child machine only; .sync:2 also polls and, when the parent stops, stops the child execution.
       child.grantStartExecution(this.stateMachine);
       child.grantExecution(this.stateMachine, 'states:DescribeExecution', 'states:StopExecution');
+      this.acknowledgeChildExecutions(child);
     }
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
@@ -38,5 +40,16 @@ export class HierarchicalTeam extends AgentTeam {
         resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: SYNC_EXECUTION_RULE })],
       }),
     );
+  }
+
+  /** Execution names are chosen per start, so the grant on a child's executions must end in `*`. */
+  private acknowledgeChildExecutions(child: sfn.IStateMachine): void {
+    const cfn = child.node.defaultChild;
+    if (!(cfn instanceof sfn.CfnStateMachine)) return;
+    const logicalId = Stack.of(child).getLogicalId(cfn);
+    Validations.of(this.stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
+      reason: 'DescribeExecution and StopExecution on the executions of one sub-team state machine: execution names are unique per start, so they end in a wildcard.',
+    });
   }
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, RemovalPolicy } from 'aws-cdk-lib';
@@ -12,15 +13,21 @@ interface ValidationReport {
   pluginReports: { pluginName?: string; violations: { ruleName: string }[] }[];
 }
 
+const TEAMS_DIR = fileURLToPath(new URL('../../teams/', import.meta.url));
+
 const nagPacks = (app: App) => [new AwsSolutionsChecks(app), new ServerlessChecks(app)];
 
 describe('Class: LegionStack', () => {
   describe('Feature: cdk-nag checks', () => {
     const outdirs: string[] = [];
     let team: TeamDefinition;
+    /** Every shipped team, as `cdk deploy` deploys them: one team of each pattern, and sub-teams. */
+    let shipped: TeamDefinition[];
 
     beforeAll(async () => {
       team = await loadTeamFile(TELECOM_TEAM_FILE);
+      const files = readdirSync(TEAMS_DIR).filter((file) => file.endsWith('.yaml')).sort();
+      shipped = await Promise.all(files.map((file) => loadTeamFile(join(TEAMS_DIR, file))));
     });
 
     afterAll(() => {
@@ -46,10 +53,10 @@ describe('Class: LegionStack', () => {
     }
 
     it.each(['bedrock', 'scripted'] as const)(
-      'passes the AwsSolutions and Serverless packs and CloudFormation validation (%s models)',
+      'passes the AwsSolutions and Serverless packs and CloudFormation validation with every shipped team (%s models)',
       (modelProvider) => {
         const { violations, failure } = validate(
-          (outdir) => buildApp({ teams: [team], modelProvider, outdir, cfnValidation: true, plugins: nagPacks }).app,
+          (outdir) => buildApp({ teams: shipped, modelProvider, outdir, cfnValidation: true, plugins: nagPacks }).app,
         );
         expect(violations).toEqual([]);
         expect(failure).toBeUndefined();

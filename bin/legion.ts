@@ -6,6 +6,7 @@
  *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
  *   legion rollback <taskId> [--to SEQ] --data-dir DIR [--reason TEXT] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
+ *   legion emit <file.json> [--data-dir DIR] [--json]
  *   legion patterns
  *   legion recommend [--complexity low|medium|high] [--flow single|many-roles] [--dynamic yes|no] [--decentralised yes|no] [--json]
  *
@@ -22,6 +23,7 @@ import type { ModelProvider } from '../functions/shared/models/model-provider.ts
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
+import { type EmitOptions, emitCommand } from './cli/emit.ts';
 import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
@@ -123,6 +125,14 @@ program
   .option('--json', 'print JSON on stdout')
   .action(async (taskId: string, options: CheckpointsOptions) => {
     process.exitCode = await checkpointsCommand(taskId, options);
+  });
+
+withRunOutputOptions(program.command('emit'))
+  .description('put events (one or an array, PutEvents entries or events) on the local event bus: a RunRequested event starts a run as its rule does in AWS')
+  .argument('<file>', 'JSON file with the event(s), e.g. examples/run-requested.json')
+  .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
+  .action(async (file: string, options: EmitOptions) => {
+    process.exitCode = await emitCommand(file, options);
   });
 
 program

@@ -9,6 +9,7 @@ import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/tea
 import type { ModelProviderName } from './agent-function.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
+import { EventTriggers } from './event-triggers.ts';
 import type { AgentTeam, AgentTeamProps } from './agent-team.ts';
 import { PeerToPeerTeam } from './peer-to-peer-team.ts';
 import { PipelineTeam } from './pipeline-team.ts';
@@ -52,8 +53,9 @@ export interface LegionStackProps extends StackProps {
 
 /**
  * Everything Legion deploys: a {@link CheckpointTable} and, for each team, the construct of its
- * pattern. Outputs the table name (`CheckpointTableName`) and each team's state machine ARN
- * (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`).
+ * pattern, then the {@link EventTriggers}. Outputs the table name (`CheckpointTableName`), each
+ * team's state machine ARN (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`)
+ * and the event bus name (`EventBusName`).
  *
  * @example
  * ```ts
@@ -69,6 +71,8 @@ export class LegionStack extends Stack {
   public readonly control: ControlFunctions;
   /** The construct of each team, by team name. */
   public readonly teams: Record<string, TeamConstruct>;
+  /** The Legion event bus, the RunRequested rules and the outcome publisher. */
+  public readonly events: EventTriggers;
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
@@ -106,6 +110,12 @@ export class LegionStack extends Stack {
         description: `State machine of team ${team.name} (${team.pattern})`,
       });
     }
+
+    this.events = new EventTriggers(this, 'Events', { teams: this.teams, logRetention: props.logRetention });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.events.bus.eventBusName,
+      description: 'Legion event bus: put RunRequested events here; RunSucceeded / RunFailed / RunEscalated come out here',
+    });
   }
 }
 

@@ -133,3 +133,57 @@ export function readControlConfig(env: NodeJS.ProcessEnv = process.env): Control
   if (!tableName) throw new ConfigurationError([`${ENV.tableName} is not set`]);
   return { tableName };
 }
+
+/** A deployed state machine that events may start or report on: its team, pattern and ARN. */
+export const DeployedMachineSchema = z.object({
+  team: z.string().min(1),
+  pattern: z.string().min(1),
+  stateMachineArn: z.string().min(1),
+  /** The team a RunRequested event of this pattern runs when it names none. */
+  isDefault: z.boolean().default(false),
+});
+export type DeployedMachine = z.infer<typeof DeployedMachineSchema>;
+
+/** What the start-run function is configured with. */
+export interface StartRunConfig {
+  machines: DeployedMachine[];
+}
+
+/**
+ * Reads the configuration of the start-run function (the state machines it may start).
+ *
+ * @throws {ConfigurationError} naming each missing or malformed variable
+ * @example
+ * ```ts
+ * const config = readStartRunConfig(); // LEGION_STATE_MACHINES='[{"team":"telecom-support","pattern":"supervisor-worker","stateMachineArn":"arn:...","isDefault":true}]'
+ * ```
+ */
+export function readStartRunConfig(env: NodeJS.ProcessEnv = process.env): StartRunConfig {
+  const problems: string[] = [];
+  const machines = parseJsonVariable(env, ENV.stateMachines, z.array(DeployedMachineSchema), problems, undefined);
+  if (problems.length > 0 || !machines) throw new ConfigurationError(problems);
+  return { machines };
+}
+
+/** What the publish-outcome function is configured with. */
+export interface PublishOutcomeConfig extends StartRunConfig {
+  eventBusName: string;
+}
+
+/**
+ * Reads the configuration of the publish-outcome function (the bus, and the machines it reports on).
+ *
+ * @throws {ConfigurationError} naming each missing or malformed variable
+ * @example
+ * ```ts
+ * const { eventBusName, machines } = readPublishOutcomeConfig(); // LEGION_EVENT_BUS_NAME, LEGION_STATE_MACHINES
+ * ```
+ */
+export function readPublishOutcomeConfig(env: NodeJS.ProcessEnv = process.env): PublishOutcomeConfig {
+  const problems: string[] = [];
+  const eventBusName = env[ENV.eventBusName];
+  if (!eventBusName) problems.push(`${ENV.eventBusName} is not set`);
+  const machines = parseJsonVariable(env, ENV.stateMachines, z.array(DeployedMachineSchema), problems, undefined);
+  if (problems.length > 0 || !machines || !eventBusName) throw new ConfigurationError(problems);
+  return { machines, eventBusName };
+}

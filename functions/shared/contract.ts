@@ -91,6 +91,12 @@ export const METRICS = {
   rollbacks: 'Rollbacks',
   /** Runs handed to a human because automatic recovery gave up. */
   escalations: 'Escalations',
+  /** Runs started by a RunRequested event. */
+  runsRequested: 'RunsRequested',
+  /** RunRequested events whose idempotency key already had a run: no second run was started. */
+  duplicateRunRequests: 'DuplicateRunRequests',
+  /** Outcome events (RunSucceeded, RunFailed, RunEscalated) put on the bus. */
+  runOutcomesPublished: 'RunOutcomesPublished',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */
@@ -134,4 +140,8 @@ export const ENV = {
   modelProvider: 'LEGION_MODEL_PROVIDER',
   modelIds: 'LEGION_MODEL_IDS',
   progressCheckpointSeconds: 'LEGION_PROGRESS_CHECKPOINT_SECONDS',
+  /** start-run and publish-outcome: the deployed state machines (JSON list of team, pattern, ARN, default). */
+  stateMachines: 'LEGION_STATE_MACHINES',
+  /** publish-outcome: the Legion event bus the outcome events go to. */
+  eventBusName: 'LEGION_EVENT_BUS_NAME',
 } as const;

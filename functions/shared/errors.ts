@@ -151,6 +151,17 @@ export class UnboundTaskError extends LegionError {
   }
 }
 
+/** EventBridge refused an event Legion put on its bus (PutEvents answered a failed entry). */
+export class EventPublishError extends LegionError {
+  public constructor(
+    public readonly eventBusName: string,
+    public readonly detailType: string,
+    reason: string,
+  ) {
+    super(`Event ${detailType} was not put on bus ${eventBusName}: ${reason}`, { eventBusName, detailType, reason });
+  }
+}
+
 /** Turns zod issues into one readable line each: `path: message`. */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
   return issues.map((issue) => {

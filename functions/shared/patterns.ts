@@ -35,3 +35,26 @@ export function placeholdersIn(aslText: string): string[] {
 export function applySubstitutions(aslText: string, values: Record<string, string>): string {
   return aslText.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => values[name] ?? placeholder);
 }
+
+/** The name of a pattern's example team (its file is named after it, e.g. `teams/telecom-support.yaml`). */
+export function exampleTeamName(pattern: PatternName): string {
+  return PATTERNS[pattern].exampleTeamFile.replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, '');
+}
+
+/**
+ * The team a `RunRequested` event of `pattern` runs when it names none: the pattern's example team
+ * if it is among `teams`, else the pattern's only team; undefined when there are several (the
+ * event must then name one). CDK and the local event triggers both decide with this.
+ *
+ * @example
+ * ```ts
+ * defaultTeamOf('supervisor-worker', [{ name: 'telecom-support', pattern: 'supervisor-worker' }, { name: 'market-research', pattern: 'supervisor-worker' }]);
+ * // 'telecom-support'
+ * ```
+ */
+export function defaultTeamOf(pattern: PatternName, teams: readonly { name: string; pattern: string }[]): string | undefined {
+  const ofPattern = teams.filter((team) => team.pattern === pattern);
+  const example = exampleTeamName(pattern);
+  if (ofPattern.some((team) => team.name === example)) return example;
+  return ofPattern.length === 1 ? ofPattern[0]?.name : undefined;
+}

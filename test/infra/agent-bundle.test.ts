@@ -37,7 +37,8 @@ describe('Class: AgentFunction', () => {
     }
 
     it('writes an index.mjs with the createRequire banner and a source map for every agent', () => {
-      expect(functions).toHaveLength(team.agents.length + CONTROL_FUNCTIONS.length);
+      // + start-run and publish-outcome (lib/event-triggers.ts)
+      expect(functions).toHaveLength(team.agents.length + CONTROL_FUNCTIONS.length + 2);
       for (const fn of functions) {
         const bundle = bundleOf(fn);
         expect(existsSync(bundle), bundle).toBe(true);

@@ -31,7 +31,7 @@ describe('Class: PeerToPeerTeam (in a LegionStack)', () => {
     const functions = Object.entries(resourcesOf(template, 'AWS::Lambda::Function'));
     const isAgent = (fn: Resource): boolean => ENV.agent in ((fn.Properties?.Environment as { Variables?: object } | undefined)?.Variables ?? {});
     agentFunctions = functions.filter(([, fn]) => isAgent(fn)).map(([id]) => id);
-    controlFunctions = functions.filter(([, fn]) => !isAgent(fn)).map(([id]) => id);
+    controlFunctions = functions.filter(([id, fn]) => !isAgent(fn) && !id.startsWith('Events')).map(([id]) => id);
   });
   afterAll(() => {
     removeTemporaryOutdirs();

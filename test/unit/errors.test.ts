@@ -11,6 +11,7 @@ import {
   TaskNotFoundError,
   ConfigurationError,
   ConsistencyViolationError,
+  EventPublishError,
   RollbackLimitExceededError,
   InvalidEventError,
   LegionError,
@@ -78,6 +79,11 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['UsageError', new UsageError('unknown pattern', { pattern: 'x' }), { pattern: 'x' }],
   ['UnboundTaskError', new UnboundTaskError('Classify', 'no handler'), { stateName: 'Classify', reason: 'no handler' }],
+  [
+    'EventPublishError',
+    new EventPublishError('legion-bus', 'RunSucceeded', 'InternalException'),
+    { eventBusName: 'legion-bus', detailType: 'RunSucceeded', reason: 'InternalException' },
+  ],
 ];
 
 describe('Module: errors', () => {

@@ -1,0 +1,136 @@
+/**
+ * Publishes how a run ended, without a single state in any ASL file: Step Functions itself puts a
+ * "Step Functions Execution Status Change" event on the default bus when an execution ends; a rule
+ * matching Legion's state machines delivers it here, and this function puts `RunSucceeded`,
+ * `RunFailed` or `RunEscalated` (see `outcomeOf` in events.ts) on the Legion bus with the task id
+ * and a short summary. The task id is the execution name, or for a resume execution
+ * (`{ "resume": { "taskId" } }`) the task it resumed. Nested executions (a hierarchical team's
+ * sub-teams) publish nothing: they are part of their parent's run, which reports the outcome.
+ *
+ * @example
+ * ```ts
+ * const handler = createPublishOutcomeHandler({ events: new EventBridgeClient({}), sfn: new SFNClient({}), eventBusName, machines, logger, metrics });
+ * await handler(statusChangeEvent, context); // → RunSucceeded on the bus
+ * ```
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { DeployedMachine } from '../shared/config.ts';
+import { METRICS } from '../shared/contract.ts';
+import { EventPublishError, InvalidEventError } from '../shared/errors.ts';
+import {
+  EXECUTION_STATUS_CHANGE,
+  ExecutionStatusChangeDetailSchema,
+  FINAL_EXECUTION_STATUSES,
+  type FinalExecutionStatus,
+  type PutEventsEntry,
+  type RunOutcomeDetail,
+  outcomeEntry,
+} from '../shared/events.ts';
+import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { NestedTaskInputSchema, ResumeInputSchema } from './begin-task.ts';
+
+const HANDLER_NAME = 'publish-outcome';
+
+export const ExecutionStatusChangeEventSchema = z.looseObject({
+  source: z.literal(EXECUTION_STATUS_CHANGE.source),
+  'detail-type': z.literal(EXECUTION_STATUS_CHANGE.detailType),
+  detail: ExecutionStatusChangeDetailSchema,
+});
+export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEventSchema>;
+
+/** The part of the EventBridge client publish-outcome uses (the real client fits it). */
+export interface PutEventsClient {
+  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
+}
+
+/** The part of the SFN client publish-outcome uses, for input/output too large for the event. */
+export interface DescribeExecutionClient {
+  send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput>;
+}
+
+export interface PublishOutcomeDependencies {
+  events: PutEventsClient;
+  sfn: DescribeExecutionClient;
+  eventBusName: string;
+  machines: readonly DeployedMachine[];
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export type PublishOutcomeResult =
+  | { published: true; detailType: string; detail: RunOutcomeDetail }
+  | { published: false; reason: string };
+
+/** Publishes the outcome of one finished execution (pure; no middlewares). */
+export async function publishOutcome(event: ExecutionStatusChangeEvent, deps: PublishOutcomeDependencies): Promise<PublishOutcomeResult> {
+  const { detail } = event;
+  const machine = deps.machines.find((candidate) => candidate.stateMachineArn === detail.stateMachineArn);
+  if (!machine) throw new InvalidEventError(HANDLER_NAME, [`detail.stateMachineArn: ${detail.stateMachineArn} is not one of Legion's state machines`]);
+  if (!(FINAL_EXECUTION_STATUSES as readonly string[]).includes(detail.status)) {
+    throw new InvalidEventError(HANDLER_NAME, [`detail.status: ${detail.status} is not a final status (${FINAL_EXECUTION_STATUSES.join(', ')})`]);
+  }
+  const status = detail.status as FinalExecutionStatus;
+  let { input, output } = detail;
+  // The event leaves out an input or output too large for it; DescribeExecution has them.
+  if (input == null || (status === 'SUCCEEDED' && output == null)) {
+    const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: detail.executionArn }));
+    input ??= described.input;
+    output ??= described.output;
+  }
+  const parsedInput = parseJson(input);
+  if (NestedTaskInputSchema.safeParse(parsedInput).success) {
+    deps.logger.info('nested execution: its parent run reports the outcome', { executionArn: detail.executionArn });
+    return { published: false, reason: 'nested execution' };
+  }
+  const resume = ResumeInputSchema.safeParse(parsedInput);
+  const entry = outcomeEntry(
+    {
+      taskId: resume.success ? resume.data.resume.taskId : detail.name,
+      pattern: machine.pattern,
+      team: machine.team,
+      status,
+      output: parseJson(output),
+      error: detail.error == null ? undefined : { error: detail.error, cause: detail.cause ?? '' },
+    },
+    deps.eventBusName,
+  );
+  await putEntry(entry, deps);
+  const outcome = { detailType: entry.DetailType, detail: JSON.parse(entry.Detail) as RunOutcomeDetail };
+  deps.logger.info('run outcome published', { ...outcome.detail, detailType: outcome.detailType });
+  deps.metrics.addMetric(METRICS.runOutcomesPublished, MetricUnit.Count, 1);
+  return { published: true, ...outcome };
+}
+
+/** @throws {EventPublishError} when EventBridge refuses the entry (the Lambda retries, then dead-letters it) */
+async function putEntry(entry: PutEventsEntry, deps: PublishOutcomeDependencies): Promise<void> {
+  const answer = await deps.events.send(new PutEventsCommand({ Entries: [entry] }));
+  const failed = answer.Entries?.[0];
+  if ((answer.FailedEntryCount ?? 0) > 0 || failed?.ErrorCode) {
+    throw new EventPublishError(deps.eventBusName, entry.DetailType, `${failed?.ErrorCode ?? 'failed'}: ${failed?.ErrorMessage ?? 'no message'}`);
+  }
+}
+
+function parseJson(text: string | null | undefined): unknown {
+  if (text == null) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function createPublishOutcomeHandler(deps: PublishOutcomeDependencies): (event: unknown, context: Context) => Promise<PublishOutcomeResult> {
+  const handler = middy<ExecutionStatusChangeEvent, PublishOutcomeResult>((event: ExecutionStatusChangeEvent) => publishOutcome(event, deps))
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics))
+    .use(validateEvent({ schema: ExecutionStatusChangeEventSchema, handlerName: HANDLER_NAME }));
+  return handler as unknown as (event: unknown, context: Context) => Promise<PublishOutcomeResult>;
+}

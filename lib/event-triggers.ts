@@ -1,0 +1,202 @@
+/**
+ * Runs started by events, results published as events. A custom event bus; per pattern with a
+ * deployed team, a rule for `RunRequested` events of that pattern that invokes the start-run
+ * function (which starts the team's state machine, once per idempotency key); and a rule on the
+ * default bus for the "Step Functions Execution Status Change" events of Legion's state machines,
+ * which invokes publish-outcome (it puts `RunSucceeded` / `RunFailed` / `RunEscalated` on the bus).
+ * No ASL file changes: Step Functions emits the status changes by itself.
+ *
+ * Every rule target has a dead-letter queue and a retry policy; both functions send invocations
+ * that still fail after Lambda's async retries to a second queue, with the error. The rule patterns
+ * come from functions/shared/events.ts, which the local event bus uses too.
+ */
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { DeployedMachine } from '../functions/shared/config.ts';
+import { ENV, PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
+import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/shared/events.ts';
+import { defaultTeamOf } from '../functions/shared/patterns.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
+
+/** A deployed team as the triggers need it: its definition and its state machine. */
+export interface TriggeredTeam {
+  readonly team: TeamDefinition;
+  readonly stateMachine: sfn.StateMachine;
+}
+
+export interface EventTriggersProps extends LegionLogOptions {
+  /** The deployed teams, by team name (the stack's `teams`). */
+  readonly teams: Readonly<Record<string, TriggeredTeam>>;
+  /**
+   * The name of the Legion event bus.
+   *
+   * @default `legion-<stack name>`
+   */
+  readonly eventBusName?: string;
+  /**
+   * How long EventBridge keeps trying to deliver an event to a target before dead-lettering it.
+   *
+   * @default Duration.hours(2)
+   */
+  readonly maxEventAge?: Duration;
+  /**
+   * How many times EventBridge retries delivering an event to a target before dead-lettering it.
+   *
+   * @default 8
+   */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const triggers = new EventTriggers(this, 'Events', { teams: stack.teams });
+ * triggers.bus.eventBusName; // put RunRequested events here
+ * ```
+ */
+export class EventTriggers extends Construct {
+  /** The Legion event bus: RunRequested in, RunSucceeded / RunFailed / RunEscalated out. */
+  public readonly bus: events.EventBus;
+  /** The RunRequested rule of each pattern that has a deployed team. */
+  public readonly runRequestedRules: Partial<Record<PatternName, events.Rule>>;
+  /** The default-bus rule for the end of Legion's executions. */
+  public readonly executionEndedRule: events.Rule;
+  /** Starts a team's state machine for a RunRequested event. */
+  public readonly startRun: LegionFunction;
+  /** Puts the outcome event of a finished execution on the bus. */
+  public readonly publishOutcome: LegionFunction;
+  /** Events EventBridge could not deliver to a target (after its retry policy). */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Invocations of start-run / publish-outcome that kept failing (Lambda's async on-failure destination). */
+  public readonly failedInvocations: sqs.Queue;
+  /** What both functions are told about the deployed state machines. */
+  public readonly machines: readonly DeployedMachine[];
+
+  public constructor(scope: Construct, id: string, props: EventTriggersProps) {
+    super(scope, id);
+    const { teams, eventBusName, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
+    const stack = Stack.of(this);
+    const deployed = Object.values(teams);
+    this.machines = deployedMachines(deployed);
+
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: eventBusName ?? `legion-${stack.stackName}` });
+    this.deadLetterQueue = secureQueue(this, 'DeadLetters');
+    this.failedInvocations = secureQueue(this, 'FailedInvocations');
+    const machinesJson = stack.toJsonString(this.machines);
+
+    const controlFunction = (functionId: string, file: string, description: string, environment: Record<string, string>): LegionFunction => {
+      const built = new LegionFunction(this, functionId, {
+        ...logOptions,
+        entry: fileURLToPath(new URL(`../functions/control/${file}`, import.meta.url)),
+        description,
+        environment,
+      });
+      // Async invocations (EventBridge's) that still fail after Lambda's retries land here with their error.
+      built.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.failedInvocations), retryAttempts: 2, maxEventAge: Duration.hours(1) });
+      return built;
+    };
+    this.startRun = controlFunction('StartRun', 'start-run.lambda.ts', 'Legion: starts a team state machine for a RunRequested event (once per idempotency key)', {
+      [ENV.stateMachines]: machinesJson,
+    });
+    this.publishOutcome = controlFunction('PublishOutcome', 'publish-outcome.lambda.ts', 'Legion: publishes RunSucceeded / RunFailed / RunEscalated when an execution ends', {
+      [ENV.stateMachines]: machinesJson,
+      [ENV.eventBusName]: this.bus.eventBusName,
+    });
+
+    const targetOptions = { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts };
+    this.runRequestedRules = {};
+    for (const pattern of PATTERN_NAMES) {
+      if (!deployed.some(({ team }) => team.pattern === pattern)) continue;
+      this.runRequestedRules[pattern] = new events.Rule(this, `RunRequested-${pattern}`, {
+        eventBus: this.bus,
+        description: `Legion: starts a ${pattern} run for a RunRequested event`,
+        eventPattern: toCdkPattern(runRequestedPattern(pattern)),
+        targets: [new targets.LambdaFunction(this.startRun.function, targetOptions)],
+      });
+    }
+    this.executionEndedRule = new events.Rule(this, 'ExecutionEnded', {
+      description: "Legion: an execution of one of Legion's state machines ended",
+      eventPattern: toCdkPattern(executionStatusChangePattern(deployed.map(({ stateMachine }) => stateMachine.stateMachineArn))),
+      targets: [new targets.LambdaFunction(this.publishOutcome.function, targetOptions)],
+    });
+
+    // Least privilege: start exactly the teams' machines; describe only their executions; put only on this bus.
+    for (const { stateMachine } of deployed) stateMachine.grantStartExecution(this.startRun.function);
+    this.bus.grantPutEventsTo(this.publishOutcome.function);
+    this.publishOutcome.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: deployed.map(({ stateMachine }) => executionArnsOf(stateMachine)),
+      }),
+    );
+    this.acknowledgeFindings(deployed);
+  }
+
+  /** cdk-nag findings that are deliberate, with the reason. */
+  private acknowledgeFindings(deployed: readonly TriggeredTeam[]): void {
+    const stack = Stack.of(this);
+    for (const queue of [this.deadLetterQueue, this.failedInvocations]) {
+      Validations.of(queue).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue (of rule targets, or of failed async invocations).' },
+        { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself a dead-letter queue; nothing consumes it automatically.' },
+      );
+    }
+    for (const fn of [this.startRun, this.publishOutcome]) {
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Invoked asynchronously by EventBridge: failures go to the on-failure destination (an SQS queue, with the error), which supersedes a function DLQ.',
+      });
+    }
+    Validations.of(this.publishOutcome).acknowledge(
+      ...deployed.map(({ stateMachine }) => ({
+        // cdk-nag names the finding after the resource, intrinsics written as JSON.
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify(stack.resolve(stateMachineNameOf(stateMachine)))}:*]`,
+        reason: 'DescribeExecution of any execution of this Legion state machine: execution names (task ids) are not known in advance.',
+      })),
+    );
+  }
+}
+
+/** The machines the functions are told about, with the pattern's default team marked. */
+function deployedMachines(deployed: readonly TriggeredTeam[]): DeployedMachine[] {
+  const definitions = deployed.map(({ team }) => team);
+  return deployed.map(({ team, stateMachine }) => ({
+    team: team.name,
+    pattern: team.pattern,
+    stateMachineArn: stateMachine.stateMachineArn,
+    isDefault: defaultTeamOf(team.pattern, definitions) === team.name,
+  }));
+}
+
+/** The name of a state machine, from its ARN (`arn:<partition>:states:<region>:<account>:stateMachine:<name>`). */
+function stateMachineNameOf(stateMachine: sfn.StateMachine): string {
+  // One form for every machine, so that the cdk-nag finding id of its execution ARNs is predictable.
+  return Fn.select(6, Fn.split(':', stateMachine.stateMachineArn));
+}
+
+/** Every execution of a state machine (execution names, i.e. task ids, are not known in advance). */
+function executionArnsOf(stateMachine: sfn.StateMachine): string {
+  return Stack.of(stateMachine).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${stateMachineNameOf(stateMachine)}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+function secureQueue(scope: Construct, id: string): sqs.Queue {
+  return new sqs.Queue(scope, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+}
+
+/** events.ts patterns in CDK's shape (CDK writes `detailType` as `detail-type`). */
+export function toCdkPattern(pattern: RulePattern): events.EventPattern {
+  return { source: [...pattern.source], detailType: [...pattern['detail-type']], ...(pattern.detail ? { detail: pattern.detail } : {}) };
+}

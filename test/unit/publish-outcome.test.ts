@@ -1,0 +1,148 @@
+/**
+ * publish-outcome, the target of the execution status-change rule. EventBridge and Step Functions
+ * cannot run here, so their clients are small hand-written fakes implementing `send`
+ * (aws-sdk-client-mock is not installed): PutEvents records the entries, DescribeExecution answers
+ * from a table. The end-to-end path (a real run, the real handler, the local bus) is covered in
+ * test/integration/event-triggers.test.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { PutEventsCommand, PutEventsCommandOutput, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { DescribeExecutionCommand, DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createPublishOutcomeHandler } from '../../functions/control/publish-outcome.ts';
+import { type DeployedMachine, readPublishOutcomeConfig } from '../../functions/shared/config.ts';
+import { ConfigurationError, EventPublishError, InvalidEventError } from '../../functions/shared/errors.ts';
+import { TelemetrySink } from '../../local/telemetry-sink.ts';
+
+const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:legion-telecom';
+const MACHINES: DeployedMachine[] = [{ team: 'telecom-support', pattern: 'supervisor-worker', stateMachineArn: ARN, isDefault: true }];
+const BUS = 'legion-Legion';
+const context = { functionName: 'legion-publish-outcome', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+class FakeEventBridge {
+  public readonly entries: PutEventsRequestEntry[] = [];
+  public failWith: string | undefined;
+
+  public send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
+    const entries = command.input.Entries ?? [];
+    if (this.failWith) return Promise.resolve({ $metadata: {}, FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: this.failWith, ErrorMessage: 'try later' })) });
+    this.entries.push(...entries);
+    return Promise.resolve({ $metadata: {}, FailedEntryCount: 0, Entries: entries.map((_, index) => ({ EventId: `e-${index}` })) });
+  }
+}
+
+class FakeStepFunctions {
+  public readonly described: string[] = [];
+
+  public constructor(private readonly executions: Record<string, Partial<DescribeExecutionCommandOutput>> = {}) {}
+
+  public send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput> {
+    const arn = command.input.executionArn ?? '';
+    this.described.push(arn);
+    return Promise.resolve({ $metadata: {}, ...this.executions[arn] } as DescribeExecutionCommandOutput);
+  }
+}
+
+function statusChange(detail: Record<string, unknown>): Record<string, unknown> {
+  return {
+    version: '0',
+    id: 'evt-1',
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: { executionArn: `${ARN.replace(':stateMachine:', ':execution:')}:t-1`, stateMachineArn: ARN, name: 't-1', status: 'SUCCEEDED', input: '{"request":"hi"}', output: '{"answer":"Done."}', error: null, cause: null, ...detail },
+  };
+}
+
+describe('Function: publish-outcome', () => {
+  let events: FakeEventBridge;
+  let sfn: FakeStepFunctions;
+  let telemetry: TelemetrySink;
+  let handler: ReturnType<typeof createPublishOutcomeHandler>;
+
+  function build(executions: Record<string, Partial<DescribeExecutionCommandOutput>> = {}): void {
+    events = new FakeEventBridge();
+    sfn = new FakeStepFunctions(executions);
+    telemetry = new TelemetrySink();
+    const logger = new Logger({ serviceName: 'legion-publish-outcome' });
+    const metrics = new Metrics({ namespace: 'Legion', serviceName: 'legion-publish-outcome' });
+    telemetry.attach(logger, metrics);
+    handler = createPublishOutcomeHandler({ events, sfn, eventBusName: BUS, machines: MACHINES, logger, metrics });
+  }
+  beforeEach(() => {
+    build();
+  });
+
+  const details = (): unknown[] => events.entries.map((entry): unknown => JSON.parse(entry.Detail ?? '{}'));
+
+  it('puts RunSucceeded on the Legion bus with the task id, team and a summary of the answer', async () => {
+    await handler(statusChange({}), context);
+
+    expect(events.entries).toMatchObject([{ Source: 'legion', DetailType: 'RunSucceeded', EventBusName: BUS }]);
+    expect(details()).toEqual([{ taskId: 't-1', pattern: 'supervisor-worker', team: 'telecom-support', status: 'SUCCEEDED', summary: 'Done.' }]);
+    expect(telemetry.metricValues('RunOutcomesPublished')).toEqual([1]);
+    expect(sfn.described).toEqual([]);
+  });
+
+  it.each([
+    ['FAILED', 'ClassificationFailed', 'RunFailed', 'FAILED'],
+    ['FAILED', 'RollbackLimitExceededError', 'RunEscalated', 'ESCALATED'],
+    ['TIMED_OUT', null, 'RunFailed', 'TIMED_OUT'],
+    ['ABORTED', null, 'RunFailed', 'ABORTED'],
+  ])('puts the outcome of a %s execution (error %s) as %s', async (status, error, detailType, outcomeStatus) => {
+    await handler(statusChange({ status, output: null, error, cause: error ? 'why' : null }), context);
+
+    expect(events.entries[0]?.DetailType).toBe(detailType);
+    expect(details()[0]).toMatchObject({ taskId: 't-1', status: outcomeStatus });
+  });
+
+  it('reports a resume execution under the task it resumed', async () => {
+    await handler(statusChange({ name: 't-1-resume-abc', input: '{"resume":{"taskId":"t-1"}}' }), context);
+    expect(details()[0]).toMatchObject({ taskId: 't-1' });
+  });
+
+  it('publishes nothing for a nested execution: its parent run reports', async () => {
+    const result = await handler(statusChange({ input: JSON.stringify({ nestedTask: { taskId: 'child', parentTaskId: 'parent' } }) }), context);
+    expect(result).toEqual({ published: false, reason: 'nested execution' });
+    expect(events.entries).toEqual([]);
+  });
+
+  it('reads input and output with DescribeExecution when the event left them out (too large)', async () => {
+    const executionArn = `${ARN.replace(':stateMachine:', ':execution:')}:t-1`;
+    build({ [executionArn]: { input: '{"resume":{"taskId":"big-task"}}', output: '{"answer":"From describe."}' } });
+
+    await handler(statusChange({ input: null, output: null }), context);
+
+    expect(sfn.described).toEqual([executionArn]);
+    expect(details()[0]).toMatchObject({ taskId: 'big-task', summary: 'From describe.' });
+  });
+
+  it('throws EventPublishError when EventBridge refuses the entry, so Lambda retries it', async () => {
+    events.failWith = 'InternalException';
+    await expect(handler(statusChange({}), context)).rejects.toThrow(EventPublishError);
+  });
+
+  it.each([
+    ['a state machine that is not Legion\'s', { stateMachineArn: `${ARN}-other` }, /not one of Legion's state machines/],
+    ['a status that is not final', { status: 'RUNNING' }, /RUNNING is not a final status/],
+    ['no execution name', { name: '' }, /detail.name/],
+  ])('refuses %s with an InvalidEventError', async (_name, detail, message) => {
+    const call = handler(statusChange(detail), context);
+    await expect(call).rejects.toThrow(InvalidEventError);
+    await expect(call).rejects.toThrow(message);
+    expect(events.entries).toEqual([]);
+  });
+});
+
+describe('Function: readPublishOutcomeConfig', () => {
+  it('reads the bus and the machines', () => {
+    const config = readPublishOutcomeConfig({ LEGION_EVENT_BUS_NAME: BUS, LEGION_STATE_MACHINES: JSON.stringify(MACHINES) });
+    expect(config).toEqual({ eventBusName: BUS, machines: MACHINES });
+  });
+
+  it('names every missing variable', () => {
+    expect(() => readPublishOutcomeConfig({})).toThrow(ConfigurationError);
+    expect(() => readPublishOutcomeConfig({})).toThrow(/LEGION_EVENT_BUS_NAME is not set; LEGION_STATE_MACHINES is not set/);
+  });
+});

@@ -254,8 +254,11 @@ function printRunResult(result: RunResult, json: boolean): void {
     process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }
   if (result.status === 'SUCCEEDED') {
-    const answer = (result.output as { answer?: unknown } | null)?.answer;
-    process.stdout.write(`${typeof answer === 'string' ? answer : JSON.stringify(result.output, null, 2)}\n`);
+    const output = (result.output ?? {}) as { answer?: unknown; document?: unknown; agreed?: unknown; verified?: unknown };
+    // A pattern's main text: the answer (supervisor-worker, hierarchical, peer-to-peer) or the document (pipeline).
+    const text = typeof output.answer === 'string' ? output.answer : output.document;
+    if (typeof output.agreed === 'boolean') process.stderr.write(`agreed: ${output.agreed ? 'yes' : 'no'} · verified: ${output.verified === true ? 'yes' : 'no'}\n`);
+    process.stdout.write(`${typeof text === 'string' ? text : JSON.stringify(result.output, null, 2)}\n`);
   } else if (result.error) {
     process.stderr.write(`${result.error.error}: ${result.error.cause}\n`);
   }

@@ -19,9 +19,9 @@
  * bus.events.at(-1)?.['detail-type']; // 'RunSucceeded'
  * ```
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { PutEventsCommand, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { controlTelemetry } from '../functions/control/control-handler.ts';
 import { createPublishOutcomeHandler, type PublishOutcomeResult } from '../functions/control/publish-outcome.ts';
 import { RunRequestedEventSchema, chooseTeam, taskIdOf } from '../functions/control/start-run.ts';
 import type { DeployedMachine } from '../functions/shared/config.ts';
@@ -67,8 +67,7 @@ export class LocalEventTriggers {
   public readonly runs: TriggeredRun[] = [];
   private readonly machines: (DeployedMachine & { definition: TeamDefinition })[];
   private readonly running = new Set<string>();
-  private readonly logger = new Logger({ serviceName: 'legion-start-run' });
-  private readonly metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-start-run' });
+  private readonly telemetry = controlTelemetry('legion-start-run');
   private readonly publisher: LocalLambda;
 
   private constructor(
@@ -84,7 +83,7 @@ export class LocalEventTriggers {
       isDefault: defaultTeamOf(team.pattern, teams) === team.name,
       definition: team,
     }));
-    runtime.telemetry.attach(this.logger, this.metrics);
+    runtime.telemetry.attach(this.telemetry.logger, this.telemetry.metrics);
     this.publisher = this.publishOutcomeLambda();
   }
 
@@ -111,9 +110,9 @@ export class LocalEventTriggers {
     const taskId = taskIdOf(parsed.data);
     const base = { eventId: event.id, taskId, pattern: machine.pattern, team: machine.team };
     if (this.running.has(taskId) || (await this.runtime.describeTask(taskId)) !== undefined) {
-      this.logger.warn('duplicate run request: the task already has an execution, none started', base);
-      this.metrics.addMetric(METRICS.duplicateRunRequests, MetricUnit.Count, 1);
-      this.metrics.publishStoredMetrics();
+      this.telemetry.logger.warn('duplicate run request: the task already has an execution, none started', base);
+      this.telemetry.metrics.addMetric(METRICS.duplicateRunRequests, MetricUnit.Count, 1);
+      this.telemetry.metrics.publishStoredMetrics();
       const duplicate: TriggeredRun = { ...base, status: 'DUPLICATE' };
       this.runs.push(duplicate);
       return duplicate;
@@ -121,8 +120,8 @@ export class LocalEventTriggers {
     this.running.add(taskId);
     const run: TriggeredRun = { ...base, status: 'STARTED' };
     this.runs.push(run);
-    this.metrics.addMetric(METRICS.runsRequested, MetricUnit.Count, 1);
-    this.metrics.publishStoredMetrics();
+    this.telemetry.metrics.addMetric(METRICS.runsRequested, MetricUnit.Count, 1);
+    this.telemetry.metrics.publishStoredMetrics();
     try {
       run.result = await this.runtime.run({ team: machine.definition, input: parsed.data.detail.input, taskId, ...(this.onProgress ? { onProgress: this.onProgress } : {}) });
     } finally {
@@ -158,9 +157,7 @@ export class LocalEventTriggers {
   }
 
   private publishOutcomeLambda(): LocalLambda {
-    const serviceName = 'legion-publish-outcome';
-    const logger = new Logger({ serviceName });
-    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName });
+    const { logger, metrics } = controlTelemetry('legion-publish-outcome');
     this.runtime.telemetry.attach(logger, metrics);
     const bus = this.bus;
     const handler = createPublishOutcomeHandler({

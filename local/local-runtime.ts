@@ -15,13 +15,12 @@
  * }
  * ```
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
+import { controlTelemetry } from '../functions/control/control-handler.ts';
 import type { Context } from 'aws-lambda';
-import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALATION_ERRORS, METRICS } from '../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALATION_ERRORS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import {
@@ -265,9 +264,7 @@ export class LocalRuntime {
   }
 
   private controlLambda(name: ControlFunctionName, functionArn: string): LocalLambda {
-    const serviceName = `legion-${name}`;
-    const logger = new Logger({ serviceName });
-    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName });
+    const { logger, metrics } = controlTelemetry(`legion-${name}`);
     this.telemetry.attach(logger, metrics);
     const deps = { checkpoints: this.store, logger, metrics };
     return new LocalLambda({

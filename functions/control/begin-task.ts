@@ -12,15 +12,11 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { CheckpointManager, TaskStart } from '../shared/checkpoint-manager.ts';
 import { METRICS } from '../shared/contract.ts';
-import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const BeginTaskEventSchema = z.object({
   step: z.literal('begin'),
@@ -66,10 +62,6 @@ export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependenci
   return start;
 }
 
-export function createBeginTaskHandler(deps: BeginTaskDependencies): (event: unknown, context: Context) => Promise<TaskStart> {
-  const handler = middy<BeginTaskEvent, TaskStart>((event: BeginTaskEvent) => beginTask(event, deps))
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .use(logMetrics(deps.metrics))
-    .use(validateEvent({ schema: BeginTaskEventSchema, handlerName: 'begin-task' }));
-  return handler as unknown as (event: unknown, context: Context) => Promise<TaskStart>;
+export function createBeginTaskHandler(deps: BeginTaskDependencies): ControlHandler<TaskStart> {
+  return createControlHandler('begin-task', BeginTaskEventSchema, (event) => beginTask(event, deps), deps);
 }

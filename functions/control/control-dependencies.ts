@@ -7,13 +7,13 @@
  * export const handler = createBeginTaskHandler(createControlDependencies('legion-begin-task'));
  * ```
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { readControlConfig } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
+import { controlTelemetry } from './control-handler.ts';
 
 export interface ControlDependencies {
   checkpoints: CheckpointManager;
@@ -24,9 +24,5 @@ export interface ControlDependencies {
 export function createControlDependencies(serviceName: string): ControlDependencies {
   const config = readControlConfig();
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  return {
-    checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-  };
+  return { checkpoints: new CheckpointManager({ client, tableName: config.tableName }), ...controlTelemetry(serviceName) };
 }

@@ -1,10 +1,8 @@
 /** Lambda entry point of the publish-outcome function (target of the execution status-change rule). */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { readPublishOutcomeConfig } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
+import { controlTelemetry } from './control-handler.ts';
 import { createPublishOutcomeHandler } from './publish-outcome.ts';
 
 const serviceName = 'legion-publish-outcome';
@@ -14,6 +12,5 @@ export const handler = createPublishOutcomeHandler({
   sfn: new SFNClient({}),
   eventBusName: config.eventBusName,
   machines: config.machines,
-  logger: new Logger({ serviceName }),
-  metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
+  ...controlTelemetry(serviceName),
 });

@@ -14,13 +14,9 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { DeployedMachine } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
@@ -34,8 +30,8 @@ import {
   type RunOutcomeDetail,
   outcomeEntry,
 } from '../shared/events.ts';
-import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { NestedTaskInputSchema, ResumeInputSchema } from './begin-task.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'publish-outcome';
 
@@ -127,10 +123,6 @@ function parseJson(text: string | null | undefined): unknown {
   }
 }
 
-export function createPublishOutcomeHandler(deps: PublishOutcomeDependencies): (event: unknown, context: Context) => Promise<PublishOutcomeResult> {
-  const handler = middy<ExecutionStatusChangeEvent, PublishOutcomeResult>((event: ExecutionStatusChangeEvent) => publishOutcome(event, deps))
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .use(logMetrics(deps.metrics))
-    .use(validateEvent({ schema: ExecutionStatusChangeEventSchema, handlerName: HANDLER_NAME }));
-  return handler as unknown as (event: unknown, context: Context) => Promise<PublishOutcomeResult>;
+export function createPublishOutcomeHandler(deps: PublishOutcomeDependencies): ControlHandler<PublishOutcomeResult> {
+  return createControlHandler(HANDLER_NAME, ExecutionStatusChangeEventSchema, (event) => publishOutcome(event, deps), deps);
 }

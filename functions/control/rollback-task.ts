@@ -13,16 +13,12 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { METRICS } from '../shared/contract.ts';
 import { RollbackLimitExceededError } from '../shared/errors.ts';
-import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const RollbackTaskEventSchema = z.object({
   step: z.literal('rollback'),
@@ -77,10 +73,6 @@ function causeMessage(cause: string | undefined): string {
   }
 }
 
-export function createRollbackTaskHandler(deps: RollbackTaskDependencies): (event: unknown, context: Context) => Promise<RollbackTaskResult> {
-  const handler = middy<RollbackTaskEvent, RollbackTaskResult>((event: RollbackTaskEvent) => rollbackTask(event, deps))
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .use(logMetrics(deps.metrics))
-    .use(validateEvent({ schema: RollbackTaskEventSchema, handlerName: 'rollback-task' }));
-  return handler as unknown as (event: unknown, context: Context) => Promise<RollbackTaskResult>;
+export function createRollbackTaskHandler(deps: RollbackTaskDependencies): ControlHandler<RollbackTaskResult> {
+  return createControlHandler('rollback-task', RollbackTaskEventSchema, (event) => rollbackTask(event, deps), deps);
 }

@@ -15,18 +15,14 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { StartExecutionCommand, type StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { DeployedMachine } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import { DETAIL_TYPES, LEGION_EVENT_SOURCE, RunRequestedDetailSchema, type RunRequestedDetail } from '../shared/events.ts';
-import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'start-run';
 
@@ -128,10 +124,6 @@ function duplicate(base: Omit<StartRunResult, 'status'>, executionArn: string | 
   return { status: 'DUPLICATE', ...base, executionArn };
 }
 
-export function createStartRunHandler(deps: StartRunDependencies): (event: unknown, context: Context) => Promise<StartRunResult> {
-  const handler = middy<RunRequestedEvent, StartRunResult>((event: RunRequestedEvent) => startRun(event, deps))
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .use(logMetrics(deps.metrics))
-    .use(validateEvent({ schema: RunRequestedEventSchema, handlerName: HANDLER_NAME }));
-  return handler as unknown as (event: unknown, context: Context) => Promise<StartRunResult>;
+export function createStartRunHandler(deps: StartRunDependencies): ControlHandler<StartRunResult> {
+  return createControlHandler(HANDLER_NAME, RunRequestedEventSchema, (event) => startRun(event, deps), deps);
 }

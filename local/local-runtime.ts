@@ -16,6 +16,9 @@
  * ```
  */
 import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
+import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
+import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
+import { createSettleAwardHandler } from '../functions/control/settle-award.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
@@ -23,6 +26,7 @@ import type { Context } from 'aws-lambda';
 import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALATION_ERRORS } from '../functions/shared/contract.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
+import { type AuctionSummary, AuctionStore } from '../functions/shared/auction-store.ts';
 import {
   type Checkpoint,
   CheckpointManager,
@@ -38,6 +42,8 @@ import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
+import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
+import { LocalEventBus } from './local-event-bus.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
@@ -68,6 +74,8 @@ export interface RunResult {
   modelCalls: number;
   /** Every rollback the task has had, oldest first: automatic ones (after an inconsistent step result) and manual ones. */
   rollbacks: RollbackRecord[];
+  /** auction: every round (bids received, admitted, rejected per reason) and every award. */
+  auction?: AuctionSummary;
   durationMs: number;
 }
 
@@ -85,6 +93,8 @@ export interface RunRequest {
   onStateEntered?: (stateName: string) => void;
   /** Aborting it drops the execution where it is, as a crash in this process would (status ABORTED). */
   signal?: AbortSignal;
+  /** auction: late or duplicated bids for this task, on purpose (scripted shortcuts). @default none */
+  auctionFaults?: AuctionFaults;
 }
 
 export type ResumeRequest = Omit<RunRequest, 'input'>;
@@ -98,6 +108,8 @@ export interface LocalRuntimeOptions {
   logStream?: NodeJS.WritableStream | undefined;
   /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
   progressCheckpointSeconds?: number | undefined;
+  /** The bus auctions announce on (and `legion emit` puts events on). @default a new LocalEventBus */
+  eventBus?: LocalEventBus | undefined;
 }
 
 /** The function ARN an agent has in the local runtime. */
@@ -119,7 +131,11 @@ interface ExecutionScope {
 
 export class LocalRuntime {
   public readonly telemetry: TelemetrySink;
+  /** The local Legion event bus: auction announcements and bids travel on it. */
+  public readonly eventBus: LocalEventBus;
   private readonly store: CheckpointManager;
+  private readonly auctions: AuctionStore;
+  private readonly auctionHouse: LocalAuctionHouse;
   private readonly model: ModelProvider;
   private readonly progressCheckpointSeconds: number | undefined;
 
@@ -131,6 +147,17 @@ export class LocalRuntime {
     this.store = new CheckpointManager({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.model = options.model ?? new ScriptedModel();
     this.progressCheckpointSeconds = options.progressCheckpointSeconds;
+    this.eventBus = options.eventBus ?? new LocalEventBus();
+    this.auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.auctionHouse = new LocalAuctionHouse({
+      bus: this.eventBus,
+      auctions: this.auctions,
+      telemetry: this.telemetry,
+      documentClient: db.documentClient(),
+      tableName: LOCAL_TABLE_NAME,
+      model: this.model,
+      functionArnOf: localFunctionArn,
+    });
   }
 
   /** Starts DynamoDB Local (in memory, or on disk in `dataDir`) and returns a ready runtime. */
@@ -164,6 +191,10 @@ export class LocalRuntime {
   private async execute(request: ResumeRequest, input: unknown, executionName: string): Promise<RunResult> {
     const { team, taskId } = request;
     const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
+    if (team.pattern === 'auction') {
+      this.auctionHouse.install(team);
+      this.auctionHouse.setFaults(taskId, request.auctionFaults ?? { lateBidders: [], duplicateBidders: [] });
+    }
     const model = new CallCountingModel(this.model);
     const machine = await this.buildMachine(team, model, request.onProgress, request);
     const started = performance.now();
@@ -190,6 +221,7 @@ export class LocalRuntime {
       checkpointsBefore,
       modelCalls: model.calls,
       rollbacks,
+      ...(team.pattern === 'auction' ? { auction: await this.auctions.summary(taskId) } : {}),
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
@@ -237,9 +269,9 @@ export class LocalRuntime {
         handler: withProgress(agent.id, handler, counter, onProgress),
       });
     });
-    const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf });
+    const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf, eventBusName: this.eventBus.name });
     const control = CONTROL_FUNCTIONS.map((name) => this.controlLambda(name, controlArnOf(name)));
-    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control], await this.nestedMachines(team, model, onProgress, scope));
+    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control], await this.nestedMachines(team, model, onProgress, scope), this.eventBus);
   }
 
   /**
@@ -266,7 +298,7 @@ export class LocalRuntime {
   private controlLambda(name: ControlFunctionName, functionArn: string): LocalLambda {
     const { logger, metrics } = controlTelemetry(`legion-${name}`);
     this.telemetry.attach(logger, metrics);
-    const deps = { checkpoints: this.store, logger, metrics };
+    const deps = { checkpoints: this.store, auctions: this.auctions, logger, metrics };
     return new LocalLambda({
       functionName: `legion-control-${name}`,
       functionArn,
@@ -317,6 +349,9 @@ function withProgress<C>(
 const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: ControlDependencies) => (event: unknown, context: Context) => Promise<unknown>> = {
   'begin-task': createBeginTaskHandler,
   'rollback-task': createRollbackTaskHandler,
+  'open-auction': createOpenAuctionHandler,
+  'close-auction': createCloseAuctionHandler,
+  'settle-award': createSettleAwardHandler,
 };
 
 /** A failed run whose error is an escalation is waiting for a human, not broken. */

@@ -19,6 +19,7 @@ import { START_EXECUTION_SYNC_RESOURCE } from '../functions/shared/contracts/hie
 import { LegionError, UnboundTaskError } from '../functions/shared/errors.ts';
 import { applySubstitutions, placeholdersIn } from '../functions/shared/patterns.ts';
 import { type AslMachine, type AslState, allStates } from './asl.ts';
+import type { LocalEventBus } from './local-event-bus.ts';
 import type { LocalLambda } from './local-lambda.ts';
 
 export { allStates } from './asl.ts';
@@ -30,6 +31,17 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * output, rejects with {@link ExecutionFailedError} when it fails.
  */
 export type NestedMachineRunner = (input: JsonValue, executionName: string) => Promise<JsonValue>;
+
+/** Step Functions resource of the optimised EventBridge integration (the auction's announcement). */
+export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+
+/** PutEvents refused an entry: as in AWS, the Task fails with `EventBridge.FailedEntry`. */
+export class PutEventsFailedEntryError extends LegionError {
+  public constructor(reason: string) {
+    super(reason, { reason });
+    this.name = 'EventBridge.FailedEntry';
+  }
+}
 
 /** The execution failed: `error` and `cause` as Step Functions reports them. */
 export class ExecutionFailedError extends LegionError {
@@ -93,7 +105,8 @@ export class LocalStateMachine {
 
   /**
    * Reads an ASL file, applies the substitutions and binds every Task state: Lambda Tasks to
-   * `lambdas` (by function ARN), nested-execution Tasks to `nestedMachines` (by state machine ARN).
+   * `lambdas` (by function ARN), nested-execution Tasks to `nestedMachines` (by state machine ARN),
+   * `events:putEvents` Tasks to `eventBus`.
    *
    * @throws {UnboundTaskError} when a Task cannot be bound, or a placeholder has no value
    */
@@ -102,6 +115,7 @@ export class LocalStateMachine {
     substitutions: Record<string, string>,
     lambdas: readonly LocalLambda[],
     nestedMachines: ReadonlyMap<string, NestedMachineRunner> = new Map(),
+    eventBus?: LocalEventBus,
   ): Promise<LocalStateMachine> {
     const text = await readFile(aslFile, 'utf8');
     const missing = placeholdersIn(text).filter((name) => !(name in substitutions));
@@ -114,7 +128,12 @@ export class LocalStateMachine {
     for (const [stateName, state] of allStates(definition)) {
       if ('Retry' in state) retryStates.push(stateName);
       if (state.Type !== 'Task') continue;
-      handlers[stateName] = state.Resource === START_EXECUTION_SYNC_RESOURCE ? bindNestedExecution(stateName, state, nestedMachines) : bindTask(stateName, state, byArn);
+      handlers[stateName] =
+        state.Resource === START_EXECUTION_SYNC_RESOURCE
+          ? bindNestedExecution(stateName, state, nestedMachines)
+          : state.Resource === PUT_EVENTS_RESOURCE
+            ? bindPutEvents(stateName, eventBus)
+            : bindTask(stateName, state, byArn);
     }
     return new LocalStateMachine(interpreterFor(substituted, definition), handlers, retryStates, aslFile);
   }
@@ -215,6 +234,22 @@ function bindNestedExecution(stateName: string, state: AslState, machines: Reado
       if (!(error instanceof ExecutionFailedError)) throw error;
       throw new NestedExecutionFailedError(JSON.stringify({ ...started, Status: 'FAILED', StopDate: Date.now(), Error: error.errorName, Cause: error.errorCause }));
     }
+  };
+}
+
+/**
+ * Emulates `events:putEvents`: the entries' `Detail` is JSON in the ASL (the integration
+ * serialises it), a refused entry fails the Task with `EventBridge.FailedEntry`, and the answer
+ * has PutEvents' shape.
+ */
+function bindPutEvents(stateName: string, bus: LocalEventBus | undefined): (input: JsonValue) => Promise<JsonValue> {
+  if (!bus) throw new UnboundTaskError(stateName, 'events:putEvents needs a local event bus');
+  return async (input) => {
+    const entries = ((input as { Entries?: unknown }).Entries ?? []) as { Source: string; DetailType: string; EventBusName?: string; Detail?: unknown }[];
+    const result = await bus.putEvents(entries.map((entry) => ({ ...entry, Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail ?? {}) })));
+    const failed = result.entries.find((entry) => entry.errorCode !== undefined);
+    if (failed) throw new PutEventsFailedEntryError(`${failed.errorCode ?? 'failed'}: ${failed.errorMessage ?? ''}`);
+    return { FailedEntryCount: 0, Entries: result.entries.map((entry) => ({ EventId: entry.eventId ?? '' })) };
   };
 }
 

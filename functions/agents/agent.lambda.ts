@@ -1,10 +1,28 @@
 /**
- * Lambda entry point of every agent role: configuration comes from the environment CDK sets.
+ * Lambda entry point of every agent role: configuration comes from the environment CDK sets. A
+ * bidder's function also answers auction announcements from its EventBridge rule.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createAgentHandler } from './agent.ts';
+import { createBidderAgentHandler } from './bidder.ts';
+import { AuctionStore } from '../shared/auction-store.ts';
 import { readAgentConfig } from '../shared/config.ts';
 import { createAgentDependencies } from '../shared/dependencies.ts';
 
 const config = readAgentConfig();
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const deps = createAgentDependencies(config, { documentClient });
+const stepHandler = createAgentHandler(config, deps);
 
-export const handler = createAgentHandler(config, createAgentDependencies(config));
+export const handler =
+  config.agent.role === 'bidder' && config.eventBusName
+    ? createBidderAgentHandler(config, stepHandler, {
+        auctions: new AuctionStore({ client: documentClient, tableName: config.tableName }),
+        events: new EventBridgeClient({}),
+        eventBusName: config.eventBusName,
+        logger: deps.logger,
+        metrics: deps.metrics,
+      })
+    : stepHandler;

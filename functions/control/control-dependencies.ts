@@ -1,6 +1,6 @@
 /**
  * What every control function's Lambda entry point builds once per container: the checkpoint
- * store on the configured table, a logger and metrics.
+ * store and the auction store on the configured table, a logger and metrics.
  *
  * @example
  * ```ts
@@ -11,12 +11,15 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AuctionStore } from '../shared/auction-store.ts';
 import { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { readControlConfig } from '../shared/config.ts';
 import { controlTelemetry } from './control-handler.ts';
 
 export interface ControlDependencies {
   checkpoints: CheckpointManager;
+  /** auction: rounds, bids and awards, on the same table. */
+  auctions: AuctionStore;
   logger: Logger;
   metrics: Metrics;
 }
@@ -24,5 +27,9 @@ export interface ControlDependencies {
 export function createControlDependencies(serviceName: string): ControlDependencies {
   const config = readControlConfig();
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  return { checkpoints: new CheckpointManager({ client, tableName: config.tableName }), ...controlTelemetry(serviceName) };
+  return {
+    checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
+    auctions: new AuctionStore({ client, tableName: config.tableName }),
+    ...controlTelemetry(serviceName),
+  };
 }

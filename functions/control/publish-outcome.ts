@@ -15,22 +15,21 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { DeployedMachine } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
-import { EventPublishError, InvalidEventError } from '../shared/errors.ts';
+import { InvalidEventError } from '../shared/errors.ts';
 import {
   EXECUTION_STATUS_CHANGE,
   ExecutionStatusChangeDetailSchema,
   FINAL_EXECUTION_STATUSES,
   type FinalExecutionStatus,
-  type PutEventsEntry,
   type RunOutcomeDetail,
   outcomeEntry,
 } from '../shared/events.ts';
 import { NestedTaskInputSchema, ResumeInputSchema } from './begin-task.ts';
+import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'publish-outcome';
@@ -42,10 +41,7 @@ export const ExecutionStatusChangeEventSchema = z.looseObject({
 });
 export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEventSchema>;
 
-/** The part of the EventBridge client publish-outcome uses (the real client fits it). */
-export interface PutEventsClient {
-  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
-}
+export type { PutEventsClient } from '../shared/put-event.ts';
 
 /** The part of the SFN client publish-outcome uses, for input/output too large for the event. */
 export interface DescribeExecutionClient {
@@ -98,20 +94,12 @@ export async function publishOutcome(event: ExecutionStatusChangeEvent, deps: Pu
     },
     deps.eventBusName,
   );
-  await putEntry(entry, deps);
+  // A refused entry throws EventPublishError: the Lambda retries, then dead-letters it.
+  await putEvent(entry, deps);
   const outcome = { detailType: entry.DetailType, detail: JSON.parse(entry.Detail) as RunOutcomeDetail };
   deps.logger.info('run outcome published', { ...outcome.detail, detailType: outcome.detailType });
   deps.metrics.addMetric(METRICS.runOutcomesPublished, MetricUnit.Count, 1);
   return { published: true, ...outcome };
-}
-
-/** @throws {EventPublishError} when EventBridge refuses the entry (the Lambda retries, then dead-letters it) */
-async function putEntry(entry: PutEventsEntry, deps: PublishOutcomeDependencies): Promise<void> {
-  const answer = await deps.events.send(new PutEventsCommand({ Entries: [entry] }));
-  const failed = answer.Entries?.[0];
-  if ((answer.FailedEntryCount ?? 0) > 0 || failed?.ErrorCode) {
-    throw new EventPublishError(deps.eventBusName, entry.DetailType, `${failed?.ErrorCode ?? 'failed'}: ${failed?.ErrorMessage ?? 'no message'}`);
-  }
 }
 
 function parseJson(text: string | null | undefined): unknown {

@@ -110,7 +110,7 @@ export interface RankedBid {
   score: number;
 }
 
-export type Award =
+export type AuctionRanking =
   | { winner: Bid; runnerUp: Bid | undefined; ranking: RankedBid[] }
   | { winner: undefined; runnerUp: undefined; ranking: RankedBid[] };
 
@@ -146,7 +146,7 @@ function compareRanked(a: RankedBid, b: RankedBid): number {
  * @returns `ranking` best first; `winner` undefined (and `ranking` empty) when there is no bid.
  * @throws RangeError when a weight is negative or not finite.
  */
-export function chooseWinner(admitted: readonly Bid[], options: { weights?: Partial<ScoreWeights> } = {}): Award {
+export function chooseWinner(admitted: readonly Bid[], options: { weights?: Partial<ScoreWeights> } = {}): AuctionRanking {
   const weights: ScoreWeights = { ...DEFAULT_WEIGHTS, ...options.weights };
   for (const [name, value] of Object.entries(weights)) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`weight ${name} must be a finite number >= 0`);

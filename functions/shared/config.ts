@@ -57,6 +57,8 @@ export interface AgentConfig extends AgentSettings {
   model: ModelSettings;
   /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
   progressCheckpointSeconds?: number;
+  /** auction bidders: the Legion event bus their bids go to. @default none */
+  eventBusName?: string | undefined;
 }
 
 /**
@@ -75,8 +77,10 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const progress = env[ENV.progressCheckpointSeconds];
   const progressCheckpointSeconds = progress === undefined ? DEFAULT_PROGRESS_CHECKPOINT_SECONDS : Number(progress);
   if (!(progressCheckpointSeconds > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
+  const eventBusName = env[ENV.eventBusName];
+  if (settings?.agent.role === 'bidder' && !eventBusName) problems.push(`${ENV.eventBusName} is not set (a bidder puts its bids on the Legion event bus)`);
   if (problems.length > 0 || !settings || !tableName || !model.success) throw new ConfigurationError(problems);
-  return { ...settings, tableName, model: model.data, progressCheckpointSeconds };
+  return { ...settings, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
 }
 
 /** The variable each model setting comes from, so a problem names what the operator must fix. */

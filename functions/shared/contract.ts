@@ -11,11 +11,11 @@
  */
 
 /** The patterns Legion deploys; each has `statemachines/<name>.asl.json`. */
-export const PATTERN_NAMES = ['supervisor-worker', 'pipeline', 'peer-to-peer', 'hierarchical'] as const;
+export const PATTERN_NAMES = ['supervisor-worker', 'pipeline', 'peer-to-peer', 'hierarchical', 'auction'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
 /** Roles an agent may play; which ones a team needs depends on its pattern (PATTERN_ROLES). */
-export const AGENT_ROLES = ['supervisor', 'worker', 'stage', 'lead', 'peer', 'verifier'] as const;
+export const AGENT_ROLES = ['supervisor', 'worker', 'stage', 'lead', 'peer', 'verifier', 'bidder'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
 
 /** How many agents of each role a team of a pattern has (roles not listed are not allowed). */
@@ -31,11 +31,19 @@ export const PATTERN_ROLES: Record<PatternName, Partial<Record<AgentRole, RoleCo
   'supervisor-worker': { supervisor: { min: 1, max: 1 }, worker: { min: 1 } },
   pipeline: { stage: { min: 1 }, verifier: { min: 1, max: 1 } },
   'peer-to-peer': { peer: { min: 3 }, verifier: { min: 1, max: 1 } },
+  auction: { bidder: { min: 2 }, verifier: { min: 1, max: 1 } },
 };
 
-/** The non-agent functions every pattern's state machine invokes (one of each per stack). */
-export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task'] as const;
+/**
+ * The non-agent functions state machines invoke (one of each per stack): begin-task and
+ * rollback-task in every pattern (COMMON_CONTROL_FUNCTIONS), the others in the pattern that names
+ * them in its spec's `controlFunctions`.
+ */
+export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'open-auction', 'close-auction', 'settle-award'] as const;
 export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];
+
+/** The control functions every pattern's state machine invokes. */
+export const COMMON_CONTROL_FUNCTIONS = ['begin-task', 'rollback-task'] as const satisfies readonly ControlFunctionName[];
 
 /** Key schema and retention of the checkpoint table. */
 export const CHECKPOINT_TABLE = {
@@ -97,6 +105,16 @@ export const METRICS = {
   duplicateRunRequests: 'DuplicateRunRequests',
   /** Outcome events (RunSucceeded, RunFailed, RunEscalated) put on the bus. */
   runOutcomesPublished: 'RunOutcomesPublished',
+  /** auction: bids a bidder put on the bus. */
+  bidsSubmitted: 'BidsSubmitted',
+  /** auction: bids the collector stored (first deliveries of bids for an open round). */
+  bidsReceived: 'BidsReceived',
+  /** auction: bids not admitted (late, duplicate, unknown bidder, expired, wrong auction); dimension `reason`. */
+  bidsRejected: 'BidsRejected',
+  /** auction: awards made (winners and runners-up). */
+  awardsMade: 'AwardsMade',
+  /** auction: awarded bidders that failed, or whose result failed verification. */
+  awardsFailed: 'AwardsFailed',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */
@@ -114,7 +132,7 @@ export const LAMBDA_SERVICE_ERRORS = [
 export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationError'] as const;
 
 /** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
-export const ESCALATION_ERRORS = ['RollbackLimitExceededError'] as const;
+export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError'] as const;
 
 /** Automatic rollbacks a task may have before it is escalated, unless its team sets `limits.maxRollbacks`. */
 export const DEFAULT_MAX_ROLLBACKS = 2;

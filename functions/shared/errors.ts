@@ -138,6 +138,35 @@ export class RollbackLimitExceededError extends LegionError {
   }
 }
 
+/** auction: every round of an auction closed without a valid bid; a human must find someone for the task. */
+export class NoValidBidsError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly rounds: number,
+    public readonly rejected: Readonly<Record<string, number>>,
+  ) {
+    const counted = Object.entries(rejected).filter(([, count]) => count > 0).map(([reason, count]) => `${count} ${reason}`);
+    super(`Task ${taskId} escalated: ${rounds} auction round(s) closed without a valid bid${counted.length > 0 ? ` (rejected: ${counted.join(', ')})` : ''}`, { taskId, rounds, rejected });
+  }
+}
+
+/** auction: the awarded bidders failed one after the other and no runner-up is left (or allowed). */
+export class AwardsExhaustedError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly failedBidders: readonly string[],
+  ) {
+    super(`Task ${taskId} escalated: every awarded bidder failed (${failedBidders.join(', ')}) and no runner-up is left`, { taskId, failedBidders });
+  }
+}
+
+/** A scripted model fault made the agent fail on purpose (`legion run --inject fail:<agent>`), as a crashed or erroring bidder would. */
+export class ScriptedFailureError extends LegionError {
+  public constructor(public readonly agent: string) {
+    super(`Agent ${agent} failed (injected scripted fault)`, { agent });
+  }
+}
+
 /** Something the user asked for on the command line or in an input file is not valid. */
 export class UsageError extends LegionError {}
 

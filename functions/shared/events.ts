@@ -26,6 +26,10 @@ export const DETAIL_TYPES = {
   runFailed: 'RunFailed',
   /** The run ended with an error that hands it to a human (ESCALATION_ERRORS). */
   runEscalated: 'RunEscalated',
+  /** auction: a round of an auction is open; the team's bidders answer it with a bid. */
+  auctionAnnounced: 'AuctionAnnounced',
+  /** auction: a bidder's bid; the team's collector stores it. */
+  bidSubmitted: 'BidSubmitted',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
@@ -110,6 +114,16 @@ export interface RulePattern {
  */
 export function runRequestedPattern(pattern: string): RulePattern {
   return { source: [LEGION_EVENT_SOURCE], 'detail-type': [DETAIL_TYPES.runRequested], detail: { pattern: [pattern] } };
+}
+
+/** The pattern of the rule that delivers a team's auction announcements to each of its bidders. */
+export function auctionAnnouncedPattern(team: string): RulePattern {
+  return { source: [LEGION_EVENT_SOURCE], 'detail-type': [DETAIL_TYPES.auctionAnnounced], detail: { team: [team] } };
+}
+
+/** The pattern of the rule that routes the bids for a team's auctions to its bid collector. */
+export function bidSubmittedPattern(team: string): RulePattern {
+  return { source: [LEGION_EVENT_SOURCE], 'detail-type': [DETAIL_TYPES.bidSubmitted], detail: { team: [team] } };
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PatternSpec {
   substitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string>;
   /** What the ASL may branch on and invoke; the ASL rule test holds the file to it. */
   aslRules: AslRules;
+  /** The control functions its state machine invokes (CDK grants exactly these). */
+  controlFunctions: readonly ControlFunctionName[];
 }
 
 /**
@@ -44,6 +46,8 @@ export interface AslRules {
 export interface FunctionArnLookup {
   agent(agentId: string): string;
   control(name: ControlFunctionName): string;
+  /** The Legion event bus (auction: the state machine announces on it). @default none */
+  eventBusName?: string | undefined;
 }
 
 /** Absolute path of a file of this repository (pattern specs name their ASL file and example team). */

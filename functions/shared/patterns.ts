@@ -15,6 +15,7 @@ import { peerToPeerPattern } from './pattern-specs/peer-to-peer.ts';
 import { pipelinePattern } from './pattern-specs/pipeline.ts';
 import { supervisorWorkerPattern } from './pattern-specs/supervisor-worker.ts';
 import { hierarchicalPattern } from './pattern-specs/hierarchical.ts';
+import { auctionPattern } from './pattern-specs/auction.ts';
 
 export type { AslRules, FunctionArnLookup, PatternSpec } from './pattern-spec.ts';
 
@@ -24,6 +25,7 @@ export const PATTERNS: Record<PatternName, PatternSpec> = {
   hierarchical: hierarchicalPattern,
   'peer-to-peer': peerToPeerPattern,
   pipeline: pipelinePattern,
+  auction: auctionPattern,
 };
 
 /** Finds every `${Name}` placeholder in an ASL text. */

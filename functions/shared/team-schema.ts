@@ -34,6 +34,8 @@ export const AgentDefinitionSchema = z
     memoryMb: z.number().int().min(128).max(10240).default(512),
     /** Must stay below the 120 s `TimeoutSeconds` of the pattern's Task states. */
     timeoutSeconds: z.number().int().min(1).max(110).default(30),
+    /** auction bidder: awarded tasks it will hold at once; with that many in hand it does not bid. */
+    capacity: z.number().int().min(1).max(100).default(1),
     /** Reserved concurrency of the agent's Lambda; unset leaves it on the account's pool. */
     reservedConcurrency: z.number().int().min(1).optional(),
     /** Answer template of the deterministic scripted model (offline only); `{request}` is replaced. */
@@ -67,6 +69,12 @@ const LimitsSchema = z
     maxRounds: z.number().int().min(1).max(10).default(3),
     /** peer-to-peer: share of the peers that must support a proposal for agreement. */
     quorum: z.number().min(0.5).max(1).default(2 / 3),
+    /** auction: seconds bidders have to answer the first announcement (each re-announcement doubles it). */
+    bidWindowSeconds: z.number().int().min(1).max(300).default(30),
+    /** auction: announcements (the first and the re-announcements) before a task without valid bids is escalated. */
+    maxAuctionRounds: z.number().int().min(1).max(5).default(3),
+    /** auction: awards per task (the winner, then runners-up as each fails) before it is escalated. */
+    maxAwards: z.number().int().min(1).max(5).default(2),
   })
   .strict();
 export type TeamLimits = z.infer<typeof LimitsSchema>;

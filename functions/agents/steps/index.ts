@@ -7,6 +7,8 @@
  * const definition = stepNamed('classify'); // undefined for an unknown step
  * ```
  */
+import { executeStep } from './auction/execute.ts';
+import { verifyAwardStep } from './auction/verify-award.ts';
 import { classifyStep } from './classify.ts';
 import { decomposeStep } from './hierarchical/decompose.ts';
 import { reviewStep } from './hierarchical/review.ts';
@@ -38,6 +40,9 @@ export const AGENT_STEPS: readonly AgentStepDefinition[] = [
   // pipeline
   stageStep,
   gateStep,
+  // auction
+  executeStep,
+  verifyAwardStep,
 ];
 
 export function stepNamed(step: string): AgentStepDefinition | undefined {

@@ -2,6 +2,7 @@
 import { HierarchicalInputSchema, MAX_REPLANS, MAX_TEAM_RETRIES } from '../contracts/hierarchical.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
 import { leadOf } from '../team-schema.ts';
+import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
 
 export const hierarchicalPattern: PatternSpec = {
   name: 'hierarchical',
@@ -17,6 +18,7 @@ export const hierarchicalPattern: PatternSpec = {
     MaxTeamRetries: String(MAX_TEAM_RETRIES),
     MaxReplans: String(MAX_REPLANS),
   }),
+  controlFunctions: COMMON_CONTROL_FUNCTIONS,
   aslRules: {
     allowedChoiceVariables: ['$.lead.plan.route', '$.review.verdict.decision', '$.loop.retries', '$.limits.maxTeamRetries', '$.loop.replans', '$.limits.maxReplans'],
     // The lead's decompose step copies each state machine ARN from its deployed roster into the assignment.

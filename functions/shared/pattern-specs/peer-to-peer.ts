@@ -7,6 +7,7 @@ import { PeerToPeerInputSchema } from '../contracts/peer-to-peer.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
 import { type TeamDefinition, agentsWithRole } from '../team-schema.ts';
 import { TeamDefinitionError } from '../errors.ts';
+import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
 
 /** The verifier of a peer-to-peer team. */
 export function verifierOf(team: TeamDefinition): string {
@@ -34,6 +35,7 @@ export const peerToPeerPattern: PatternSpec = {
       Quorum: String(team.limits.quorum),
     };
   },
+  controlFunctions: COMMON_CONTROL_FUNCTIONS,
   aslRules: {
     allowedChoiceVariables: ['$.negotiation.tally.outcome', '$.negotiation.round', '$.limits.maxRounds', '$.proposalCheck.inconsistent', '$.critiqueCheck.inconsistent'],
     // Each Map item pairs a peer id with its ARN from the PeerFunctionArns substitution.

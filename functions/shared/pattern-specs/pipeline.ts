@@ -7,6 +7,7 @@ import { PipelineInputSchema } from '../contracts/pipeline.ts';
 import { TeamDefinitionError } from '../errors.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
 import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../team-schema.ts';
+import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
 
 /**
  * The stages of a pipeline team, in definition order (the order they run in).
@@ -53,6 +54,7 @@ export const pipelinePattern: PatternSpec = {
     VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
     MaxStageAttempts: String(team.limits.maxStageAttempts),
   }),
+  controlFunctions: COMMON_CONTROL_FUNCTIONS,
   aslRules: {
     // The gate's enum, and the loop counters the ASL keeps itself.
     allowedChoiceVariables: ['$.gate.verdict', '$.loop.cursor.index', '$.loop.cursor.attempt', '$.pipeline.count', '$.limits.maxStageAttempts'],

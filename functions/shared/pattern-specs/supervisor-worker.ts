@@ -2,6 +2,7 @@
 import { SupervisorWorkerInputSchema } from '../agent-contract.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
 import { supervisorOf } from '../team-schema.ts';
+import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
 
 export const supervisorWorkerPattern: PatternSpec = {
   name: 'supervisor-worker',
@@ -14,6 +15,7 @@ export const supervisorWorkerPattern: PatternSpec = {
     SupervisorFunctionArn: functionArnOf.agent(supervisorOf(team).id),
     MaxParallelWorkers: String(team.limits.maxParallelWorkers),
   }),
+  controlFunctions: COMMON_CONTROL_FUNCTIONS,
   aslRules: {
     allowedChoiceVariables: ['$.supervisor.plan.route', '$.workCheck.inconsistent'],
     // The supervisor handler copies the ARN from the deployed roster into each assignment.

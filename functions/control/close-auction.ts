@@ -1,0 +1,55 @@
+/**
+ * The `auction` state machine's CloseRound state, after the bidding window: admits the round's
+ * bids (late, duplicate, unknown-bidder, expired and wrong-auction bids are rejected and counted),
+ * ranks them by the documented scoring rule, and records the award to the winner before answering,
+ * so the award exists before the winner runs. Without a valid bid it answers REANNOUNCE (a wider
+ * window), or after `maxRounds` throws NoValidBidsError, which escalates the run.
+ *
+ * @example
+ * ```ts
+ * const handler = createCloseAuctionHandler({ auctions, logger, metrics });
+ * const decision = await handler({ step: 'close-auction', stateName: 'CloseRound', taskId: 't-1', epoch: 1, round: 1,
+ *   windowSeconds: 30, maxRounds: 3, bidders: ['lexi', 'polly'], bidderFunctionArns: [lexiArn, pollyArn] }, context);
+ * decision.outcome; // 'AWARDED'
+ * ```
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { REJECTION_REASONS } from '../shared/auction-rules.ts';
+import { METRICS } from '../shared/contract.ts';
+import { type CloseAuctionEvent, CloseAuctionEventSchema, type CloseAuctionResult } from '../shared/contracts/auction.ts';
+import { NoValidBidsError } from '../shared/errors.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
+import type { AuctionControlDependencies } from './open-auction.ts';
+
+/** Closes the round and decides (pure; no middlewares). */
+export async function closeAuction(event: CloseAuctionEvent, deps: AuctionControlDependencies): Promise<CloseAuctionResult> {
+  try {
+    const decision = await deps.auctions.closeRound(event);
+    countBids(decision, deps);
+    deps.logger.info('auction round closed', { taskId: event.taskId, round: event.round, outcome: decision.outcome, awardedTo: decision.award?.bidder, bids: decision.bids });
+    return decision;
+  } catch (error) {
+    if (error instanceof NoValidBidsError) {
+      deps.metrics.addMetric(METRICS.escalations, MetricUnit.Count, 1);
+      deps.logger.error('no valid bids in any round; escalating', { taskId: event.taskId, rounds: event.round, rejected: error.rejected });
+    }
+    throw error;
+  }
+}
+
+function countBids(decision: CloseAuctionResult, deps: AuctionControlDependencies): void {
+  deps.metrics.addMetric(METRICS.bidsReceived, MetricUnit.Count, decision.bids.received);
+  if (decision.award) deps.metrics.addMetric(METRICS.awardsMade, MetricUnit.Count, 1);
+  for (const reason of REJECTION_REASONS) {
+    // The collector counted its own refusals as it made them.
+    const count = decision.bids.rejectedAtClose[reason] ?? 0;
+    if (count === 0) continue;
+    const perReason = deps.metrics.singleMetric();
+    perReason.addDimension('reason', reason);
+    perReason.addMetric(METRICS.bidsRejected, MetricUnit.Count, count);
+  }
+}
+
+export function createCloseAuctionHandler(deps: AuctionControlDependencies): ControlHandler<CloseAuctionResult> {
+  return createControlHandler('close-auction', CloseAuctionEventSchema, (event) => closeAuction(event, deps), deps);
+}

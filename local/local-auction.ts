@@ -1,0 +1,153 @@
+/**
+ * The auction's EventBridge side in the local runtime: what lib/auction-team.ts deploys, on the
+ * runtime's {@link LocalEventBus}. Per auction team, one rule per bidder delivers the team's
+ * `AuctionAnnounced` events to the bidder's real handler (`createBidderAgentHandler`, which puts
+ * its bid on the bus), and one rule delivers `BidSubmitted` events to the real collect-bid handler
+ * (which stores each bid once in DynamoDB Local). The rule patterns are events.ts's, as in CDK.
+ *
+ * Faults for one task, to reproduce what EventBridge and slow bidders do (scripted shortcuts,
+ * `legion run auction --inject late-bid:<bidder> | duplicate-bid:<bidder>`):
+ * - a late bidder gets the announcement only after its reply-by deadline has passed (really
+ *   waiting), so its bid is submitted late;
+ * - a duplicate bidder's bid is put on the bus twice (a PutEvents retried after a lost answer),
+ *   so the collector receives one bid in two deliveries.
+ *
+ * @example
+ * ```ts
+ * const house = new LocalAuctionHouse({ bus, auctions, telemetry, documentClient, tableName });
+ * house.install(team); // once per team; later calls do nothing
+ * house.setFaults('t-1', { lateBidders: ['polly'], duplicateBidders: [] });
+ * ```
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PutEventsCommand, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { controlTelemetry } from '../functions/control/control-handler.ts';
+import { createCollectBidHandler } from '../functions/control/collect-bid.ts';
+import { createAgentHandler } from '../functions/agents/agent.ts';
+import { createBidderAgentHandler } from '../functions/agents/bidder.ts';
+import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
+import type { AuctionStore } from '../functions/shared/auction-store.ts';
+import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
+import { AuctionAnnouncedDetailSchema, BidSubmittedDetailSchema } from '../functions/shared/contracts/auction.ts';
+import { createAgentDependencies } from '../functions/shared/dependencies.ts';
+import { type PutEventsEntry, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/shared/events.ts';
+import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+import type { BusEvent, LocalEventBus } from './local-event-bus.ts';
+import { LocalLambda } from './local-lambda.ts';
+import type { TelemetrySink } from './telemetry-sink.ts';
+
+/** Faults of one task's auction (see the module comment). */
+export interface AuctionFaults {
+  lateBidders: readonly string[];
+  duplicateBidders: readonly string[];
+}
+
+export interface LocalAuctionHouseOptions {
+  bus: LocalEventBus;
+  auctions: AuctionStore;
+  telemetry: TelemetrySink;
+  documentClient: DynamoDBDocumentClient;
+  tableName: string;
+  /** The model of the bidders' step handler (never called from the bus: bidding makes no model call). */
+  model: ModelProvider;
+  /** The ARN of an agent in the local runtime. */
+  functionArnOf: (team: string, agentId: string) => string;
+}
+
+/** How long after its deadline a late bidder is handed the announcement. */
+const LATE_BY_MS = 250;
+
+export class LocalAuctionHouse {
+  private readonly installed = new Set<string>();
+  private readonly faults = new Map<string, AuctionFaults>();
+
+  public constructor(private readonly options: LocalAuctionHouseOptions) {}
+
+  /** Registers the team's announcement and bid rules on the bus (once per team). */
+  public install(team: TeamDefinition): void {
+    if (this.installed.has(team.name)) return;
+    this.installed.add(team.name);
+    const { bus } = this.options;
+    for (const bidder of biddersOf(team)) {
+      const lambda = this.bidderLambda(team, bidder.id);
+      bus.addRule({
+        name: `legion-${team.name}-announced-${bidder.id}`,
+        eventPattern: auctionAnnouncedPattern(team.name),
+        targets: [{ id: bidder.id, handler: (event) => this.deliverAnnouncement(bidder.id, lambda, event) }],
+      });
+    }
+    const collector = this.collectorLambda(team.name);
+    bus.addRule({
+      name: `legion-${team.name}-bids`,
+      eventPattern: bidSubmittedPattern(team.name),
+      targets: [{ id: 'collect-bid', handler: async (event) => (await collector.invoke(event)).Payload }],
+    });
+  }
+
+  /** Faults for the auction of one task (replacing earlier ones); none by default. */
+  public setFaults(taskId: string, faults: AuctionFaults): void {
+    this.faults.set(taskId, faults);
+  }
+
+  private async deliverAnnouncement(bidderId: string, lambda: LocalLambda, event: BusEvent): Promise<unknown> {
+    const parsed = AuctionAnnouncedDetailSchema.safeParse(event.detail);
+    const announcement = parsed.success ? parsed.data.announcement : undefined;
+    if (announcement && this.faults.get(announcement.taskId)?.lateBidders.includes(bidderId)) {
+      const wait = Date.parse(announcement.replyBy) + LATE_BY_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    return (await lambda.invoke(event)).Payload;
+  }
+
+  private bidderLambda(team: TeamDefinition, agentId: string): LocalLambda {
+    const { options } = this;
+    const settings = agentSettingsFor(team, agentId, (id) => options.functionArnOf(team.name, id));
+    const config = { ...settings, tableName: options.tableName, model: { provider: 'scripted' as const, modelIds: DEFAULT_MODEL_IDS }, eventBusName: options.bus.name };
+    const deps = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
+    options.telemetry.attach(deps.logger, deps.metrics);
+    const handler = createBidderAgentHandler(config, createAgentHandler(config, deps), {
+      auctions: options.auctions,
+      events: this.eventsClientOf(agentId),
+      eventBusName: options.bus.name,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    return new LocalLambda({ functionName: `legion-${team.name}-${agentId}`, functionArn: options.functionArnOf(team.name, agentId), timeoutSeconds: settings.agent.timeoutSeconds, memoryMb: settings.agent.memoryMb, handler });
+  }
+
+  /** The local bus behind the EventBridge client's PutEvents; a duplicate bidder's entries go twice. */
+  private eventsClientOf(agentId: string): { send(command: PutEventsCommand): Promise<PutEventsCommandOutput> } {
+    const { bus } = this.options;
+    return {
+      send: async (command) => {
+        const entries = (command.input.Entries ?? []) as PutEventsEntry[];
+        const result = await bus.putEvents(entries);
+        if (entries.some((entry) => this.isDuplicated(agentId, entry))) await bus.putEvents(entries);
+        return {
+          $metadata: {},
+          FailedEntryCount: result.failedEntryCount,
+          Entries: result.entries.map((entry) => ({ EventId: entry.eventId, ErrorCode: entry.errorCode, ErrorMessage: entry.errorMessage })),
+        };
+      },
+    };
+  }
+
+  private isDuplicated(agentId: string, entry: PutEventsEntry): boolean {
+    const parsed = BidSubmittedDetailSchema.safeParse(JSON.parse(entry.Detail));
+    return parsed.success && (this.faults.get(parsed.data.bid.auctionId)?.duplicateBidders.includes(agentId) ?? false);
+  }
+
+  private collectorLambda(teamName: string): LocalLambda {
+    const telemetry = controlTelemetry('legion-collect-bid');
+    this.options.telemetry.attach(telemetry.logger, telemetry.metrics);
+    return new LocalLambda({
+      functionName: `legion-${teamName}-collect-bid`,
+      functionArn: `arn:aws:lambda:local:000000000000:function:legion-${teamName}-collect-bid`,
+      timeoutSeconds: 30,
+      memoryMb: 256,
+      handler: createCollectBidHandler({ auctions: this.options.auctions, ...telemetry }),
+    });
+  }
+}

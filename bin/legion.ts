@@ -24,6 +24,7 @@ import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
 import { type EmitOptions, emitCommand } from './cli/emit.ts';
+import { describeAuction } from './cli/auction-output.ts';
 import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
@@ -88,7 +89,7 @@ withRunOutputOptions(program.command('run'))
   .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
   .option(
     '--inject <fault>',
-    'crash:<StateName>: kill this process (SIGKILL) as that state starts; inconsistent:<StateName>[:N]: the scripted model breaks the contract of that state N times (default 1), to see automatic rollback; repeatable',
+    'crash:<StateName>: kill this process (SIGKILL) as that state starts; inconsistent:<StateName>[:N]: the scripted model breaks the contract of that state N times (default 1), to see automatic rollback; fail:<StateName>[:N]: its model calls fail N times; auction: late-bid:<bidder>, duplicate-bid:<bidder>; repeatable',
     (value: string, previous: string[]) => [...previous, value],
     [] as string[],
   )
@@ -189,11 +190,11 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   const input = await resolveInput(pattern, team, options);
   const taskId = options.taskId ?? generateTaskId(team.name);
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
-  const injection = parseInjections(options.inject, pattern);
+  const injection = parseInjections(options.inject, pattern, team);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
   const model = injection.modelFaults ? new ScriptedModel({ faults: injection.modelFaults }) : undefined;
   const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
-    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered }),
+    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered, ...(injection.auctionFaults ? { auctionFaults: injection.auctionFaults } : {}) }),
   );
   printRunResult(result, options.json === true);
   return result.status === 'SUCCEEDED' ? 0 : 1;
@@ -253,6 +254,7 @@ function printRunResult(result: RunResult, json: boolean): void {
   for (const rollback of result.rollbacks) {
     process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }
+  if (result.auction) process.stderr.write(describeAuction(result.auction));
   if (result.status === 'SUCCEEDED') {
     const output = (result.output ?? {}) as { answer?: unknown; document?: unknown; agreed?: unknown; verified?: unknown };
     // A pattern's main text: the answer (supervisor-worker, hierarchical, peer-to-peer) or the document (pipeline).

@@ -232,6 +232,16 @@ export class LocalRuntime {
     return this.store.describeTask(taskId);
   }
 
+  /** auction: the rounds and awards of a task's auction (empty for other tasks). */
+  public auctionSummary(taskId: string): Promise<AuctionSummary> {
+    return this.auctions.summary(taskId);
+  }
+
+  /** auction: awarded tasks a bidder of a team holds now. */
+  public bidderLoad(team: string, bidder: string): Promise<number> {
+    return this.auctions.bidderLoad(team, bidder);
+  }
+
   /** The stored, unexpired checkpoints of a task, oldest first. */
   public checkpoints(taskId: string): Promise<Checkpoint[]> {
     return this.store.list(taskId);

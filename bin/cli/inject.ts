@@ -2,30 +2,40 @@
  * `--inject <fault>` for the local runtime, to show recovery by hand and to test it:
  * - `crash:<StateName>` makes the process die abruptly (SIGKILL, no clean-up) as that state starts;
  * - `inconsistent:<StateName>[:N]` makes the scripted model break the step's contract in that state
- *   N times (default 1), which the state machine answers with an automatic rollback (a scripted
- *   shortcut, not model behaviour).
- * The option repeats, so a crash can be injected in the middle of a recovery.
+ *   N times (default 1), which the state machine answers with an automatic rollback;
+ * - `fail:<StateName>[:N]` makes the scripted model's calls in that state fail N times (default 1),
+ *   as a model outage or a crashing agent would (auction: `fail:RunWinner` fails the winner, and
+ *   the runner-up is awarded);
+ * - auction only: `late-bid:<bidder>` hands that bidder the announcement after its deadline, and
+ *   `duplicate-bid:<bidder>` puts its bid on the bus twice (EventBridge delivers at least once).
+ * All but `crash` are scripted shortcuts, not model or bus behaviour. The option repeats, so a
+ * crash can be injected in the middle of a recovery.
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../functions/shared/errors.ts';
 import type { ScriptedFault } from '../../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
 import type { PatternName } from '../../functions/shared/contract.ts';
+import { type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
+import type { AuctionFaults } from '../../local/local-auction.ts';
 import { allStates } from '../../local/asl.ts';
 
 export interface Injection {
   onStateEntered?: (stateName: string) => void;
   /** Faults for the scripted model. */
   modelFaults?: ScriptedFault[];
+  /** auction: late and duplicated bids. */
+  auctionFaults?: AuctionFaults;
 }
 
-const FORMS = 'crash:<StateName> or inconsistent:<StateName>[:N]';
+const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder> or duplicate-bid:<bidder>';
 
-/** Parses an `--inject` value for a pattern, checking the state exists in its ASL. */
-export function parseInjection(value: string, pattern: PatternName): Injection {
-  const match = /^(crash|inconsistent):([^:]+)(?::(.*))?$/.exec(value);
+/** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
+export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
+  const match = /^(crash|inconsistent|fail|late-bid|duplicate-bid):([^:]+)(?::(.*))?$/.exec(value);
   if (!match?.[1] || !match[2]) throw new UsageError(`--inject must be ${FORMS}, got "${value}"`);
   const [, kind, target, count] = match;
+  if (kind === 'late-bid' || kind === 'duplicate-bid') return bidFault(kind, target, count, pattern, team);
   requireState(pattern, `${kind}:${target}`, target);
   if (kind === 'crash') {
     if (count !== undefined) throw new UsageError(`--inject crash:${target} takes no count`);
@@ -33,16 +43,30 @@ export function parseInjection(value: string, pattern: PatternName): Injection {
   }
   const times = count === undefined ? 1 : Number(count);
   if (!Number.isInteger(times) || times < 1) throw new UsageError(`--inject ${value}: the count must be a positive integer`);
-  return { modelFaults: [{ kind: 'off-contract', stateName: target, times }] };
+  return { modelFaults: [{ kind: kind === 'fail' ? 'fail' : 'off-contract', stateName: target, times }] };
 }
 
 /** Parses every `--inject` value given (the option repeats) into one injection. */
-export function parseInjections(values: readonly string[], pattern: PatternName): Injection {
-  const parsed = values.map((value) => parseInjection(value, pattern));
+export function parseInjections(values: readonly string[], pattern: PatternName, team?: TeamDefinition): Injection {
+  const parsed = values.map((value) => parseInjection(value, pattern, team));
   const crashes = parsed.flatMap((injection) => (injection.onStateEntered ? [injection.onStateEntered] : []));
   if (crashes.length > 1) throw new UsageError('--inject crash:<StateName> may be given once');
   const modelFaults = parsed.flatMap((injection) => injection.modelFaults ?? []);
-  return { ...(crashes[0] ? { onStateEntered: crashes[0] } : {}), ...(modelFaults.length > 0 ? { modelFaults } : {}) };
+  const lateBidders = parsed.flatMap((injection) => injection.auctionFaults?.lateBidders ?? []);
+  const duplicateBidders = parsed.flatMap((injection) => injection.auctionFaults?.duplicateBidders ?? []);
+  return {
+    ...(crashes[0] ? { onStateEntered: crashes[0] } : {}),
+    ...(modelFaults.length > 0 ? { modelFaults } : {}),
+    ...(lateBidders.length + duplicateBidders.length > 0 ? { auctionFaults: { lateBidders, duplicateBidders } } : {}),
+  };
+}
+
+function bidFault(kind: 'late-bid' | 'duplicate-bid', bidder: string, count: string | undefined, pattern: PatternName, team?: TeamDefinition): Injection {
+  if (pattern !== 'auction') throw new UsageError(`--inject ${kind}:${bidder}: only the auction pattern has bids`);
+  if (count !== undefined) throw new UsageError(`--inject ${kind}:${bidder} takes no count`);
+  const bidders = team ? agentsWithRole(team, 'bidder').map((agent) => agent.id) : [];
+  if (team && !bidders.includes(bidder)) throw new UsageError(`--inject ${kind}:${bidder}: team ${team.name} has no bidder "${bidder}" (bidders: ${bidders.join(', ')})`);
+  return { auctionFaults: kind === 'late-bid' ? { lateBidders: [bidder], duplicateBidders: [] } : { lateBidders: [], duplicateBidders: [bidder] } };
 }
 
 function requireState(pattern: PatternName, fault: string, target: string): void {

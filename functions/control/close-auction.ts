@@ -38,7 +38,7 @@ export async function closeAuction(event: CloseAuctionEvent, deps: AuctionContro
 }
 
 function countBids(decision: CloseAuctionResult, deps: AuctionControlDependencies): void {
-  deps.metrics.addMetric(METRICS.bidsReceived, MetricUnit.Count, decision.bids.received);
+  deps.metrics.addMetric(METRICS.auctionRoundsClosed, MetricUnit.Count, 1);
   if (decision.award) deps.metrics.addMetric(METRICS.awardsMade, MetricUnit.Count, 1);
   for (const reason of REJECTION_REASONS) {
     // The collector counted its own refusals as it made them.

@@ -34,6 +34,7 @@ export async function collectBid(event: BidSubmittedEvent, deps: AuctionControlD
   const { bid } = event.detail;
   const result = await deps.auctions.recordBid(bid);
   const context = { taskId: bid.auctionId, round: bid.round, bidId: bid.bidId, bidder: bid.bidder, eventId: event.id };
+  deps.metrics.addMetric(METRICS.bidsReceived, MetricUnit.Count, 1);
   if (result.status === 'STORED') {
     deps.logger.info('bid stored', context);
   } else {

@@ -15,8 +15,9 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { AuctionStore } from '../shared/auction-store.ts';
+import { METRICS } from '../shared/contract.ts';
 import { type OpenAuctionEvent, OpenAuctionEventSchema, type OpenAuctionResult } from '../shared/contracts/auction.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
@@ -29,6 +30,7 @@ export interface AuctionControlDependencies {
 /** Opens (or finds) the round and returns its announcement (pure; no middlewares). */
 export async function openAuction(event: OpenAuctionEvent, deps: AuctionControlDependencies): Promise<OpenAuctionResult> {
   const opened = await deps.auctions.openRound(event);
+  if (opened.status === 'OPEN') deps.metrics.addMetric(METRICS.auctionRoundsOpened, MetricUnit.Count, 1);
   deps.logger.info('auction round open', { taskId: event.taskId, round: event.round, status: opened.status, replyBy: opened.announcement.replyBy, bidders: event.bidders.length });
   return opened;
 }

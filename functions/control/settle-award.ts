@@ -25,6 +25,7 @@ export async function settleAward(event: SettleAwardEvent, deps: AuctionControlD
   if (event.outcome === 'FAILED') deps.metrics.addMetric(METRICS.awardsFailed, MetricUnit.Count, 1);
   try {
     const settled = await deps.auctions.settleAward(event);
+    if (settled.outcome === 'COMPLETED') deps.metrics.addMetric(METRICS.awardsCompleted, MetricUnit.Count, 1);
     if (settled.award) {
       deps.metrics.addMetric(METRICS.awardsMade, MetricUnit.Count, 1);
       deps.logger.warn('awarded bidder failed; runner-up awarded', { taskId: event.taskId, attempt: event.attempt, reason: event.reason, runnerUp: settled.award.bidder });

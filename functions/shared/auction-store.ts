@@ -9,7 +9,7 @@
  * | `AUCTION#<round>`          | the announcement, the bidders, OPEN/CLOSED, the collector's rejections, the close decision |
  * | `BID#<round>#<bidId>`      | one bid, as first delivered, with the time it arrived           |
  * | `AWARD#<attempt>`          | who was awarded the task, and whether it COMPLETED or FAILED    |
- * | `BIDDER#<team>#<id>` `LOAD`| awarded tasks a bidder holds now (its used capacity); no TTL   |
+ * | `BIDDER#<team>#<id>` `LEASE#<task>#<attempt>` | an award's lease on its bidder's capacity, until settled or AWARD_LEASE_SECONDS |
  *
  * The award is written in the same transaction that closes the round, so it is recorded before the
  * winner runs; settling it (COMPLETED or FAILED, the runner-up awarded) is one transaction too.
@@ -251,7 +251,7 @@ export class AuctionStore {
     if (ranking.winner) {
       const award = this.awardOf(ranking.winner, ranking.ranking[0]?.score ?? 0, 1, input);
       const decision: CloseAuctionResult = { outcome: 'AWARDED', award, next: null, ...summary };
-      await this.closeWith(input, decision, admission.counts, [this.putAward(input.taskId, award), this.loadChange(round.team, award.bidder, 1)]);
+      await this.closeWith(input, decision, admission.counts, [this.putAward(input.taskId, award), this.takeLease(round.team, input.taskId, award)]);
       return decision;
     }
     const nextWindow = nextWindowSeconds(input.windowSeconds, input.round, { maxRounds: input.maxRounds });
@@ -278,7 +278,7 @@ export class AuctionStore {
 
     const { team } = await this.requireRound(input.taskId, current.award.round);
     const settle = this.settleItem(input, current.award);
-    const release = this.loadChange(team, current.award.bidder, -1);
+    const release = this.releaseLease(team, input.taskId, current.award);
     if (input.outcome === 'COMPLETED') {
       await this.transactIdempotent([settle, release]);
       return { outcome: 'COMPLETED', award: null, failed };
@@ -289,14 +289,15 @@ export class AuctionStore {
       await this.transactIdempotent([settle, release]);
       throw new AwardsExhaustedError(input.taskId, allFailed);
     }
-    await this.transactIdempotent([settle, release, this.putAward(input.taskId, next), this.loadChange(team, next.bidder, 1)]);
+    await this.transactIdempotent([settle, release, this.putAward(input.taskId, next), this.takeLease(team, input.taskId, next)]);
     return { outcome: 'AWARDED', award: next, failed: allFailed };
   }
 
-  /** Awarded tasks `bidder` of `team` holds now (its used capacity). */
+  /** Awarded tasks `bidder` of `team` holds now (its used capacity): its unexpired leases. */
   public async bidderLoad(team: string, bidder: string): Promise<number> {
-    const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: loadKey(team, bidder), ConsistentRead: true }));
-    return Math.max(0, Number(stored.Item?.active ?? 0));
+    const now = Math.floor(this.now() / 1000);
+    const leases = await this.queryPartition(bidderPartition(team, bidder), LEASE_PREFIX);
+    return leases.filter((lease) => Number(lease[CHECKPOINT_TABLE.ttlAttribute]) > now).length;
   }
 
   /** Every round and award of a task's auction, oldest first (empty for a task without one). */
@@ -385,16 +386,17 @@ export class AuctionStore {
     };
   }
 
-  private loadChange(team: string, bidder: string, delta: 1 | -1): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: loadKey(team, bidder),
-        UpdateExpression: 'ADD #active :delta',
-        ExpressionAttributeNames: { '#active': 'active' },
-        ExpressionAttributeValues: { ':delta': delta },
-      },
-    };
+  /**
+   * An award takes a lease on its bidder's capacity until it is settled, or for at most
+   * AWARD_LEASE_SECONDS: a run that crashed and is never resumed frees the bidder by itself.
+   */
+  private takeLease(team: string, taskId: string, award: Award): TransactItem {
+    const expiresAt = Math.floor(this.now() / 1000) + AWARD_LEASE_SECONDS;
+    return { Put: { TableName: this.tableName, Item: { ...leaseKey(team, taskId, award), expiresAt } } };
+  }
+
+  private releaseLease(team: string, taskId: string, award: Award): TransactItem {
+    return { Delete: { TableName: this.tableName, Key: leaseKey(team, taskId, award) } };
   }
 
   private async countRejection(taskId: string, round: number, reason: RejectionReason): Promise<void> {
@@ -455,7 +457,11 @@ export class AuctionStore {
     return stored.Item;
   }
 
-  private async query(taskId: string, prefix: string): Promise<Record<string, unknown>[]> {
+  private query(taskId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return this.queryPartition(taskPartition(taskId), prefix);
+  }
+
+  private async queryPartition(partition: string, prefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -464,7 +470,7 @@ export class AuctionStore {
           TableName: this.tableName,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
           ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-          ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':prefix': prefix },
+          ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
@@ -486,8 +492,14 @@ export class AuctionStore {
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
-function loadKey(team: string, bidder: string): Record<string, string> {
-  return { [CHECKPOINT_TABLE.partitionKey]: `BIDDER#${team}#${bidder}`, [CHECKPOINT_TABLE.sortKey]: 'LOAD' };
+/** How long an award holds its bidder's capacity at most, if it is never settled. */
+export const AWARD_LEASE_SECONDS = 900;
+
+const LEASE_PREFIX = 'LEASE#';
+const bidderPartition = (team: string, bidder: string): string => `BIDDER#${team}#${bidder}`;
+
+function leaseKey(team: string, taskId: string, award: Award): Record<string, string> {
+  return { [CHECKPOINT_TABLE.partitionKey]: bidderPartition(team, award.bidder), [CHECKPOINT_TABLE.sortKey]: `${LEASE_PREFIX}${taskId}#${pad(award.attempt)}` };
 }
 
 function functionArnOf(directory: BidderDirectory, bidder: string): string {

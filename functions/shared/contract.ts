@@ -105,9 +105,15 @@ export const METRICS = {
   duplicateRunRequests: 'DuplicateRunRequests',
   /** Outcome events (RunSucceeded, RunFailed, RunEscalated) put on the bus. */
   runOutcomesPublished: 'RunOutcomesPublished',
+  /** auction: rounds announced (the first and every re-announcement). */
+  auctionRoundsOpened: 'AuctionRoundsOpened',
+  /** auction: rounds closed (awarded, re-announced, or escalated for want of a valid bid). */
+  auctionRoundsClosed: 'AuctionRoundsClosed',
   /** auction: bids a bidder put on the bus. */
   bidsSubmitted: 'BidsSubmitted',
-  /** auction: bids the collector stored (first deliveries of bids for an open round). */
+  /** auction: announcements a bidder did not bid on (no capability, or no capacity left); dimension `reason`. */
+  bidsDeclined: 'BidsDeclined',
+  /** auction: bid deliveries that reached the collector, stored or refused. */
   bidsReceived: 'BidsReceived',
   /** auction: bids not admitted (late, duplicate, unknown bidder, expired, wrong auction); dimension `reason`. */
   bidsRejected: 'BidsRejected',
@@ -115,6 +121,8 @@ export const METRICS = {
   awardsMade: 'AwardsMade',
   /** auction: awarded bidders that failed, or whose result failed verification. */
   awardsFailed: 'AwardsFailed',
+  /** auction: awards whose result was verified and returned. */
+  awardsCompleted: 'AwardsCompleted',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */

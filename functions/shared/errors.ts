@@ -160,10 +160,13 @@ export class AwardsExhaustedError extends LegionError {
   }
 }
 
-/** A scripted model fault made the agent fail on purpose (`legion run --inject fail:<agent>`), as a crashed or erroring bidder would. */
+/**
+ * The scripted model failed a call on purpose (`legion run --inject fail:<StateName>`), as a model
+ * outage or a crashing agent would; no state machine retries it.
+ */
 export class ScriptedFailureError extends LegionError {
-  public constructor(public readonly agent: string) {
-    super(`Agent ${agent} failed (injected scripted fault)`, { agent });
+  public constructor(public readonly stateName: string) {
+    super(`The model call in ${stateName} failed (injected scripted fault)`, { stateName });
   }
 }
 

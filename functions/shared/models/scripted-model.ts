@@ -6,8 +6,9 @@
  *
  * Faults can be switched on to reproduce failures on purpose (`legion run --inject ...`): an
  * `off-contract` fault makes the first replies in one state break the step's contract (not the
- * JSON asked for, or empty), as a real model sometimes does. These are scripted shortcuts, not
- * model behaviour.
+ * JSON asked for, or empty), as a real model sometimes does; a `fail` fault makes the first calls
+ * in one state throw, as a model outage or a crashing agent would. These are scripted shortcuts,
+ * not model behaviour.
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
  * const reply = await model.converse(request); // reply.modelId === 'scripted'
  * ```
  */
+import { ScriptedFailureError } from '../errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest, ScriptCandidate, ScriptHint } from './model-provider.ts';
 
 const CHARS_PER_TOKEN = 4;
@@ -24,9 +26,12 @@ export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
 }
 
-/** A failure the scripted model reproduces on purpose. */
+/**
+ * A failure the scripted model reproduces on purpose: `off-contract` replies break the step's
+ * contract; `fail` calls throw ScriptedFailureError (a model outage, or an agent that crashes).
+ */
 export interface ScriptedFault {
-  kind: 'off-contract';
+  kind: 'off-contract' | 'fail';
   /** The state whose model calls misbehave. */
   stateName: string;
   /** How many calls misbehave before the model answers normally again. @default 1 */
@@ -42,11 +47,12 @@ export class ScriptedModel implements ModelProvider {
   private readonly faultsLeft: Map<string, number>;
 
   public constructor(options: ScriptedModelOptions = {}) {
-    this.faultsLeft = new Map((options.faults ?? []).map((fault) => [fault.stateName, fault.times ?? 1]));
+    this.faultsLeft = new Map((options.faults ?? []).map((fault) => [faultKey(fault.kind, fault.stateName), fault.times ?? 1]));
   }
 
   public converse(request: ModelRequest): Promise<ModelReply> {
-    const text = this.takeFault(request.stateName) ? offContractReply(request.script) : replyTo(request.script);
+    if (this.takeFault('fail', request.stateName)) return Promise.reject(new ScriptedFailureError(request.stateName ?? 'unknown'));
+    const text = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script);
     return Promise.resolve({
       text,
       modelId: 'scripted',
@@ -58,14 +64,17 @@ export class ScriptedModel implements ModelProvider {
   }
 
   /** Whether this call is one of the faulty ones; counts it down. */
-  private takeFault(stateName: string | undefined): boolean {
+  private takeFault(kind: ScriptedFault['kind'], stateName: string | undefined): boolean {
     if (stateName === undefined) return false;
-    const left = this.faultsLeft.get(stateName) ?? 0;
+    const key = faultKey(kind, stateName);
+    const left = this.faultsLeft.get(key) ?? 0;
     if (left <= 0) return false;
-    this.faultsLeft.set(stateName, left - 1);
+    this.faultsLeft.set(key, left - 1);
     return true;
   }
 }
+
+const faultKey = (kind: ScriptedFault['kind'], stateName: string): string => `${kind}:${stateName}`;
 
 /** A reply that breaks the step's contract: prose where JSON is asked for, nothing where an answer is. */
 function offContractReply(script: ScriptHint): string {

@@ -29,7 +29,7 @@ import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
 import type { AgentHandler } from './agent.ts';
-import { type DeclineReason, evaluateAnnouncement } from './bidding.ts';
+import { DEFAULT_BIDDER_CAPACITY, type DeclineReason, evaluateAnnouncement } from './bidding.ts';
 
 /** The EventBridge event the announcement rule delivers (the fields a bidder reads). */
 export const AuctionAnnouncedEventSchema = z.looseObject({
@@ -59,7 +59,7 @@ export async function bidOnAnnouncement(event: AuctionAnnouncedEvent, config: Ag
   if (team !== config.team) throw new InvalidEventError(config.agent.id, [`announcement for team ${team}, not ${config.team}`]);
   const load = await deps.auctions.bidderLoad(config.team, config.agent.id);
   const decision = evaluateAnnouncement(config.agent, announcement, { load, now: (deps.clock ?? (() => new Date()))() });
-  const context = { taskId: announcement.taskId, round: announcement.round, load, capacity: config.agent.capacity };
+  const context = { taskId: announcement.taskId, round: announcement.round, load, capacity: config.agent.capacity ?? DEFAULT_BIDDER_CAPACITY };
   if ('declined' in decision) {
     deps.logger.info('no bid', { ...context, reason: decision.declined });
     const perReason = deps.metrics.singleMetric();

@@ -5,7 +5,7 @@
  *
  * - **capabilityScore**: the share of the required capabilities the agent has (case-insensitive);
  *   1 when none are required. An agent with none of them does not bid.
- * - **capacity**: an agent holding `capacity` awarded tasks already does not bid.
+ * - **capacity**: an agent holding `capacity` (default 1) awarded tasks already does not bid.
  * - **priceEstimate** (USD): `tokenBudget / 1000 × USD_PER_1K_TOKENS[modelTier]`, the most the task
  *   can cost it.
  * - **etaSeconds**: `timeoutSeconds × (1 + tasks in hand)`: the new task waits behind the others.
@@ -24,6 +24,9 @@ import type { AgentDefinition } from '../shared/team-schema.ts';
 
 /** Blended (input and output) on-demand price per 1,000 tokens of each tier, in USD: an estimate for bidding, not a bill. */
 export const USD_PER_1K_TOKENS: Readonly<Record<ModelTier, number>> = Object.freeze({ fast: 0.00125, balanced: 0.009, deep: 0.045 });
+
+/** Awarded tasks a bidder holds at once when its definition sets no `capacity`. */
+export const DEFAULT_BIDDER_CAPACITY = 1;
 
 /** How long a bid binds its bidder after the reply-by deadline. */
 export const BID_VALIDITY_SECONDS = 600;
@@ -48,7 +51,7 @@ export function capabilityScore(capabilities: readonly string[], required: reado
 export function evaluateAnnouncement(agent: AgentDefinition, announcement: Announcement, state: BidderState): BidDecision {
   const score = capabilityScore(agent.capabilities, announcement.requiredCapabilities);
   if (score === 0) return { declined: 'no-capability' };
-  if (state.load >= agent.capacity) return { declined: 'no-capacity' };
+  if (state.load >= (agent.capacity ?? DEFAULT_BIDDER_CAPACITY)) return { declined: 'no-capacity' };
   const expiresAt = new Date(Date.parse(announcement.replyBy) + BID_VALIDITY_SECONDS * 1000);
   return {
     bid: {

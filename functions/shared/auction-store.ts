@@ -516,15 +516,15 @@ function roundSummary(item: RoundItem): RoundSummary {
     replyBy: item.announcement.replyBy,
     status: item.status,
     ...(decision ? { outcome: decision.outcome } : {}),
-    received: Number(item.stored) + sum(collector),
+    received: item.stored + sum(collector),
     admitted: decision && decision.outcome !== 'NO_VALID_BIDS' ? decision.bids.admitted : 0,
     // The collector's counts as they are now: bids that arrived after the close are counted too.
-    rejected: Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, Number(collector[reason]) + Number(closeRejected[reason])])) as Record<RejectionReason, number>,
+    rejected: Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, collector[reason] + closeRejected[reason]])) as Record<RejectionReason, number>,
   };
 }
 
 function sum(counts: Readonly<Record<string, number>>): number {
-  return Object.values(counts).reduce((total, count) => total + Number(count), 0);
+  return Object.values(counts).reduce((total, count) => total + count, 0);
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -34,8 +34,8 @@ export const AgentDefinitionSchema = z
     memoryMb: z.number().int().min(128).max(10240).default(512),
     /** Must stay below the 120 s `TimeoutSeconds` of the pattern's Task states. */
     timeoutSeconds: z.number().int().min(1).max(110).default(30),
-    /** auction bidder: awarded tasks it will hold at once; with that many in hand it does not bid. */
-    capacity: z.number().int().min(1).max(100).default(1),
+    /** auction bidder: awarded tasks it will hold at once; with that many in hand it does not bid. Default 1 (DEFAULT_BIDDER_CAPACITY). */
+    capacity: z.number().int().min(1).max(100).optional(),
     /** Reserved concurrency of the agent's Lambda; unset leaves it on the account's pool. */
     reservedConcurrency: z.number().int().min(1).optional(),
     /** Answer template of the deterministic scripted model (offline only); `{request}` is replaced. */

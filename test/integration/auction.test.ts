@@ -137,7 +137,7 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       // Assess
       expect(result.status).toBe('SUCCEEDED');
       expect(output(result).awardedTo).toBe('lexi');
-      expect(result.auction?.rounds[0]).toMatchObject({ received: 2, admitted: 1, rejected: expect.objectContaining({ late: 1, duplicate: 0 }) });
+      expect(result.auction?.rounds[0]).toMatchObject({ received: 2, admitted: 1, rejected: { late: 1, duplicate: 0 } });
     });
 
     it('counts one bid delivered twice once (scripted shortcut: polly puts its bid on the bus twice)', async () => {
@@ -151,7 +151,7 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       expect(bids).toHaveLength(3);
       expect(result.status).toBe('SUCCEEDED');
       expect(output(result).awardedTo).toBe('polly');
-      expect(result.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 2, rejected: expect.objectContaining({ duplicate: 1, late: 0 }) });
+      expect(result.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 2, rejected: { duplicate: 1, late: 0 } });
       expect(result.auction?.awards).toHaveLength(1);
     });
 
@@ -180,7 +180,7 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
 
       // Assess: the stranger's unbeatable bid was not admitted.
       expect(output(result).awardedTo).toBe('polly');
-      expect(result.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 2, rejected: expect.objectContaining({ 'unknown-bidder': 1 }) });
+      expect(result.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 2, rejected: { 'unknown-bidder': 1 } });
     });
   });
 
@@ -251,7 +251,8 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       // Assess
       expect(result.status).toBe('SUCCEEDED');
       expect(output(result).awardedTo).toBe('lexi');
-      expect(result.auction?.awards[0]).toMatchObject({ bidder: 'polly', status: 'FAILED', reason: expect.stringMatching(/does not address: translation/) });
+      expect(result.auction?.awards[0]).toMatchObject({ bidder: 'polly', status: 'FAILED' });
+      expect(result.auction?.awards[0]?.reason).toMatch(/does not address: translation/);
     });
 
     it('escalates with AwardsExhaustedError when the runner-up fails too, and frees both bidders', async () => {
@@ -319,7 +320,7 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       expect(crashed.status).toBe('ABORTED');
       expect(resumed.status).toBe('SUCCEEDED');
       expect(output(resumed).awardedTo).toBe('polly');
-      expect(resumed.auction?.rounds[0]).toMatchObject({ received: 4, admitted: 2, rejected: expect.objectContaining({ duplicate: 2 }) });
+      expect(resumed.auction?.rounds[0]).toMatchObject({ received: 4, admitted: 2, rejected: { duplicate: 2 } });
     });
   });
 

@@ -78,6 +78,7 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       const substitutions = spec.substitutions(team, {
         agent: (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`,
         control: (name) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+        eventBusName: 'legion-test',
       });
       expect(placeholdersIn(text)).toEqual(Object.keys(substitutions).sort());
     });

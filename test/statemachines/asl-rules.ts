@@ -7,7 +7,7 @@ import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } fro
 import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
-const CONTROL_STEPS = ['begin', 'rollback'];
+const CONTROL_STEPS = ['begin', 'rollback', 'open-auction', 'close-auction', 'settle-award'];
 
 export interface AslRuleOptions {
   /** JSONPaths Choice states may read: schema-validated enums only, never free model output. */

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import * as errors from '../../functions/shared/errors.ts';
 import {
   AgentOutputError,
+  AwardsExhaustedError,
+  NoValidBidsError,
+  ScriptedFailureError,
   CheckpointError,
   CheckpointTooLargeError,
   NoValidCheckpointError,
@@ -84,6 +87,13 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
     new EventPublishError('legion-bus', 'RunSucceeded', 'InternalException'),
     { eventBusName: 'legion-bus', detailType: 'RunSucceeded', reason: 'InternalException' },
   ],
+  [
+    'NoValidBidsError',
+    new NoValidBidsError('task-1', 3, { late: 1, duplicate: 0 }),
+    { taskId: 'task-1', rounds: 3, rejected: { late: 1, duplicate: 0 } },
+  ],
+  ['AwardsExhaustedError', new AwardsExhaustedError('task-1', ['polly', 'lexi']), { taskId: 'task-1', failedBidders: ['polly', 'lexi'] }],
+  ['ScriptedFailureError', new ScriptedFailureError('RunWinner'), { stateName: 'RunWinner' }],
 ];
 
 describe('Module: errors', () => {

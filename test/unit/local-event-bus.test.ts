@@ -44,7 +44,7 @@ describe('Class: LocalEventBus', () => {
     it.each([
       ['another source', entry({ pattern: 'pipeline', input: {} }, { Source: 'legion.tests' })],
       ['another detail-type', entry({ pattern: 'pipeline', input: {} }, { DetailType: 'RunSucceeded' })],
-      ['an unknown pattern', entry({ pattern: 'auction', input: {} })],
+      ['an unknown pattern', entry({ pattern: 'blackboard', input: {} })],
       ['a pattern in another case', entry({ pattern: 'Pipeline', input: {} })],
       ['no pattern', entry({ input: {} })],
     ])('matches no rule for %s, and records it as undeliverable', async (_name, put) => {

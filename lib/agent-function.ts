@@ -83,6 +83,9 @@ export class AgentFunction extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The agent role this function runs. */
   public readonly agent: AgentDefinition;
+  private readonly teamName: string;
+  /** The environment with deploy-time values at their largest, as the 4 KB check counts it. */
+  private readonly worstCaseEnvironment: Record<string, string>;
 
   public constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
@@ -97,11 +100,13 @@ export class AgentFunction extends Construct {
       // Counted here because LegionFunction adds it.
       NODE_OPTIONS: '--enable-source-maps',
     };
-    assertEnvironmentFits(teamName, agent.id, {
+    this.teamName = teamName;
+    this.worstCaseEnvironment = {
       ...knownEnvironment,
       [ENV.tableName]: 'x'.repeat(DEPLOY_TIME_SIZES.tableName),
       [ENV.agent]: withDeployTimeSizes(JSON.stringify(settings)),
-    });
+    };
+    assertEnvironmentFits(teamName, agent.id, this.worstCaseEnvironment);
 
     const base = new LegionFunction(this, 'Agent', {
       entry: AGENT_ENTRY,
@@ -141,7 +146,29 @@ export class AgentFunction extends Construct {
         ],
       });
     }
+  }
 
+  /**
+   * Adds a variable to the function's environment, checked like the others against Lambda's 4 KB
+   * limit. A value known only at deploy time (a token) counts as `deployTimeLength` characters.
+   *
+   * @example
+   * ```ts
+   * // EventBridge bus names have at most 256 characters.
+   * bidder.addEnvironment(ENV.eventBusName, bus.eventBusName, 256);
+   * ```
+   * @throws Error if the environment could exceed 4 KB, or a token is given without `deployTimeLength`
+   */
+  public addEnvironment(name: string, value: string, deployTimeLength?: number): void {
+    let worstCase = value;
+    if (Token.isUnresolved(value)) {
+      if (deployTimeLength === undefined) throw new Error(`Agent "${this.agent.id}": ${name} is only known at deploy time; give its longest length`);
+      worstCase = 'x'.repeat(deployTimeLength);
+    }
+    const environment = { ...this.worstCaseEnvironment, [name]: worstCase };
+    assertEnvironmentFits(this.teamName, this.agent.id, environment);
+    this.worstCaseEnvironment[name] = worstCase;
+    this.function.addEnvironment(name, value);
   }
 }
 

@@ -3,6 +3,7 @@
  * machine. Each pattern's construct is an AgentTeam that checks its pattern (and may add grants).
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -28,12 +29,19 @@ export interface AgentTeamProps extends AgentFunctionOptions {
    * @default none
    */
   readonly subTeamStateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
+  /**
+   * The Legion event bus. Required by auction teams: their state machine announces each round on
+   * it and their bidders bid on it. Other patterns ignore it.
+   *
+   * @default none
+   */
+  readonly eventBus?: events.IEventBus;
 }
 
 /**
  * One team: an {@link AgentFunction} per agent (agents with a roster, i.e. supervisors, last, since
  * their roster lists the others' function ARNs), then a {@link TeamStateMachine} that may invoke
- * all of them and the control functions.
+ * all of them and the control functions of the team's pattern.
  *
  * @example
  * ```ts
@@ -54,7 +62,7 @@ export class AgentTeam extends Construct {
 
   public constructor(scope: Construct, id: string, props: AgentTeamProps) {
     super(scope, id);
-    const { team, controlFunctions, subTeamStateMachines = {}, ...common } = props;
+    const { team, controlFunctions, subTeamStateMachines = {}, eventBus, ...common } = props;
     this.team = team;
 
     const agents: Record<string, AgentFunction> = {};
@@ -79,6 +87,7 @@ export class AgentTeam extends Construct {
       team,
       functions: this.functions,
       controlFunctions,
+      eventBus,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     }).stateMachine;

@@ -1,10 +1,11 @@
 /**
- * Runs started by events, results published as events. A custom event bus; per pattern with a
- * deployed team, a rule for `RunRequested` events of that pattern that invokes the start-run
- * function (which starts the team's state machine, once per idempotency key); and a rule on the
- * default bus for the "Step Functions Execution Status Change" events of Legion's state machines,
- * which invokes publish-outcome (it puts `RunSucceeded` / `RunFailed` / `RunEscalated` on the bus).
- * No ASL file changes: Step Functions emits the status changes by itself.
+ * Runs started by events, results published as events. On the Legion event bus (which the stack
+ * creates before the teams, since auction teams use it too), per pattern with a deployed team, a
+ * rule for `RunRequested` events of that pattern that invokes the start-run function (which starts
+ * the team's state machine, once per idempotency key); and a rule on the default bus for the
+ * "Step Functions Execution Status Change" events of Legion's state machines, which invokes
+ * publish-outcome (it puts `RunSucceeded` / `RunFailed` / `RunEscalated` on the bus). No ASL file
+ * changes: Step Functions emits the status changes by itself.
  *
  * Every rule target has a dead-letter queue and a retry policy; both functions send invocations
  * that still fail after Lambda's async retries to a second queue, with the error. The rule patterns
@@ -35,12 +36,8 @@ export interface TriggeredTeam {
 export interface EventTriggersProps extends LegionLogOptions {
   /** The deployed teams, by team name (the stack's `teams`). */
   readonly teams: Readonly<Record<string, TriggeredTeam>>;
-  /**
-   * The name of the Legion event bus.
-   *
-   * @default `legion-<stack name>`
-   */
-  readonly eventBusName?: string;
+  /** The Legion event bus: RunRequested rules go on it, outcome events are put on it. */
+  readonly bus: events.IEventBus;
   /**
    * How long EventBridge keeps trying to deliver an event to a target before dead-lettering it.
    *
@@ -58,13 +55,14 @@ export interface EventTriggersProps extends LegionLogOptions {
 /**
  * @example
  * ```ts
- * const triggers = new EventTriggers(this, 'Events', { teams: stack.teams });
- * triggers.bus.eventBusName; // put RunRequested events here
+ * const bus = new events.EventBus(this, 'EventBus', { eventBusName: 'legion' });
+ * const triggers = new EventTriggers(this, 'Events', { teams: stack.teams, bus });
+ * triggers.runRequestedRules.pipeline; // starts pipeline runs
  * ```
  */
 export class EventTriggers extends Construct {
   /** The Legion event bus: RunRequested in, RunSucceeded / RunFailed / RunEscalated out. */
-  public readonly bus: events.EventBus;
+  public readonly bus: events.IEventBus;
   /** The RunRequested rule of each pattern that has a deployed team. */
   public readonly runRequestedRules: Partial<Record<PatternName, events.Rule>>;
   /** The default-bus rule for the end of Legion's executions. */
@@ -82,12 +80,12 @@ export class EventTriggers extends Construct {
 
   public constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
-    const { teams, eventBusName, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
+    const { teams, bus, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
     const stack = Stack.of(this);
     const deployed = Object.values(teams);
     this.machines = deployedMachines(deployed);
 
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: eventBusName ?? `legion-${stack.stackName}` });
+    this.bus = bus;
     this.deadLetterQueue = secureQueue(this, 'DeadLetters');
     this.failedInvocations = secureQueue(this, 'FailedInvocations');
     const machinesJson = stack.toJsonString(this.machines);
@@ -192,7 +190,17 @@ function executionArnsOf(stateMachine: sfn.StateMachine): string {
   });
 }
 
-function secureQueue(scope: Construct, id: string): sqs.Queue {
+/**
+ * A queue for what could not be delivered or processed: encrypted (SQS-managed keys), refusing
+ * requests without TLS, keeping messages for 14 days (the most SQS allows) to leave time to look.
+ *
+ * @example
+ * ```ts
+ * const deadLetters = secureQueue(this, 'DeadLetters');
+ * new targets.LambdaFunction(fn, { deadLetterQueue: deadLetters, maxEventAge, retryAttempts });
+ * ```
+ */
+export function secureQueue(scope: Construct, id: string): sqs.Queue {
   return new sqs.Queue(scope, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
 }
 

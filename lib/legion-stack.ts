@@ -1,9 +1,10 @@
 /**
- * The Legion stack: the checkpoint table and one construct per team.
+ * The Legion stack: the checkpoint table, the event bus, one construct per team and the event triggers.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
@@ -11,6 +12,7 @@ import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
 import { EventTriggers } from './event-triggers.ts';
 import type { AgentTeam, AgentTeamProps } from './agent-team.ts';
+import { AuctionTeam } from './auction-team.ts';
 import { PeerToPeerTeam } from './peer-to-peer-team.ts';
 import { PipelineTeam } from './pipeline-team.ts';
 import { SupervisorWorkerTeam } from './supervisor-worker-team.ts';
@@ -25,6 +27,7 @@ const TEAM_CONSTRUCTS: Record<PatternName, (scope: Construct, id: string, props:
   hierarchical: (scope, id, props) => new HierarchicalTeam(scope, id, props),
   'peer-to-peer': (scope, id, props) => new PeerToPeerTeam(scope, id, props),
   pipeline: (scope, id, props) => new PipelineTeam(scope, id, props),
+  auction: (scope, id, props) => new AuctionTeam(scope, id, props),
 };
 
 export interface LegionStackProps extends StackProps {
@@ -49,13 +52,19 @@ export interface LegionStackProps extends StackProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The name of the Legion event bus.
+   *
+   * @default `legion-<stack name>`
+   */
+  readonly eventBusName?: string;
 }
 
 /**
- * Everything Legion deploys: a {@link CheckpointTable} and, for each team, the construct of its
- * pattern, then the {@link EventTriggers}. Outputs the table name (`CheckpointTableName`), each
- * team's state machine ARN (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`)
- * and the event bus name (`EventBusName`).
+ * Everything Legion deploys: a {@link CheckpointTable}, the control functions, the Legion event
+ * bus, for each team the construct of its pattern, then the {@link EventTriggers}. Outputs the
+ * table name (`CheckpointTableName`), each team's state machine ARN (`<TeamName>StateMachineArn`,
+ * e.g. `TelecomSupportStateMachineArn`) and the event bus name (`EventBusName`).
  *
  * @example
  * ```ts
@@ -69,9 +78,11 @@ export class LegionStack extends Stack {
   public readonly checkpoints: CheckpointTable;
   /** The functions every team's state machine calls besides its agents (begin-task, ...). */
   public readonly control: ControlFunctions;
+  /** The Legion event bus: RunRequested in, outcomes out, and the auction teams' announcements and bids. */
+  public readonly bus: events.EventBus;
   /** The construct of each team, by team name. */
   public readonly teams: Record<string, TeamConstruct>;
-  /** The Legion event bus, the RunRequested rules and the outcome publisher. */
+  /** The RunRequested rules and the outcome publisher (`events.bus` is {@link bus}). */
   public readonly events: EventTriggers;
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
@@ -90,6 +101,16 @@ export class LegionStack extends Stack {
     });
 
     this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, logRetention: props.logRetention });
+    // Before the teams: auction teams announce and bid on it. The bus keeps the construct path it
+    // had when EventTriggers made it (Events/Bus; EventTriggers is that scope's `Default` child,
+    // which logical ids leave out), so no resource of a deployed stack is replaced: a bus with a
+    // fixed name cannot be.
+    const eventsScope = new Construct(this, 'Events');
+    this.bus = new events.EventBus(eventsScope, 'Bus', { eventBusName: props.eventBusName ?? `legion-${this.stackName}` });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.bus.eventBusName,
+      description: 'Legion event bus: put RunRequested events here; RunSucceeded / RunFailed / RunEscalated come out here',
+    });
 
     this.teams = {};
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
@@ -98,6 +119,7 @@ export class LegionStack extends Stack {
         team,
         table: this.checkpoints.table,
         controlFunctions: this.control.functions,
+        eventBus: this.bus,
         modelProvider: props.modelProvider,
         modelIds: props.modelIds,
         logRetention: props.logRetention,
@@ -111,11 +133,7 @@ export class LegionStack extends Stack {
       });
     }
 
-    this.events = new EventTriggers(this, 'Events', { teams: this.teams, logRetention: props.logRetention });
-    new CfnOutput(this, 'EventBusName', {
-      value: this.events.bus.eventBusName,
-      description: 'Legion event bus: put RunRequested events here; RunSucceeded / RunFailed / RunEscalated come out here',
-    });
+    this.events = new EventTriggers(eventsScope, 'Default', { teams: this.teams, bus: this.bus, logRetention: props.logRetention });
   }
 }
 

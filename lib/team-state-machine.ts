@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Aws, Fn, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -17,8 +18,18 @@ export interface TeamStateMachineProps {
   readonly team: TeamDefinition;
   /** The deployed function of every agent of the team, by agent id. The state machine may invoke each. */
   readonly functions: Record<string, lambda.IFunction>;
-  /** The stack's control functions (begin-task, ...). The state machine may invoke each. */
+  /**
+   * The stack's control functions (begin-task, ...). The state machine may invoke those its
+   * pattern's spec names (`PatternSpec.controlFunctions`), and no other.
+   */
   readonly controlFunctions: Record<ControlFunctionName, lambda.IFunction>;
+  /**
+   * The Legion event bus. An auction team's state machine announces its rounds on it (and may put
+   * events on it, nowhere else); other patterns do not use it.
+   *
+   * @default none (synth fails for an auction team)
+   */
+  readonly eventBus?: events.IEventBus;
   /**
    * How long execution logs are kept.
    *
@@ -37,7 +48,8 @@ export interface TeamStateMachineProps {
  * A STANDARD Step Functions state machine for one team, defined by `statemachines/<pattern>.asl.json`
  * (`DefinitionBody.fromFile` with `definitionSubstitutions` from `PATTERNS[pattern].substitutions`),
  * logging ALL events with execution data to its own log group, with X-Ray tracing, and allowed to
- * invoke exactly the team's agent functions (their unqualified ARNs).
+ * invoke exactly the team's agent functions and its pattern's control functions (their unqualified
+ * ARNs); an auction team's machine may also put events on the Legion event bus.
  *
  * Synth fails if the ASL file has a `${Name}` the pattern does not substitute, or the reverse.
  *
@@ -58,15 +70,22 @@ export class TeamStateMachine extends Construct {
 
   public constructor(scope: Construct, id: string, props: TeamStateMachineProps) {
     super(scope, id);
-    const { team, functions, controlFunctions } = props;
+    const { team, functions, eventBus } = props;
     const spec = PATTERNS[team.pattern];
+    const controlFunctions = controlFunctionsOf(team, props.controlFunctions);
     const substitutions = spec.substitutions(team, {
       agent: (agentId) => {
         const fn = functions[agentId];
         if (!fn) throw new Error(`Team "${team.name}": no function given for agent "${agentId}"`);
         return fn.functionArn;
       },
-      control: (name) => controlFunctions[name].functionArn,
+      control: (name) => {
+        // An ARN the machine could not invoke would fail at run time; fail synth instead.
+        const fn = controlFunctions[name];
+        if (!fn) throw new Error(`Team "${team.name}": pattern ${team.pattern} uses control function ${name} but its spec does not list it in controlFunctions`);
+        return fn.functionArn;
+      },
+      eventBusName: eventBus?.eventBusName,
     });
     assertSubstitutionsMatch(team.name, spec.aslFile, substitutions);
 
@@ -90,6 +109,9 @@ export class TeamStateMachine extends Construct {
 
     // The ASL invokes the unqualified ARNs, so no grant on versions or aliases (`<arn>:*`) is needed.
     for (const fn of [...Object.values(functions), ...Object.values(controlFunctions)]) fn.grantInvokeLatestVersion(this.stateMachine);
+    // The auction's announcement is an events:putEvents Task on this bus (the substitutions above
+    // already failed if an auction team has no bus).
+    if (team.pattern === 'auction') eventBus?.grantPutEventsTo(this.stateMachine);
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -97,6 +119,21 @@ export class TeamStateMachine extends Construct {
         'Step Functions log delivery (logs:CreateLogDelivery, ...) and X-Ray actions support no resource-level permissions; CDK adds them for logging and tracing.',
     });
   }
+}
+
+/** The control functions the team's pattern invokes, and only those (each must be given). */
+function controlFunctionsOf(
+  team: TeamDefinition,
+  given: Record<ControlFunctionName, lambda.IFunction>,
+): Partial<Record<ControlFunctionName, lambda.IFunction>> {
+  return Object.fromEntries(
+    PATTERNS[team.pattern].controlFunctions.map((name) => {
+      // A caller may hand over an incomplete record (through a cast): name what is missing.
+      const fn = (given as Partial<Record<ControlFunctionName, lambda.IFunction>>)[name];
+      if (!fn) throw new Error(`Team "${team.name}": no control function given for ${name}`);
+      return [name, fn];
+    }),
+  );
 }
 
 function assertSubstitutionsMatch(teamName: string, aslFile: string, substitutions: Record<string, string>): void {

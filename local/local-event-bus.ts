@@ -7,8 +7,9 @@
  * would be dropped silently, which is worth showing offline).
  *
  * Differences from AWS, on purpose: delivery happens inside `putEvents` (it resolves once every
- * target has run, so a caller sees the whole effect), in order, once per target; a target that
- * throws is recorded as a failed delivery (AWS would retry, then dead-letter it), never retried.
+ * target has run, so a caller sees the whole effect), once per target, the targets side by side;
+ * a target that throws is recorded as a failed delivery (AWS would retry, then dead-letter it),
+ * never retried.
  *
  * @example
  * ```ts
@@ -160,22 +161,22 @@ export class LocalEventBus {
   private async deliver(event: BusEvent): Promise<Pick<PutEventsResultEntry, 'matchedRules' | 'deliveries'>> {
     const matched = [...this.rules.values()].filter((rule) => matchesEventPattern(rule.eventPattern, event));
     if (matched.length === 0) this.undeliverable.push(event);
-    const deliveries: Delivery[] = [];
-    for (const rule of matched) {
-      for (const target of rule.targets) {
-        const base = { rule: rule.name, target: target.id, eventId: event.id, detailType: event['detail-type'] };
-        // Recorded before the target runs, so events it puts in turn come after it in `deliveries`.
-        const delivery: Delivery = { ...base, status: 'DELIVERED' };
-        this.deliveries.push(delivery);
-        deliveries.push(delivery);
+    const targets = matched.flatMap((rule) => rule.targets.map((target) => ({ rule, target })));
+    // Recorded before the targets run, so events they put in turn come after them in `deliveries`.
+    const deliveries = targets.map(({ rule, target }): Delivery => ({ rule: rule.name, target: target.id, eventId: event.id, detailType: event['detail-type'], status: 'DELIVERED' }));
+    this.deliveries.push(...deliveries);
+    // Targets run side by side, as EventBridge invokes them: a slow target does not hold up the others.
+    await Promise.all(
+      targets.map(async ({ target }, index) => {
+        const delivery = deliveries[index] as Delivery;
         try {
           delivery.result = await target.handler(structuredClone(event));
         } catch (error) {
           delivery.status = 'FAILED';
           delivery.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         }
-      }
-    }
+      }),
+    );
     return { matchedRules: matched.map((rule) => rule.name), deliveries };
   }
 

@@ -18,7 +18,7 @@ import { PATTERN_NAMES, type PatternName } from '../../functions/shared/contract
 import { UsageError, describeIssues } from '../../functions/shared/errors.ts';
 import { DETAIL_TYPES, LEGION_EVENT_SOURCE, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunRequestedDetailSchema } from '../../functions/shared/events.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type BusEvent, type Delivery, LocalEventBus, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
+import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
 import { createProgressReporter } from './progress.ts';
 import { withLocalRuntime } from './runtime-session.ts';
@@ -117,7 +117,8 @@ export async function emitCommand(file: string, options: EmitOptions): Promise<n
     { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
     async (runtime): Promise<EmitReport> => {
       const { LocalEventTriggers } = await import('../../local/local-event-triggers.ts');
-      const bus = new LocalEventBus({ name: LOCAL_BUS_NAME });
+      // The runtime's own bus: the runs events start (an auction's announcements and bids) use it too.
+      const bus = runtime.eventBus;
       const triggers = await LocalEventTriggers.install({ runtime, bus, onProgress: (event) => { progress.update(event); } });
       progress.start(`Putting ${entries.length} event(s) on the local bus`);
       const events: EmittedEvent[] = [];

@@ -62,9 +62,7 @@ export async function bidOnAnnouncement(event: AuctionAnnouncedEvent, config: Ag
   const context = { taskId: announcement.taskId, round: announcement.round, load, capacity: config.agent.capacity ?? DEFAULT_BIDDER_CAPACITY };
   if ('declined' in decision) {
     deps.logger.info('no bid', { ...context, reason: decision.declined });
-    const perReason = deps.metrics.singleMetric();
-    perReason.addDimension('reason', decision.declined);
-    perReason.addMetric(METRICS.bidsDeclined, MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.bidsDeclined, MetricUnit.Count, 1);
     return { status: 'DECLINED', reason: decision.declined };
   }
   const detail: BidSubmittedDetail = { team, bid: decision.bid };

@@ -14,7 +14,6 @@
  * ```
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { REJECTION_REASONS } from '../shared/auction-rules.ts';
 import { METRICS } from '../shared/contract.ts';
 import { type CloseAuctionEvent, CloseAuctionEventSchema, type CloseAuctionResult } from '../shared/contracts/auction.ts';
 import { NoValidBidsError } from '../shared/errors.ts';
@@ -40,14 +39,9 @@ export async function closeAuction(event: CloseAuctionEvent, deps: AuctionContro
 function countBids(decision: CloseAuctionResult, deps: AuctionControlDependencies): void {
   deps.metrics.addMetric(METRICS.auctionRoundsClosed, MetricUnit.Count, 1);
   if (decision.award) deps.metrics.addMetric(METRICS.awardsMade, MetricUnit.Count, 1);
-  for (const reason of REJECTION_REASONS) {
-    // The collector counted its own refusals as it made them.
-    const count = decision.bids.rejectedAtClose[reason] ?? 0;
-    if (count === 0) continue;
-    const perReason = deps.metrics.singleMetric();
-    perReason.addDimension('reason', reason);
-    perReason.addMetric(METRICS.bidsRejected, MetricUnit.Count, count);
-  }
+  // The collector counted its own refusals as it made them; the reasons are in the log.
+  const rejectedAtClose = Object.values(decision.bids.rejectedAtClose).reduce((total, count) => total + count, 0);
+  if (rejectedAtClose > 0) deps.metrics.addMetric(METRICS.bidsRejected, MetricUnit.Count, rejectedAtClose);
 }
 
 export function createCloseAuctionHandler(deps: AuctionControlDependencies): ControlHandler<CloseAuctionResult> {

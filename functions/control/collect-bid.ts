@@ -39,9 +39,7 @@ export async function collectBid(event: BidSubmittedEvent, deps: AuctionControlD
     deps.logger.info('bid stored', context);
   } else {
     deps.logger.warn('bid refused', { ...context, reason: result.reason });
-    const perReason = deps.metrics.singleMetric();
-    perReason.addDimension('reason', result.reason);
-    perReason.addMetric(METRICS.bidsRejected, MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.bidsRejected, MetricUnit.Count, 1);
   }
   return result;
 }

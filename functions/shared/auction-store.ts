@@ -234,9 +234,18 @@ export class AuctionStore {
    * @throws {NoValidBidsError} when the last round allowed closed without a valid bid
    */
   public async closeRound(input: CloseRoundInput): Promise<CloseAuctionResult> {
-    const round = await this.requireRound(input.taskId, input.round);
-    if (round.status === 'CLOSED' && round.decision) return this.replay(input.taskId, round.decision);
+    for (let attempt = 1; ; attempt += 1) {
+      const round = await this.requireRound(input.taskId, input.round);
+      if (round.status === 'CLOSED' && round.decision) return this.replay(input.taskId, round.decision);
+      const closed = await this.tryClose(input, round);
+      // A bid was stored between reading the bids and closing, or another close won: read again.
+      if (closed !== 'RETRY') return closed;
+      if (attempt >= MAX_CLOSE_ATTEMPTS) throw new RangeError(`round ${String(input.round)} of task ${input.taskId} kept receiving bids while closing (${String(attempt)} attempts)`);
+    }
+  }
 
+  /** One attempt to close a round on the bids read now; RETRY when the round changed meanwhile. */
+  private async tryClose(input: CloseRoundInput, round: RoundItem): Promise<CloseAuctionResult | 'RETRY'> {
     const bids = await this.bidsOf(input.taskId, input.round);
     const admission = admitBids(round.announcement, bids, { knownBidders: round.bidders, now: new Date(this.now()) });
     const ranking = chooseWinner(admission.admitted);
@@ -247,21 +256,21 @@ export class AuctionStore {
       bids: { received: bids.length + sum(round.collectorRejected), admitted: admission.admitted.length, rejected, rejectedAtClose: admission.counts },
       ranking: ranking.ranking.map(({ bid, score }) => ({ bidder: bid.bidder, bidId: bid.bidId, score })),
     };
+    const close = (decision: StoredDecision, extra: TransactItem[] = []): Promise<'CLOSED' | 'RETRY'> =>
+      this.closeWith(input, bids.length, decision, admission.counts, extra);
 
     if (ranking.winner) {
       const award = this.awardOf(ranking.winner, ranking.ranking[0]?.score ?? 0, 1, input);
       const decision: CloseAuctionResult = { outcome: 'AWARDED', award, next: null, ...summary };
-      await this.closeWith(input, decision, admission.counts, [this.putAward(input.taskId, award), this.takeLease(round.team, input.taskId, award)]);
-      return decision;
+      return (await close(decision, [this.putAward(input.taskId, award), this.takeLease(round.team, input.taskId, award)])) === 'CLOSED' ? decision : 'RETRY';
     }
     const nextWindow = nextWindowSeconds(input.windowSeconds, input.round, { maxRounds: input.maxRounds });
     if (nextWindow === undefined) {
-      await this.closeWith(input, { outcome: 'NO_VALID_BIDS', round: input.round, rejected }, admission.counts, []);
+      if ((await close({ outcome: 'NO_VALID_BIDS', round: input.round, rejected })) === 'RETRY') return 'RETRY';
       throw new NoValidBidsError(input.taskId, input.round, await this.rejectedAcrossRounds(input.taskId));
     }
     const decision: CloseAuctionResult = { outcome: 'REANNOUNCE', award: null, next: { round: input.round + 1, windowSeconds: nextWindow }, ...summary };
-    await this.closeWith(input, decision, admission.counts, []);
-    return decision;
+    return (await close(decision)) === 'CLOSED' ? decision : 'RETRY';
   }
 
   /**
@@ -337,18 +346,30 @@ export class AuctionStore {
     return { attempt, round: bid.round, bidder: bid.bidder, bidId: bid.bidId, score, functionArn: functionArnOf(directory, bid.bidder) };
   }
 
-  private async closeWith(input: CloseRoundInput, decision: StoredDecision, closeRejected: Record<RejectionReason, number>, extra: TransactItem[]): Promise<void> {
+  /**
+   * Closes the round if it is still OPEN with exactly `bidsRead` bids stored (the collector counts
+   * each stored bid in the same transaction), so that no bid stored after the read is left out.
+   * RETRY when a bid came in meanwhile, or another close won the race (the caller reads the round
+   * again, and replays that close's decision).
+   */
+  private async closeWith(input: CloseRoundInput, bidsRead: number, decision: StoredDecision, closeRejected: Record<RejectionReason, number>, extra: TransactItem[]): Promise<'CLOSED' | 'RETRY'> {
     const close: TransactItem = {
       Update: {
         TableName: this.tableName,
         Key: this.key(input.taskId, roundKey(input.round)),
         UpdateExpression: 'SET #status = :closed, #decision = :decision, #closeRejected = :closeRejected',
-        ConditionExpression: '#status = :open',
-        ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision', '#closeRejected': 'closeRejected' },
-        ExpressionAttributeValues: { ':closed': 'CLOSED', ':open': 'OPEN', ':decision': decision, ':closeRejected': closeRejected },
+        ConditionExpression: '#status = :open AND #stored = :stored',
+        ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision', '#closeRejected': 'closeRejected', '#stored': 'stored' },
+        ExpressionAttributeValues: { ':closed': 'CLOSED', ':open': 'OPEN', ':decision': decision, ':closeRejected': closeRejected, ':stored': bidsRead },
       },
     };
-    await this.transactIdempotent([close, ...extra]);
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: [close, ...extra] }));
+      return 'CLOSED';
+    } catch (error) {
+      if (conditionFailures(error)?.[0] !== true) throw error;
+      return 'RETRY';
+    }
   }
 
   /** Runs a transaction whose first item is the state change; if that one was made before, it is a replay and nothing happens. */
@@ -491,6 +512,9 @@ export class AuctionStore {
 }
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** Attempts to close a round while bids keep arriving, before giving up (each attempt re-reads them). */
+const MAX_CLOSE_ATTEMPTS = 5;
 
 /** How long an award holds its bidder's capacity at most, if it is never settled. */
 export const AWARD_LEASE_SECONDS = 900;

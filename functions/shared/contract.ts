@@ -111,11 +111,11 @@ export const METRICS = {
   auctionRoundsClosed: 'AuctionRoundsClosed',
   /** auction: bids a bidder put on the bus. */
   bidsSubmitted: 'BidsSubmitted',
-  /** auction: announcements a bidder did not bid on (no capability, or no capacity left); dimension `reason`. */
+  /** auction: announcements a bidder did not bid on (no capability, or no capacity left; the reason is logged). */
   bidsDeclined: 'BidsDeclined',
   /** auction: bid deliveries that reached the collector, stored or refused. */
   bidsReceived: 'BidsReceived',
-  /** auction: bids not admitted (late, duplicate, unknown bidder, expired, wrong auction); dimension `reason`. */
+  /** auction: bids not admitted (late, duplicate, unknown bidder, expired, wrong auction; the reason is logged). */
   bidsRejected: 'BidsRejected',
   /** auction: awards made (winners and runners-up). */
   awardsMade: 'AwardsMade',

@@ -7,8 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, CfnElement, Stack } from 'aws-cdk-lib';
-import type { IConstruct } from 'constructs';
+import type { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, PATTERN_NAMES } from '../../functions/shared/contract.ts';
@@ -20,6 +19,7 @@ import {
   type TemplateJson,
   actionsOf,
   buildApp,
+  logicalIdOf,
   referencedIds,
   removeTemporaryOutdirs,
   renderIntrinsic,
@@ -28,7 +28,8 @@ import {
   statementsOfRole,
 } from './synth.ts';
 
-const TEAM_FILES = ['telecom-support', 'content-pipeline', 'peer-review', 'research-hierarchy'].map((name) => `${REPO_ROOT}teams/${name}.yaml`);
+/** One example team of each pattern (the hierarchical one brings its two sub-teams). */
+const TEAM_FILES = ['telecom-support', 'content-pipeline', 'peer-review', 'research-hierarchy', 'marketplace'].map((name) => `${REPO_ROOT}teams/${name}.yaml`);
 
 /** A pattern of the template with every intrinsic rendered (`{ Ref: X }` → `<X>`), comparable with events.ts. */
 function rendered(value: unknown): unknown {
@@ -39,13 +40,6 @@ function rendered(value: unknown): unknown {
     return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, rendered(inner)]));
   }
   return value;
-}
-
-/** The logical id of a construct's CloudFormation resource. */
-function logicalIdOf(construct: IConstruct): string {
-  const resource = construct.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(construct).resolve(resource.logicalId) as string;
 }
 
 function only<T>(record: Record<string, T>): [string, T] {
@@ -62,6 +56,8 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
   let machineIds: Record<string, string>;
   let functionIds: { startRun: string; publishOutcome: string };
   let failedInvocationsId: string;
+  /** Logical ids of the rules this construct makes (the auction team has rules of its own on the bus). */
+  let triggerRuleIds: string[];
 
   beforeAll(async () => {
     teams = await Promise.all(TEAM_FILES.map(loadTeamFile));
@@ -77,6 +73,7 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
       publishOutcome: logicalIdOf(stack.events.publishOutcome.function),
     };
     failedInvocationsId = logicalIdOf(stack.events.failedInvocations);
+    triggerRuleIds = [...Object.values(stack.events.runRequestedRules), stack.events.executionEndedRule].map(logicalIdOf);
   });
   afterAll(removeTemporaryOutdirs);
 
@@ -87,8 +84,21 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
     expect(template.Outputs?.EventBusName).toMatchObject({ Value: { Ref: busId } });
   });
 
+  it('keeps the logical id the bus had before the stack made it (a named bus cannot be replaced)', () => {
+    expect(busId).toBe('EventsBus45DE4339');
+  });
+
+  it("takes the bus name from the stack's eventBusName", () => {
+    const { app, stack } = buildApp({ teams: teams.slice(0, 1), eventBusName: 'legion-test-bus' });
+    const custom = app.synth().getStackArtifact(stack.artifactId).template as TemplateJson;
+    const [, bus] = only(resourcesOf(custom, 'AWS::Events::EventBus'));
+    expect(bus.Properties).toEqual({ Name: 'legion-test-bus' });
+  });
+
   it("has one rule per pattern on the Legion bus, whose pattern is events.ts's runRequestedPattern, targeting start-run", () => {
-    const onBus = Object.values(rules).filter((rule) => referencedIds(rule.Properties?.EventBusName).includes(busId));
+    const onBus = Object.entries(rules)
+      .filter(([id, rule]) => triggerRuleIds.includes(id) && referencedIds(rule.Properties?.EventBusName).includes(busId))
+      .map(([, rule]) => rule);
     expect(onBus).toHaveLength(PATTERN_NAMES.length);
     const patterns = onBus.map((rule) => rule.Properties?.EventPattern);
     expect(patterns).toEqual(expect.arrayContaining(PATTERN_NAMES.map(runRequestedPattern)));
@@ -106,11 +116,12 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
     expect((ended.Properties?.Targets as { Arn: unknown }[]).map((target) => referencedIds(target.Arn))).toEqual([[functionIds.publishOutcome]]);
   });
 
-  it('gives every rule target a dead-letter queue and a retry policy', () => {
+  it('gives every rule target a dead-letter queue and a retry policy (2 hours, 8 attempts for its own rules)', () => {
     const queues = resourcesOf(template, 'AWS::SQS::Queue');
-    for (const rule of Object.values(rules)) {
+    for (const [ruleId, rule] of Object.entries(rules)) {
       for (const target of rule.Properties?.Targets as { DeadLetterConfig?: { Arn: unknown }; RetryPolicy?: unknown }[]) {
-        expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 });
+        expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: expect.any(Number) as unknown, MaximumRetryAttempts: 8 });
+        if (triggerRuleIds.includes(ruleId)) expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 });
         const [queueId] = referencedIds(target.DeadLetterConfig?.Arn);
         expect(queues).toHaveProperty(queueId ?? '?');
       }
@@ -119,7 +130,8 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
 
   it('encrypts every queue and refuses requests without TLS', () => {
     const queues = resourcesOf(template, 'AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(2);
+    // Its dead letters and failed invocations, and the marketplace auction team's two.
+    expect(Object.keys(queues)).toHaveLength(4);
     for (const queue of Object.values(queues)) expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
     const policies = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy'));
     for (const queueId of Object.keys(queues)) {
@@ -131,8 +143,10 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
   });
 
   it('sends failed async invocations of both functions to an SQS on-failure destination', () => {
-    const configs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig'));
-    expect(configs.map((config) => referencedIds(config.Properties?.FunctionName)[0]).sort()).toEqual([functionIds.publishOutcome, functionIds.startRun].sort());
+    const configs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).filter((config) =>
+      [functionIds.publishOutcome, functionIds.startRun].includes(referencedIds(config.Properties?.FunctionName)[0] ?? ''),
+    );
+    expect(configs).toHaveLength(2);
     for (const config of configs) {
       expect(config.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: expect.anything() as unknown } } });
     }
@@ -177,6 +191,7 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
         [
           ['content-pipeline', true],
           ['market-research', false],
+          ['marketplace', true],
           ['peer-review', true],
           ['research-hierarchy', true],
           ['technical-research', false],

@@ -84,6 +84,12 @@ describe('Class: LegionStack', () => {
 
   afterAll(removeTemporaryOutdirs);
 
+  /** The logical id of a control function (`begin-task` → `ControlBeginTask...`). */
+  const controlIdOf = (name: string): string => {
+    const pascal = name.replace(/(^|-)([a-z])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
+    return Object.keys(controlFunctions).find((id) => id.includes(pascal)) ?? '?';
+  };
+
   describe('Feature: checkpoint table', () => {
     it('uses the key schema of the contract, on demand', () => {
       const [, table] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
@@ -222,14 +228,17 @@ describe('Class: LegionStack', () => {
       }
     });
 
-    it('lets the state machine invoke exactly the team functions', () => {
+    it("lets the state machine invoke exactly the team functions and its pattern's control functions", () => {
       const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
       const invoke = statementsOfRole(template, referencedIds(machine.Properties?.RoleArn)[0] ?? '').filter(
         (statement) => actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
       expect(invoke.flatMap(actionsOf).every((action) => action === 'lambda:InvokeFunction')).toBe(true);
       const invoked = new Set(invoke.flatMap((statement) => referencedIds(statement.Resource)));
-      expect([...invoked].sort()).toEqual([...Object.keys(functions), ...Object.keys(controlFunctions)].sort());
+      // begin-task and rollback-task; not the auction's control functions.
+      const patternControl = PATTERNS[team.pattern].controlFunctions.map(controlIdOf);
+      expect(patternControl).toHaveLength(2);
+      expect([...invoked].sort()).toEqual([...Object.keys(functions), ...patternControl].sort());
       for (const statement of invoke) {
         for (const resource of resourceList(statement)) expect(resource).not.toBe('*');
       }
@@ -258,6 +267,18 @@ describe('Class: LegionStack', () => {
 
     it('lets rollback-task only query, get, update and delete items (no put, no scan)', () => {
       expect(controlFunction('RollbackTask').tableActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    });
+
+    it('lets open-auction only put and get items', () => {
+      expect(controlFunction('OpenAuction').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    });
+
+    it('lets close-auction only get, query, update and put items (no delete, no scan)', () => {
+      expect(controlFunction('CloseAuction').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    });
+
+    it("lets settle-award also delete items (a settled award's capacity lease), but not scan", () => {
+      expect(controlFunction('SettleAward').tableActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     });
   });
 
@@ -299,10 +320,6 @@ describe('Class: LegionStack', () => {
     it('fills the substitutions the pattern computes for the team', () => {
       const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
       const logicalIdOfAgent = Object.fromEntries(Object.entries(functions).map(([id, fn]) => [agentIdOf(fn), id]));
-      const controlIdOf = (name: string): string => {
-        const pascal = name.replace(/(^|-)([a-z])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
-        return Object.keys(controlFunctions).find((id) => id.includes(pascal)) ?? '?';
-      };
       const expected = PATTERNS[team.pattern].substitutions(team, {
         agent: (agentId) => `<${logicalIdOfAgent[agentId] ?? '?'}.Arn>`,
         control: (name) => `<${controlIdOf(name)}.Arn>`,

@@ -10,7 +10,7 @@ import { PATTERNS } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import type { AgentTeamProps } from '../../lib/agent-team.ts';
 import { PeerToPeerTeam } from '../../lib/peer-to-peer-team.ts';
-import { type Resource, type TemplateJson, actionsOf, buildApp, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourceList, resourcesOf, statementsOfRole } from './synth.ts';
+import { type Resource, type TemplateJson, actionsOf, buildApp, logicalIdOf, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourceList, resourcesOf, statementsOfRole } from './synth.ts';
 
 const PEER_REVIEW_TEAM_FILE = PATTERNS['peer-to-peer'].exampleTeamFile;
 
@@ -31,7 +31,8 @@ describe('Class: PeerToPeerTeam (in a LegionStack)', () => {
     const functions = Object.entries(resourcesOf(template, 'AWS::Lambda::Function'));
     const isAgent = (fn: Resource): boolean => ENV.agent in ((fn.Properties?.Environment as { Variables?: object } | undefined)?.Variables ?? {});
     agentFunctions = functions.filter(([, fn]) => isAgent(fn)).map(([id]) => id);
-    controlFunctions = functions.filter(([id, fn]) => !isAgent(fn) && !id.startsWith('Events')).map(([id]) => id);
+    // Only those of the pattern: the auction's control functions are deployed too, but not for this machine.
+    controlFunctions = PATTERNS['peer-to-peer'].controlFunctions.map((name) => logicalIdOf(stack.control.functions[name]));
   });
   afterAll(() => {
     removeTemporaryOutdirs();
@@ -46,7 +47,8 @@ describe('Class: PeerToPeerTeam (in a LegionStack)', () => {
     expect(machine.Properties?.DefinitionS3Location).toBeDefined();
   });
 
-  it('lets the state machine invoke exactly the team functions and the control functions', () => {
+  it("lets the state machine invoke exactly the team functions and its pattern's control functions", () => {
+    expect(controlFunctions).toHaveLength(2);
     const invoke = statementsOfRole(template, referencedIds(machine.Properties?.RoleArn)[0] ?? '').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('lambda:')),
     );

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, type IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, type IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { type LegionStackProps, LegionStack } from '../../lib/legion-stack.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,6 +66,13 @@ function temporaryOutdir(): string {
   const outdir = mkdtempSync(join(tmpdir(), 'legion-cdk-'));
   temporaryOutdirs.push(outdir);
   return outdir;
+}
+
+/** The logical id of a construct's CloudFormation resource (its default child). */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(construct).resolve(resource.logicalId) as string;
 }
 
 export type Resource = { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown };

@@ -1,0 +1,64 @@
+/**
+ * AgentFunction.addEnvironment: a variable added after construction (an auction bidder's event bus
+ * name) counts towards Lambda's 4 KB environment limit like the others, deploy-time values at
+ * their longest.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentSettingsFor } from '../../functions/shared/agent-settings.ts';
+import { PATTERNS } from '../../functions/shared/patterns.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { AgentFunction } from '../../lib/agent-function.ts';
+import { cdkJsonContext } from './synth.ts';
+
+describe('Class: AgentFunction', () => {
+  describe('Method: addEnvironment', () => {
+    let team: TeamDefinition;
+
+    beforeAll(async () => {
+      team = await loadTeamFile(PATTERNS.auction.exampleTeamFile);
+    });
+
+    function bidder(): { stack: Stack; agent: AgentFunction } {
+      // No bundling (the function is never invoked) and no CloudFormation validation (seconds, for nothing checked here).
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      const settings = agentSettingsFor(team, 'lexi', (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`);
+      return { stack, agent: new AgentFunction(stack, 'Lexi', { settings, table }) };
+    }
+
+    it('sets a deploy-time value (a token) given its longest length', () => {
+      const { stack, agent } = bidder();
+      const bus = new events.EventBus(stack, 'Bus');
+      agent.addEnvironment('LEGION_EVENT_BUS_NAME', bus.eventBusName, 256);
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ LEGION_EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('^Bus') } }) },
+      });
+    });
+
+    it('fails synth naming the agent when the environment could exceed 4 KB with the new variable', () => {
+      const { agent } = bidder();
+      expect(() => { agent.addEnvironment('LARGE', 'x'.repeat(3500)); }).toThrow(/Agent "lexi" of team "marketplace": its Lambda environment could reach \d+ bytes/);
+      // Counted as its longest: a token of up to 3500 characters fails as well.
+      const { stack, agent: other } = bidder();
+      const bus = new events.EventBus(stack, 'Bus');
+      expect(() => { other.addEnvironment('LARGE', bus.eventBusName, 3500); }).toThrow(/4096-byte limit/);
+    });
+
+    it('counts the variables added before', () => {
+      const { agent } = bidder();
+      agent.addEnvironment('FIRST', 'x'.repeat(2000));
+      expect(() => { agent.addEnvironment('SECOND', 'x'.repeat(2000)); }).toThrow(/4096-byte limit/);
+    });
+
+    it('refuses a token without its longest length', () => {
+      const { stack, agent } = bidder();
+      const bus = new events.EventBus(stack, 'Bus');
+      expect(() => { agent.addEnvironment('LEGION_EVENT_BUS_NAME', bus.eventBusName); }).toThrow(/only known at deploy time/);
+    });
+  });
+});

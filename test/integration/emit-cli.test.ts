@@ -39,8 +39,8 @@ describe('CLI: legion emit', () => {
   }, 90_000);
 
   it('accepts the event shape (source, detail-type, detail as JSON text) and reports an event no rule matches (exit 1)', async () => {
-    const file = join(dir, 'auction.json');
-    await writeFile(file, JSON.stringify([{ source: 'legion', 'detail-type': 'RunRequested', detail: JSON.stringify({ pattern: 'auction', input: {} }) }]));
+    const file = join(dir, 'blackboard.json');
+    await writeFile(file, JSON.stringify([{ source: 'legion', 'detail-type': 'RunRequested', detail: JSON.stringify({ pattern: 'blackboard', input: {} }) }]));
 
     const result = legion('emit', file, '--quiet');
 

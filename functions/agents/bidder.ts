@@ -25,19 +25,14 @@ import type { AgentConfig } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
 import { AuctionAnnouncedDetailSchema, type Bid, type BidSubmittedDetail } from '../shared/contracts/auction.ts';
 import { InvalidEventError } from '../shared/errors.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
+import { DETAIL_TYPES, LEGION_EVENT_SOURCE, legionEventSchema } from '../shared/events.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
 import type { AgentHandler } from './agent.ts';
 import { DEFAULT_BIDDER_CAPACITY, type DeclineReason, evaluateAnnouncement } from './bidding.ts';
 
 /** The EventBridge event the announcement rule delivers (the fields a bidder reads). */
-export const AuctionAnnouncedEventSchema = z.looseObject({
-  id: z.string().min(1),
-  source: z.literal(LEGION_EVENT_SOURCE),
-  'detail-type': z.literal(DETAIL_TYPES.auctionAnnounced),
-  detail: AuctionAnnouncedDetailSchema,
-});
+export const AuctionAnnouncedEventSchema = legionEventSchema(DETAIL_TYPES.auctionAnnounced, AuctionAnnouncedDetailSchema);
 export type AuctionAnnouncedEvent = z.infer<typeof AuctionAnnouncedEventSchema>;
 
 export interface BidderDependencies {

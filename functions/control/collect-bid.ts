@@ -16,17 +16,12 @@ import { z } from 'zod';
 import type { RecordBidResult } from '../shared/auction-store.ts';
 import { METRICS } from '../shared/contract.ts';
 import { BidSubmittedDetailSchema } from '../shared/contracts/auction.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
+import { DETAIL_TYPES, legionEventSchema } from '../shared/events.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import type { AuctionControlDependencies } from './open-auction.ts';
 
 /** The EventBridge event the rule delivers (the fields the collector reads). */
-export const BidSubmittedEventSchema = z.looseObject({
-  id: z.string().min(1),
-  source: z.literal(LEGION_EVENT_SOURCE),
-  'detail-type': z.literal(DETAIL_TYPES.bidSubmitted),
-  detail: BidSubmittedDetailSchema,
-});
+export const BidSubmittedEventSchema = legionEventSchema(DETAIL_TYPES.bidSubmitted, BidSubmittedDetailSchema);
 export type BidSubmittedEvent = z.infer<typeof BidSubmittedEventSchema>;
 
 /** Stores the bid or counts its refusal (pure; no middlewares). */

@@ -21,19 +21,13 @@ import { z } from 'zod';
 import type { DeployedMachine } from '../shared/config.ts';
 import { METRICS } from '../shared/contract.ts';
 import { InvalidEventError } from '../shared/errors.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE, RunRequestedDetailSchema, type RunRequestedDetail } from '../shared/events.ts';
+import { DETAIL_TYPES, RunRequestedDetailSchema, type RunRequestedDetail, legionEventSchema } from '../shared/events.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'start-run';
 
 /** The EventBridge event the rule delivers (the fields start-run reads). */
-export const RunRequestedEventSchema = z.looseObject({
-  id: z.string().min(1),
-  source: z.literal(LEGION_EVENT_SOURCE),
-  'detail-type': z.literal(DETAIL_TYPES.runRequested),
-  time: z.string().optional(),
-  detail: RunRequestedDetailSchema,
-});
+export const RunRequestedEventSchema = legionEventSchema(DETAIL_TYPES.runRequested, RunRequestedDetailSchema);
 export type RunRequestedEvent = z.infer<typeof RunRequestedEventSchema>;
 
 /** The part of the SFN client start-run uses (the real SFNClient fits it). */

@@ -58,6 +58,25 @@ export const RunRequestedDetailSchema = z.object({
 });
 export type RunRequestedDetail = z.infer<typeof RunRequestedDetailSchema>;
 
+/**
+ * The schema of a Legion event as a rule delivers it to a target: source `legion`, the given
+ * detail-type, and the detail's own schema (the other envelope fields pass through).
+ *
+ * @example
+ * ```ts
+ * const BidSubmittedEventSchema = legionEventSchema(DETAIL_TYPES.bidSubmitted, BidSubmittedDetailSchema);
+ * ```
+ */
+export function legionEventSchema<T extends DetailType, D extends z.ZodType>(detailType: T, detail: D) {
+  return z.looseObject({
+    id: z.string().min(1),
+    source: z.literal(LEGION_EVENT_SOURCE),
+    'detail-type': z.literal(detailType),
+    time: z.string().optional(),
+    detail,
+  });
+}
+
 /** The statuses a finished Step Functions execution can have, as its status-change events name them. */
 export const FINAL_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type FinalExecutionStatus = (typeof FINAL_EXECUTION_STATUSES)[number];

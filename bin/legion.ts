@@ -22,6 +22,7 @@ import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
 import { type EmitOptions, emitCommand } from './cli/emit.ts';
 import { describeAuction } from './cli/auction-output.ts';
@@ -52,6 +53,12 @@ interface ResumeOptions {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+}
+
+interface DecisionOptions extends ResumeOptions {
+  output?: string;
+  reason?: string;
+  by?: string;
 }
 
 interface RollbackCommandOptions {
@@ -104,6 +111,28 @@ withRunOutputOptions(program.command('resume'))
   .option('--team <file>', "the team definition, if the task's team is not its pattern's example team")
   .action(async (taskId: string, options: ResumeOptions) => {
     process.exitCode = await resumeCommand(taskId, options);
+  });
+
+withRunOutputOptions(program.command('approve'))
+  .description('approve a task that escalated and waits for a human: it resumes and ends with --output as its result')
+  .argument('<taskId>', 'the waiting task')
+  .requiredOption('--data-dir <dir>', 'the data folder the task ran with')
+  .option('--output <json>', 'the result the run ends with (JSON); default: null')
+  .option('--by <name>', 'who approves, recorded with the decision')
+  .option('--team <file>', "the team definition, if the task's team is not its pattern's example team")
+  .action(async (taskId: string, options: DecisionOptions) => {
+    process.exitCode = await decisionCommand('approve', taskId, options);
+  });
+
+withRunOutputOptions(program.command('reject'))
+  .description('reject a task that escalated and waits for a human: it resumes and fails with HumanRejectedError')
+  .argument('<taskId>', 'the waiting task')
+  .requiredOption('--data-dir <dir>', 'the data folder the task ran with')
+  .requiredOption('--reason <text>', 'why, recorded with the decision and in the error')
+  .option('--by <name>', 'who rejects, recorded with the decision')
+  .option('--team <file>', "the team definition, if the task's team is not its pattern's example team")
+  .action(async (taskId: string, options: DecisionOptions) => {
+    process.exitCode = await decisionCommand('reject', taskId, options);
   });
 
 program
@@ -196,28 +225,60 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
     runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered, ...(injection.auctionFaults ? { auctionFaults: injection.auctionFaults } : {}) }),
   );
-  printRunResult(result, options.json === true);
+  printRunResult(result, options.json === true, options.dataDir);
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 async function resumeCommand(taskId: string, options: ResumeOptions): Promise<number> {
   requireDataDir(options.dataDir);
   const result = await withProgress(options, async (runtime, onProgress) => {
-    const task = await runtime.describeTask(taskId);
-    if (!task) {
-      throw new UsageError(
-        `no task ${taskId} in ${options.dataDir}: it never started (a crash before its first state stores nothing), or its records expired; run it again with --task-id ${taskId}`,
-      );
-    }
-    const team = await resolveTeam(task.pattern as PatternName, options.team ?? undefined);
-    if (team.name !== task.team) {
-      throw new UsageError(`task ${taskId} was run by team ${task.team}, not ${team.name}; pass its definition with --team FILE`);
-    }
-    process.stderr.write(`Resuming task ${taskId}: ${team.name} on ${task.pattern}\n`);
+    const team = await storedTeam(runtime, taskId, options);
+    process.stderr.write(`Resuming task ${taskId}: ${team.name} on ${team.pattern}\n`);
     return runtime.resume({ team, taskId, onProgress });
   });
-  printRunResult(result, options.json === true);
+  printRunResult(result, options.json === true, options.dataDir);
   return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** `legion approve` / `legion reject`: records the decision on a waiting task, then resumes it with it. */
+async function decisionCommand(decision: 'approve' | 'reject', taskId: string, options: DecisionOptions): Promise<number> {
+  requireDataDir(options.dataDir);
+  const output = options.output === undefined ? undefined : parseJsonOption('--output', options.output);
+  const result = await withProgress(options, async (runtime, onProgress) => {
+    const team = await storedTeam(runtime, taskId, options);
+    const approval = await runtime.approval(taskId);
+    if (approval?.status !== 'PENDING') {
+      throw new UsageError(approval ? `task ${taskId} was ${approval.status.toLowerCase()} already` : `task ${taskId} is not waiting for a decision: it never escalated`);
+    }
+    process.stderr.write(`${decision === 'approve' ? 'Approving' : 'Rejecting'} task ${taskId} (${approval.escalation.Error}) and resuming it\n`);
+    const request = { team, taskId, onProgress, ...(options.by ? { by: options.by } : {}) };
+    return decision === 'approve' ? runtime.approve({ ...request, output }) : runtime.reject({ ...request, reason: options.reason ?? '' });
+  });
+  printRunResult(result, options.json === true, options.dataDir);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** The team a stored task ran with (`--team FILE` when it is not its pattern's example team). */
+async function storedTeam(runtime: LocalRuntime, taskId: string, options: ResumeOptions): Promise<TeamDefinition> {
+  const task = await runtime.describeTask(taskId);
+  if (!task) {
+    throw new UsageError(
+      `no task ${taskId} in ${options.dataDir}: it never started (a crash before its first state stores nothing), or its records expired; run it again with --task-id ${taskId}`,
+    );
+  }
+  const team = await resolveTeam(task.pattern as PatternName, options.team ?? undefined);
+  if (team.name !== task.team) {
+    throw new UsageError(`task ${taskId} was run by team ${task.team}, not ${team.name}; pass its definition with --team FILE`);
+  }
+  return team;
+}
+
+function parseJsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${name} must be JSON (e.g. '{"answer": "..."}'), got: ${text}`);
+  }
 }
 
 /** Runs work on a started local runtime, with progress on stderr (unless quiet or verbose). */
@@ -243,7 +304,7 @@ function withProgress(
   });
 }
 
-function printRunResult(result: RunResult, json: boolean): void {
+function printRunResult(result: RunResult, json: boolean, dataDir?: string): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
@@ -255,6 +316,14 @@ function printRunResult(result: RunResult, json: boolean): void {
     process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }
   if (result.auction) process.stderr.write(describeAuction(result.auction));
+  if (result.status === 'WAITING' && result.approval) {
+    const { escalation } = result.approval;
+    process.stderr.write(`Escalated: ${escalation.Error}: ${escalation.Cause ?? ''}\n`);
+    const dir = dataDir ?? 'DIR';
+    process.stderr.write(`Waiting for a human. Decide with: legion approve ${result.taskId} --data-dir ${dir} [--output JSON]  or  legion reject ${result.taskId} --data-dir ${dir} --reason TEXT\n`);
+    if (!dataDir) process.stderr.write('(This run kept its data in memory: run it with --data-dir to decide later.)\n');
+    return;
+  }
   if (result.status === 'SUCCEEDED') {
     const output = (result.output ?? {}) as { answer?: unknown; document?: unknown; agreed?: unknown; verified?: unknown };
     // A pattern's main text: the answer (supervisor-worker, hierarchical, peer-to-peer) or the document (pipeline).

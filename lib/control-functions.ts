@@ -1,20 +1,32 @@
 /**
  * The non-agent functions state machines call, one of each per stack: begin-task (starts or resumes
- * a task, storing its input and raising its epoch) and rollback-task (rolls a task back after an
- * inconsistent step result), which every pattern calls, and the auction's open-auction,
- * close-auction and settle-award. Each pattern's state machine may invoke only those its spec names
- * (`PatternSpec.controlFunctions`).
+ * a task, storing its input and raising its epoch), rollback-task (rolls a task back after an
+ * inconsistent step result) and request-approval (an escalated run waits for a human), which every
+ * pattern calls, and the auction's open-auction, close-auction and settle-award. Each pattern's
+ * state machine may invoke only those its spec names (`PatternSpec.controlFunctions`).
  */
 import { fileURLToPath } from 'node:url';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/shared/contract.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
+/** The Step Functions actions that answer a callback token (`.waitForTaskToken`). */
+export const CALLBACK_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'] as const;
+
 export interface ControlFunctionsProps extends LegionLogOptions {
   /** The checkpoint table; each function gets only the item actions it uses on it. */
   readonly table: dynamodb.ITable;
+  /**
+   * The Legion event bus. request-approval puts its `ApprovalRequested` events on it: it is told
+   * the bus's name (`LEGION_EVENT_BUS_NAME`) and may put events on this bus only. The other
+   * control functions neither know it nor may use it.
+   */
+  readonly eventBus: events.IEventBus;
 }
 
 interface ControlFunctionSpec {
@@ -23,6 +35,10 @@ interface ControlFunctionSpec {
   description: string;
   /** The item actions it needs on the checkpoint table, and nothing else. */
   tableActions: string[];
+  /** It puts events on the Legion bus: it is told the bus's name and may put events on it. */
+  putsEvents?: boolean;
+  /** It answers the callback tokens of waiting executions (of the machines given to `allowCallbacksFrom`). */
+  answersCallbacks?: boolean;
 }
 
 const entryOf = (file: string): string => fileURLToPath(new URL(`../functions/control/${file}`, import.meta.url));
@@ -40,6 +56,17 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: rolls a task back to its last valid checkpoint after an inconsistent step result',
     // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback.
     tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  },
+  'request-approval': {
+    id: 'RequestApproval',
+    entry: entryOf('request-approval.lambda.ts'),
+    description: 'Legion: an escalated run waits for a human (stores the request, puts ApprovalRequested on the bus)',
+    // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
+    // decision if there is one); GetItem reads an approval.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    putsEvents: true,
+    // A task decided before (a resume) is answered at once, on the new execution's token.
+    answersCallbacks: true,
   },
   // The auction store writes with TransactWriteItems, which IAM authorizes item by item (a Put needs
   // PutItem, an Update UpdateItem): there is no action of its own to grant.
@@ -67,27 +94,38 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
 };
 
 /**
+ * Every control function of the contract, each with only the table actions it uses. The functions
+ * that answer callback tokens (request-approval) may do so only for the machines given to
+ * {@link ControlFunctions.allowCallbacksFrom}: the machines are built after these functions, since
+ * they invoke them.
+ *
  * @example
  * ```ts
- * const control = new ControlFunctions(this, 'Control', { table: checkpoints.table });
+ * const control = new ControlFunctions(this, 'Control', { table: checkpoints.table, eventBus: bus });
  * control.functions['begin-task'].grantInvoke(stateMachine);
+ * control.allowCallbacksFrom([stateMachine]);
  * ```
  */
 export class ControlFunctions extends Construct {
   /** Each control function, by name (the names of `CONTROL_FUNCTIONS` in the contract). */
   public readonly functions: Record<ControlFunctionName, lambda.IFunction>;
+  /** The functions that answer callback tokens: their roles, and the policy `allowCallbacksFrom` gives them. */
+  private readonly callbackRoles: { id: string; role: iam.IRole; policy?: iam.Policy }[] = [];
 
   public constructor(scope: Construct, id: string, props: ControlFunctionsProps) {
     super(scope, id);
-    const { table, ...logOptions } = props;
+    const { table, eventBus, ...logOptions } = props;
     const build = (spec: ControlFunctionSpec): lambda.IFunction => {
-      const fn = new LegionFunction(this, spec.id, {
+      const built = new LegionFunction(this, spec.id, {
         ...logOptions,
         entry: spec.entry,
         description: spec.description,
-        environment: { [ENV.tableName]: table.tableName },
-      }).function;
+        environment: { [ENV.tableName]: table.tableName, ...(spec.putsEvents ? { [ENV.eventBusName]: eventBus.eventBusName } : {}) },
+      });
+      const fn = built.function;
       table.grant(fn, ...spec.tableActions);
+      if (spec.putsEvents) eventBus.grantPutEventsTo(fn);
+      if (spec.answersCallbacks) this.callbackRoles.push({ id: spec.id, role: built.role });
       return fn;
     };
     // Every function of the contract, so that a new name fails to compile until it has a spec here.
@@ -95,5 +133,24 @@ export class ControlFunctions extends Construct {
       ControlFunctionName,
       lambda.IFunction
     >;
+  }
+
+  /**
+   * Lets the functions that answer callback tokens (request-approval) answer those of these
+   * machines' executions: SendTaskSuccess and SendTaskFailure, on each machine's ARN (IAM
+   * authorizes the answer to a token against the state machine whose execution issued it). May be
+   * called again with more machines.
+   */
+  public allowCallbacksFrom(machines: readonly sfn.IStateMachine[]): void {
+    if (machines.length === 0) return;
+    const statement = (): iam.PolicyStatement =>
+      new iam.PolicyStatement({ actions: [...CALLBACK_ACTIONS], resources: machines.map((machine) => machine.stateMachineArn) });
+    for (const entry of this.callbackRoles) {
+      // Not `machine.grants.actions(fn, ...)`: that writes to the role's default policy, which the
+      // function depends on, while the machines refer to the function's ARN: a dependency cycle.
+      // A policy of its own, attached to the role, comes after the function instead.
+      entry.policy ??= new iam.Policy(this, `${entry.id}Callbacks`, { roles: [entry.role] });
+      entry.policy.addStatements(statement());
+    }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The Legion stack: the checkpoint table, the event bus, one construct per team and the event triggers.
+ * The Legion stack: the checkpoint table, the event bus, the control functions, one construct per
+ * team, the event triggers and the notifications of approval requests.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,6 +9,7 @@ import { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
+import { ApprovalNotifications } from './approval-notifications.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
 import { EventTriggers } from './event-triggers.ts';
@@ -61,10 +63,11 @@ export interface LegionStackProps extends StackProps {
 }
 
 /**
- * Everything Legion deploys: a {@link CheckpointTable}, the control functions, the Legion event
- * bus, for each team the construct of its pattern, then the {@link EventTriggers}. Outputs the
- * table name (`CheckpointTableName`), each team's state machine ARN (`<TeamName>StateMachineArn`,
- * e.g. `TelecomSupportStateMachineArn`) and the event bus name (`EventBusName`).
+ * Everything Legion deploys: a {@link CheckpointTable}, the Legion event bus, the control functions,
+ * for each team the construct of its pattern, then the {@link EventTriggers} and the
+ * {@link ApprovalNotifications}. Outputs the table name (`CheckpointTableName`), each team's state
+ * machine ARN (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`), the event bus
+ * name (`EventBusName`) and the topic of approval requests (`ApprovalTopicArn`).
  *
  * @example
  * ```ts
@@ -84,6 +87,8 @@ export class LegionStack extends Stack {
   public readonly teams: Record<string, TeamConstruct>;
   /** The RunRequested rules and the outcome publisher (`events.bus` is {@link bus}). */
   public readonly events: EventTriggers;
+  /** The topic told of every run that waits for a human, and the rule that feeds it. */
+  public readonly approvals: ApprovalNotifications;
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
@@ -100,17 +105,18 @@ export class LegionStack extends Stack {
       description: 'DynamoDB table of checkpoints',
     });
 
-    this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, logRetention: props.logRetention });
-    // Before the teams: auction teams announce and bid on it. The bus keeps the construct path it
-    // had when EventTriggers made it (Events/Bus; EventTriggers is that scope's `Default` child,
-    // which logical ids leave out), so no resource of a deployed stack is replaced: a bus with a
-    // fixed name cannot be.
+    // Before the control functions (request-approval puts events on it) and the teams (auction
+    // teams announce and bid on it). The bus keeps the construct path it had when EventTriggers
+    // made it (Events/Bus; EventTriggers is that scope's `Default` child, which logical ids leave
+    // out), so no resource of a deployed stack is replaced: a bus with a fixed name cannot be.
     const eventsScope = new Construct(this, 'Events');
     this.bus = new events.EventBus(eventsScope, 'Bus', { eventBusName: props.eventBusName ?? `legion-${this.stackName}` });
     new CfnOutput(this, 'EventBusName', {
       value: this.bus.eventBusName,
       description: 'Legion event bus: put RunRequested events here; RunSucceeded / RunFailed / RunEscalated come out here',
     });
+
+    this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, logRetention: props.logRetention });
 
     this.teams = {};
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
@@ -133,7 +139,16 @@ export class LegionStack extends Stack {
       });
     }
 
+    // Every machine (sub-teams' too) has an Escalate state whose token request-approval may answer.
+    this.control.allowCallbacksFrom(Object.values(this.teams).map((deployed) => deployed.stateMachine));
+
     this.events = new EventTriggers(eventsScope, 'Default', { teams: this.teams, bus: this.bus, logRetention: props.logRetention });
+
+    this.approvals = new ApprovalNotifications(this, 'Approvals', { eventBus: this.bus });
+    new CfnOutput(this, 'ApprovalTopicArn', {
+      value: this.approvals.topic.topicArn,
+      description: 'SNS topic of approval requests: subscribe to be told when a run waits for a human',
+    });
   }
 }
 

@@ -20,7 +20,6 @@
  * ```
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PutEventsCommand, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import { createCollectBidHandler } from '../functions/control/collect-bid.ts';
 import { createAgentHandler } from '../functions/agents/agent.ts';
@@ -34,7 +33,7 @@ import { type PutEventsEntry, auctionAnnouncedPattern, bidSubmittedPattern } fro
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
 import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
-import type { BusEvent, LocalEventBus } from './local-event-bus.ts';
+import { type BusEvent, type LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalLambda } from './local-lambda.ts';
 import type { TelemetrySink } from './telemetry-sink.ts';
 
@@ -109,29 +108,13 @@ export class LocalAuctionHouse {
     options.telemetry.attach(deps.logger, deps.metrics);
     const handler = createBidderAgentHandler(config, createAgentHandler(config, deps), {
       auctions: options.auctions,
-      events: this.eventsClientOf(agentId),
+      // A duplicate bidder's entries go on the bus twice.
+      events: localEventsClient(options.bus, { repeat: (entries) => entries.some((entry) => this.isDuplicated(agentId, entry)) }),
       eventBusName: options.bus.name,
       logger: deps.logger,
       metrics: deps.metrics,
     });
     return new LocalLambda({ functionName: `legion-${team.name}-${agentId}`, functionArn: options.functionArnOf(team.name, agentId), timeoutSeconds: settings.agent.timeoutSeconds, memoryMb: settings.agent.memoryMb, handler });
-  }
-
-  /** The local bus behind the EventBridge client's PutEvents; a duplicate bidder's entries go twice. */
-  private eventsClientOf(agentId: string): { send(command: PutEventsCommand): Promise<PutEventsCommandOutput> } {
-    const { bus } = this.options;
-    return {
-      send: async (command) => {
-        const entries = (command.input.Entries ?? []) as PutEventsEntry[];
-        const result = await bus.putEvents(entries);
-        if (entries.some((entry) => this.isDuplicated(agentId, entry))) await bus.putEvents(entries);
-        return {
-          $metadata: {},
-          FailedEntryCount: result.failedEntryCount,
-          Entries: result.entries.map((entry) => ({ EventId: entry.eventId, ErrorCode: entry.errorCode, ErrorMessage: entry.errorMessage })),
-        };
-      },
-    };
   }
 
   private isDuplicated(agentId: string, entry: PutEventsEntry): boolean {

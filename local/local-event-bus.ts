@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidEventError } from '../functions/shared/errors.ts';
 import type { PutEventsEntry } from '../functions/shared/events.ts';
+import type { PutEventsClient } from '../functions/shared/put-event.ts';
 import { type EventPattern, matchesEventPattern, validateEventPattern } from './event-pattern.ts';
 
 /** An event as EventBridge delivers it to a target. */
@@ -195,6 +196,31 @@ export class LocalEventBus {
       detail: JSON.parse(entry.Detail) as Record<string, unknown>,
     };
   }
+}
+
+/**
+ * The EventBridge client's PutEvents, answered by a local bus: what the real handlers that put
+ * events (publish-outcome, request-approval, the bidders) are given offline.
+ *
+ * @example
+ * ```ts
+ * const handler = createPublishOutcomeHandler({ events: localEventsClient(bus), ... });
+ * ```
+ */
+export function localEventsClient(bus: LocalEventBus, options: { repeat?: (entries: readonly PutEventsEntry[]) => boolean } = {}): PutEventsClient {
+  return {
+    async send(command) {
+      const entries = (command.input.Entries ?? []) as PutEventsEntry[];
+      const result = await bus.putEvents(entries);
+      // A duplicated delivery on purpose (a scripted shortcut): the same entries again.
+      if (options.repeat?.(entries)) await bus.putEvents(entries);
+      return {
+        $metadata: {},
+        FailedEntryCount: result.failedEntryCount,
+        Entries: result.entries.map((entry) => ({ EventId: entry.eventId, ErrorCode: entry.errorCode, ErrorMessage: entry.errorMessage })),
+      };
+    },
+  };
 }
 
 /**

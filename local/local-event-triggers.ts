@@ -20,17 +20,16 @@
  * ```
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { PutEventsCommand, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import { createPublishOutcomeHandler, type PublishOutcomeResult } from '../functions/control/publish-outcome.ts';
 import { RunRequestedEventSchema, chooseTeam, taskIdOf } from '../functions/control/start-run.ts';
 import type { DeployedMachine } from '../functions/shared/config.ts';
 import { METRICS, PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
 import { InvalidEventError, UnboundTaskError, describeIssues } from '../functions/shared/errors.ts';
-import { EXECUTION_STATUS_CHANGE, type PutEventsEntry, type RunOutcomeDetail, runRequestedPattern } from '../functions/shared/events.ts';
+import { EXECUTION_STATUS_CHANGE, type RunOutcomeDetail, runRequestedPattern } from '../functions/shared/events.ts';
 import { PATTERNS, defaultTeamOf } from '../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile } from '../functions/shared/team.ts';
-import type { BusEvent, LocalEventBus } from './local-event-bus.ts';
+import { type BusEvent, type LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { type LocalRuntime, type RunRequest, type RunResult, localStateMachineArn } from './local-runtime.ts';
 
@@ -161,17 +160,7 @@ export class LocalEventTriggers {
     this.runtime.telemetry.attach(logger, metrics);
     const bus = this.bus;
     const handler = createPublishOutcomeHandler({
-      // The local bus behind the EventBridge client's PutEvents.
-      events: {
-        async send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
-          const result = await bus.putEvents((command.input.Entries ?? []) as PutEventsEntry[]);
-          return {
-            $metadata: {},
-            FailedEntryCount: result.failedEntryCount,
-            Entries: result.entries.map((entry) => ({ EventId: entry.eventId, ErrorCode: entry.errorCode, ErrorMessage: entry.errorMessage })),
-          };
-        },
-      },
+      events: localEventsClient(bus),
       // Never reached: the local status-change event always carries the input and output.
       sfn: {
         send(): Promise<never> {

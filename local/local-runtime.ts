@@ -18,6 +18,7 @@
 import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
 import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
+import { type RequestApprovalDependencies, createRequestApprovalHandler } from '../functions/control/request-approval.ts';
 import { createSettleAwardHandler } from '../functions/control/settle-award.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
@@ -27,6 +28,7 @@ import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALAT
 import { createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import { type AuctionSummary, AuctionStore } from '../functions/shared/auction-store.ts';
+import { type Approval, type DecisionInput, ApprovalStore } from '../functions/shared/approval-store.ts';
 import {
   type Checkpoint,
   CheckpointManager,
@@ -43,12 +45,16 @@ import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
-import { LocalEventBus } from './local-event-bus.ts';
+import { LocalEventBus, localEventsClient } from './local-event-bus.ts';
+import { LocalTaskTokens } from './local-task-tokens.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
 
-/** ABORTED: stopped through `RunRequest.signal`, as a crash would leave the task (local runtime only). */
+/**
+ * WAITING: escalated, the run waits for a human decision (`approve` / `reject`).
+ * ABORTED: stopped through `RunRequest.signal`, as a crash would leave the task (local runtime only).
+ */
 export type RunStatus = 'SUCCEEDED' | 'FAILED' | 'ESCALATED' | 'WAITING' | 'ABORTED';
 
 export interface TraceEntry {
@@ -76,8 +82,16 @@ export interface RunResult {
   rollbacks: RollbackRecord[];
   /** auction: every round (bids received, admitted, rejected per reason) and every award. */
   auction?: AuctionSummary;
+  /** The task's human approval, once it escalated: PENDING (the run is WAITING), APPROVED or REJECTED. */
+  approval?: ApprovalSummary;
   durationMs: number;
 }
+
+/** A task's approval as runs report it (the callback token is left out). */
+export type ApprovalSummary = Omit<Approval, 'taskToken'>;
+
+/** A human's decision on a waiting task; the run is then resumed with it. */
+export type ApprovalDecisionRequest = Pick<RunRequest, 'team' | 'taskId' | 'onProgress'> & Omit<DecisionInput, 'decision'>;
 
 export type ProgressEvent =
   | { type: 'step-started'; agent: string; state: string; stepsDone: number }
@@ -110,6 +124,11 @@ export interface LocalRuntimeOptions {
   progressCheckpointSeconds?: number | undefined;
   /** The bus auctions announce on (and `legion emit` puts events on). @default a new LocalEventBus */
   eventBus?: LocalEventBus | undefined;
+  /**
+   * How long an escalated run waits, in this process, for its approval before it stops WAITING
+   * (decide it later with `approve` / `reject`, from any process). @default 0
+   */
+  approvalWaitMs?: number | undefined;
 }
 
 /** The function ARN an agent has in the local runtime. */
@@ -127,6 +146,8 @@ interface ExecutionScope {
   signal?: AbortSignal | undefined;
   /** Nested executions report their states as `<team>/<state>`. */
   onStateEntered?: ((stateName: string) => void) | undefined;
+  /** An escalated execution (or nested one) waits for a human: the whole execution stops, WAITING. */
+  onTaskTokenPending?: (() => void) | undefined;
 }
 
 export class LocalRuntime {
@@ -136,6 +157,10 @@ export class LocalRuntime {
   private readonly store: CheckpointManager;
   private readonly auctions: AuctionStore;
   private readonly auctionHouse: LocalAuctionHouse;
+  private readonly approvals: ApprovalStore;
+  /** Where escalated executions' callback tokens are answered (Step Functions' SendTask* API). */
+  private readonly taskTokens = new LocalTaskTokens();
+  private readonly approvalWaitMs: number;
   private readonly model: ModelProvider;
   private readonly progressCheckpointSeconds: number | undefined;
 
@@ -149,6 +174,8 @@ export class LocalRuntime {
     this.progressCheckpointSeconds = options.progressCheckpointSeconds;
     this.eventBus = options.eventBus ?? new LocalEventBus();
     this.auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.approvals = new ApprovalStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.approvalWaitMs = options.approvalWaitMs ?? 0;
     this.auctionHouse = new LocalAuctionHouse({
       bus: this.eventBus,
       auctions: this.auctions,
@@ -196,22 +223,37 @@ export class LocalRuntime {
       this.auctionHouse.setFaults(taskId, request.auctionFaults ?? { lateBidders: [], duplicateBidders: [] });
     }
     const model = new CallCountingModel(this.model);
-    const machine = await this.buildMachine(team, model, request.onProgress, request);
+    // Stops the execution (and its nested ones) when the caller aborts, or when it waits for a human.
+    const stop = new AbortController();
+    const abort = (): void => {
+      stop.abort();
+    };
+    request.signal?.addEventListener('abort', abort, { once: true });
+    const pending = { waiting: false };
+    const onTaskTokenPending = (): void => {
+      pending.waiting = true;
+      stop.abort();
+    };
+    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending };
+    const machine = await this.buildMachine(team, model, request.onProgress, scope);
     const started = performance.now();
     let output: unknown = null;
     let error: RunResult['error'];
     let aborted = false;
     try {
-      output = await machine.run(input as never, { executionName, onStateEntered: request.onStateEntered, signal: request.signal });
+      output = await machine.run(input as never, { executionName, onStateEntered: request.onStateEntered, signal: stop.signal });
     } catch (failure) {
       if (failure instanceof ExecutionAbortedError) aborted = true;
       else if (failure instanceof ExecutionFailedError) error = { error: failure.errorName, cause: failure.errorCause };
       else throw failure;
+    } finally {
+      request.signal?.removeEventListener('abort', abort);
     }
     const checkpoints = await this.store.list(taskId);
     const { log: rollbacks } = await this.store.rollbackSummary(taskId);
+    const approval = await this.approvals.get(taskId);
     return {
-      status: aborted ? 'ABORTED' : statusOf(error),
+      status: pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error),
       taskId,
       pattern: team.pattern,
       team: team.name,
@@ -222,9 +264,41 @@ export class LocalRuntime {
       modelCalls: model.calls,
       rollbacks,
       ...(team.pattern === 'auction' ? { auction: await this.auctions.summary(taskId) } : {}),
+      ...(approval ? { approval: withoutToken(approval) } : {}),
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
+  }
+
+  /**
+   * Approves a waiting (escalated) task and resumes it: the run ends SUCCEEDED with the human's
+   * `output`, as SendTaskSuccess on its token does in AWS. Works from any process on the data folder.
+   *
+   * @throws {ApprovalNotPendingError} when the task is not waiting for a decision
+   */
+  public approve(request: ApprovalDecisionRequest): Promise<RunResult> {
+    return this.decide(request, 'APPROVED');
+  }
+
+  /**
+   * Rejects a waiting (escalated) task and resumes it: the run ends FAILED with HumanRejectedError.
+   *
+   * @throws {ApprovalNotPendingError} when the task is not waiting for a decision
+   */
+  public reject(request: ApprovalDecisionRequest): Promise<RunResult> {
+    return this.decide(request, 'REJECTED');
+  }
+
+  /** The task's approval, once it escalated; undefined otherwise. */
+  public async approval(taskId: string): Promise<ApprovalSummary | undefined> {
+    const approval = await this.approvals.get(taskId);
+    return approval ? withoutToken(approval) : undefined;
+  }
+
+  private async decide(request: ApprovalDecisionRequest, decision: 'APPROVED' | 'REJECTED'): Promise<RunResult> {
+    const { team, taskId, onProgress, ...input } = request;
+    await this.approvals.decide(taskId, { ...input, decision });
+    return this.resume({ team, taskId, ...(onProgress ? { onProgress } : {}) });
   }
 
   /** The team, pattern and input a task was started with; undefined for an unknown task. */
@@ -281,7 +355,13 @@ export class LocalRuntime {
     });
     const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf, eventBusName: this.eventBus.name });
     const control = CONTROL_FUNCTIONS.map((name) => this.controlLambda(name, controlArnOf(name)));
-    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control], await this.nestedMachines(team, model, onProgress, scope), this.eventBus);
+    return LocalStateMachine.fromFile(spec.aslFile, substitutions, [...lambdas, ...control], {
+      nestedMachines: await this.nestedMachines(team, model, onProgress, scope),
+      eventBus: this.eventBus,
+      taskTokens: this.taskTokens,
+      taskTokenWaitMs: this.approvalWaitMs,
+      onTaskTokenPending: scope.onTaskTokenPending,
+    });
   }
 
   /**
@@ -296,7 +376,7 @@ export class LocalRuntime {
       if (!child) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded (load the team with loadTeamFile)`]);
       if (runners.has(localStateMachineArn(child.name))) continue;
       const parentHook = scope.onStateEntered;
-      const childScope: ExecutionScope = { signal: scope.signal, onStateEntered: parentHook && ((state) => {
+      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, onStateEntered: parentHook && ((state) => {
           parentHook(`${child.name}/${state}`);
         }) };
       const machine = await this.buildMachine(child, model, onProgress, childScope);
@@ -308,7 +388,16 @@ export class LocalRuntime {
   private controlLambda(name: ControlFunctionName, functionArn: string): LocalLambda {
     const { logger, metrics } = controlTelemetry(`legion-${name}`);
     this.telemetry.attach(logger, metrics);
-    const deps = { checkpoints: this.store, auctions: this.auctions, logger, metrics };
+    const deps: LocalControlDependencies = {
+      checkpoints: this.store,
+      auctions: this.auctions,
+      approvals: this.approvals,
+      callbacks: this.taskTokens,
+      events: localEventsClient(this.eventBus),
+      eventBusName: this.eventBus.name,
+      logger,
+      metrics,
+    };
     return new LocalLambda({
       functionName: `legion-control-${name}`,
       functionArn,
@@ -355,10 +444,14 @@ function withProgress<C>(
   };
 }
 
+/** What the control functions' handlers are given locally: each takes the part it uses. */
+type LocalControlDependencies = ControlDependencies & Omit<RequestApprovalDependencies, 'approvals'>;
+
 /** The handler factory of each control function, as its Lambda entry point uses it. */
-const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: ControlDependencies) => (event: unknown, context: Context) => Promise<unknown>> = {
+const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: LocalControlDependencies) => (event: unknown, context: Context) => Promise<unknown>> = {
   'begin-task': createBeginTaskHandler,
   'rollback-task': createRollbackTaskHandler,
+  'request-approval': createRequestApprovalHandler,
   'open-auction': createOpenAuctionHandler,
   'close-auction': createCloseAuctionHandler,
   'settle-award': createSettleAwardHandler,
@@ -368,6 +461,11 @@ const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: ControlDependencies) 
 function statusOf(error: RunResult['error']): RunStatus {
   if (!error) return 'SUCCEEDED';
   return (ESCALATION_ERRORS as readonly string[]).includes(error.error) ? 'ESCALATED' : 'FAILED';
+}
+
+function withoutToken(approval: Approval): ApprovalSummary {
+  const { taskToken: _token, ...summary } = approval;
+  return summary;
 }
 
 function toTraceEntry(checkpoint: Checkpoint): TraceEntry {

@@ -21,6 +21,7 @@ import { applySubstitutions, placeholdersIn } from '../functions/shared/patterns
 import { type AslMachine, type AslState, allStates } from './asl.ts';
 import type { LocalEventBus } from './local-event-bus.ts';
 import type { LocalLambda } from './local-lambda.ts';
+import type { LocalTaskTokens } from './local-task-tokens.ts';
 
 export { allStates } from './asl.ts';
 
@@ -31,6 +32,9 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * output, rejects with {@link ExecutionFailedError} when it fails.
  */
 export type NestedMachineRunner = (input: JsonValue, executionName: string) => Promise<JsonValue>;
+
+/** Step Functions resource of a Lambda Task that waits for its callback token (every pattern's Escalate). */
+export const WAIT_FOR_TASK_TOKEN_RESOURCE = `${LAMBDA_INVOKE_RESOURCE}.waitForTaskToken`;
 
 /** Step Functions resource of the optimised EventBridge integration (the auction's announcement). */
 export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
@@ -80,6 +84,33 @@ export class NestedExecutionFailedError extends LegionError {
   }
 }
 
+/** What a machine's Task states are bound to, besides Lambda functions. */
+export interface LocalBindings {
+  /** `states:startExecution.sync:2` Tasks, by state machine ARN. @default none */
+  nestedMachines?: ReadonlyMap<string, NestedMachineRunner>;
+  /** `events:putEvents` Tasks. @default none */
+  eventBus?: LocalEventBus | undefined;
+  /** `.waitForTaskToken` Tasks: where their tokens are answered. @default none */
+  taskTokens?: LocalTaskTokens | undefined;
+  /**
+   * How long a `.waitForTaskToken` Task waits for its answer in this process before the execution
+   * stops there, waiting (`onTaskTokenPending`). @default 0
+   */
+  taskTokenWaitMs?: number | undefined;
+  /** Called when a Task's token was not answered in time (the caller then aborts the execution). */
+  onTaskTokenPending?: ((pending: TaskTokenPendingError) => void) | undefined;
+}
+
+/** The token a `.waitForTaskToken` Task passes its function was not answered in time: the execution waits. */
+export class TaskTokenPendingError extends LegionError {
+  public constructor(
+    public readonly stateName: string,
+    public readonly taskToken: string,
+  ) {
+    super(`${stateName} waits for its task token to be answered`, { stateName, taskToken });
+  }
+}
+
 export interface RunOptions {
   executionName: string;
   /** Called as each state starts, from the interpreter's event log. */
@@ -105,8 +136,9 @@ export class LocalStateMachine {
 
   /**
    * Reads an ASL file, applies the substitutions and binds every Task state: Lambda Tasks to
-   * `lambdas` (by function ARN), nested-execution Tasks to `nestedMachines` (by state machine ARN),
-   * `events:putEvents` Tasks to `eventBus`.
+   * `lambdas` (by function ARN), and the other integrations to `bindings`: nested-execution Tasks
+   * to `nestedMachines` (by state machine ARN), `events:putEvents` Tasks to `eventBus`,
+   * `.waitForTaskToken` Tasks to `taskTokens`.
    *
    * @throws {UnboundTaskError} when a Task cannot be bound, or a placeholder has no value
    */
@@ -114,8 +146,7 @@ export class LocalStateMachine {
     aslFile: string,
     substitutions: Record<string, string>,
     lambdas: readonly LocalLambda[],
-    nestedMachines: ReadonlyMap<string, NestedMachineRunner> = new Map(),
-    eventBus?: LocalEventBus,
+    bindings: LocalBindings = {},
   ): Promise<LocalStateMachine> {
     const text = await readFile(aslFile, 'utf8');
     const missing = placeholdersIn(text).filter((name) => !(name in substitutions));
@@ -128,12 +159,7 @@ export class LocalStateMachine {
     for (const [stateName, state] of allStates(definition)) {
       if ('Retry' in state) retryStates.push(stateName);
       if (state.Type !== 'Task') continue;
-      handlers[stateName] =
-        state.Resource === START_EXECUTION_SYNC_RESOURCE
-          ? bindNestedExecution(stateName, state, nestedMachines)
-          : state.Resource === PUT_EVENTS_RESOURCE
-            ? bindPutEvents(stateName, eventBus)
-            : bindTask(stateName, state, byArn);
+      handlers[stateName] = bind(stateName, state, byArn, bindings);
     }
     return new LocalStateMachine(interpreterFor(substituted, definition), handlers, retryStates, aslFile);
   }
@@ -157,6 +183,8 @@ export class LocalStateMachine {
           Input: input,
           StartTime: new Date().toISOString(),
         },
+        // One token per execution: a `.waitForTaskToken` Task (Escalate) ends its execution.
+        Task: { Token: `${options.executionName}#${randomUUID()}` },
       },
     });
     const { onStateEntered } = options;
@@ -197,7 +225,46 @@ function interpreterFor(text: string, definition: AslMachine): StateMachine {
   return machine;
 }
 
-function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLambda>): (input: JsonValue) => Promise<JsonValue> {
+type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+
+function bind(stateName: string, state: AslState, byArn: Map<string, LocalLambda>, bindings: LocalBindings): TaskHandler {
+  switch (state.Resource) {
+    case START_EXECUTION_SYNC_RESOURCE:
+      return bindNestedExecution(stateName, state, bindings.nestedMachines ?? new Map());
+    case PUT_EVENTS_RESOURCE:
+      return bindPutEvents(stateName, bindings.eventBus);
+    case WAIT_FOR_TASK_TOKEN_RESOURCE:
+      return bindWaitForTaskToken(stateName, bindTask(stateName, { ...state, Resource: LAMBDA_INVOKE_RESOURCE }, byArn), bindings);
+    default:
+      return bindTask(stateName, state, byArn);
+  }
+}
+
+/**
+ * Emulates `lambda:invoke.waitForTaskToken`: invokes the function (its payload carries the token
+ * as `taskToken`), then waits for the token's answer: the output of SendTaskSuccess, or the error
+ * of SendTaskFailure. Unanswered after `taskTokenWaitMs`, the execution stops there, waiting.
+ */
+function bindWaitForTaskToken(stateName: string, invoke: TaskHandler, bindings: LocalBindings): TaskHandler {
+  const { taskTokens } = bindings;
+  if (!taskTokens) throw new UnboundTaskError(stateName, '.waitForTaskToken needs a local task token registry');
+  return async (input) => {
+    const taskToken = (input as { Payload?: { taskToken?: unknown } }).Payload?.taskToken;
+    if (typeof taskToken !== 'string') throw new UnboundTaskError(stateName, 'the payload of a .waitForTaskToken Task must carry "taskToken.$": "$$.Task.Token"');
+    await invoke(input);
+    const answer = await taskTokens.wait(taskToken, bindings.taskTokenWaitMs ?? 0);
+    if (answer.answered) return answer.output as JsonValue;
+    const pending = new TaskTokenPendingError(stateName, taskToken);
+    bindings.onTaskTokenPending?.(pending);
+    // The caller has aborted the execution by now. The Task must still settle: the interpreter
+    // clears the state's timer (TimeoutSeconds: a day) only then, and a live timer keeps the
+    // process from exiting.
+    await new Promise((resolve) => setImmediate(resolve));
+    throw pending;
+  };
+}
+
+function bindTask(stateName: string, state: AslState, byArn: Map<string, LocalLambda>): TaskHandler {
   if (state.Resource !== LAMBDA_INVOKE_RESOURCE) {
     throw new UnboundTaskError(stateName, `resource ${String(state.Resource)} has no local implementation`);
   }

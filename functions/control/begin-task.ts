@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { CheckpointManager, TaskStart } from '../shared/checkpoint-manager.ts';
 import { METRICS } from '../shared/contract.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
+import type { ApprovalStatus, ApprovalStore } from '../shared/approval-store.ts';
 
 export const BeginTaskEventSchema = z.object({
   step: z.literal('begin'),
@@ -45,12 +46,27 @@ export const NestedTaskInputSchema = z.looseObject({
 
 export interface BeginTaskDependencies {
   checkpoints: CheckpointManager;
+  /** Where a resumed task finds the approval it escalated to before. */
+  approvals: Pick<ApprovalStore, 'get'>;
   logger: Logger;
   metrics: Metrics;
 }
 
+/**
+ * The approval of a task that escalated in an earlier execution (`NONE` if it did not): the
+ * state machine's CheckApproval sends a resumed, escalated task back to its approval.
+ */
+export interface BeginApproval {
+  status: 'NONE' | ApprovalStatus;
+  escalation: { Error: string; Cause: string };
+}
+
+export type BeginTaskResult = TaskStart & { approval: BeginApproval };
+
+const NO_APPROVAL: BeginApproval = { status: 'NONE', escalation: { Error: '', Cause: '' } };
+
 /** Starts or resumes the task (pure; no middlewares). */
-export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<TaskStart> {
+export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<BeginTaskResult> {
   const resume = ResumeInputSchema.safeParse(event.input);
   const nested = NestedTaskInputSchema.safeParse(event.input);
   const taskId = nested.success ? nested.data.nestedTask.taskId : event.executionName;
@@ -59,9 +75,13 @@ export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependenci
     : await deps.checkpoints.startTask(taskId, event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
-  return start;
+  const approval = start.resumed ? await deps.approvals.get(start.taskId) : undefined;
+  return {
+    ...start,
+    approval: approval ? { status: approval.status, escalation: { Error: approval.escalation.Error, Cause: approval.escalation.Cause ?? '' } } : NO_APPROVAL,
+  };
 }
 
-export function createBeginTaskHandler(deps: BeginTaskDependencies): ControlHandler<TaskStart> {
+export function createBeginTaskHandler(deps: BeginTaskDependencies): ControlHandler<BeginTaskResult> {
   return createControlHandler('begin-task', BeginTaskEventSchema, (event) => beginTask(event, deps), deps);
 }

@@ -11,6 +11,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApprovalStore } from '../shared/approval-store.ts';
 import { AuctionStore } from '../shared/auction-store.ts';
 import { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { readControlConfig } from '../shared/config.ts';
@@ -20,6 +21,8 @@ export interface ControlDependencies {
   checkpoints: CheckpointManager;
   /** auction: rounds, bids and awards, on the same table. */
   auctions: AuctionStore;
+  /** Approvals of escalated tasks, on the same table. */
+  approvals: ApprovalStore;
   logger: Logger;
   metrics: Metrics;
 }
@@ -30,6 +33,7 @@ export function createControlDependencies(serviceName: string): ControlDependenc
   return {
     checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
     auctions: new AuctionStore({ client, tableName: config.tableName }),
+    approvals: new ApprovalStore({ client, tableName: config.tableName }),
     ...controlTelemetry(serviceName),
   };
 }

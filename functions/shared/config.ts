@@ -125,6 +125,8 @@ function parseJsonVariable<T>(
 /** What a control function (begin, rollback, ...) is configured with. */
 export interface ControlConfig {
   tableName: string;
+  /** request-approval: the Legion event bus its ApprovalRequested events go to. */
+  eventBusName?: string | undefined;
 }
 
 /**
@@ -135,7 +137,8 @@ export interface ControlConfig {
 export function readControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
   const tableName = env[ENV.tableName];
   if (!tableName) throw new ConfigurationError([`${ENV.tableName} is not set`]);
-  return { tableName };
+  const eventBusName = env[ENV.eventBusName];
+  return { tableName, ...(eventBusName ? { eventBusName } : {}) };
 }
 
 /** A deployed state machine that events may start or report on: its team, pattern and ARN. */

@@ -39,11 +39,11 @@ export const PATTERN_ROLES: Record<PatternName, Partial<Record<AgentRole, RoleCo
  * rollback-task in every pattern (COMMON_CONTROL_FUNCTIONS), the others in the pattern that names
  * them in its spec's `controlFunctions`.
  */
-export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'open-auction', 'close-auction', 'settle-award'] as const;
+export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'request-approval', 'open-auction', 'close-auction', 'settle-award'] as const;
 export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];
 
 /** The control functions every pattern's state machine invokes. */
-export const COMMON_CONTROL_FUNCTIONS = ['begin-task', 'rollback-task'] as const satisfies readonly ControlFunctionName[];
+export const COMMON_CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'request-approval'] as const satisfies readonly ControlFunctionName[];
 
 /** Key schema and retention of the checkpoint table. */
 export const CHECKPOINT_TABLE = {
@@ -99,6 +99,12 @@ export const METRICS = {
   rollbacks: 'Rollbacks',
   /** Runs handed to a human because automatic recovery gave up. */
   escalations: 'Escalations',
+  /** Escalated runs that started waiting for a human decision (a resumed wait counts again). */
+  approvalsRequested: 'ApprovalsRequested',
+  /** Waiting runs a human approved (the run ends with the human's output). */
+  approvalsGranted: 'ApprovalsGranted',
+  /** Waiting runs a human rejected (the run fails with HumanRejectedError). */
+  approvalsRejected: 'ApprovalsRejected',
   /** Runs started by a RunRequested event. */
   runsRequested: 'RunsRequested',
   /** RunRequested events whose idempotency key already had a run: no second run was started. */
@@ -140,7 +146,10 @@ export const LAMBDA_SERVICE_ERRORS = [
 export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationError'] as const;
 
 /** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
-export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError'] as const;
+export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError', 'EscalationTimedOutError'] as const;
+
+/** How long an escalated run waits for a human decision (`Escalate`'s TimeoutSeconds) before it fails with States.Timeout. */
+export const APPROVAL_TIMEOUT_SECONDS = 86_400;
 
 /** Automatic rollbacks a task may have before it is escalated, unless its team sets `limits.maxRollbacks`. */
 export const DEFAULT_MAX_ROLLBACKS = 2;

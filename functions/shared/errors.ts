@@ -170,6 +170,26 @@ export class ScriptedFailureError extends LegionError {
   }
 }
 
+/** A human rejected an escalated task (`legion reject`, or SendTaskFailure on its token): the run fails. */
+export class HumanRejectedError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly reason: string,
+  ) {
+    super(`Task ${taskId} rejected by a human: ${reason}`, { taskId, reason });
+  }
+}
+
+/** A decision was given for a task that has no pending approval (never escalated, or decided already). */
+export class ApprovalNotPendingError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly status: string | undefined,
+  ) {
+    super(status === undefined ? `Task ${taskId} has no approval to decide: it never escalated` : `Task ${taskId} was ${status.toLowerCase()} already`, { taskId, status });
+  }
+}
+
 /** Something the user asked for on the command line or in an input file is not valid. */
 export class UsageError extends LegionError {}
 

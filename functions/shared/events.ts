@@ -30,6 +30,8 @@ export const DETAIL_TYPES = {
   auctionAnnounced: 'AuctionAnnounced',
   /** auction: a bidder's bid; the team's collector stores it. */
   bidSubmitted: 'BidSubmitted',
+  /** A run escalated and waits for a human: approve or reject it with its task token. */
+  approvalRequested: 'ApprovalRequested',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
@@ -99,6 +101,24 @@ export const RunOutcomeDetailSchema = z.object({
   error: RunErrorSchema.optional(),
 });
 export type RunOutcomeDetail = z.infer<typeof RunOutcomeDetailSchema>;
+
+/** The detail of an `ApprovalRequested` event. */
+export const ApprovalRequestedDetailSchema = z.object({
+  taskId: z.string().min(1),
+  team: z.string().min(1),
+  pattern: z.string().min(1),
+  /** What escalated the run. */
+  escalation: z.object({ error: z.string(), cause: z.string() }),
+  /** The waiting execution's callback token: answer it with SendTaskSuccess / SendTaskFailure. */
+  taskToken: z.string().min(1),
+  requestedAt: z.string(),
+});
+export type ApprovalRequestedDetail = z.infer<typeof ApprovalRequestedDetailSchema>;
+
+/** The pattern of a rule for approval requests (e.g. to an SNS topic that pages a human). */
+export function approvalRequestedPattern(): RulePattern {
+  return { source: [LEGION_EVENT_SOURCE], 'detail-type': [DETAIL_TYPES.approvalRequested] };
+}
 
 /** What Step Functions puts on the default bus when an execution changes status. */
 export const EXECUTION_STATUS_CHANGE = {

@@ -53,11 +53,12 @@ export interface FunctionArnLookup {
 /** Absolute path of a file of this repository (pattern specs name their ASL file and example team). */
 export const repoFile = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
-/** What every pattern's ASL uses: the control functions, the team's name and its common limits. */
+/** What every pattern's ASL uses: the control functions (begin, rollback, request-approval), the team's name and its common limits. */
 export function commonSubstitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string> {
   return {
     BeginTaskFunctionArn: functionArnOf.control('begin-task'),
     RollbackTaskFunctionArn: functionArnOf.control('rollback-task'),
+    RequestApprovalFunctionArn: functionArnOf.control('request-approval'),
     TeamName: team.name,
     MaxRollbacks: String(team.limits.maxRollbacks),
   };

@@ -130,8 +130,9 @@ describe('Class: EventTriggers (in a LegionStack)', () => {
 
   it('encrypts every queue and refuses requests without TLS', () => {
     const queues = resourcesOf(template, 'AWS::SQS::Queue');
-    // Its dead letters and failed invocations, and the marketplace auction team's two.
-    expect(Object.keys(queues)).toHaveLength(4);
+    // Its dead letters and failed invocations, the marketplace auction team's two, and the dead
+    // letters of the approval notifications.
+    expect(Object.keys(queues)).toHaveLength(5);
     for (const queue of Object.values(queues)) expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
     const policies = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy'));
     for (const queueId of Object.keys(queues)) {

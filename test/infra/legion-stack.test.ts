@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../functions/shared/config.ts';
-import { CHECKPOINT_TABLE, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
 import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
 import {
@@ -235,9 +235,10 @@ describe('Class: LegionStack', () => {
       );
       expect(invoke.flatMap(actionsOf).every((action) => action === 'lambda:InvokeFunction')).toBe(true);
       const invoked = new Set(invoke.flatMap((statement) => referencedIds(statement.Resource)));
-      // begin-task and rollback-task; not the auction's control functions.
+      // begin-task, rollback-task and request-approval; not the auction's control functions.
+      expect(PATTERNS[team.pattern].controlFunctions).toEqual(COMMON_CONTROL_FUNCTIONS);
       const patternControl = PATTERNS[team.pattern].controlFunctions.map(controlIdOf);
-      expect(patternControl).toHaveLength(2);
+      expect(new Set(patternControl).size).toBe(COMMON_CONTROL_FUNCTIONS.length);
       expect([...invoked].sort()).toEqual([...Object.keys(functions), ...patternControl].sort());
       for (const statement of invoke) {
         for (const resource of resourceList(statement)) expect(resource).not.toBe('*');
@@ -267,6 +268,10 @@ describe('Class: LegionStack', () => {
 
     it('lets rollback-task only query, get, update and delete items (no put, no scan)', () => {
       expect(controlFunction('RollbackTask').tableActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    });
+
+    it('lets request-approval only update and get items (no put, no delete, no query)', () => {
+      expect(controlFunction('RequestApproval').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     });
 
     it('lets open-auction only put and get items', () => {

@@ -18,8 +18,8 @@ describe('CLI: legion run auction', () => {
     // Assess: polly won and failed; lexi's late bid was never admitted, so nobody is left: escalated.
     expect(result.status, String(result.stderr)).toBe(1);
     const run = JSON.parse(String(result.stdout)) as RunResult;
-    expect(run.status).toBe('ESCALATED');
-    expect(run.error?.error).toBe('AwardsExhaustedError');
+    expect(run.status).toBe('WAITING');
+    expect(run.approval?.escalation.Error).toBe('AwardsExhaustedError');
     expect(run.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 1, rejected: { duplicate: 1, late: 1 } });
     expect(run.auction?.awards).toEqual([expect.objectContaining({ attempt: 1, bidder: 'polly', status: 'FAILED' })]);
   });

@@ -193,9 +193,9 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       const { result, announced } = await withRuntime(async (runtime) => ({ result: await runtime.run(run), announced: eventsOf(runtime, DETAIL_TYPES.auctionAnnounced, run.taskId) }));
 
       // Assess
-      expect(result.status).toBe('ESCALATED');
-      expect(result.error?.error).toBe('NoValidBidsError');
-      expect(result.error?.cause).toMatch(/2 auction round\(s\) closed without a valid bid/);
+      expect(result.status).toBe('WAITING');
+      expect(result.approval?.escalation.Error).toBe('NoValidBidsError');
+      expect(result.approval?.escalation.Cause).toMatch(/2 auction round\(s\) closed without a valid bid/);
       expect(announced).toHaveLength(2);
       expect(result.auction?.rounds.map((round) => [round.round, round.windowSeconds, round.outcome, round.received])).toEqual([
         [1, 1, 'REANNOUNCE', 0],
@@ -266,9 +266,9 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       );
 
       // Assess
-      expect(result.status).toBe('ESCALATED');
-      expect(result.error?.error).toBe('AwardsExhaustedError');
-      expect(result.error?.cause).toMatch(/polly, lexi/);
+      expect(result.status).toBe('WAITING');
+      expect(result.approval?.escalation.Error).toBe('AwardsExhaustedError');
+      expect(result.approval?.escalation.Cause).toMatch(/polly, lexi/);
       expect(result.auction?.awards.map((award) => award.status)).toEqual(['FAILED', 'FAILED']);
       expect(loads).toEqual([0, 0]);
     });

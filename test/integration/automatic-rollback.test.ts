@@ -63,14 +63,15 @@ describe('Feature: automatic rollback on an inconsistent step result', () => {
     expect(result.rollbacks[0]?.to).toBe(3);
   });
 
-  it('escalates when the step keeps failing past the limit, and records every rollback', async () => {
+  it('escalates to a human when the step keeps failing past the limit, and records every rollback', async () => {
     // Act
     const result = await run(new ScriptedModel({ faults: offContract('Synthesize', 10) }));
 
-    // Assess: the default limit is 2 automatic rollbacks, then escalation.
-    expect(result.status).toBe('ESCALATED');
-    expect(result.error?.error).toBe('RollbackLimitExceededError');
-    expect(result.error?.cause).toContain('2 automatic rollbacks reached the limit of 2');
+    // Assess: the default limit is 2 automatic rollbacks, then the run waits for a human.
+    expect(result.status).toBe('WAITING');
+    expect(result.approval?.status).toBe('PENDING');
+    expect(result.approval?.escalation.Error).toBe('RollbackLimitExceededError');
+    expect(result.approval?.escalation.Cause).toContain('2 automatic rollbacks reached the limit of 2');
     expect(result.rollbacks).toHaveLength(2);
     expect(result.rollbackMetrics).toBe(2);
   });
@@ -108,7 +109,8 @@ describe('Feature: automatic rollback on an inconsistent step result', () => {
     const result = await run(new ScriptedModel({ faults: offContract('Classify') }), strict);
 
     // Assess
-    expect(result.status).toBe('ESCALATED');
+    expect(result.status).toBe('WAITING');
+    expect(result.approval?.escalation.Error).toBe('RollbackLimitExceededError');
     expect(result.rollbacks).toHaveLength(0);
   });
 });

@@ -171,7 +171,7 @@ describe('CLI: legion rollback then legion resume', () => {
 });
 
 describe('CLI: legion run --inject inconsistent', () => {
-  it('rolls back automatically and succeeds when the fault passes, and escalates with exit 1 when it does not', () => {
+  it('rolls back automatically and succeeds when the fault passes, and escalates to a human (WAITING, exit 1) when it does not', () => {
     const once = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Synthesize', '--json');
     expect(once.status, once.stderr).toBe(0);
     const recovered = JSON.parse(once.stdout) as { status: string; rollbacks: { automatic: boolean; reason: string }[] };
@@ -180,8 +180,9 @@ describe('CLI: legion run --inject inconsistent', () => {
 
     const always = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Classify:9');
     expect(always.status).toBe(1);
-    expect(always.stderr).toMatch(/ESCALATED .* 2 rollbacks/);
+    expect(always.stderr).toMatch(/WAITING .* 2 rollbacks/);
     expect(always.stderr).toMatch(/RollbackLimitExceededError: Task .* escalated: 2 automatic rollbacks reached the limit of 2/);
+    expect(always.stderr).toMatch(/legion approve .* --data-dir/);
   }, 60_000);
 
   it('rejects an unknown state or a bad count with exit code 2', () => {

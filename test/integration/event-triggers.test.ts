@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRICS } from '../../functions/shared/contract.ts';
 import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, type PutEventsEntry, RunOutcomeDetailSchema } from '../../functions/shared/events.ts';
+import { DETAIL_TYPES, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunOutcomeDetailSchema } from '../../functions/shared/events.ts';
 import type { ModelProvider } from '../../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
@@ -23,7 +23,7 @@ function runRequested(detail: Record<string, unknown>): PutEventsEntry {
 }
 
 function outcomes(bus: LocalEventBus): BusEvent[] {
-  return bus.events.filter((event) => event['detail-type'] !== DETAIL_TYPES.runRequested);
+  return bus.events.filter((event) => (OUTCOME_DETAIL_TYPES as readonly string[]).includes(event['detail-type']));
 }
 
 describe('Feature: runs started by events (local event bus, local runtime, DynamoDB Local)', () => {
@@ -134,17 +134,20 @@ describe('Feature: runs started by events (local event bus, local runtime, Dynam
     }
   });
 
-  it('publishes RunEscalated for a run that escalates', async () => {
+  it('publishes ApprovalRequested, and no outcome yet, for a run that escalates and waits for a human', async () => {
     const model = new ScriptedModel({ faults: [{ kind: 'off-contract', stateName: 'Classify', times: 9 }] });
     const escalating = await LocalRuntime.connect(inject('dynamoEndpoint'), { model });
-    const bus = new LocalEventBus();
-    await LocalEventTriggers.install({ runtime: escalating, bus, teams: [telecom] });
+    // The runtime's own bus: request-approval puts its event there, as on the Legion bus in AWS.
+    const bus = escalating.eventBus;
+    const triggers = await LocalEventTriggers.install({ runtime: escalating, bus, teams: [telecom] });
     try {
       await bus.putEvents([runRequested({ pattern: 'supervisor-worker', input: REQUEST, idempotencyKey: `esc-${randomUUID()}` })]);
 
-      const [outcome] = outcomes(bus);
-      expect(outcome?.['detail-type']).toBe(DETAIL_TYPES.runEscalated);
-      expect(outcome?.detail).toMatchObject({ status: 'ESCALATED', error: { error: 'RollbackLimitExceededError' } });
+      expect(triggers.runs[0]?.result?.status).toBe('WAITING');
+      expect(outcomes(bus)).toEqual([]);
+      const requested = bus.events.filter((event) => event['detail-type'] === DETAIL_TYPES.approvalRequested);
+      expect(requested).toHaveLength(1);
+      expect(requested[0]?.detail).toMatchObject({ taskId: triggers.runs[0]?.taskId, escalation: { error: 'RollbackLimitExceededError' } });
     } finally {
       await escalating.stop();
     }

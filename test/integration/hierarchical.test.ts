@@ -179,8 +179,8 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
       await withRuntime(new ScriptedModel(), async (runtime) => {
         const result = await runtime.run({ team: wide, input: wide.example, taskId });
 
-        expect(result.status).toBe('ESCALATED');
-        expect(result.error?.error).toBe('RollbackLimitExceededError');
+        expect(result.status).toBe('WAITING');
+        expect(result.approval?.escalation.Error).toBe('RollbackLimitExceededError');
         expect(result.rollbacks).toHaveLength(1);
         expect(result.rollbacks[0]?.reason).toMatch(/plan has 3 sub-goals, over limits.maxFanOut 2/);
         expect(await runtime.describeTask(childTaskId(taskId, 0, 0))).toBeUndefined();

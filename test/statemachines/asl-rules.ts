@@ -7,7 +7,13 @@ import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } fro
 import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
-const CONTROL_STEPS = ['begin', 'rollback', 'open-auction', 'close-auction', 'settle-award'];
+const CONTROL_STEPS = ['begin', 'rollback', 'request-approval', 'open-auction', 'close-auction', 'settle-award'];
+
+/** Choice variables of the states every pattern shares (CheckApproval reads the enum begin-task answers). */
+const SHARED_CHOICE_VARIABLES = ['$.approval.status'];
+
+/** A Task that waits for its callback token; its function must be given the token. */
+const WAIT_FOR_TASK_TOKEN = `${LAMBDA_INVOKE_RESOURCE}.waitForTaskToken`;
 
 export interface AslRuleOptions {
   /** JSONPaths Choice states may read: schema-validated enums only, never free model output. */
@@ -72,7 +78,7 @@ function lintScope(scope: Json, where: string, options: AslRuleOptions, problems
         for (const [index, rule] of asArray(state.Choices).entries()) {
           target(`${at(name)} Choices[${index}]`, isObject(rule) ? rule.Next : undefined);
           for (const variable of choiceVariables(rule)) {
-            if (!options.allowedChoiceVariables.includes(variable)) {
+            if (!options.allowedChoiceVariables.includes(variable) && !SHARED_CHOICE_VARIABLES.includes(variable)) {
               problems.push(`${at(name)}: Choice reads ${variable}, which is not an allowed enum path`);
             }
           }
@@ -116,6 +122,9 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
       problems.push(`${where}: Payload.stateName is ${JSON.stringify(payload.stateName)}, not the state's name`);
     }
     if (!CONTROL_STEPS.includes(String(payload.step))) lintAgentCatch(state, where, retriedErrors, problems);
+    if (state.Resource === WAIT_FOR_TASK_TOKEN && payload['taskToken.$'] !== '$$.Task.Token') {
+      problems.push(`${where}: a .waitForTaskToken Task must pass "taskToken.$": "$$.Task.Token" in its Payload`);
+    }
     const functionName = parameters.FunctionName;
     const functionNamePath = parameters['FunctionName.$'];
     if (typeof functionName === 'string') {

@@ -17,11 +17,27 @@ type State = Record<string, unknown> & {
 };
 const statesOf = (file: string): Record<string, State> => (JSON.parse(readFileSync(`${DIR}${file}`, 'utf8')) as { States: Record<string, State> }).States;
 
-/** A state without the fields each pattern sets for itself. */
+/** The states every pattern shares, in every file. */
+const SHARED_STATES = [
+  'Begin',
+  'CheckApproval',
+  'RestoreEscalation',
+  'RollBack',
+  'Escalate',
+  'HumanApproved',
+  'HumanRejected',
+  'ApprovalTimedOut',
+  'EscalationFailed',
+  'RollbackFailed',
+  'BeginFailed',
+];
+
+/** A state without the fields each pattern sets for itself (its first state is CheckApproval's NONE target). */
 function shared(state: State | undefined): unknown {
   if (!state) return undefined;
   const copy = structuredClone(state);
   delete copy.Next;
+  for (const choice of (copy.Choices ?? []) as { Next?: string }[]) delete choice.Next;
   delete copy.Parameters?.Payload?.pattern;
   delete copy.ResultSelector?.limits;
   return copy;
@@ -32,7 +48,7 @@ const files = readdirSync(DIR).filter((file) => file.endsWith('.asl.json') && fi
 describe('Feature: states shared by every pattern', () => {
   const reference = statesOf(REFERENCE);
 
-  it.each(['Begin', 'RollBack', 'Escalate', 'RollbackFailed', 'BeginFailed'])('the reference defines %s', (name) => {
+  it.each(SHARED_STATES)('the reference defines %s', (name) => {
     expect(reference[name]).toBeDefined();
   });
 
@@ -41,9 +57,16 @@ describe('Feature: states shared by every pattern', () => {
   });
 
   describe.each(files)('%s', (file) => {
-    it.each(['Begin', 'RollBack', 'Escalate', 'RollbackFailed', 'BeginFailed'])('has the same %s as supervisor-worker', (name) => {
+    it.each(SHARED_STATES)('has the same %s as supervisor-worker', (name) => {
       const states = statesOf(file);
       expect(shared(states[name])).toEqual(shared(reference[name]));
+    });
+
+    it('sends a task without an approval, and a rolled-back task, to the same first state', () => {
+      const states = statesOf(file);
+      const [none] = (states.CheckApproval?.Choices ?? []) as { Next?: string }[];
+      expect(none?.Next).toBeDefined();
+      expect(none?.Next).toBe(states.RollBack?.Next);
     });
 
     it('keeps maxRollbacks in the limits Begin reads, and names its own pattern', () => {

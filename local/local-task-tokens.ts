@@ -34,8 +34,18 @@ export class LocalTaskTokens implements TaskCallbackClient {
 
   /** SendTaskSuccess / SendTaskFailure, as the SFN client sends them. */
   public send(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<unknown> {
+    // As the SDK does, every problem is a rejected promise, never a synchronous throw.
+    try {
+      this.answer(command);
+      return Promise.resolve({});
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private answer(command: SendTaskSuccessCommand | SendTaskFailureCommand): void {
     const { taskToken } = command.input;
-    if (!taskToken) return Promise.reject(new LegionError('InvalidToken: no taskToken', {}));
+    if (!taskToken) throw new LegionError('InvalidToken: no taskToken', {});
     const answer: Answer =
       command instanceof SendTaskFailureCommand
         ? { failure: new TaskFailureAnswer(command.input.error ?? 'States.TaskFailed', command.input.cause ?? '') }
@@ -43,7 +53,6 @@ export class LocalTaskTokens implements TaskCallbackClient {
     const waiter = this.waiters.get(taskToken);
     if (waiter) waiter(answer);
     else this.answers.set(taskToken, answer);
-    return Promise.resolve({});
   }
 
   /**

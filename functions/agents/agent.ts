@@ -21,8 +21,10 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
-import { InvalidEventError, describeIssues } from '../shared/errors.ts';
+import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../shared/contract.ts';
+import { BudgetExceededError, InvalidEventError, describeIssues } from '../shared/errors.ts';
+import type { TokenBudgets } from '../shared/budget-store.ts';
+import { BudgetedModel } from '../shared/models/budgeted-model.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
@@ -33,6 +35,8 @@ import type { AgentStepDefinition, StepEventBase, StepResultBase } from './steps
 
 export interface AgentDependencies {
   model: ModelProvider;
+  /** Token budgets every model call spends from. @default none: calls are not budgeted */
+  budgets?: Pick<TokenBudgets, 'reserve' | 'settle'> | undefined;
   checkpoints: CheckpointManager;
   logger: Logger;
   metrics: Metrics;
@@ -66,11 +70,22 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   const definition = definitionFor(event, config);
   const parsed = definition.eventSchema.safeParse(event);
   if (!parsed.success) throw new InvalidEventError(config.agent.id, describeIssues(parsed.error.issues));
-  const result = await definition.run(parsed.data, { config, model: deps.model, logger: deps.logger });
+  const result = await definition.run(parsed.data, { config, model: budgetedModel(event.taskId, config, deps), logger: deps.logger });
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
   deps.metrics.addMetric(METRICS.agentSteps, MetricUnit.Count, 1);
   return result;
+}
+
+/** The agent's model, spending from the agent's and the task's token budgets. */
+function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies): ModelProvider {
+  if (!deps.budgets) return deps.model;
+  return new BudgetedModel(deps.model, deps.budgets, {
+    taskId,
+    agentId: config.agent.id,
+    agentBudget: config.agent.tokenBudget,
+    taskBudget: config.taskTokenBudget ?? DEFAULT_TASK_TOKEN_BUDGET,
+  });
 }
 
 /** Checks a result against its step's schema and invariants (see output-invariants.ts). */
@@ -93,7 +108,12 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
     .use(captureLambdaHandler(deps.tracer))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
-    .use({ onError: () => void deps.metrics.addMetric(METRICS.agentStepErrors, MetricUnit.Count, 1) })
+    .use({
+      onError: (request) => {
+        deps.metrics.addMetric(METRICS.agentStepErrors, MetricUnit.Count, 1);
+        if (request.error instanceof BudgetExceededError) deps.metrics.addMetric(METRICS.budgetsExceeded, MetricUnit.Count, 1);
+      },
+    })
     .use(validateEvent({ schema: StepEnvelopeSchema, handlerName: config.agent.id }))
     .use(
       checkpoint({
@@ -104,5 +124,5 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
       }),
     )
     .use(verifyOutput<StepEnvelope, StepResultBase>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }));
-  return handler as unknown as AgentHandler;
+  return handler;
 }

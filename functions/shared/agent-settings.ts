@@ -32,7 +32,13 @@ export function agentSettingsFor(
           functionArn: functionArnOf(worker.id),
         }))
       : [];
-  const settings: AgentSettings = { team: team.name, agent, roster, fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '' };
+  const settings: AgentSettings = {
+    team: team.name,
+    agent,
+    roster,
+    fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '',
+    taskTokenBudget: team.limits.taskTokenBudget,
+  };
   if (agent.role !== 'lead') return settings;
   if (!stateMachineArnOf) throw new TeamDefinitionError(team.name, [`lead ${agentId}: no state machine ARNs given for its sub-teams`]);
   const teams = (team.subTeams ?? []).map((subTeam) => ({

@@ -41,6 +41,8 @@ export const AgentSettingsSchema = z.object({
   /** hierarchical lead only: the sub-teams, with the state machine ARNs from deployment, never from a model. */
   teams: z.array(TeamRosterEntrySchema).optional(),
   fallbackAnswer: z.string().default(''),
+  /** The team's `limits.taskTokenBudget`: tokens all its agents may spend on one task. */
+  taskTokenBudget: z.number().int().positive().optional(),
 });
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;
 

@@ -99,6 +99,8 @@ export const METRICS = {
   rollbacks: 'Rollbacks',
   /** Runs handed to a human because automatic recovery gave up. */
   escalations: 'Escalations',
+  /** Model calls refused because they would exceed an agent's or a task's token budget. */
+  budgetsExceeded: 'BudgetsExceeded',
   /** Escalated runs that started waiting for a human decision (a resumed wait counts again). */
   approvalsRequested: 'ApprovalsRequested',
   /** Waiting runs a human approved (the run ends with the human's output). */
@@ -147,6 +149,9 @@ export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationErro
 
 /** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
 export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError', 'EscalationTimedOutError'] as const;
+
+/** Tokens all agents may spend on one task, unless the team sets `limits.taskTokenBudget`. */
+export const DEFAULT_TASK_TOKEN_BUDGET = 100_000;
 
 /** How long an escalated run waits for a human decision (`Escalate`'s TimeoutSeconds) before it fails with States.Timeout. */
 export const APPROVAL_TIMEOUT_SECONDS = 86_400;

@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { AgentDependencies } from '../agents/agent.ts';
+import { TokenBudgets } from './budget-store.ts';
 import { CheckpointManager } from './checkpoint-manager.ts';
 import type { AgentConfig } from './config.ts';
 import { METRICS } from './contract.ts';
@@ -39,6 +40,7 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
   return {
     model: overrides.model ?? createModelProvider(config),
     checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName }),
+    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName }),
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
     tracer: new Tracer({ serviceName }),

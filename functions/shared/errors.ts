@@ -170,6 +170,31 @@ export class ScriptedFailureError extends LegionError {
   }
 }
 
+/**
+ * A model call was refused before it was made: it would take the agent's token budget for the task
+ * (`scope: 'agent'`) or the task's (`scope: 'task'`) past its limit. The state machine escalates.
+ */
+export class BudgetExceededError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly agentId: string,
+    public readonly scope: 'agent' | 'task',
+    public readonly spent: number,
+    public readonly requested: number,
+    public readonly budget: number,
+  ) {
+    const whose = scope === 'agent' ? `agent ${agentId}'s` : `task ${taskId}'s`;
+    super(`Model call of ${agentId} refused: ${String(spent)} + ${String(requested)} tokens would exceed ${whose} budget of ${String(budget)}`, {
+      taskId,
+      agentId,
+      scope,
+      spent,
+      requested,
+      budget,
+    });
+  }
+}
+
 /** A human rejected an escalated task (`legion reject`, or SendTaskFailure on its token): the run fails. */
 export class HumanRejectedError extends LegionError {
   public constructor(

@@ -8,7 +8,7 @@
  * ```
  */
 import { z } from 'zod';
-import { AGENT_ROLES, type AgentRole, DEFAULT_MAX_ROLLBACKS, MODEL_TIERS, PATTERN_NAMES, PATTERN_ROLES, type PatternName } from './contract.ts';
+import { AGENT_ROLES, type AgentRole, DEFAULT_MAX_ROLLBACKS, DEFAULT_TASK_TOKEN_BUDGET, MODEL_TIERS, PATTERN_NAMES, PATTERN_ROLES, type PatternName } from './contract.ts';
 import { TeamDefinitionError } from './errors.ts';
 
 const identifier = z
@@ -69,6 +69,8 @@ const LimitsSchema = z
     maxRounds: z.number().int().min(1).max(10).default(3),
     /** peer-to-peer: share of the peers that must support a proposal for agreement. */
     quorum: z.number().min(0.5).max(1).default(2 / 3),
+    /** Tokens all agents together may spend on one task (each agent also has its own `tokenBudget`). */
+    taskTokenBudget: z.number().int().min(100).max(10_000_000).default(DEFAULT_TASK_TOKEN_BUDGET),
     /** auction: seconds bidders have to answer the first announcement (each re-announcement doubles it). */
     bidWindowSeconds: z.number().int().min(1).max(300).default(30),
     /** auction: announcements (the first and the re-announcements) before a task without valid bids is escalated. */

@@ -170,7 +170,19 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
         'Classify: retries AgentOutputError in place instead of rolling back',
         'Synthesize: no Catch for AgentOutputError ahead of States.ALL (it must lead to a rollback)',
         'Synthesize: no Catch for ConsistencyViolationError ahead of States.ALL (it must lead to a rollback)',
+        'Synthesize: no Catch for BudgetExceededError leading to Escalate ahead of States.ALL',
       ]);
+    });
+
+    it('rejects a top-level agent Task whose refused model call (over budget) does not reach Escalate', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          const classify = stateOf(asl, 'Classify');
+          classify.Catch = classify.Catch?.filter((catcher) => !JSON.stringify(catcher).includes('BudgetExceededError'));
+        }),
+        options,
+      );
+      expect(problems).toEqual(['Classify: no Catch for BudgetExceededError leading to Escalate ahead of States.ALL']);
     });
 
     it('rejects a function taken from an unlisted path', () => {

@@ -121,7 +121,11 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
     if (payload.stateName !== name) {
       problems.push(`${where}: Payload.stateName is ${JSON.stringify(payload.stateName)}, not the state's name`);
     }
-    if (!CONTROL_STEPS.includes(String(payload.step))) lintAgentCatch(state, where, retriedErrors, problems);
+    if (!CONTROL_STEPS.includes(String(payload.step))) {
+      lintAgentCatch(state, where, retriedErrors, problems);
+      // Inside a Map, Escalate is out of reach: the iteration's own failure handling takes it.
+      if (!where.includes('/')) lintBudgetCatch(state, where, problems);
+    }
     if (state.Resource === WAIT_FOR_TASK_TOKEN && payload['taskToken.$'] !== '$$.Task.Token') {
       problems.push(`${where}: a .waitForTaskToken Task must pass "taskToken.$": "$$.Task.Token" in its Payload`);
     }
@@ -161,6 +165,16 @@ function lintAgentCatch(state: Json, where: string, retriedErrors: Set<unknown>,
     const index = catchers.findIndex((errors) => errors.includes(error));
     if (index === -1 || (catchAll !== -1 && catchAll < index)) problems.push(`${where}: no Catch for ${error} ahead of States.ALL (it must lead to a rollback)`);
     if (retriedErrors.has(error)) problems.push(`${where}: retries ${error} in place instead of rolling back`);
+  }
+}
+
+/** A top-level agent Task sends a refused model call (over a token budget) to the human: Escalate, ahead of States.ALL. */
+function lintBudgetCatch(state: Json, where: string, problems: string[]): void {
+  const catchers = asArray(state.Catch).filter(isObject);
+  const budget = catchers.findIndex((catcher) => asArray(catcher.ErrorEquals).includes('BudgetExceededError'));
+  const catchAll = catchers.findIndex((catcher) => asArray(catcher.ErrorEquals).includes('States.ALL'));
+  if (budget === -1 || (catchAll !== -1 && catchAll < budget) || catchers[budget]?.Next !== 'Escalate') {
+    problems.push(`${where}: no Catch for BudgetExceededError leading to Escalate ahead of States.ALL`);
   }
 }
 

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import * as errors from '../../functions/shared/errors.ts';
 import {
   AgentOutputError,
+  ApprovalNotPendingError,
   AwardsExhaustedError,
+  BudgetExceededError,
+  HumanRejectedError,
   NoValidBidsError,
   ScriptedFailureError,
   CheckpointError,
@@ -94,6 +97,13 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['AwardsExhaustedError', new AwardsExhaustedError('task-1', ['polly', 'lexi']), { taskId: 'task-1', failedBidders: ['polly', 'lexi'] }],
   ['ScriptedFailureError', new ScriptedFailureError('RunWinner'), { stateName: 'RunWinner' }],
+  [
+    'BudgetExceededError',
+    new BudgetExceededError('task-1', 'billing', 'agent', 3900, 300, 4000),
+    { taskId: 'task-1', agentId: 'billing', scope: 'agent', spent: 3900, requested: 300, budget: 4000 },
+  ],
+  ['HumanRejectedError', new HumanRejectedError('task-1', 'too expensive'), { taskId: 'task-1', reason: 'too expensive' }],
+  ['ApprovalNotPendingError', new ApprovalNotPendingError('task-1', 'APPROVED'), { taskId: 'task-1', status: 'APPROVED' }],
 ];
 
 describe('Module: errors', () => {

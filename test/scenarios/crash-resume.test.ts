@@ -23,6 +23,7 @@ const UNCLASSIFIABLE = { request: 'Hello there, anybody around?' };
  */
 const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]; alsoInject?: string }[] = [
   { state: 'Begin', input: MULTI_INTENT, doneBefore: [0, 0] },
+  { state: 'CheckApproval', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Classify', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Route', input: MULTI_INTENT, doneBefore: [1, 1] },
   { state: 'Delegate', input: MULTI_INTENT, doneBefore: [1, 1] },
@@ -38,7 +39,21 @@ const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]
   { state: 'DescribeInconsistentWork', input: MULTI_INTENT, doneBefore: [2, 2], alsoInject: 'inconsistent:Work' },
 ];
 /** States a scripted run cannot reach: failure paths (covered by the integration tests in-process). */
-const UNREACHABLE = ['WorkerUnavailable', 'ClassificationFailed', 'SynthesisFailed', 'UnknownRoute', 'BeginFailed', 'Escalate', 'RollbackFailed'];
+const UNREACHABLE = [
+  'WorkerUnavailable',
+  'ClassificationFailed',
+  'SynthesisFailed',
+  'UnknownRoute',
+  'BeginFailed',
+  'RollbackFailed',
+  // A run that escalates waits for a human, which test/integration/human-approval.test.ts covers.
+  'Escalate',
+  'RestoreEscalation',
+  'HumanApproved',
+  'HumanRejected',
+  'ApprovalTimedOut',
+  'EscalationFailed',
+];
 
 interface CliOutcome {
   status: number | null;

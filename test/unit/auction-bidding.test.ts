@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { PutEventsCommand, PutEventsCommandOutput, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AgentHandler } from '../../functions/agents/agent.ts';
@@ -27,6 +26,7 @@ import { loadTeamFile } from '../../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { agentConfigOf } from './support/telecom.ts';
+import { FakeEventBridge } from './support/fake-event-bridge.ts';
 
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const BUS = 'legion-Legion';
@@ -187,22 +187,6 @@ describe('Function: evaluateAnnouncement', () => {
   });
 });
 
-/** FAKE: EventBridge's PutEvents, recording every command; `refuse` answers FailedEntryCount 1 (HTTP 200, as EventBridge does). */
-class FakeEventBridge {
-  public readonly commands: PutEventsCommand[] = [];
-  public refuse = false;
-
-  public get entries(): PutEventsRequestEntry[] {
-    return this.commands.flatMap((command) => command.input.Entries ?? []);
-  }
-
-  public send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
-    this.commands.push(command);
-    const entries = command.input.Entries ?? [];
-    if (this.refuse) return Promise.resolve({ $metadata: {}, FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'try later' })) });
-    return Promise.resolve({ $metadata: {}, FailedEntryCount: 0, Entries: entries.map((_, index) => ({ EventId: `e-${String(index)}` })) });
-  }
-}
 
 describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB Local)', () => {
   let db: DynamoDbLocal;
@@ -295,7 +279,7 @@ describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB 
 
   it('throws EventPublishError when EventBridge refuses the entry (FailedEntryCount 1)', async () => {
     const { config, events, deps, busEvent } = fixture('polly');
-    events.refuse = true;
+    events.failWith = 'InternalFailure';
 
     const error: unknown = await bidOnAnnouncement(busEvent(), config, deps).catch((thrown: unknown) => thrown);
 

@@ -7,7 +7,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { PutEventsCommand, PutEventsCommandOutput, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DescribeExecutionCommand, DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,23 +14,13 @@ import { createPublishOutcomeHandler } from '../../functions/control/publish-out
 import { type DeployedMachine, readPublishOutcomeConfig } from '../../functions/shared/config.ts';
 import { ConfigurationError, EventPublishError, InvalidEventError } from '../../functions/shared/errors.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
+import { FakeEventBridge } from './support/fake-event-bridge.ts';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:legion-telecom';
 const MACHINES: DeployedMachine[] = [{ team: 'telecom-support', pattern: 'supervisor-worker', stateMachineArn: ARN, isDefault: true }];
 const BUS = 'legion-Legion';
 const context = { functionName: 'legion-publish-outcome', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
-class FakeEventBridge {
-  public readonly entries: PutEventsRequestEntry[] = [];
-  public failWith: string | undefined;
-
-  public send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
-    const entries = command.input.Entries ?? [];
-    if (this.failWith) return Promise.resolve({ $metadata: {}, FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: this.failWith, ErrorMessage: 'try later' })) });
-    this.entries.push(...entries);
-    return Promise.resolve({ $metadata: {}, FailedEntryCount: 0, Entries: entries.map((_, index) => ({ EventId: `e-${index}` })) });
-  }
-}
 
 class FakeStepFunctions {
   public readonly described: string[] = [];

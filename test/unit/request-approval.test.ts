@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { PutEventsCommand, PutEventsCommandOutput, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -30,6 +29,7 @@ import { EventPublishError, HumanRejectedError, InvalidEventError } from '../../
 import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
+import { FakeEventBridge } from './support/fake-event-bridge.ts';
 
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const BUS = 'legion-Legion';
@@ -38,17 +38,6 @@ const context = { functionName: 'legion-request-approval', awsRequestId: 'r-1', 
 const newTask = (): string => `request-approval-${randomUUID()}`;
 const ERROR = { Error: 'RollbackLimitExceededError', Cause: 'Task escalated: 3 automatic rollbacks reached the limit of 3' };
 
-class FakeEventBridge {
-  public readonly entries: PutEventsRequestEntry[] = [];
-  public failWith: string | undefined;
-
-  public send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
-    const entries = command.input.Entries ?? [];
-    if (this.failWith) return Promise.resolve({ $metadata: {}, FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: this.failWith, ErrorMessage: 'try later' })) });
-    this.entries.push(...entries);
-    return Promise.resolve({ $metadata: {}, FailedEntryCount: 0, Entries: entries.map((_, index) => ({ EventId: `e-${index}` })) });
-  }
-}
 
 /** Step Functions' callback API: records what was sent. */
 class FakeCallbacks implements TaskCallbackClient {

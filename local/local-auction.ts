@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * const house = new LocalAuctionHouse({ bus, auctions, telemetry, documentClient, tableName });
+ * const house = new LocalAuctionHouse({ bus, auctions, telemetry, documentClient, model, functionArnOf });
  * house.install(team); // once per team; later calls do nothing
  * house.setFaults('t-1', { lateBidders: ['polly'], duplicateBidders: [] });
  * ```
@@ -22,18 +22,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import { createCollectBidHandler } from '../functions/control/collect-bid.ts';
-import { createAgentHandler } from '../functions/agents/agent.ts';
 import { createBidderAgentHandler } from '../functions/agents/bidder.ts';
-import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import type { AuctionStore } from '../functions/shared/auction-store.ts';
-import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
 import { AuctionAnnouncedDetailSchema, BidSubmittedDetailSchema } from '../functions/shared/contracts/auction.ts';
-import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { type PutEventsEntry, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/shared/events.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
 import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { type BusEvent, type LocalEventBus, localEventsClient } from './local-event-bus.ts';
+import { createLocalAgent, localAgentLambda } from './local-agent.ts';
 import { LocalLambda } from './local-lambda.ts';
 import type { TelemetrySink } from './telemetry-sink.ts';
 
@@ -48,7 +45,6 @@ export interface LocalAuctionHouseOptions {
   auctions: AuctionStore;
   telemetry: TelemetrySink;
   documentClient: DynamoDBDocumentClient;
-  tableName: string;
   /** The model of the bidders' step handler (never called from the bus: bidding makes no model call). */
   model: ModelProvider;
   /** The ARN of an agent in the local runtime. */
@@ -102,19 +98,24 @@ export class LocalAuctionHouse {
 
   private bidderLambda(team: TeamDefinition, agentId: string): LocalLambda {
     const { options } = this;
-    const settings = agentSettingsFor(team, agentId, (id) => options.functionArnOf(team.name, id));
-    const config = { ...settings, tableName: options.tableName, model: { provider: 'scripted' as const, modelIds: DEFAULT_MODEL_IDS }, eventBusName: options.bus.name };
-    const deps = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
-    options.telemetry.attach(deps.logger, deps.metrics);
-    const handler = createBidderAgentHandler(config, createAgentHandler(config, deps), {
+    const agent = createLocalAgent({
+      team,
+      agentId,
+      functionArnOf: (id) => options.functionArnOf(team.name, id),
+      documentClient: options.documentClient,
+      model: options.model,
+      telemetry: options.telemetry,
+      extraConfig: { eventBusName: options.bus.name },
+    });
+    const handler = createBidderAgentHandler(agent.config, agent.handler, {
       auctions: options.auctions,
       // A duplicate bidder's entries go on the bus twice.
       events: localEventsClient(options.bus, { repeat: (entries) => entries.some((entry) => this.isDuplicated(agentId, entry)) }),
       eventBusName: options.bus.name,
-      logger: deps.logger,
-      metrics: deps.metrics,
+      logger: agent.deps.logger,
+      metrics: agent.deps.metrics,
     });
-    return new LocalLambda({ functionName: `legion-${team.name}-${agentId}`, functionArn: options.functionArnOf(team.name, agentId), timeoutSeconds: settings.agent.timeoutSeconds, memoryMb: settings.agent.memoryMb, handler });
+    return localAgentLambda(team.name, agent, handler);
   }
 
   private isDuplicated(agentId: string, entry: PutEventsEntry): boolean {

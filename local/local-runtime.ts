@@ -24,9 +24,7 @@ import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import type { Context } from 'aws-lambda';
-import { CONTROL_FUNCTIONS, type ControlFunctionName, DEFAULT_MODEL_IDS, ESCALATION_ERRORS } from '../functions/shared/contract.ts';
-import { createAgentHandler } from '../functions/agents/agent.ts';
-import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, ESCALATION_ERRORS } from '../functions/shared/contract.ts';
 import { type AuctionSummary, AuctionStore } from '../functions/shared/auction-store.ts';
 import { type Approval, type DecisionInput, ApprovalStore } from '../functions/shared/approval-store.ts';
 import {
@@ -36,8 +34,6 @@ import {
   type RollbackRecord,
   type RollbackResult,
 } from '../functions/shared/checkpoint-manager.ts';
-import type { AgentConfig } from '../functions/shared/config.ts';
-import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import { InvalidEventError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
@@ -47,6 +43,7 @@ import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
 import { LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalTaskTokens } from './local-task-tokens.ts';
+import { createLocalAgent, localAgentLambda } from './local-agent.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
@@ -181,7 +178,6 @@ export class LocalRuntime {
       auctions: this.auctions,
       telemetry: this.telemetry,
       documentClient: db.documentClient(),
-      tableName: LOCAL_TABLE_NAME,
       model: this.model,
       functionArnOf: localFunctionArn,
     });
@@ -335,23 +331,18 @@ export class LocalRuntime {
     const arnOf = (agentId: string): string => localFunctionArn(team.name, agentId);
     const controlArnOf = (name: ControlFunctionName): string => localFunctionArn('control', name);
     const counter = { stepsDone: 0 };
-    const lambdas = team.agents.map((agent) => {
-      const config: AgentConfig = {
-        ...agentSettingsFor(team, agent.id, arnOf, localStateMachineArn),
-        tableName: LOCAL_TABLE_NAME,
-        model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
-        progressCheckpointSeconds: this.progressCheckpointSeconds,
-      };
-      const deps = createAgentDependencies(config, { documentClient: this.db.documentClient(), model });
-      this.telemetry.attach(deps.logger, deps.metrics);
-      const handler = createAgentHandler(config, deps);
-      return new LocalLambda({
-        functionName: `legion-${team.name}-${agent.id}`,
-        functionArn: arnOf(agent.id),
-        timeoutSeconds: agent.timeoutSeconds,
-        memoryMb: agent.memoryMb,
-        handler: withProgress(agent.id, handler, counter, onProgress),
+    const lambdas = team.agents.map((definition) => {
+      const agent = createLocalAgent({
+        team,
+        agentId: definition.id,
+        functionArnOf: arnOf,
+        stateMachineArnOf: localStateMachineArn,
+        documentClient: this.db.documentClient(),
+        model,
+        telemetry: this.telemetry,
+        extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds },
       });
+      return localAgentLambda(team.name, agent, withProgress(definition.id, agent.handler, counter, onProgress));
     });
     const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf, eventBusName: this.eventBus.name });
     const control = CONTROL_FUNCTIONS.map((name) => this.controlLambda(name, controlArnOf(name)));

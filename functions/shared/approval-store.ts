@@ -13,7 +13,7 @@
  * ```
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_TABLE, taskPartition } from './contract.ts';
+import { CHECKPOINT_TABLE, taskItemKey } from './contract.ts';
 import { ApprovalNotPendingError } from './errors.ts';
 
 export const APPROVAL_SK = 'APPROVAL';
@@ -156,6 +156,6 @@ export class ApprovalStore {
   }
 
   private key(taskId: string): Record<string, string> {
-    return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: APPROVAL_SK };
+    return taskItemKey(taskId, APPROVAL_SK);
   }
 }

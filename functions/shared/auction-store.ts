@@ -25,7 +25,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { REJECTION_REASONS, type RejectionReason, admitBids, chooseWinner, nextWindowSeconds } from './auction-rules.ts';
-import { CHECKPOINT_TABLE, taskPartition } from './contract.ts';
+import { CHECKPOINT_TABLE, taskItemKey, taskPartition } from './contract.ts';
 import type { Announcement, Award, Bid, CloseAuctionResult, SettleAwardResult } from './contracts/auction.ts';
 import { AwardsExhaustedError, NoValidBidsError } from './errors.ts';
 
@@ -281,11 +281,16 @@ export class AuctionStore {
    * @throws {AwardsExhaustedError} when no runner-up is left, or `maxAwards` awards were made
    */
   public async settleAward(input: SettleAwardInput): Promise<SettleAwardResult> {
-    const current = await this.requireAward(input.taskId, input.attempt);
-    const failed = await this.failedBidders(input.taskId);
-    if (current.status !== 'AWARDED') return this.replaySettlement(input, current, failed);
+    // One read of every award answers all: this one, the failed ones, and a runner-up awarded before.
+    const awards = (await this.query(input.taskId, 'AWARD#')) as unknown as AwardItem[];
+    const byAttempt = (attempt: number): AwardItem | undefined => awards.find((item) => item.award.attempt === attempt);
+    const current = byAttempt(input.attempt);
+    if (!current) throw new RangeError(`task ${input.taskId} has no award ${String(input.attempt)}`);
+    const failed = awards.filter((item) => item.status === 'FAILED').map((item) => item.award.bidder);
+    if (current.status !== 'AWARDED') return replaySettlement(input, current, failed, byAttempt(input.attempt + 1));
 
-    const { team } = await this.requireRound(input.taskId, current.award.round);
+    const round = await this.requireRound(input.taskId, current.award.round);
+    const { team } = round;
     const settle = this.settleItem(input, current.award);
     const release = this.releaseLease(team, input.taskId, current.award);
     if (input.outcome === 'COMPLETED') {
@@ -293,7 +298,7 @@ export class AuctionStore {
       return { outcome: 'COMPLETED', award: null, failed };
     }
     const allFailed = [...failed, current.award.bidder];
-    const next = input.attempt < input.maxAwards ? await this.runnerUp(input, current.award, allFailed) : undefined;
+    const next = input.attempt < input.maxAwards ? runnerUp(input, round, allFailed) : undefined;
     if (!next) {
       await this.transactIdempotent([settle, release]);
       throw new AwardsExhaustedError(input.taskId, allFailed);
@@ -325,21 +330,6 @@ export class AuctionStore {
   private async replay(taskId: string, decision: StoredDecision): Promise<CloseAuctionResult> {
     if (decision.outcome === 'NO_VALID_BIDS') throw new NoValidBidsError(taskId, decision.round, await this.rejectedAcrossRounds(taskId));
     return decision;
-  }
-
-  private async replaySettlement(input: SettleAwardInput, current: AwardItem, failed: string[]): Promise<SettleAwardResult> {
-    if (current.status === 'COMPLETED') return { outcome: 'COMPLETED', award: null, failed };
-    const next = await this.getAward(input.taskId, input.attempt + 1);
-    if (!next) throw new AwardsExhaustedError(input.taskId, failed);
-    return { outcome: 'AWARDED', award: next.award, failed: failed.filter((bidder) => bidder !== next.award.bidder || next.status === 'FAILED') };
-  }
-
-  private async runnerUp(input: SettleAwardInput, failedAward: Award, failed: readonly string[]): Promise<Award | undefined> {
-    const round = await this.requireRound(input.taskId, failedAward.round);
-    const ranking = round.decision && round.decision.outcome === 'AWARDED' ? round.decision.ranking : [];
-    const next = ranking.find((entry) => !failed.includes(entry.bidder));
-    if (!next) return undefined;
-    return { attempt: input.attempt + 1, round: failedAward.round, bidder: next.bidder, bidId: next.bidId, score: next.score, functionArn: functionArnOf(input, next.bidder) };
   }
 
   private awardOf(bid: Bid, score: number, attempt: number, directory: BidderDirectory): Award {
@@ -440,11 +430,6 @@ export class AuctionStore {
     return totals;
   }
 
-  private async failedBidders(taskId: string): Promise<string[]> {
-    const awards = await this.query(taskId, 'AWARD#');
-    return awards.map((item) => item as unknown as AwardItem).filter((item) => item.status === 'FAILED').map((item) => item.award.bidder);
-  }
-
   private async bidsOf(taskId: string, round: number): Promise<Bid[]> {
     const items = await this.query(taskId, `BID#${pad(round)}#`);
     return items
@@ -460,16 +445,6 @@ export class AuctionStore {
   private async requireRound(taskId: string, round: number): Promise<RoundItem> {
     const item = await this.getRound(taskId, round);
     if (!item) throw new RangeError(`task ${taskId} has no auction round ${String(round)}`);
-    return item;
-  }
-
-  private async getAward(taskId: string, attempt: number): Promise<AwardItem | undefined> {
-    return (await this.get(taskId, awardKey(attempt))) as AwardItem | undefined;
-  }
-
-  private async requireAward(taskId: string, attempt: number): Promise<AwardItem> {
-    const item = await this.getAward(taskId, attempt);
-    if (!item) throw new RangeError(`task ${taskId} has no award ${String(attempt)}`);
     return item;
   }
 
@@ -507,7 +482,7 @@ export class AuctionStore {
   }
 
   private key(taskId: string, sortKey: string): Record<string, string> {
-    return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+    return taskItemKey(taskId, sortKey);
   }
 }
 
@@ -524,6 +499,21 @@ const bidderPartition = (team: string, bidder: string): string => `BIDDER#${team
 
 function leaseKey(team: string, taskId: string, award: Award): Record<string, string> {
   return { [CHECKPOINT_TABLE.partitionKey]: bidderPartition(team, award.bidder), [CHECKPOINT_TABLE.sortKey]: `${LEASE_PREFIX}${taskId}#${pad(award.attempt)}` };
+}
+
+/** What settling an award that was settled before decided then. */
+function replaySettlement(input: SettleAwardInput, current: AwardItem, failed: string[], next: AwardItem | undefined): SettleAwardResult {
+  if (current.status === 'COMPLETED') return { outcome: 'COMPLETED', award: null, failed };
+  if (!next) throw new AwardsExhaustedError(input.taskId, failed);
+  return { outcome: 'AWARDED', award: next.award, failed: failed.filter((bidder) => bidder !== next.award.bidder || next.status === 'FAILED') };
+}
+
+/** The next bidder of the round's ranking that has not failed, awarded the next attempt. */
+function runnerUp(input: SettleAwardInput, round: RoundItem, failed: readonly string[]): Award | undefined {
+  const ranking = round.decision?.outcome === 'AWARDED' ? round.decision.ranking : [];
+  const next = ranking.find((entry) => !failed.includes(entry.bidder));
+  if (!next) return undefined;
+  return { attempt: input.attempt + 1, round: round.announcement.round, bidder: next.bidder, bidId: next.bidId, score: next.score, functionArn: functionArnOf(input, next.bidder) };
 }
 
 function functionArnOf(directory: BidderDirectory, bidder: string): string {

@@ -15,7 +15,7 @@
  * ```
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_TABLE, taskPartition } from './contract.ts';
+import { CHECKPOINT_TABLE, taskItemKey } from './contract.ts';
 import { BudgetExceededError } from './errors.ts';
 import type { TokenUsage } from './models/model-provider.ts';
 
@@ -121,6 +121,6 @@ export class TokenBudgets {
   }
 
   private key(taskId: string): Record<string, string> {
-    return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: BUDGET_SK };
+    return taskItemKey(taskId, BUDGET_SK);
   }
 }

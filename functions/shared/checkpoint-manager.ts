@@ -39,6 +39,7 @@ import {
   TASK_INPUT_SK,
   checkpointSortKey,
   stepMarkerSortKey,
+  taskItemKey,
   taskPartition,
 } from './contract.ts';
 import {
@@ -636,7 +637,7 @@ export class CheckpointManager {
   }
 
   private key(taskId: string, sortKey: string): Record<string, string> {
-    return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+    return taskItemKey(taskId, sortKey);
   }
 }
 

@@ -80,6 +80,11 @@ export function taskPartition(taskId: string): string {
   return `TASK#${taskId}`;
 }
 
+/** The key of one item of a task's partition (checkpoints, auction rounds, approval, budget, ...). */
+export function taskItemKey(taskId: string, sortKey: string): Record<string, string> {
+  return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+}
+
 /** Sort key of checkpoint number `sequence`. */
 export function checkpointSortKey(sequence: number): string {
   return `${CHECKPOINT_SK_PREFIX}${String(sequence).padStart(SEQUENCE_WIDTH, '0')}`;

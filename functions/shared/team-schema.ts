@@ -177,6 +177,21 @@ export function supervisorOf(team: TeamDefinition): AgentDefinition {
   return supervisor;
 }
 
+/**
+ * The verifier of a team (pipeline: runs the gate; peer-to-peer: tallies and verifies; auction:
+ * checks the winner's result).
+ *
+ * @example
+ * ```ts
+ * verifierOf(team).id; // 'quality-gate'
+ * ```
+ */
+export function verifierOf(team: TeamDefinition): AgentDefinition {
+  const [verifier] = agentsWithRole(team, 'verifier');
+  if (!verifier) throw new TeamDefinitionError(team.name, ['no verifier']);
+  return verifier;
+}
+
 /** The strategic lead of a hierarchical team. */
 export function leadOf(team: TeamDefinition): AgentDefinition {
   const lead = team.agents.find((agent) => agent.role === 'lead');

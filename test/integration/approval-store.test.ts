@@ -11,14 +11,15 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BeginTaskEvent, beginTask } from '../../functions/control/begin-task.ts';
 import { APPROVAL_SK, type Approval, type ApprovalRequest, ApprovalStore } from '../../functions/shared/approval-store.ts';
 import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import { CHECKPOINT_TABLE, taskPartition } from '../../functions/shared/contract.ts';
 import { ApprovalNotPendingError } from '../../functions/shared/errors.ts';
-import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
+import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
+import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 /** A fixed instant in the future: retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
@@ -35,15 +36,9 @@ const requestWith = (overrides: Partial<ApprovalRequest> = {}): ApprovalRequest 
 });
 
 describe('Class: ApprovalStore (DynamoDB Local)', () => {
-  let db: DynamoDbLocal;
   let client: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    client = db.documentClient();
-  });
-  afterAll(async () => {
-    await db.stop();
+  onDynamoDbLocal((connected) => {
+    client = connected;
   });
 
   /** A store for one test, with its own clock (starting at T0) and task. */
@@ -244,19 +239,12 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
 });
 
 describe('Function: beginTask (approval of a resumed task; DynamoDB Local)', () => {
-  let db: DynamoDbLocal;
-  let client: DynamoDBDocumentClient;
   let checkpoints: CheckpointManager;
   let approvals: ApprovalStore;
 
-  beforeAll(async () => {
-    db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    client = db.documentClient();
+  onDynamoDbLocal((client) => {
     checkpoints = new CheckpointManager({ client, tableName: LOCAL_TABLE_NAME });
     approvals = new ApprovalStore({ client, tableName: LOCAL_TABLE_NAME });
-  });
-  afterAll(async () => {
-    await db.stop();
   });
 
   function deps() {

@@ -10,7 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createCloseAuctionHandler } from '../../functions/control/close-auction.ts';
 import { createCollectBidHandler } from '../../functions/control/collect-bid.ts';
 import { createOpenAuctionHandler } from '../../functions/control/open-auction.ts';
@@ -33,6 +33,7 @@ import { AwardsExhaustedError, InvalidEventError, NoValidBidsError } from '../..
 import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
+import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 /** A fixed instant in the future: leases and retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
@@ -70,15 +71,9 @@ function bidFor(announcement: Announcement, bidder: string, overrides: Partial<B
 }
 
 describe('Class: AuctionStore (DynamoDB Local)', () => {
-  let db: DynamoDbLocal;
   let client: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    client = db.documentClient();
-  });
-  afterAll(async () => {
-    await db.stop();
+  onDynamoDbLocal((connected) => {
+    client = connected;
   });
 
   /** A store for one test, with its own clock (starting at T0), task and team. */
@@ -589,15 +584,9 @@ describe('Class: AuctionStore (DynamoDB Local)', () => {
 });
 
 describe('Function: auction control handlers (middy-wrapped, DynamoDB Local)', () => {
-  let db: DynamoDbLocal;
   let client: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    client = db.documentClient();
-  });
-  afterAll(async () => {
-    await db.stop();
+  onDynamoDbLocal((connected) => {
+    client = connected;
   });
 
   function fixture() {

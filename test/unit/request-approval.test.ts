@@ -13,7 +13,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type ApprovalOutput,
   type RequestApprovalEvent,
@@ -27,9 +27,10 @@ import { type Approval, ApprovalStore } from '../../functions/shared/approval-st
 import { METRICS } from '../../functions/shared/contract.ts';
 import { EventPublishError, HumanRejectedError, InvalidEventError } from '../../functions/shared/errors.ts';
 import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
-import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
+import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
+import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const BUS = 'legion-Legion';
@@ -63,7 +64,6 @@ function eventFor(taskId: string, overrides: Partial<RequestApprovalEvent> = {})
 }
 
 describe('Function: request-approval', () => {
-  let db: DynamoDbLocal;
   let client: DynamoDBDocumentClient;
   let clock: { ms: number };
   let approvals: ApprovalStore;
@@ -73,12 +73,8 @@ describe('Function: request-approval', () => {
   let handler: ReturnType<typeof createRequestApprovalHandler>;
   let deps: Parameters<typeof requestApproval>[1];
 
-  beforeAll(async () => {
-    db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    client = db.documentClient();
-  });
-  afterAll(async () => {
-    await db.stop();
+  onDynamoDbLocal((connected) => {
+    client = connected;
   });
   beforeEach(() => {
     clock = { ms: T0 };

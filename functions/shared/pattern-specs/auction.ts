@@ -9,7 +9,7 @@ import { CONTROL_FUNCTIONS } from '../contract.ts';
 import { AuctionInputSchema } from '../contracts/auction.ts';
 import { TeamDefinitionError } from '../errors.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
-import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../team-schema.ts';
+import { type AgentDefinition, type TeamDefinition, agentsWithRole, verifierOf } from '../team-schema.ts';
 
 /**
  * The bidders of an auction team, in definition order.
@@ -21,12 +21,6 @@ import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../te
  */
 export function biddersOf(team: TeamDefinition): AgentDefinition[] {
   return agentsWithRole(team, 'bidder');
-}
-
-function auctionVerifierOf(team: TeamDefinition): AgentDefinition {
-  const [verifier] = agentsWithRole(team, 'verifier');
-  if (!verifier) throw new TeamDefinitionError(team.name, ['no verifier']);
-  return verifier;
 }
 
 export const auctionPattern: PatternSpec = {
@@ -50,7 +44,7 @@ export const auctionPattern: PatternSpec = {
       BidderFunctionArns: biddersOf(team)
         .map((bidder) => functionArnOf.agent(bidder.id))
         .join(','),
-      VerifierFunctionArn: functionArnOf.agent(auctionVerifierOf(team).id),
+      VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
       BidWindowSeconds: String(team.limits.bidWindowSeconds),
       MaxAuctionRounds: String(team.limits.maxAuctionRounds),
       MaxAwards: String(team.limits.maxAwards),

@@ -5,16 +5,8 @@
  */
 import { PeerToPeerInputSchema } from '../contracts/peer-to-peer.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
-import { type TeamDefinition, agentsWithRole } from '../team-schema.ts';
-import { TeamDefinitionError } from '../errors.ts';
+import { agentsWithRole, verifierOf } from '../team-schema.ts';
 import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
-
-/** The verifier of a peer-to-peer team. */
-export function verifierOf(team: TeamDefinition): string {
-  const [verifier] = agentsWithRole(team, 'verifier');
-  if (!verifier) throw new TeamDefinitionError(team.name, ['no verifier']);
-  return verifier.id;
-}
 
 export const peerToPeerPattern: PatternSpec = {
   name: 'peer-to-peer',
@@ -30,7 +22,7 @@ export const peerToPeerPattern: PatternSpec = {
       // brace, so the values need no escaping inside an intrinsic's string literal (JSON text would).
       PeerIds: peers.map((peer) => peer.id).join(','),
       PeerFunctionArns: peers.map((peer) => functionArnOf.agent(peer.id)).join(','),
-      VerifierFunctionArn: functionArnOf.agent(verifierOf(team)),
+      VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
       MaxRounds: String(team.limits.maxRounds),
       Quorum: String(team.limits.quorum),
     };

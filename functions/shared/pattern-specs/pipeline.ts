@@ -4,9 +4,8 @@
  * at the first stage not yet passed.
  */
 import { PipelineInputSchema } from '../contracts/pipeline.ts';
-import { TeamDefinitionError } from '../errors.ts';
 import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
-import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../team-schema.ts';
+import { type AgentDefinition, type TeamDefinition, agentsWithRole, verifierOf } from '../team-schema.ts';
 import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
 
 /**
@@ -19,20 +18,6 @@ import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
  */
 export function stagesOf(team: TeamDefinition): AgentDefinition[] {
   return agentsWithRole(team, 'stage');
-}
-
-/**
- * The verifier that runs a pipeline team's validation gate.
- *
- * @example
- * ```ts
- * verifierOf(team).id; // 'quality-gate'
- * ```
- */
-export function verifierOf(team: TeamDefinition): AgentDefinition {
-  const [verifier] = agentsWithRole(team, 'verifier');
-  if (!verifier) throw new TeamDefinitionError(team.name, ['no verifier']);
-  return verifier;
 }
 
 export const pipelinePattern: PatternSpec = {

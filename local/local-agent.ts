@@ -1,0 +1,64 @@
+/**
+ * One agent of a team in the local runtime: its configuration (as CDK would put it in the
+ * function's environment), its dependencies on DynamoDB Local and the runtime's model, its real
+ * middy-wrapped step handler, and the local "Lambda" around a handler. The state machine's agent
+ * functions and the auction's bidders are both built here.
+ *
+ * @example
+ * ```ts
+ * const agent = createLocalAgent({ team, agentId: 'billing', functionArnOf, documentClient, model, telemetry });
+ * const lambda = localAgentLambda(team.name, agent, agent.handler);
+ * ```
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AgentDependencies, type AgentHandler, createAgentHandler } from '../functions/agents/agent.ts';
+import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
+import type { AgentConfig } from '../functions/shared/config.ts';
+import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
+import { createAgentDependencies } from '../functions/shared/dependencies.ts';
+import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import type { TeamDefinition } from '../functions/shared/team.ts';
+import { LOCAL_TABLE_NAME } from './dynamodb-local.ts';
+import { LocalLambda, type LocalHandler } from './local-lambda.ts';
+import type { TelemetrySink } from './telemetry-sink.ts';
+
+export interface LocalAgentOptions {
+  team: TeamDefinition;
+  agentId: string;
+  /** The local function ARN of an agent of the team. */
+  functionArnOf: (agentId: string) => string;
+  /** hierarchical leads: the local state machine ARN of a team. */
+  stateMachineArnOf?: (teamName: string) => string;
+  documentClient: DynamoDBDocumentClient;
+  model: ModelProvider;
+  telemetry: TelemetrySink;
+  /** Settings the runtime adds to the team's (progress checkpoints, the event bus of bidders). */
+  extraConfig?: Partial<Pick<AgentConfig, 'progressCheckpointSeconds' | 'eventBusName'>>;
+}
+
+export interface LocalAgent {
+  config: AgentConfig;
+  deps: AgentDependencies;
+  /** The agent's step handler, with every middleware. */
+  handler: AgentHandler;
+  functionArn: string;
+}
+
+export function createLocalAgent(options: LocalAgentOptions): LocalAgent {
+  const { team, agentId, functionArnOf } = options;
+  const config: AgentConfig = {
+    ...agentSettingsFor(team, agentId, functionArnOf, options.stateMachineArnOf),
+    tableName: LOCAL_TABLE_NAME,
+    model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
+    ...options.extraConfig,
+  };
+  const deps = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
+  options.telemetry.attach(deps.logger, deps.metrics);
+  return { config, deps, handler: createAgentHandler(config, deps), functionArn: functionArnOf(agentId) };
+}
+
+/** The local Lambda of an agent, running `handler` (its step handler, or one wrapped around it). */
+export function localAgentLambda(teamName: string, agent: LocalAgent, handler: LocalHandler): LocalLambda {
+  const { id, timeoutSeconds, memoryMb } = agent.config.agent;
+  return new LocalLambda({ functionName: `legion-${teamName}-${id}`, functionArn: agent.functionArn, timeoutSeconds, memoryMb, handler });
+}

@@ -221,7 +221,7 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
   const injection = parseInjections(options.inject, pattern, team);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
-  const model = injection.modelFaults ? new ScriptedModel({ faults: injection.modelFaults }) : undefined;
+  const model = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
   const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
     runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered, ...(injection.auctionFaults ? { auctionFaults: injection.auctionFaults } : {}) }),
   );
@@ -316,6 +316,9 @@ function printRunResult(result: RunResult, json: boolean, dataDir?: string): voi
     process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }
   if (result.auction) process.stderr.write(describeAuction(result.auction));
+  for (const detection of result.detections) {
+    process.stderr.write(`  detected ${detection.type} in ${detection.step} (${detection.stepId}) → ${detection.action}: ${detection.details}\n`);
+  }
   if (result.status === 'WAITING' && result.approval) {
     const { escalation } = result.approval;
     process.stderr.write(`Escalated: ${escalation.Error}: ${escalation.Cause ?? ''}\n`);

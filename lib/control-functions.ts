@@ -68,6 +68,14 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     // A task decided before (a resume) is answered at once, on the new execution's token.
     answersCallbacks: true,
   },
+  'record-detection': {
+    id: 'RecordDetection',
+    entry: entryOf('record-detection.lambda.ts'),
+    description: 'Legion: records a detected loop, hallucinated consensus or deadlock (stores it once, counts it, puts FailureDetected on the bus)',
+    // PutItem stores the detection once (conditional on it being new).
+    tableActions: ['dynamodb:PutItem'],
+    putsEvents: true,
+  },
   // The auction store writes with TransactWriteItems, which IAM authorizes item by item (a Put needs
   // PutItem, an Update UpdateItem): there is no action of its own to grant.
   'open-auction': {

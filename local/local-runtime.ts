@@ -19,6 +19,9 @@ import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
 import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
 import { type RequestApprovalDependencies, createRequestApprovalHandler } from '../functions/control/request-approval.ts';
+import { createRecordDetectionHandler } from '../functions/control/record-detection.ts';
+import type { DetectionRecord } from '../functions/shared/contracts/detections.ts';
+import { DetectionLog } from '../functions/shared/detection-log.ts';
 import { createSettleAwardHandler } from '../functions/control/settle-award.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
@@ -81,6 +84,8 @@ export interface RunResult {
   auction?: AuctionSummary;
   /** The task's human approval, once it escalated: PENDING (the run is WAITING), APPROVED or REJECTED. */
   approval?: ApprovalSummary;
+  /** Loops, hallucinated consensus and deadlocks detected in the task, oldest first: what, where, and what was done. */
+  detections: DetectionRecord[];
   durationMs: number;
 }
 
@@ -155,6 +160,7 @@ export class LocalRuntime {
   private readonly auctions: AuctionStore;
   private readonly auctionHouse: LocalAuctionHouse;
   private readonly approvals: ApprovalStore;
+  private readonly detections: DetectionLog;
   /** Where escalated executions' callback tokens are answered (Step Functions' SendTask* API). */
   private readonly taskTokens = new LocalTaskTokens();
   private readonly approvalWaitMs: number;
@@ -172,6 +178,7 @@ export class LocalRuntime {
     this.eventBus = options.eventBus ?? new LocalEventBus();
     this.auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.approvals = new ApprovalStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.detections = new DetectionLog({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.approvalWaitMs = options.approvalWaitMs ?? 0;
     this.auctionHouse = new LocalAuctionHouse({
       bus: this.eventBus,
@@ -261,6 +268,7 @@ export class LocalRuntime {
       rollbacks,
       ...(team.pattern === 'auction' ? { auction: await this.auctions.summary(taskId) } : {}),
       ...(approval ? { approval: withoutToken(approval) } : {}),
+      detections: await this.detections.list(taskId),
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
@@ -383,6 +391,7 @@ export class LocalRuntime {
       checkpoints: this.store,
       auctions: this.auctions,
       approvals: this.approvals,
+      detections: this.detections,
       callbacks: this.taskTokens,
       events: localEventsClient(this.eventBus),
       eventBusName: this.eventBus.name,
@@ -443,6 +452,7 @@ const CONTROL_HANDLERS: Record<ControlFunctionName, (deps: LocalControlDependenc
   'begin-task': createBeginTaskHandler,
   'rollback-task': createRollbackTaskHandler,
   'request-approval': createRequestApprovalHandler,
+  'record-detection': createRecordDetectionHandler,
   'open-auction': createOpenAuctionHandler,
   'close-auction': createCloseAuctionHandler,
   'settle-award': createSettleAwardHandler,

@@ -8,17 +8,23 @@
  *   the runner-up is awarded);
  * - auction only: `late-bid:<bidder>` hands that bidder the announcement after its deadline, and
  *   `duplicate-bid:<bidder>` puts its bid on the bus twice (EventBridge delivers at least once).
+ * - the failure modes, each reproduced on purpose: `loop` (pipeline: writer and editor hand a
+ *   draft back and forth until the conflict rule ends it; `loop:stubborn`: the writer ignores the
+ *   ruling too, and the run escalates), `hallucination` (peer-to-peer: a fabricated market
+ *   statistic the other peers build on).
  * All but `crash` are scripted shortcuts, not model or bus behaviour. The option repeats, so a
  * crash can be injected in the middle of a recovery.
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../functions/shared/errors.ts';
-import type { ScriptedFault } from '../../functions/shared/models/scripted-model.ts';
+import type { ScriptedFault, ScriptedScenario } from '../../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
 import type { PatternName } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
 import type { AuctionFaults } from '../../local/local-auction.ts';
 import { allStates } from '../../local/asl.ts';
+import { hallucinationScenario } from '../../local/scenarios/hallucination.ts';
+import { loopScenario } from '../../local/scenarios/loop.ts';
 
 export interface Injection {
   onStateEntered?: (stateName: string) => void;
@@ -26,12 +32,25 @@ export interface Injection {
   modelFaults?: ScriptedFault[];
   /** auction: late and duplicated bids. */
   auctionFaults?: AuctionFaults;
+  /** Failure modes the scripted model plays (loop, hallucination). */
+  scenarios?: ScriptedScenario[];
 }
 
-const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder> or duplicate-bid:<bidder>';
+const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn] or hallucination';
+
+/** The failure modes `--inject` reproduces, and the patterns each applies to offline. */
+const FAILURE_MODES: Record<string, { patterns: readonly PatternName[]; scenario: (team: TeamDefinition, variant?: string) => ScriptedScenario }> = {
+  loop: { patterns: ['pipeline'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
+  hallucination: { patterns: ['peer-to-peer'], scenario: (team) => hallucinationScenario(team) },
+};
+
+const FAILURE_MODE_VARIANTS: Record<string, readonly string[]> = { loop: ['stubborn'], hallucination: [] };
 
 /** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
 export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
+  const [mode, variant, ...rest] = value.split(':');
+  const failureMode = mode === undefined ? undefined : FAILURE_MODES[mode];
+  if (mode !== undefined && failureMode) return failureModeInjection(mode, variant, rest.length, pattern, team);
   const match = /^(crash|inconsistent|fail|late-bid|duplicate-bid):([^:]+)(?::(.*))?$/.exec(value);
   if (!match?.[1] || !match[2]) throw new UsageError(`--inject must be ${FORMS}, got "${value}"`);
   const [, kind, target, count] = match;
@@ -54,11 +73,27 @@ export function parseInjections(values: readonly string[], pattern: PatternName,
   const modelFaults = parsed.flatMap((injection) => injection.modelFaults ?? []);
   const lateBidders = parsed.flatMap((injection) => injection.auctionFaults?.lateBidders ?? []);
   const duplicateBidders = parsed.flatMap((injection) => injection.auctionFaults?.duplicateBidders ?? []);
+  const scenarios = parsed.flatMap((injection) => injection.scenarios ?? []);
   return {
+    ...(scenarios.length > 0 ? { scenarios } : {}),
     ...(crashes[0] ? { onStateEntered: crashes[0] } : {}),
     ...(modelFaults.length > 0 ? { modelFaults } : {}),
     ...(lateBidders.length + duplicateBidders.length > 0 ? { auctionFaults: { lateBidders, duplicateBidders } } : {}),
   };
+}
+
+function failureModeInjection(mode: string, variant: string | undefined, extra: number, pattern: PatternName, team?: TeamDefinition): Injection {
+  const failureMode = FAILURE_MODES[mode];
+  const variants = FAILURE_MODE_VARIANTS[mode] ?? [];
+  if (!failureMode) throw new UsageError(`--inject must be ${FORMS}, got "${mode}"`);
+  if (extra > 0 || (variant !== undefined && !variants.includes(variant))) {
+    throw new UsageError(`--inject ${mode} takes ${variants.length > 0 ? `no value or :${variants.join(' | :')}` : 'no value'}`);
+  }
+  if (!failureMode.patterns.includes(pattern)) {
+    throw new UsageError(`--inject ${mode}: reproduced offline in ${failureMode.patterns.join(', ')}, not in ${pattern}`);
+  }
+  if (!team) throw new UsageError(`--inject ${mode} needs the team it plays against`);
+  return { scenarios: [failureMode.scenario(team, variant)] };
 }
 
 function bidFault(kind: 'late-bid' | 'duplicate-bid', bidder: string, count: string | undefined, pattern: PatternName, team?: TeamDefinition): Injection {

@@ -77,10 +77,12 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   return result;
 }
 
-/** The agent's model, spending from the agent's and the task's token budgets. */
+/** The agent's model, spending from the agent's and the task's token budgets; every request names the agent. */
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies): ModelProvider {
-  if (!deps.budgets) return deps.model;
-  return new BudgetedModel(deps.model, deps.budgets, {
+  const agentId = config.agent.id;
+  const model: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId }) };
+  if (!deps.budgets) return model;
+  return new BudgetedModel(model, deps.budgets, {
     taskId,
     agentId: config.agent.id,
     agentBudget: config.agent.tokenBudget,

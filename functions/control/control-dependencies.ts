@@ -14,6 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApprovalStore } from '../shared/approval-store.ts';
 import { AuctionStore } from '../shared/auction-store.ts';
 import { CheckpointManager } from '../shared/checkpoint-manager.ts';
+import { DetectionLog } from '../shared/detection-log.ts';
 import { readControlConfig } from '../shared/config.ts';
 import { controlTelemetry } from './control-handler.ts';
 
@@ -23,6 +24,8 @@ export interface ControlDependencies {
   auctions: AuctionStore;
   /** Approvals of escalated tasks, on the same table. */
   approvals: ApprovalStore;
+  /** Detected loops, hallucinated consensus and deadlocks, on the same table. */
+  detections: DetectionLog;
   logger: Logger;
   metrics: Metrics;
 }
@@ -34,6 +37,7 @@ export function createControlDependencies(serviceName: string): ControlDependenc
     checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
     auctions: new AuctionStore({ client, tableName: config.tableName }),
     approvals: new ApprovalStore({ client, tableName: config.tableName }),
+    detections: new DetectionLog({ client, tableName: config.tableName }),
     ...controlTelemetry(serviceName),
   };
 }

@@ -39,11 +39,14 @@ export const PATTERN_ROLES: Record<PatternName, Partial<Record<AgentRole, RoleCo
  * rollback-task in every pattern (COMMON_CONTROL_FUNCTIONS), the others in the pattern that names
  * them in its spec's `controlFunctions`.
  */
-export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'request-approval', 'open-auction', 'close-auction', 'settle-award'] as const;
+export const CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'request-approval', 'record-detection', 'open-auction', 'close-auction', 'settle-award'] as const;
 export type ControlFunctionName = (typeof CONTROL_FUNCTIONS)[number];
 
 /** The control functions every pattern's state machine invokes. */
 export const COMMON_CONTROL_FUNCTIONS = ['begin-task', 'rollback-task', 'request-approval'] as const satisfies readonly ControlFunctionName[];
+
+/** The control functions of a pattern whose state machine records detections itself (RecordDetection states). */
+export const DETECTING_CONTROL_FUNCTIONS = [...COMMON_CONTROL_FUNCTIONS, 'record-detection'] as const satisfies readonly ControlFunctionName[];
 
 /** Key schema and retention of the checkpoint table. */
 export const CHECKPOINT_TABLE = {
@@ -112,6 +115,12 @@ export const METRICS = {
   approvalsGranted: 'ApprovalsGranted',
   /** Waiting runs a human rejected (the run fails with HumanRejectedError). */
   approvalsRejected: 'ApprovalsRejected',
+  /** Loops detected early (repeated or oscillating outputs, A-B-A-B hand-backs) or at their iteration limit. */
+  loopsDetected: 'LoopsDetected',
+  /** Results whose agents' agreement was confident while verification against the source of truth failed. */
+  hallucinationsDetected: 'HallucinationsDetected',
+  /** Wait-for cycles broken, expired leases taken over, and resource waits that timed out. */
+  deadlocksDetected: 'DeadlocksDetected',
   /** Runs started by a RunRequested event. */
   runsRequested: 'RunsRequested',
   /** RunRequested events whose idempotency key already had a run: no second run was started. */
@@ -153,7 +162,7 @@ export const LAMBDA_SERVICE_ERRORS = [
 export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationError'] as const;
 
 /** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
-export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError', 'EscalationTimedOutError'] as const;
+export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError', 'EscalationTimedOutError', 'LoopDetectedError', 'UnverifiedConsensusError'] as const;
 
 /** Tokens all agents may spend on one task, unless the team sets `limits.taskTokenBudget`. */
 export const DEFAULT_TASK_TOKEN_BUDGET = 100_000;

@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { ESCALATION_ERRORS } from './contract.ts';
+import { DetectionSchema } from './contracts/detections.ts';
 
 /** The `source` of every event Legion puts on its bus. */
 export const LEGION_EVENT_SOURCE = 'legion';
@@ -32,6 +33,8 @@ export const DETAIL_TYPES = {
   bidSubmitted: 'BidSubmitted',
   /** A run escalated and waits for a human: approve or reject it with its task token. */
   approvalRequested: 'ApprovalRequested',
+  /** A loop, a hallucinated consensus or a deadlock was detected, and what was done about it. */
+  failureDetected: 'FailureDetected',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
@@ -114,6 +117,15 @@ export const ApprovalRequestedDetailSchema = z.object({
   requestedAt: z.string(),
 });
 export type ApprovalRequestedDetail = z.infer<typeof ApprovalRequestedDetailSchema>;
+
+/** The detail of a `FailureDetected` event. */
+export const FailureDetectedDetailSchema = DetectionSchema.extend({
+  taskId: z.string().min(1),
+  team: z.string().min(1),
+  pattern: z.string().min(1),
+  detectedAt: z.string(),
+});
+export type FailureDetectedDetail = z.infer<typeof FailureDetectedDetailSchema>;
 
 /** The pattern of a rule for approval requests (e.g. to an SNS topic that pages a human). */
 export function approvalRequestedPattern(): RulePattern {

@@ -64,3 +64,8 @@ export function commonSubstitutions(team: TeamDefinition, functionArnOf: Functio
   };
 }
 
+
+/** What a pattern whose ASL records detections (RecordDetection states) adds to its substitutions. */
+export function detectionSubstitutions(functionArnOf: FunctionArnLookup): Record<string, string> {
+  return { RecordDetectionFunctionArn: functionArnOf.control('record-detection') };
+}

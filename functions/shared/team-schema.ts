@@ -36,6 +36,8 @@ export const AgentDefinitionSchema = z
     timeoutSeconds: z.number().int().min(1).max(110).default(30),
     /** auction bidder: awarded tasks it will hold at once; with that many in hand it does not bid. Default 1 (DEFAULT_BIDDER_CAPACITY). */
     capacity: z.number().int().min(1).max(100).optional(),
+    /** Rank for the conflict rule that ends a loop between two agents (higher wins). Default by role: supervisor and lead 3, verifier 2, others 1. */
+    rank: z.number().int().min(1).max(10).optional(),
     /** Reserved concurrency of the agent's Lambda; unset leaves it on the account's pool. */
     reservedConcurrency: z.number().int().min(1).optional(),
     /** Answer template of the deterministic scripted model (offline only); `{request}` is replaced. */
@@ -59,6 +61,8 @@ const LimitsSchema = z
     ...commonLimits,
     /** supervisor-worker: workers that may run at the same time for one request (Map `MaxConcurrency`). */
     maxParallelWorkers: z.number().int().min(1).max(40).default(10),
+    /** pipeline: hand-backs (a stage returning its input to the stage before) per run; reaching it escalates to a human. */
+    maxHandBacks: z.number().int().min(1).max(10).default(4),
     /** pipeline: attempts of one stage before the validation gate fails the run. */
     maxStageAttempts: z.number().int().min(1).max(5).default(2),
     /** hierarchical: levels of nested team executions below the strategic lead. */

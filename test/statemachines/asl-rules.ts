@@ -7,7 +7,7 @@ import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } fro
 import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
-const CONTROL_STEPS = ['begin', 'rollback', 'request-approval', 'open-auction', 'close-auction', 'settle-award'];
+const CONTROL_STEPS = ['begin', 'rollback', 'request-approval', 'record-detection', 'open-auction', 'close-auction', 'settle-award'];
 
 /** Choice variables of the states every pattern shares (CheckApproval reads the enum begin-task answers). */
 const SHARED_CHOICE_VARIABLES = ['$.approval.status'];

@@ -65,7 +65,7 @@ const stepContext = (config: AgentConfig, model: ModelProvider) => ({ config, mo
 function stageEvent(overrides: Partial<StageEvent> = {}): StageEvent {
   return StageEventSchema.parse({
     step: 'stage', taskId: 't-unit', stateName: 'RunStage', stepId: '1-1', brief: BRIEF,
-    stage: { agentId: 'writer', index: 1, count: 4 }, attempt: 1, previous: 'Research notes.', feedback: '', ...overrides,
+    stage: { agentId: 'writer', index: 1, count: 4 }, attempt: 1, previous: 'Research notes.', feedback: '', ruling: null, ...overrides,
   });
 }
 
@@ -193,7 +193,7 @@ describe('Step: stage', () => {
     expect(prompt).toContain('You are stage 2 of 4');
     expect(prompt).toContain(`Brief: ${BRIEF}`);
     expect(prompt).toContain('Output of the previous stage:\nResearch notes.');
-    expect(prompt).toContain('rejected by the quality gate: too short: 14 characters, at least 80');
+    expect(prompt).toContain('sent back: too short: 14 characters, at least 80');
     expect(model.requests[0]?.system).toBe(writer.agent.systemPrompt);
   });
 
@@ -203,6 +203,6 @@ describe('Step: stage', () => {
   });
 
   it('flags a result from another agent', () => {
-    expect(stageProblems(stageEvent(), { agentId: 'editor', output: GOOD }, writer)).toEqual(['output is from editor, the stage is writer']);
+    expect(stageProblems(stageEvent(), { agentId: 'editor', output: GOOD, handBack: null }, writer)).toEqual(['output is from editor, the stage is writer']);
   });
 });

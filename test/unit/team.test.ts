@@ -80,7 +80,7 @@ describe('Module: team', () => {
       expect(supervisorOf(team).id).toBe('supervisor');
       expect(supervisorOf(team).modelTier).toBe('balanced');
       expect(workersOf(team).map((agent) => agent.id)).toEqual(['billing', 'technical-support', 'account-management']);
-      expect(team.limits).toEqual({ maxParallelWorkers: 3, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 3, maxRollbacks: 2, maxStageAttempts: 2, maxHandBacks: 4, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
       expect(team.fallbackAnswer).toMatch(/^Sorry, I could not tell what you need help with\./);
       expect(workersOf(team).every((agent) => agent.scriptedReply?.includes('{request}'))).toBe(true);
     });
@@ -235,7 +235,7 @@ describe('Module: team', () => {
       const team = parseTeam(minimalTeam(), 'inline-team');
 
       // Assess
-      expect(team.limits).toEqual({ maxParallelWorkers: 10, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 10, maxRollbacks: 2, maxStageAttempts: 2, maxHandBacks: 4, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
       expect(team.agents[0]).toEqual({
         id: 'boss',
         role: 'supervisor',
@@ -260,7 +260,7 @@ describe('Module: team', () => {
       const team = parseTeam(value, 'inline-team');
 
       // Assess
-      expect(team.limits).toEqual({ maxParallelWorkers: 2, maxRollbacks: 2, maxStageAttempts: 2, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
+      expect(team.limits).toEqual({ maxParallelWorkers: 2, maxRollbacks: 2, maxStageAttempts: 2, maxHandBacks: 4, maxDepth: 2, maxFanOut: 4, maxRounds: 3, quorum: 2 / 3, taskTokenBudget: 100_000, bidWindowSeconds: 30, maxAuctionRounds: 3, maxAwards: 2 });
     });
 
     it('keeps values that are given instead of the defaults', () => {

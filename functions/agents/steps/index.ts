@@ -18,6 +18,7 @@ import { proposeStep } from './peer-to-peer/propose.ts';
 import { tallyStep } from './peer-to-peer/tally.ts';
 import { verifyStep } from './peer-to-peer/verify.ts';
 import { gateStep } from './pipeline/gate.ts';
+import { loopCheckStep } from './pipeline/loop-check.ts';
 import { stageStep } from './pipeline/stage.ts';
 import type { AgentStepDefinition } from './step-definition.ts';
 import { synthesizeStep } from './synthesize.ts';
@@ -40,6 +41,7 @@ export const AGENT_STEPS: readonly AgentStepDefinition[] = [
   // pipeline
   stageStep,
   gateStep,
+  loopCheckStep,
   // auction
   executeStep,
   verifyAwardStep,

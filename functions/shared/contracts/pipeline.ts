@@ -11,11 +11,14 @@
  */
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
+import { DetectionSchema } from './detections.ts';
 
 /** Input of a pipeline run: what the stages are asked to produce. */
 export const PipelineInputSchema = z
   .object({
     brief: z.string().trim().min(1, 'must not be empty').max(8000),
+    /** A task marked high impact goes to a human when its claims fail verification. */
+    highImpact: z.boolean().optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof PipelineInputSchema>;
@@ -38,6 +41,35 @@ export const StageRecordSchema = z.object({
 });
 export type StageRecord = z.infer<typeof StageRecordSchema>;
 
+/** The conflict rule's decision: binding on `agentId` (see functions/shared/loop-detector.ts). */
+export const RulingSchema = z.object({
+  agentId: z.string().min(1),
+  instruction: z.string().min(1).max(2000),
+});
+export type Ruling = z.infer<typeof RulingSchema>;
+
+/** A hand-back of the run so far (loop-detector.ts's HandBack). */
+export const HandBackRecordSchema = z.object({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  instruction: z.string().max(2000),
+  work: z.string().max(STAGE_OUTPUT_LIMITS.maxChars),
+  afterRuling: z.boolean(),
+});
+
+/** The pipeline's loop state, as the ASL carries it from state to state. */
+export const PipelineLoopSchema = z.object({
+  cursor: z.object({ index: z.number().int().nonnegative(), attempt: z.number().int().positive() }),
+  /** The output of the last stage that passed ('' before the first). */
+  document: z.string(),
+  feedback: z.string().max(2000),
+  passed: z.array(StageRecordSchema),
+  handBacks: z.number().int().nonnegative(),
+  history: z.array(HandBackRecordSchema),
+  ruling: RulingSchema.nullable(),
+});
+export type PipelineLoop = z.infer<typeof PipelineLoopSchema>;
+
 /** Which stage of how many runs now; the agent id comes from the deployed stage list, not from a model. */
 export const StagePositionSchema = z.object({
   agentId: z.string().min(1),
@@ -50,7 +82,7 @@ const stepBase = {
   taskId: z.string().min(1).max(128),
   stateName: z.string().min(1),
   epoch: z.number().int().positive().optional(),
-  /** `<stage index>-<attempt>`: each attempt of each stage is its own checkpointed step. */
+  /** `<stage index>-<attempt>-h<hand-backs so far>`: each attempt of each stage, in each pass after a hand-back, is its own checkpointed step. */
   stepId: z.string().min(1).max(200),
   brief: z.string().min(1).max(8000),
   stage: StagePositionSchema,
@@ -63,14 +95,22 @@ export const StageEventSchema = z.object({
   step: z.literal('stage'),
   /** The output of the last stage that passed ('' for the first stage). */
   previous: z.string().max(STAGE_OUTPUT_LIMITS.maxChars),
-  /** Why the gate rejected this stage's previous attempt ('' on a first attempt). */
+  /** Why the gate rejected this stage's previous attempt, or what a later stage handed back ('' on a first attempt). */
   feedback: z.string().max(2000),
+  /** The conflict rule's binding decision, for the agent it names (null: none). */
+  ruling: RulingSchema.nullable(),
 });
 export type StageEvent = z.infer<typeof StageEventSchema>;
 
+/** What a stage that will not work on its input asks of the stage before it. */
+export const HandBackRequestSchema = z.object({ instruction: z.string().min(1).max(2000) });
+
 export const StageResultSchema = z.object({
   agentId: z.string().min(1),
+  /** The stage's output; when it hands back, the work it was given, unchanged. */
   output: z.string().min(1),
+  /** Set when the stage hands its input back to the previous stage instead of working on it. */
+  handBack: HandBackRequestSchema.nullable(),
   usage: TokenUsageSchema.optional(),
 });
 export type StageResult = z.infer<typeof StageResultSchema>;
@@ -103,6 +143,39 @@ export const GateResultSchema = z.object({
   usage: TokenUsageSchema.optional(),
 });
 export type GateResult = z.infer<typeof GateResultSchema>;
+
+/** The verifier's loop check after a stage handed its input back (deterministic, no model). */
+export const LoopCheckEventSchema = z.object({
+  step: z.literal('loop-check'),
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  epoch: z.number().int().positive().optional(),
+  stepId: z.string().min(1).max(200),
+  /** The stage that handed back. */
+  stage: StagePositionSchema,
+  instruction: z.string().min(1).max(2000),
+  loop: PipelineLoopSchema,
+  /** The deployed stage list and each stage's rank, in order. */
+  agentIds: z.array(z.string().min(1)).min(1),
+  ranks: z.array(z.string().regex(/^\d+$/)).min(1),
+  maxHandBacks: z.number().int().positive(),
+});
+export type LoopCheckEvent = z.infer<typeof LoopCheckEventSchema>;
+
+/** hand-back: the previous stage runs again; conflict-rule: a loop, the rule decided; escalate: a loop the rule did not end, or the limit. */
+export const LOOP_CHECK_VERDICTS = ['hand-back', 'conflict-rule', 'escalate'] as const;
+
+export const LoopCheckResultSchema = z.object({
+  verdict: z.enum(LOOP_CHECK_VERDICTS),
+  /** The loop state the pipeline continues with (unused on escalate). */
+  next: PipelineLoopSchema,
+  /** What RecordLoop records (null on a plain hand-back). */
+  detection: DetectionSchema.nullable(),
+  /** One line for the logs and the escalation's cause. */
+  summary: z.string().min(1),
+  usage: TokenUsageSchema.optional(),
+});
+export type LoopCheckResult = z.infer<typeof LoopCheckResultSchema>;
 
 /** What a successful pipeline run returns. */
 export const PipelineOutputSchema = z.object({

@@ -36,6 +36,8 @@ export interface ModelRequest {
   script: ScriptHint;
   /** The state machine state asking; for logs, and for the scripted model's injected faults. */
   stateName?: string | undefined;
+  /** The agent asking (the agent handler sets it); for logs, and for the scripted model's scenarios. */
+  agentId?: string | undefined;
 }
 
 export interface TokenUsage {

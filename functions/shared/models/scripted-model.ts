@@ -38,21 +38,33 @@ export interface ScriptedFault {
   times?: number;
 }
 
+/**
+ * A failure mode played on purpose (`legion run --inject loop|hallucination`): given a request and
+ * the reply the scripted model would give, the reply to give instead (or the same one). A scripted
+ * shortcut: it stands for agents that misbehave, not for anything a model does by itself.
+ */
+export type ScriptedScenario = (request: ModelRequest, reply: string) => string;
+
 export interface ScriptedModelOptions {
   /** @default none */
   faults?: readonly ScriptedFault[];
+  /** Applied in order to every reply. @default none */
+  scenarios?: readonly ScriptedScenario[];
 }
 
 export class ScriptedModel implements ModelProvider {
   private readonly faultsLeft: Map<string, number>;
+  private readonly scenarios: readonly ScriptedScenario[];
 
   public constructor(options: ScriptedModelOptions = {}) {
+    this.scenarios = options.scenarios ?? [];
     this.faultsLeft = new Map((options.faults ?? []).map((fault) => [faultKey(fault.kind, fault.stateName), fault.times ?? 1]));
   }
 
   public converse(request: ModelRequest): Promise<ModelReply> {
     if (this.takeFault('fail', request.stateName)) return Promise.reject(new ScriptedFailureError(request.stateName ?? 'unknown'));
-    const text = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script);
+    const scripted = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script);
+    const text = this.scenarios.reduce((reply, scenario) => scenario(request, reply), scripted);
     return Promise.resolve({
       text,
       modelId: 'scripted',

@@ -4,9 +4,10 @@
  * at the first stage not yet passed.
  */
 import { PipelineInputSchema } from '../contracts/pipeline.ts';
-import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
+import { type PatternSpec, commonSubstitutions, detectionSubstitutions, repoFile } from '../pattern-spec.ts';
 import { type AgentDefinition, type TeamDefinition, agentsWithRole, verifierOf } from '../team-schema.ts';
-import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
+import { DETECTING_CONTROL_FUNCTIONS } from '../contract.ts';
+import { rankOf } from '../loop-detector.ts';
 
 /**
  * The stages of a pipeline team, in definition order (the order they run in).
@@ -28,6 +29,7 @@ export const pipelinePattern: PatternSpec = {
   inputSchema: PipelineInputSchema,
   substitutions: (team, functionArnOf) => ({
     ...commonSubstitutions(team, functionArnOf),
+    ...detectionSubstitutions(functionArnOf),
     // Comma-separated lists (agent ids and ARNs hold no commas), split by States.StringSplit: no
     // JSON inside an intrinsic's string literal, hence nothing to escape.
     StageAgentIds: stagesOf(team)
@@ -37,12 +39,26 @@ export const pipelinePattern: PatternSpec = {
       .map((stage) => functionArnOf.agent(stage.id))
       .join(','),
     VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
+    StageRanks: stagesOf(team)
+      .map((stage) => String(rankOf(stage)))
+      .join(','),
     MaxStageAttempts: String(team.limits.maxStageAttempts),
+    MaxHandBacks: String(team.limits.maxHandBacks),
   }),
-  controlFunctions: COMMON_CONTROL_FUNCTIONS,
+  controlFunctions: DETECTING_CONTROL_FUNCTIONS,
   aslRules: {
     // The gate's enum, and the loop counters the ASL keeps itself.
-    allowedChoiceVariables: ['$.gate.verdict', '$.loop.cursor.index', '$.loop.cursor.attempt', '$.pipeline.count', '$.limits.maxStageAttempts'],
+    allowedChoiceVariables: [
+      '$.gate.verdict',
+      '$.loopCheck.verdict',
+      '$.stage.handBack',
+      '$.loop.cursor.index',
+      '$.loop.cursor.attempt',
+      '$.loop.handBacks',
+      '$.pipeline.count',
+      '$.limits.maxStageAttempts',
+      '$.limits.maxHandBacks',
+    ],
     // SelectStage copies the ARN from the deployed stage list (a substitution), never from model output.
     allowedFunctionNamePaths: ['$.current.functionArn'],
   },

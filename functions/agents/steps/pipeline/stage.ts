@@ -35,7 +35,27 @@ export async function runStage(event: StageEvent, { config, model }: StepContext
   });
   const output = reply.text.trim();
   if (!output) throw new AgentOutputError(agent.id, 'empty stage output');
-  return { agentId: agent.id, output, usage: reply.usage };
+  const handBack = event.stage.index > 0 ? handBackIn(output) : null;
+  // Handing back, the stage passes on the work it was given, unchanged: the previous stage redoes it.
+  if (handBack) return { agentId: agent.id, output: event.previous, handBack, usage: reply.usage };
+  return { agentId: agent.id, output, handBack: null, usage: reply.usage };
+}
+
+/** The prefix of a reply that hands the stage's input back to the stage before it. */
+export const HAND_BACK_PREFIX = 'HAND BACK:';
+
+/**
+ * The instruction of a reply that hands back, or null for a normal output.
+ *
+ * @example
+ * ```ts
+ * handBackIn('HAND BACK: use a formal tone'); // { instruction: 'use a formal tone' }
+ * ```
+ */
+export function handBackIn(output: string): { instruction: string } | null {
+  if (!output.toUpperCase().startsWith(HAND_BACK_PREFIX)) return null;
+  const instruction = output.slice(HAND_BACK_PREFIX.length).trim().slice(0, 2000);
+  return { instruction: instruction || 'redo this work' };
 }
 
 function stagePrompt(event: StageEvent): string {
@@ -44,7 +64,9 @@ function stagePrompt(event: StageEvent): string {
     `You are stage ${String(index + 1)} of ${String(count)} of a content pipeline.`,
     `Brief: ${event.brief}`,
     event.previous ? `Output of the previous stage:\n${event.previous}` : 'You are the first stage: start from the brief.',
-    ...(event.feedback ? [`Your previous attempt was rejected by the quality gate: ${event.feedback}`] : []),
+    ...(event.feedback ? [`Your previous attempt was sent back: ${event.feedback}`] : []),
+    ...(event.ruling?.agentId === event.stage.agentId ? [`Binding decision (conflict rule): ${event.ruling.instruction}`] : []),
+    ...(event.stage.index > 0 ? [`If the previous stage's output cannot be used, reply "${HAND_BACK_PREFIX} <what the previous stage must change>" instead.`] : []),
     `Reply with your stage's output only, as plain text of ${String(STAGE_OUTPUT_LIMITS.minChars)} to ${String(STAGE_OUTPUT_LIMITS.maxChars)} characters, without placeholders.`,
   ].join('\n');
 }
@@ -69,6 +91,8 @@ export function stageProblems(event: StageEvent, result: StageResult, config: Ag
     problems.push(`output is from ${result.agentId}, the stage is ${event.stage.agentId}`);
   }
   if (result.output.trim() === '') problems.push('empty stage output');
+  if (result.handBack && event.stage.index === 0) problems.push('the first stage has no stage to hand back to');
+  if (result.handBack && result.output !== event.previous) problems.push('a hand-back must pass on the work it was given, unchanged');
   return problems;
 }
 

@@ -1,0 +1,63 @@
+/**
+ * The `RecordDetection` states of the patterns: a loop or a hallucinated consensus was detected
+ * in the state machine. The detection is stored with the task (once: a replay records nothing
+ * new), counted (LoopsDetected, HallucinationsDetected or DeadlocksDetected) and put on the Legion
+ * bus as `FailureDetected`, so that a rule can page someone even when the run resolves it alone.
+ * It returns the detection, which the state machine carries on to what it decided.
+ *
+ * @example
+ * ```ts
+ * const handler = createRecordDetectionHandler({ detections, events, eventBusName, logger, metrics });
+ * await handler({ step: 'record-detection', stateName: 'RecordLoop', taskId: 't-1', team: 'content-pipeline', pattern: 'pipeline',
+ *   detection: { type: 'loop', step: 'CheckHandBack', stepId: 'h2', action: 'conflict-rule', agents: ['writer', 'editor'], details: '...' } }, context);
+ * ```
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { METRICS } from '../shared/contract.ts';
+import { type Detection, DetectionSchema, type DetectionType } from '../shared/contracts/detections.ts';
+import type { DetectionLog } from '../shared/detection-log.ts';
+import { DETAIL_TYPES, type FailureDetectedDetail, LEGION_EVENT_SOURCE } from '../shared/events.ts';
+import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
+import { type ControlHandler, createControlHandler } from './control-handler.ts';
+
+export const RecordDetectionEventSchema = z.object({
+  step: z.literal('record-detection'),
+  stateName: z.string().min(1),
+  taskId: z.string().min(1).max(128),
+  team: z.string().min(1),
+  pattern: z.string().min(1),
+  detection: DetectionSchema,
+});
+export type RecordDetectionEvent = z.infer<typeof RecordDetectionEventSchema>;
+
+export interface RecordDetectionDependencies {
+  detections: Pick<DetectionLog, 'record'>;
+  events: PutEventsClient;
+  eventBusName: string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The metric each type of detection is counted in. */
+export const DETECTION_METRICS: Record<DetectionType, string> = {
+  loop: METRICS.loopsDetected,
+  hallucination: METRICS.hallucinationsDetected,
+  deadlock: METRICS.deadlocksDetected,
+};
+
+/** Stores, counts and announces a detection (pure; no middlewares). A detection recorded before is neither counted nor announced again. */
+export async function recordDetection(event: RecordDetectionEvent, deps: RecordDetectionDependencies): Promise<Detection> {
+  const { detection, taskId } = event;
+  if (!(await deps.detections.record(taskId, detection))) return detection;
+  deps.metrics.addMetric(DETECTION_METRICS[detection.type], MetricUnit.Count, 1);
+  deps.logger.warn(`${detection.type} detected: ${detection.action}`, { taskId, detection });
+  const detail: FailureDetectedDetail = { ...detection, taskId, team: event.team, pattern: event.pattern, detectedAt: new Date().toISOString() };
+  await putEvent({ Source: LEGION_EVENT_SOURCE, DetailType: DETAIL_TYPES.failureDetected, Detail: JSON.stringify(detail), EventBusName: deps.eventBusName }, deps);
+  return detection;
+}
+
+export function createRecordDetectionHandler(deps: RecordDetectionDependencies): ControlHandler<Detection> {
+  return createControlHandler('record-detection', RecordDetectionEventSchema, (event) => recordDetection(event, deps), deps);
+}

@@ -113,24 +113,40 @@ beforeAll(async () => {
 });
 afterAll(removeTemporaryOutdirs);
 
+
+/** The control functions that put events on the Legion bus: request-approval (ApprovalRequested) and record-detection (FailureDetected). */
+const BUS_USERS = ['request-approval', 'record-detection'];
+
 describe('Class: ControlFunctions', () => {
   describe('Feature: request-approval', () => {
-    it('is told the Legion bus and the table; no other control function is told the bus', () => {
+    it('is told the Legion bus and the table; of the other control functions only record-detection is told the bus', () => {
       expect(variablesOf(requestApprovalId)).toMatchObject({ [ENV.eventBusName]: { Ref: busId }, [ENV.tableName]: { Ref: tableId } });
       for (const [name, fn] of Object.entries(stack.control.functions)) {
-        if (name !== 'request-approval') expect(variablesOf(logicalIdOf(fn))).not.toHaveProperty(ENV.eventBusName);
+        if (!BUS_USERS.includes(name)) expect(variablesOf(logicalIdOf(fn))).not.toHaveProperty(ENV.eventBusName);
       }
     });
 
-    it('may put events on the Legion bus only; no other control function may put events', () => {
+    it('may put events on the Legion bus only; of the other control functions only record-detection may put events', () => {
       const put = statementsOfRole(template, requestApprovalRoleId).filter((statement) => actionsOf(statement).some((action) => action.startsWith('events:')));
       expect(put.flatMap(actionsOf)).toEqual(['events:PutEvents']);
       expect(put.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
       for (const [name, fn] of Object.entries(stack.control.functions)) {
-        if (name === 'request-approval') continue;
+        if (BUS_USERS.includes(name)) continue;
         const actions = statementsOfRole(template, roleOf(logicalIdOf(fn))).flatMap(actionsOf);
         expect(actions.filter((action) => action.startsWith('events:'))).toEqual([]);
       }
+    });
+
+    it('record-detection has exactly PutItem on the table and PutEvents on the bus, and is told both', () => {
+      const recordDetectionId = logicalIdOf(stack.control.functions['record-detection']);
+      const statements = statementsOfRole(template, roleOf(recordDetectionId));
+      const dynamo = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+      expect(dynamo.flatMap(actionsOf)).toEqual(['dynamodb:PutItem']);
+      expect(dynamo.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
+      const put = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('events:')));
+      expect(put.flatMap(actionsOf)).toEqual(['events:PutEvents']);
+      expect(put.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
+      expect(variablesOf(recordDetectionId)).toMatchObject({ [ENV.eventBusName]: { Ref: busId }, [ENV.tableName]: { Ref: tableId } });
     });
 
     it('has exactly GetItem and UpdateItem on the table', () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { COMMON_CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
+import { DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import type { AgentTeamProps } from '../../lib/agent-team.ts';
@@ -48,9 +48,9 @@ describe('Class: PeerToPeerTeam (in a LegionStack)', () => {
   });
 
   it("lets the state machine invoke exactly the team functions and its pattern's control functions", () => {
-    // begin-task, rollback-task and request-approval (its Escalate state).
-    expect(PATTERNS['peer-to-peer'].controlFunctions).toEqual(COMMON_CONTROL_FUNCTIONS);
-    expect(controlFunctions).toHaveLength(COMMON_CONTROL_FUNCTIONS.length);
+    // begin-task, rollback-task, request-approval (its Escalate state) and record-detection (its hallucination detection).
+    expect(PATTERNS['peer-to-peer'].controlFunctions).toEqual(DETECTING_CONTROL_FUNCTIONS);
+    expect(controlFunctions).toHaveLength(DETECTING_CONTROL_FUNCTIONS.length);
     const invoke = statementsOfRole(template, referencedIds(machine.Properties?.RoleArn)[0] ?? '').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('lambda:')),
     );

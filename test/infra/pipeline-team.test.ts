@@ -10,7 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS, DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
 import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
 import { verifierOf } from '../../functions/shared/team-schema.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
@@ -89,9 +89,9 @@ describe('Class: PipelineTeam (in a LegionStack)', () => {
     const invoke = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('lambda:')));
     expect(invoke.flatMap(actionsOf).every((action) => action === 'lambda:InvokeFunction')).toBe(true);
     const invoked = new Set(invoke.flatMap((statement) => referencedIds(statement.Resource)));
-    // begin-task, rollback-task and request-approval (its Escalate state).
-    expect(PATTERNS.pipeline.controlFunctions).toEqual(COMMON_CONTROL_FUNCTIONS);
-    expect(patternControlIds).toHaveLength(COMMON_CONTROL_FUNCTIONS.length);
+    // begin-task, rollback-task, request-approval (its Escalate state) and record-detection (RecordLoop).
+    expect(PATTERNS.pipeline.controlFunctions).toEqual(DETECTING_CONTROL_FUNCTIONS);
+    expect(patternControlIds).toHaveLength(DETECTING_CONTROL_FUNCTIONS.length);
     expect([...invoked].sort()).toEqual([...Object.values(functionIdOf), ...patternControlIds].sort());
     for (const statement of invoke) for (const resource of resourceList(statement)) expect(resource).not.toBe('*');
     expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('states:'))).toEqual([]);

@@ -22,6 +22,8 @@ interface Negotiated {
   quorum: number;
   rounds: number;
   verified: boolean;
+  hallucination: boolean;
+  confidence: Verification['confidence'];
   verification: Verification;
 }
 
@@ -185,6 +187,9 @@ describe('Pattern: peer-to-peer (local runtime, DynamoDB Local)', () => {
         { fact: 'encryptionAtRest', claimed: 'unlimited', expected: 'required', status: 'contradicted' },
       ]);
       expect(output.verification.reason).toMatch(/2 of 2 claims do not match the input/);
+      // A unanimous agreement on contradicted claims is a hallucinated consensus: recorded, and the answer flagged.
+      expect(output).toMatchObject({ hallucination: true, confidence: { agreement: 1, calibrated: 0 } });
+      expect(result.detections.map((detection) => [detection.type, detection.action])).toEqual([['hallucination', 'flagged']]);
     });
 
     it('does not verify an answer when the input gives no facts to check it against', async () => {
@@ -193,6 +198,9 @@ describe('Pattern: peer-to-peer (local runtime, DynamoDB Local)', () => {
 
       expect(output).toMatchObject({ agreed: true, verified: false });
       expect(output.verification).toMatchObject({ checks: [], reason: 'the input gives no facts to check the answer against' });
+      // Nothing checked is no failed verification: no detection, and no confidence beyond the prior.
+      expect(output).toMatchObject({ hallucination: false, confidence: { agreement: 1, calibrated: 0.5 } });
+      expect(result.detections).toEqual([]);
     });
   });
 

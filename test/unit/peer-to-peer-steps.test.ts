@@ -125,7 +125,7 @@ describe('Function: verifyAnswer', () => {
     const event = tallyEvent([backing('ana', 'ana'), backing('ben', 'ana'), backing('cy', 'ana')], {
       proposals: [proposal('ana', { claims }), proposal('ben'), proposal('cy')],
     });
-    return { step: 'verify', taskId: 't-1', stateName: 'Verify', input: { question: 'q?', facts }, tally: tallyRound(event) };
+    return { step: 'verify', taskId: 't-1', stateName: 'Verify', input: { question: 'q?', facts, highImpact: false }, tally: tallyRound(event) };
   }
 
   it('confirms claims that match the facts, ignoring case, blanks and number-as-text', () => {
@@ -150,7 +150,40 @@ describe('Function: verifyAnswer', () => {
 
   it('flags a verdict that does not fit its checks', () => {
     const event = verifyEvent([{ fact: 'rps', value: 9000 }], { rps: 1200 });
-    expect(verificationProblems(event, { ...verifyAnswer(event), verified: true })).toEqual(['verified is true but not every claim is confirmed']);
+    expect(verificationProblems(event, { ...verifyAnswer(event), verified: true })).toEqual([
+      'verified is true but not every claim is confirmed',
+      'the confidence and the verdict disagree on verified',
+    ]);
+  });
+
+  it('calibrates from the checks and takes the agreement from the tally: all three backing a contradicted claim is a hallucination', () => {
+    const event = verifyEvent([{ fact: 'rps', value: 9000 }, { fact: 'tier', value: 'internal' }], { rps: 1200, tier: 'internal' });
+    const verification = verifyAnswer(event);
+
+    expect(verification.confidence).toEqual({ agreement: 1, calibrated: 0, threshold: 0.7, verified: false, detection: true });
+    expect(verification.hallucination).toBe(true);
+    expect(verificationProblems(event, verification)).toEqual([]);
+  });
+
+  it('is no hallucination when the support is below the threshold, however the claims fare', () => {
+    const event = verifyEvent([{ fact: 'rps', value: 9000 }], { rps: 1200 });
+    const weak = { ...event, tally: { ...event.tally, support: { ...event.tally.support, backers: ['ana', 'ben'], count: 2 } } };
+    const verification = verifyAnswer(weak);
+
+    expect(verification.confidence.agreement).toBeCloseTo(2 / 3);
+    expect(verification).toMatchObject({ verified: false, hallucination: false, confidence: { calibrated: 0, detection: false } });
+  });
+
+  it('flags a confidence that does not follow from the tally and the checks', () => {
+    const event = verifyEvent([{ fact: 'rps', value: 9000 }], { rps: 1200 });
+    const honest = verifyAnswer(event);
+    const forged = { ...honest, confidence: { ...honest.confidence, agreement: 0.5, calibrated: 0.9 }, hallucination: false };
+
+    expect(verificationProblems(event, forged)).toEqual([
+      'agreement is 0.5, the tally\'s support is 3 of 3',
+      'calibrated confidence above 0 with a contradicted claim',
+      'hallucination is false, the confidence\'s detection true',
+    ]);
   });
 });
 
@@ -199,7 +232,7 @@ describe('Steps: propose and critique parse what a model says', () => {
 
   const contextFor = (agentId: string, model: ModelProvider): StepContext => ({ config: agentConfigOf(team, agentId), model, logger });
   const peer = (agentId: string) => ({ agentId, functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${agentId}` });
-  const input = { question: 'Cache prices?', facts: { readsPerSecond: 1200, writesPerSecond: 15 } };
+  const input = { question: 'Cache prices?', facts: { readsPerSecond: 1200, writesPerSecond: 15 }, highImpact: false };
 
   function proposeEvent(agentId: string): ProposeEvent {
     return { step: 'propose', taskId: 't-1', stateName: 'Propose', stepId: '1', round: 1, input, peer: peer(agentId), previous: { proposals: [], critiques: [] } };

@@ -1,7 +1,9 @@
 /**
  * The contract of the `peer-to-peer` pattern: its execution input, and the events and results of
  * its four steps (peers `propose` and `critique`; the verifier `tally`s and `verify`s). The state
- * machine's Choice reads only `TallySchema.outcome`, an enum the deterministic tally computes.
+ * machine's Choices read only `TallySchema.outcome`, an enum the deterministic tally computes,
+ * `VerificationSchema.hallucination`, a boolean the deterministic verifier computes, and the
+ * input's `highImpact`.
  *
  * @example
  * ```ts
@@ -11,10 +13,13 @@
  */
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
+import { CalibratedConfidenceSchema } from '../calibrated-confidence.ts';
+import { CHECK_STATUSES, ClaimCheckSchema, FactValueSchema } from '../fact-check.ts';
 
-/** A fact of the input: the source of truth the verifier checks the claims of a proposal against. */
-export const FactValueSchema = z.union([z.string().max(500), z.number(), z.boolean()]);
-export type FactValue = z.infer<typeof FactValueSchema>;
+// A fact of the input is the source of truth the verifier checks the claims of a proposal against;
+// facts and claim checks are shared with every pattern (fact-check.ts).
+export { CHECK_STATUSES, ClaimCheckSchema, FactValueSchema };
+export type { ClaimCheck, FactValue } from '../fact-check.ts';
 
 const factName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be a letter followed by letters, digits, _ or - (max 64)');
 
@@ -25,6 +30,8 @@ export const PeerToPeerInputSchema = z.looseObject({
   context: z.string().max(8000).optional(),
   /** Named facts; a proposal's claims cite them and the verifier checks each claim against them. */
   facts: z.record(factName, FactValueSchema).default({}),
+  /** A high-impact task goes to a human when its answer is a hallucinated consensus; otherwise the answer is returned flagged. */
+  highImpact: z.boolean().default(false),
 });
 export type PeerToPeerInput = z.infer<typeof PeerToPeerInputSchema>;
 
@@ -110,23 +117,16 @@ export const TallySchema = z.object({
 });
 export type Tally = z.infer<typeof TallySchema>;
 
-export const CHECK_STATUSES = ['confirmed', 'contradicted', 'unknown-fact'] as const;
-
-export const ClaimCheckSchema = z.object({
-  fact: z.string(),
-  claimed: FactValueSchema,
-  /** The input's value of the fact; null when the input has no such fact. */
-  expected: FactValueSchema.nullable(),
-  status: z.enum(CHECK_STATUSES),
-});
-export type ClaimCheck = z.infer<typeof ClaimCheckSchema>;
-
 export const VerificationSchema = z.object({
   verified: z.boolean(),
   /** The proposer whose proposal was checked. */
   checkedProposal: agentId,
   checks: z.array(ClaimCheckSchema),
   reason: z.string().min(1),
+  /** Calibrated from the checks alone; `agreement` is the share of peers backing the checked proposal. */
+  confidence: CalibratedConfidenceSchema,
+  /** A quorum-strength agreement on a proposal whose claims failed verification (`confidence.detection`). */
+  hallucination: z.boolean(),
   /** Never set: verification calls no model (declared so that it is a step result like the others). */
   usage: TokenUsageSchema.optional(),
 });

@@ -1,12 +1,14 @@
 /**
  * The peer-to-peer pattern: equal peers propose and critique in rounds until a quorum backs one
  * proposal or the round limit is hit; the verifier tallies (arithmetic only) and verifies the
- * answer's claims before it is returned.
+ * answer's claims before it is returned. A quorum-strength agreement on claims that failed
+ * verification (hallucinated consensus) is recorded as a detection (record-detection), then the
+ * answer is flagged or, for a high-impact task, escalated to a human.
  */
 import { PeerToPeerInputSchema } from '../contracts/peer-to-peer.ts';
-import { type PatternSpec, commonSubstitutions, repoFile } from '../pattern-spec.ts';
+import { type PatternSpec, commonSubstitutions, detectionSubstitutions, repoFile } from '../pattern-spec.ts';
 import { agentsWithRole, verifierOf } from '../team-schema.ts';
-import { COMMON_CONTROL_FUNCTIONS } from '../contract.ts';
+import { DETECTING_CONTROL_FUNCTIONS } from '../contract.ts';
 
 export const peerToPeerPattern: PatternSpec = {
   name: 'peer-to-peer',
@@ -18,6 +20,7 @@ export const peerToPeerPattern: PatternSpec = {
     const peers = agentsWithRole(team, 'peer');
     return {
       ...commonSubstitutions(team, functionArnOf),
+      ...detectionSubstitutions(functionArnOf),
       // Comma-separated, split by States.StringSplit: agent ids and ARNs hold no comma, quote or
       // brace, so the values need no escaping inside an intrinsic's string literal (JSON text would).
       PeerIds: peers.map((peer) => peer.id).join(','),
@@ -27,9 +30,18 @@ export const peerToPeerPattern: PatternSpec = {
       Quorum: String(team.limits.quorum),
     };
   },
-  controlFunctions: COMMON_CONTROL_FUNCTIONS,
+  controlFunctions: DETECTING_CONTROL_FUNCTIONS,
   aslRules: {
-    allowedChoiceVariables: ['$.negotiation.tally.outcome', '$.negotiation.round', '$.limits.maxRounds', '$.proposalCheck.inconsistent', '$.critiqueCheck.inconsistent'],
+    allowedChoiceVariables: [
+      '$.negotiation.tally.outcome',
+      '$.negotiation.round',
+      '$.limits.maxRounds',
+      '$.proposalCheck.inconsistent',
+      '$.critiqueCheck.inconsistent',
+      // The verifier's boolean (schema-validated), and the input's, validated by PeerToPeerInputSchema.
+      '$.verification.hallucination',
+      '$.input.highImpact',
+    ],
     // Each Map item pairs a peer id with its ARN from the PeerFunctionArns substitution.
     allowedFunctionNamePaths: ['$.peer.functionArn'],
   },

@@ -1,41 +1,51 @@
 /**
  * The verifier's `verify` step: before the negotiated answer is returned, check every claim it
- * rests on against the facts the input gives (the source of truth). Deterministic, no model: peers
- * agreeing is no evidence that their premise is true (hallucinated consensus), so agreement never
- * raises `verified`; only matching facts do. An answer that cites no fact, or a fact the input does
- * not have, is not verified.
+ * rests on against the facts the input gives (the source of truth), and calibrate the confidence
+ * in it. Deterministic, no model: peers agreeing is no evidence that their premise is true
+ * (hallucinated consensus), so agreement never raises `verified` nor the calibrated confidence;
+ * only matching facts do. An answer that cites no fact, or a fact the input does not have, is not
+ * verified. When a quorum-strength agreement (the share of peers backing the answer, at or above
+ * the threshold) meets a failed verification, the result says `hallucination: true`, and the state
+ * machine records the detection, then flags the answer or, for a high-impact task, escalates.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { calibrateConfidence } from '../../../shared/calibrated-confidence.ts';
 import {
   type ClaimCheck,
-  type FactValue,
   type Verification,
   VerificationSchema,
   VerifyEventSchema,
   type VerifyEvent,
 } from '../../../shared/contracts/peer-to-peer.ts';
 import { InvalidEventError } from '../../../shared/errors.ts';
+import { checkClaim } from '../../../shared/fact-check.ts';
 import type { StepContext } from '../step-context.ts';
 import { defineStep } from '../step-definition.ts';
 
-/** Facts match when their text matches, ignoring case and surrounding blanks (1200 matches "1200"). */
-function sameValue(left: FactValue, right: FactValue): boolean {
-  return String(left).trim().toLowerCase() === String(right).trim().toLowerCase();
-}
+/** The reason is for a human and travels in the state; a proposal's 20 long claims must not make it huge. */
+export const MAX_REASON_LENGTH = 1500;
 
 /** Checks the tally's best proposal against the input's facts (pure and deterministic). */
 export function verifyAnswer(event: VerifyEvent): Verification {
   const best = event.tally.best;
   if (!best) throw new InvalidEventError('verify', ['the tally has no proposal to verify']);
   const { facts } = event.input;
-  const checks = best.claims.map((claim): ClaimCheck => {
-    const expected = Object.hasOwn(facts, claim.fact) ? (facts[claim.fact] ?? null) : null;
-    const status = expected === null ? 'unknown-fact' : sameValue(expected, claim.value) ? 'confirmed' : 'contradicted';
-    return { fact: claim.fact, claimed: claim.value, expected, status };
-  });
+  const checks = best.claims.map((claim) => checkClaim(claim, facts));
   const failed = checks.filter((check) => check.status !== 'confirmed');
-  const verified = checks.length > 0 && failed.length === 0;
-  return { verified, checkedProposal: best.agentId, checks, reason: reasonFor(checks, failed, Object.keys(facts).length) };
+  const { support } = event.tally;
+  const confidence = calibrateConfidence({ checks, supporters: support.count, voters: support.of });
+  return {
+    verified: confidence.verified,
+    checkedProposal: best.agentId,
+    checks,
+    reason: truncate(reasonFor(checks, failed, Object.keys(facts).length), MAX_REASON_LENGTH),
+    confidence,
+    hallucination: confidence.detection,
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function reasonFor(checks: readonly ClaimCheck[], failed: readonly ClaimCheck[], factCount: number): string {
@@ -53,10 +63,13 @@ function verify(event: VerifyEvent, { logger }: StepContext): Promise<Verificati
 }
 
 function warnIfUnverified(logger: Logger, verification: Verification): void {
-  if (!verification.verified) logger.warn('negotiated answer not verified', { checkedProposal: verification.checkedProposal, reason: verification.reason });
+  if (verification.verified) return;
+  const { checkedProposal, reason, confidence } = verification;
+  const message = verification.hallucination ? 'hallucinated consensus: agreed answer failed verification' : 'negotiated answer not verified';
+  logger.warn(message, { checkedProposal, reason, agreement: confidence.agreement, calibrated: confidence.calibrated });
 }
 
-/** A verdict must fit its checks, and check exactly the claims of the proposal the tally chose. */
+/** A verdict must fit its checks, check exactly the claims of the proposal the tally chose, and calibrate from that tally's support. */
 export function verificationProblems(event: VerifyEvent, verification: Verification): string[] {
   const problems: string[] = [];
   const best = event.tally.best;
@@ -65,6 +78,17 @@ export function verificationProblems(event: VerifyEvent, verification: Verificat
   if (verification.verified !== allConfirmed) problems.push(`verified is ${verification.verified} but ${allConfirmed ? 'every' : 'not every'} claim is confirmed`);
   const claimed = best?.claims.map((claim) => claim.fact).join(',');
   if (verification.checks.map((check) => check.fact).join(',') !== claimed) problems.push('the checks are not the claims of the proposal');
+  return [...problems, ...confidenceProblems(event, verification)];
+}
+
+function confidenceProblems(event: VerifyEvent, verification: Verification): string[] {
+  const problems: string[] = [];
+  const { confidence } = verification;
+  const { count, of } = event.tally.support;
+  if (Math.abs(confidence.agreement - count / of) > 1e-9) problems.push(`agreement is ${confidence.agreement}, the tally's support is ${count} of ${of}`);
+  if (confidence.verified !== verification.verified) problems.push('the confidence and the verdict disagree on verified');
+  if (confidence.calibrated > 0 && verification.checks.some((check) => check.status === 'contradicted')) problems.push('calibrated confidence above 0 with a contradicted claim');
+  if (verification.hallucination !== confidence.detection) problems.push(`hallucination is ${verification.hallucination}, the confidence's detection ${confidence.detection}`);
   return problems;
 }
 

@@ -72,8 +72,8 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     id: 'RecordDetection',
     entry: entryOf('record-detection.lambda.ts'),
     description: 'Legion: records a detected loop, hallucinated consensus or deadlock (stores it once, counts it, puts FailureDetected on the bus)',
-    // PutItem stores the detection once (conditional on it being new).
-    tableActions: ['dynamodb:PutItem'],
+    // UpdateItem stores the detection once (if_not_exists on every field) and marks its event announced.
+    tableActions: ['dynamodb:UpdateItem'],
     putsEvents: true,
   },
   // The auction store writes with TransactWriteItems, which IAM authorizes item by item (a Put needs

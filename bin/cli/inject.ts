@@ -9,8 +9,9 @@
  * - auction only: `late-bid:<bidder>` hands that bidder the announcement after its deadline, and
  *   `duplicate-bid:<bidder>` puts its bid on the bus twice (EventBridge delivers at least once).
  * - the failure modes, each reproduced on purpose: `loop` (pipeline: writer and editor hand a
- *   draft back and forth until the conflict rule ends it; `loop:stubborn`: the writer ignores the
- *   ruling too, and the run escalates), `hallucination` (peer-to-peer: a fabricated market
+ *   draft back and forth until the conflict rule ends it, `loop:stubborn`: the writer ignores the
+ *   ruling too, and the run escalates; peer-to-peer: every peer keeps backing its own proposal
+ *   until the conflict rule takes the highest-ranked peer's), `hallucination` (peer-to-peer: a fabricated market
  *   statistic the other peers build on).
  * All but `crash` are scripted shortcuts, not model or bus behaviour. The option repeats, so a
  * crash can be injected in the middle of a recovery.
@@ -40,7 +41,7 @@ const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>
 
 /** The failure modes `--inject` reproduces, and the patterns each applies to offline. */
 const FAILURE_MODES: Record<string, { patterns: readonly PatternName[]; scenario: (team: TeamDefinition, variant?: string) => ScriptedScenario }> = {
-  loop: { patterns: ['pipeline'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
+  loop: { patterns: ['pipeline', 'peer-to-peer'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
   hallucination: { patterns: ['peer-to-peer'], scenario: (team) => hallucinationScenario(team) },
 };
 
@@ -49,8 +50,7 @@ const FAILURE_MODE_VARIANTS: Record<string, readonly string[]> = { loop: ['stubb
 /** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
 export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
   const [mode, variant, ...rest] = value.split(':');
-  const failureMode = mode === undefined ? undefined : FAILURE_MODES[mode];
-  if (mode !== undefined && failureMode) return failureModeInjection(mode, variant, rest.length, pattern, team);
+  if (mode !== undefined && Object.hasOwn(FAILURE_MODES, mode)) return failureModeInjection(mode, variant, rest.length, pattern, team);
   const match = /^(crash|inconsistent|fail|late-bid|duplicate-bid):([^:]+)(?::(.*))?$/.exec(value);
   if (!match?.[1] || !match[2]) throw new UsageError(`--inject must be ${FORMS}, got "${value}"`);
   const [, kind, target, count] = match;
@@ -83,8 +83,8 @@ export function parseInjections(values: readonly string[], pattern: PatternName,
 }
 
 function failureModeInjection(mode: string, variant: string | undefined, extra: number, pattern: PatternName, team?: TeamDefinition): Injection {
-  const failureMode = FAILURE_MODES[mode];
-  const variants = FAILURE_MODE_VARIANTS[mode] ?? [];
+  const failureMode = Object.hasOwn(FAILURE_MODES, mode) ? FAILURE_MODES[mode] : undefined;
+  const variants = Object.hasOwn(FAILURE_MODE_VARIANTS, mode) ? (FAILURE_MODE_VARIANTS[mode] ?? []) : [];
   if (!failureMode) throw new UsageError(`--inject must be ${FORMS}, got "${mode}"`);
   if (extra > 0 || (variant !== undefined && !variants.includes(variant))) {
     throw new UsageError(`--inject ${mode} takes ${variants.length > 0 ? `no value or :${variants.join(' | :')}` : 'no value'}`);

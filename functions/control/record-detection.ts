@@ -33,7 +33,7 @@ export const RecordDetectionEventSchema = z.object({
 export type RecordDetectionEvent = z.infer<typeof RecordDetectionEventSchema>;
 
 export interface RecordDetectionDependencies {
-  detections: Pick<DetectionLog, 'record'>;
+  detections: Pick<DetectionLog, 'record' | 'markAnnounced'>;
   events: PutEventsClient;
   eventBusName: string;
   logger: Logger;
@@ -47,14 +47,22 @@ export const DETECTION_METRICS: Record<DetectionType, string> = {
   deadlock: METRICS.deadlocksDetected,
 };
 
-/** Stores, counts and announces a detection (pure; no middlewares). A detection recorded before is neither counted nor announced again. */
+/**
+ * Stores, counts and announces a detection (pure; no middlewares). A detection recorded before is
+ * not counted again, and announced again only if its event never went out (a replay after a
+ * failed put).
+ */
 export async function recordDetection(event: RecordDetectionEvent, deps: RecordDetectionDependencies): Promise<Detection> {
   const { detection, taskId } = event;
-  if (!(await deps.detections.record(taskId, detection))) return detection;
-  deps.metrics.addMetric(DETECTION_METRICS[detection.type], MetricUnit.Count, 1);
-  deps.logger.warn(`${detection.type} detected: ${detection.action}`, { taskId, detection });
+  const { stored, announced } = await deps.detections.record(taskId, detection);
+  if (stored) {
+    deps.metrics.addMetric(DETECTION_METRICS[detection.type], MetricUnit.Count, 1);
+    deps.logger.warn(`${detection.type} detected: ${detection.action}`, { taskId, detection });
+  }
+  if (announced) return detection;
   const detail: FailureDetectedDetail = { ...detection, taskId, team: event.team, pattern: event.pattern, detectedAt: new Date().toISOString() };
   await putEvent({ Source: LEGION_EVENT_SOURCE, DetailType: DETAIL_TYPES.failureDetected, Detail: JSON.stringify(detail), EventBusName: deps.eventBusName }, deps);
+  await deps.detections.markAnnounced(taskId, detection);
   return detection;
 }
 

@@ -1,21 +1,30 @@
 /**
  * The detections of a task (items `DETECTION#<type>#<step>#<stepId>` of partition `TASK#<taskId>`
  * in the checkpoint table). Recording is idempotent: a replayed step (a resume, a retried Lambda)
- * records the same detection again, and only the first write counts, so metrics and events are
- * not doubled.
+ * records the same detection again, and only the first write counts, so metrics are not doubled;
+ * each detection also remembers whether its event was announced, so a replay after a failed put
+ * announces it then, and never twice.
  *
  * @example
  * ```ts
  * const log = new DetectionLog({ client, tableName });
- * const isNew = await log.record('t-1', { type: 'loop', step: 'CheckLoop', stepId: 'h2', action: 'conflict-rule', agents: ['writer', 'editor'], details: '...' });
+ * const { stored, announced } = await log.record('t-1', { type: 'loop', step: 'CheckLoop', stepId: 'h2', action: 'conflict-rule', agents: ['writer', 'editor'], details: '...' });
  * const detections = await log.list('t-1');
  * ```
  */
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CHECKPOINT_TABLE, taskItemKey, taskPartition } from './contract.ts';
 import type { Detection, DetectionRecord } from './contracts/detections.ts';
 
 export const DETECTION_SK_PREFIX = 'DETECTION#';
+
+/** What recording a detection found. */
+export interface RecordOutcome {
+  /** This call stored it: it had not been recorded before. */
+  stored: boolean;
+  /** Its FailureDetected event was put before. */
+  announced: boolean;
+}
 
 export interface DetectionLogOptions {
   client: DynamoDBDocumentClient;
@@ -35,30 +44,48 @@ export class DetectionLog {
     this.now = options.now ?? Date.now;
   }
 
-  /** Stores a detection once; true when this call stored it, false when it was recorded before. */
-  public async record(taskId: string, detection: Detection): Promise<boolean> {
+  /**
+   * Stores a detection once. `stored`: this call stored it (count it); `announced`: its
+   * FailureDetected event went out before (do not put it again). A replay after a failed put
+   * finds it stored but not announced, so the event is not lost.
+   */
+  public async record(taskId: string, detection: Detection): Promise<RecordOutcome> {
     const now = this.now();
-    const item: DetectionRecord & Record<string, unknown> = {
-      ...taskItemKey(taskId, detectionSortKey(detection)),
+    const values: Record<string, unknown> = {
       ...detection,
       taskId,
       detectedAt: new Date(now).toISOString(),
+      announced: false,
       [CHECKPOINT_TABLE.ttlAttribute]: Math.floor(now / 1000) + this.retentionSeconds,
     };
-    try {
-      await this.options.client.send(
-        new PutCommand({
-          TableName: this.options.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#sk)',
-          ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+    const names = Object.keys(values);
+    const answer = await this.options.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: taskItemKey(taskId, detectionSortKey(detection)),
+        // if_not_exists on every field: the first write stands, a replay changes nothing.
+        UpdateExpression: `SET ${names.map((_name, index) => `#f${String(index)} = if_not_exists(#f${String(index)}, :v${String(index)})`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#f${String(index)}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((name, index) => [`:v${String(index)}`, values[name]])),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const before = answer.Attributes;
+    return { stored: before === undefined, announced: before?.announced === true };
+  }
+
+  /** Marks a recorded detection's FailureDetected event as put. */
+  public async markAnnounced(taskId: string, detection: Detection): Promise<void> {
+    await this.options.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: taskItemKey(taskId, detectionSortKey(detection)),
+        UpdateExpression: 'SET #announced = :true',
+        ConditionExpression: 'attribute_exists(#sk)',
+        ExpressionAttributeNames: { '#announced': 'announced', '#sk': CHECKPOINT_TABLE.sortKey },
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
   }
 
   /** The task's detections, oldest first. */

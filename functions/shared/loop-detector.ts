@@ -117,3 +117,43 @@ export function conflictRule(handBack: Pick<HandBack, 'from' | 'to'>, ranks: Rea
   const toRank = ranks[handBack.to] ?? 1;
   return toRank > fromRank ? { winner: handBack.to, loser: handBack.from } : { winner: handBack.from, loser: handBack.to };
 }
+
+/** How a round's state recurs: the same as the round before (repetition) or as the one before that (oscillation, A-B-A). */
+export interface Recurrence {
+  kind: 'repetition' | 'oscillation';
+  /** How many rounds back the same state was seen. */
+  roundsAgo: 1 | 2;
+}
+
+/**
+ * Whether the state of this round (e.g. which proposal each peer backs) recurs: a negotiation in
+ * which nobody moves, or in which positions flip back and forth, will not reach agreement by
+ * itself however many rounds it is given.
+ *
+ * @example
+ * ```ts
+ * recurrence(['a,b,c'], 'a,b,c'); // { kind: 'repetition', roundsAgo: 1 }
+ * recurrence(['a,b', 'b,a'], 'a,b'); // { kind: 'oscillation', roundsAgo: 2 }
+ * ```
+ */
+export function recurrence(earlier: readonly string[], current: string): Recurrence | undefined {
+  if (earlier.at(-1) === current) return { kind: 'repetition', roundsAgo: 1 };
+  if (earlier.at(-2) === current) return { kind: 'oscillation', roundsAgo: 2 };
+  return undefined;
+}
+
+/**
+ * The conflict rule among equals-in-name: the one agent ranked above every other of `ids`, or
+ * undefined when two or more share the top rank (no rule decides between equals: a human does).
+ *
+ * @example
+ * ```ts
+ * highestRanked(['a', 'b', 'c'], { a: 1, b: 2, c: 1 }); // 'b'
+ * highestRanked(['a', 'b'], { a: 1, b: 1 }); // undefined
+ * ```
+ */
+export function highestRanked(ids: readonly string[], ranks: Readonly<Record<string, number>>): string | undefined {
+  const top = Math.max(...ids.map((id) => ranks[id] ?? 1));
+  const leaders = ids.filter((id) => (ranks[id] ?? 1) === top);
+  return leaders.length === 1 ? leaders[0] : undefined;
+}

@@ -1,15 +1,17 @@
 /**
- * `--inject loop`: two pipeline stages that disagree on the tone, on purpose. A scripted shortcut
- * (offline scripted model only): it stands for agents that will not give way, not for anything a
- * model does by itself.
+ * `--inject loop`: agents that will not give way, on purpose. A scripted shortcut (offline scripted
+ * model only): it stands for agents that misbehave, not for anything a model does by itself.
  *
- * The "writer" (the stage before the "editor") always writes a casual draft and keeps it casual
- * when handed back. The "editor" hands any casual draft back, demanding a formal tone. So they hand
- * the draft back and forth (A-B-A-B) until the loop check applies the conflict rule: the higher
- * rank's instruction binds the other. Whichever of the two the ruling binds follows it, unless
- * `stubborn`: then the loop goes on after the ruling and the run escalates to a human.
- *
- * With content-pipeline.yaml, the writer is `writer` and the editor `editor` (rank 2).
+ * - **pipeline**: the "writer" (the stage before the "editor") always writes a casual draft and
+ *   keeps it casual when handed back; the "editor" hands any casual draft back, demanding a formal
+ *   tone. They hand the draft back and forth (A-B-A-B) until the loop check applies the conflict
+ *   rule: the higher rank's instruction binds the other, who follows it, unless `stubborn`: then
+ *   the loop goes on after the ruling and the run escalates to a human. With
+ *   content-pipeline.yaml the pair is `writer` and `editor` (rank 2).
+ * - **peer-to-peer**: every peer keeps backing its own proposal, round after round (a stalemate).
+ *   The tally sees round 2 repeat round 1's positions and applies the conflict rule: the proposal
+ *   of the peer ranked above the others is taken (peer-review.yaml: `security-reviewer`, rank 2);
+ *   with the top rank shared, a human decides.
  *
  * @example
  * ```ts
@@ -23,7 +25,7 @@ import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
 import type { TeamDefinition } from '../../functions/shared/team-schema.ts';
 
 export interface LoopScenarioOptions {
-  /** The writer ignores the conflict rule's ruling too. @default false */
+  /** pipeline: the agent bound by the conflict rule ignores its ruling too. @default false */
   stubborn?: boolean;
 }
 
@@ -44,6 +46,10 @@ export function loopingPair(team: TeamDefinition): { writer: string; editor: str
 }
 
 export function loopScenario(team: TeamDefinition, options: LoopScenarioOptions = {}): ScriptedScenario {
+  return team.pattern === 'peer-to-peer' ? stalemate() : toneDispute(team, options);
+}
+
+function toneDispute(team: TeamDefinition, options: LoopScenarioOptions): ScriptedScenario {
   const { writer, editor } = loopingPair(team);
   return (request: ModelRequest, reply: string): string => {
     if (request.agentId === writer) return `${reply} ${followsRuling(request, options) ? FORMAL_TONE : CASUAL_TONE}`;
@@ -54,4 +60,18 @@ export function loopScenario(team: TeamDefinition, options: LoopScenarioOptions 
 
 function followsRuling(request: ModelRequest, options: LoopScenarioOptions): boolean {
   return !options.stubborn && request.prompt.includes(RULING_MARK);
+}
+
+/** Every critic backs its own proposal (it always makes one), whatever the others answered. */
+function stalemate(): ScriptedScenario {
+  return (request: ModelRequest, reply: string): string => {
+    if (request.stateName !== 'Critique' || !request.agentId) return reply;
+    try {
+      const critique = JSON.parse(reply) as Record<string, unknown>;
+      return JSON.stringify({ ...critique, supports: request.agentId });
+    } catch {
+      // An injected off-contract reply stays as it is.
+      return reply;
+    }
+  };
 }

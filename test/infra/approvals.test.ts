@@ -137,11 +137,11 @@ describe('Class: ControlFunctions', () => {
       }
     });
 
-    it('record-detection has exactly PutItem on the table and PutEvents on the bus, and is told both', () => {
+    it('record-detection has exactly UpdateItem on the table and PutEvents on the bus, and is told both', () => {
       const recordDetectionId = logicalIdOf(stack.control.functions['record-detection']);
       const statements = statementsOfRole(template, roleOf(recordDetectionId));
       const dynamo = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
-      expect(dynamo.flatMap(actionsOf)).toEqual(['dynamodb:PutItem']);
+      expect(dynamo.flatMap(actionsOf)).toEqual(['dynamodb:UpdateItem']);
       expect(dynamo.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
       const put = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('events:')));
       expect(put.flatMap(actionsOf)).toEqual(['events:PutEvents']);

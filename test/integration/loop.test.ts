@@ -143,4 +143,37 @@ describe('Feature: loop detection in the pipeline (local runtime, DynamoDB Local
     expect(result.detections).toEqual([]);
     expect(result.trace).toHaveLength(8);
   });
+
+  describe('peer-to-peer: a stalemate', () => {
+    let peerReview: TeamDefinition;
+
+    beforeAll(async () => {
+      peerReview = await loadTeamFile('teams/peer-review.yaml');
+    });
+
+    it('detects round 2 repeating round 1 and takes the proposal of the highest-ranked peer (security-reviewer, rank 2)', { timeout: RUN_BOUND_MS }, async () => {
+      // Act
+      const result = await withLoopingRuntime(peerReview, {}, (runtime) => runLoop(runtime, peerReview));
+
+      // Assess
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.detections).toEqual([expect.objectContaining({ type: 'loop', step: 'Tally', stepId: 'round-2', action: 'conflict-rule' })]);
+      expect(result.output).toMatchObject({ proposedBy: 'security-reviewer', agreed: false, rounds: 2 });
+      // Two rounds of three proposals and three critiques, two tallies and the verification: before round 3 (maxRounds).
+      expect(result.trace.length).toBeLessThanOrEqual(15);
+    });
+
+    it('escalates to a human when no peer outranks the others', { timeout: RUN_BOUND_MS }, async () => {
+      // Arrange
+      const equals: TeamDefinition = { ...peerReview, agents: peerReview.agents.map(({ rank: _rank, ...agent }) => agent) };
+
+      // Act
+      const result = await withLoopingRuntime(equals, {}, (runtime) => runLoop(runtime, equals));
+
+      // Assess
+      expect(result.status).toBe('WAITING');
+      expect(result.detections).toEqual([expect.objectContaining({ step: 'Tally', stepId: 'round-2', action: 'escalated' })]);
+      expect(result.approval?.escalation).toMatchObject({ Error: 'LoopDetectedError', Cause: expect.stringContaining('top rank is shared') as string });
+    });
+  });
 });

@@ -39,6 +39,8 @@ function tallyEvent(critiques: TallyEvent['critiques'], extra: Partial<TallyEven
     maxRounds: 3,
     quorum: 2 / 3,
     peerIds: PEERS,
+    ranks: PEERS.map(() => '1'),
+    positions: [],
     proposals: PEERS.map((id) => proposal(id)),
     critiques,
     ...extra,
@@ -95,6 +97,55 @@ describe('Function: tallyRound', () => {
     const tally = tallyRound(tallyEvent([backing('ana', null)], { proposals: PEERS.map(failed) }));
 
     expect(tally).toMatchObject({ outcome: 'unreachable', best: null });
+  });
+});
+
+describe('Function: tallyRound (loops)', () => {
+  const stalemate = [backing('ana', 'ana'), backing('ben', 'ben'), backing('cy', 'cy')];
+
+  it('records each round\'s positions, in peer order, with a failed or abstaining peer as empty', () => {
+    const tally = tallyRound(tallyEvent([failed('ana'), backing('ben', null), backing('cy', 'ben')], { positions: ['ana,ben,cy'] }));
+
+    expect(tally.positions).toEqual(['ana,ben,cy', ',,ben']);
+  });
+
+  it('takes the highest-ranked peer\'s proposal when round 2 repeats round 1 (the conflict rule), before the round limit', () => {
+    const tally = tallyRound(tallyEvent(stalemate, { round: 2, stepId: '2', positions: ['ana,ben,cy'], ranks: ['1', '3', '2'] }));
+
+    expect(tally).toMatchObject({ outcome: 'looping', agreed: false, best: { agentId: 'ben' }, support: { backers: ['ben'], count: 1 } });
+    expect(tally.loop).toMatchObject({ kind: 'repetition', ruling: 'ben', detection: { type: 'loop', step: 'Tally', stepId: 'round-2', action: 'conflict-rule', agents: PEERS } });
+  });
+
+  it('detects positions flipping back to those of two rounds before (A-B-A)', () => {
+    const flipped = [backing('ana', 'ben'), backing('ben', 'cy'), backing('cy', 'ana')];
+    const tally = tallyRound(tallyEvent(flipped, { round: 3, stepId: '3', maxRounds: 5, positions: ['ben,cy,ana', 'cy,ana,ben'], ranks: ['2', '1', '1'] }));
+
+    expect(tally.loop).toMatchObject({ kind: 'oscillation', ruling: 'ana' });
+  });
+
+  it('escalates (no ruling) when the top rank is shared', () => {
+    const tally = tallyRound(tallyEvent(stalemate, { round: 2, stepId: '2', positions: ['ana,ben,cy'], ranks: ['2', '2', '1'] }));
+
+    expect(tally).toMatchObject({ outcome: 'looping', best: { agentId: 'ana' }, loop: { ruling: null, detection: { action: 'escalated' } } });
+  });
+
+  it('is no loop when positions change, when a quorum agrees, or at the round limit', () => {
+    const moved = tallyRound(tallyEvent(stalemate, { round: 2, stepId: '2', positions: ['ben,ben,cy'] }));
+    const agreed = tallyRound(tallyEvent([backing('ana', 'ben'), backing('ben', 'ben'), backing('cy', 'cy')], { round: 2, stepId: '2', positions: ['ben,ben,cy'] }));
+    const last = tallyRound(tallyEvent(stalemate, { round: 3, stepId: '3', positions: ['ana,ben,cy', 'ana,ben,cy'] }));
+
+    expect([moved.outcome, agreed.outcome, last.outcome]).toEqual(['continue', 'agreed', 'exhausted']);
+    expect([moved.loop, agreed.loop, last.loop]).toEqual([null, null, null]);
+  });
+
+  it('is consistent by tallyProblems, which flags a loop without the looping outcome and a best the rule did not take', () => {
+    const event = tallyEvent(stalemate, { round: 2, stepId: '2', positions: ['ana,ben,cy'], ranks: ['1', '3', '2'] });
+    const honest = tallyRound(event);
+
+    expect(tallyProblems(event, honest)).toEqual([]);
+    expect(tallyProblems(event, { ...honest, outcome: 'continue', best: { agentId: 'ana', proposal: "ana's plan", claims: [] } })).toEqual(
+      expect.arrayContaining(['outcome continue with a loop', "the conflict rule took ben's proposal, best is ana"]),
+    );
   });
 });
 

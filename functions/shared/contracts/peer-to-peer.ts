@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
+import { DetectionSchema } from './detections.ts';
 import { CalibratedConfidenceSchema } from '../calibrated-confidence.ts';
 import { CHECK_STATUSES, ClaimCheckSchema, FactValueSchema } from '../fact-check.ts';
 
@@ -99,10 +100,23 @@ export type Support = z.infer<typeof SupportSchema>;
 /**
  * `agreed`: a quorum backs `best`. `continue`: no quorum, rounds left. `exhausted`: no quorum in
  * the last round (`best` is returned, not agreed). `unreachable`: fewer peers answered than the
- * quorum needs, or nobody proposed anything: the run fails.
+ * quorum needs, or nobody proposed anything: the run fails. `looping`: no quorum, and the peers'
+ * positions repeat the last round's or flip back to the one before (see `loop`).
  */
-export const TALLY_OUTCOMES = ['agreed', 'continue', 'exhausted', 'unreachable'] as const;
+export const TALLY_OUTCOMES = ['agreed', 'continue', 'exhausted', 'unreachable', 'looping'] as const;
 export type TallyOutcome = (typeof TALLY_OUTCOMES)[number];
+
+/**
+ * A negotiation going round in circles, and what the conflict rule decided: `ruling` is the peer
+ * ranked above all others whose proposal is taken (`best`), or null when the top rank is shared
+ * (the run escalates).
+ */
+export const NegotiationLoopSchema = z.object({
+  kind: z.enum(['repetition', 'oscillation']),
+  ruling: agentId.nullable(),
+  detection: DetectionSchema,
+});
+export type NegotiationLoop = z.infer<typeof NegotiationLoopSchema>;
 
 export const TallySchema = z.object({
   round,
@@ -112,6 +126,10 @@ export const TallySchema = z.object({
   support: SupportSchema,
   /** Peers whose critique came back this round. */
   answering: z.number().int().nonnegative(),
+  /** Every round's positions so far, this one last: per peer (definition order) the proposal it backed ('' for none). */
+  positions: z.array(z.string()),
+  /** Set when the outcome is `looping`. */
+  loop: NegotiationLoopSchema.nullable(),
   /** Never set: the tally calls no model (declared so that it is a step result like the others). */
   usage: TokenUsageSchema.optional(),
 });
@@ -169,6 +187,10 @@ export const TallyEventSchema = z.object({
   quorum: z.number().min(0.5).max(1),
   /** Every peer of the team, in definition order (the tie-break order). */
   peerIds: z.array(agentId).min(1),
+  /** Each peer's rank for the conflict rule, in the order of peerIds. */
+  ranks: z.array(z.string().regex(/^\d+$/)).min(1),
+  /** The positions of the earlier rounds (the last tally's `positions`). */
+  positions: z.array(z.string()),
   proposals: z.array(RoundProposalSchema),
   critiques: z.array(RoundCritiqueSchema),
 });

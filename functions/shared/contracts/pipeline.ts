@@ -44,6 +44,8 @@ export type StageRecord = z.infer<typeof StageRecordSchema>;
 /** The conflict rule's decision: binding on `agentId` (see functions/shared/loop-detector.ts). */
 export const RulingSchema = z.object({
   agentId: z.string().min(1),
+  /** The agent whose position won: the ruling is on this pair. */
+  over: z.string().min(1),
   instruction: z.string().min(1).max(2000),
 });
 export type Ruling = z.infer<typeof RulingSchema>;

@@ -8,6 +8,7 @@
 import { PeerToPeerInputSchema } from '../contracts/peer-to-peer.ts';
 import { type PatternSpec, commonSubstitutions, detectionSubstitutions, repoFile } from '../pattern-spec.ts';
 import { agentsWithRole, verifierOf } from '../team-schema.ts';
+import { rankOf } from '../loop-detector.ts';
 import { DETECTING_CONTROL_FUNCTIONS } from '../contract.ts';
 
 export const peerToPeerPattern: PatternSpec = {
@@ -25,6 +26,7 @@ export const peerToPeerPattern: PatternSpec = {
       // brace, so the values need no escaping inside an intrinsic's string literal (JSON text would).
       PeerIds: peers.map((peer) => peer.id).join(','),
       PeerFunctionArns: peers.map((peer) => functionArnOf.agent(peer.id)).join(','),
+      PeerRanks: peers.map((peer) => String(rankOf(peer))).join(','),
       VerifierFunctionArn: functionArnOf.agent(verifierOf(team).id),
       MaxRounds: String(team.limits.maxRounds),
       Quorum: String(team.limits.quorum),
@@ -41,6 +43,8 @@ export const peerToPeerPattern: PatternSpec = {
       // The verifier's boolean (schema-validated), and the input's, validated by PeerToPeerInputSchema.
       '$.verification.hallucination',
       '$.input.highImpact',
+      // The tally's loop check: the conflict rule's pick (a peer id from the team) or null.
+      '$.negotiation.tally.loop.ruling',
     ],
     // Each Map item pairs a peer id with its ARN from the PeerFunctionArns substitution.
     allowedFunctionNamePaths: ['$.peer.functionArn'],

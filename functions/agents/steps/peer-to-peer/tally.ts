@@ -9,6 +9,7 @@
  * definition order.
  */
 import {
+  type NegotiationLoop,
   type Proposal,
   type Tally,
   TallyEventSchema,
@@ -16,6 +17,7 @@ import {
   type TallyOutcome,
   TallySchema,
 } from '../../../shared/contracts/peer-to-peer.ts';
+import { highestRanked, recurrence } from '../../../shared/loop-detector.ts';
 import { defineStep } from '../step-definition.ts';
 import { critiquesMade, proposalsMade } from './negotiation.ts';
 
@@ -29,18 +31,49 @@ export function tallyRound(event: TallyEvent): Tally {
   const offered = proposalsMade(event.proposals);
   const critics = critiquesMade(event.critiques);
   const byProposal = Object.fromEntries(offered.map((proposal) => [proposal.agentId, critics.filter((critic) => critic.supports === proposal.agentId).length]));
-  const best = bestProposal(event.peerIds, offered, byProposal);
-  const count = best ? (byProposal[best.agentId] ?? 0) : 0;
   const required = requiredBackers(event.quorum, event.peerIds.length);
+  const positions = [...event.positions, event.peerIds.map((id) => critics.find((critic) => critic.agentId === id)?.supports ?? '').join(',')];
+  const counted = bestProposal(event.peerIds, offered, byProposal);
+  const count = counted ? (byProposal[counted.agentId] ?? 0) : 0;
+  const outcome = outcomeOf({ hasBest: counted !== undefined, count, required, answering: critics.length, round: event.round, maxRounds: event.maxRounds });
+  const loop = outcome === 'continue' ? negotiationLoop(event, offered, positions) : null;
+  const best = loop?.ruling ? offered.find((proposal) => proposal.agentId === loop.ruling) : counted;
   const backers = best ? event.peerIds.filter((id) => critics.some((critic) => critic.agentId === id && critic.supports === best.agentId)) : [];
-  const outcome = outcomeOf({ hasBest: best !== undefined, count, required, answering: critics.length, round: event.round, maxRounds: event.maxRounds });
   return {
     round: event.round,
-    outcome,
+    outcome: loop ? 'looping' : outcome,
     agreed: outcome === 'agreed',
     best: best ? { agentId: best.agentId, proposal: best.proposal, claims: best.claims } : null,
-    support: { backers, count, of: event.peerIds.length, required, byProposal },
+    support: { backers, count: backers.length, of: event.peerIds.length, required, byProposal },
     answering: critics.length,
+    positions,
+    loop,
+  };
+}
+
+/**
+ * A round without agreement whose positions repeat the last round's or flip back to the one
+ * before: more rounds will not end it. The conflict rule takes the proposal of the peer ranked
+ * above all others (among those that proposed); with the top rank shared, a human decides.
+ */
+function negotiationLoop(event: TallyEvent, offered: readonly Proposal[], positions: readonly string[]): NegotiationLoop | null {
+  const seen = recurrence(positions.slice(0, -1), positions.at(-1) ?? '');
+  if (!seen) return null;
+  const ranks = Object.fromEntries(event.peerIds.map((id, index) => [id, Number(event.ranks[index] ?? '1')]));
+  const ruling = highestRanked(offered.map((proposal) => proposal.agentId), ranks) ?? null;
+  const what = seen.kind === 'repetition' ? 'the same positions as the round before' : 'positions flipped back to those of two rounds before';
+  const decided = ruling ? `conflict rule: ${ruling} ranks above the other peers, its proposal is taken` : 'the top rank is shared, no rule decides: escalated to a human';
+  return {
+    kind: seen.kind,
+    ruling,
+    detection: {
+      type: 'loop',
+      step: event.stateName,
+      stepId: `round-${String(event.round)}`,
+      action: ruling ? 'conflict-rule' : 'escalated',
+      agents: [...event.peerIds],
+      details: `Round ${String(event.round)} of ${String(event.maxRounds)} without agreement, ${what}: ${decided}`,
+    },
   };
 }
 
@@ -81,6 +114,9 @@ export function tallyProblems(event: TallyEvent, tally: Tally): string[] {
   if (tally.outcome === 'exhausted' && event.round < event.maxRounds) problems.push(`exhausted at round ${event.round} of ${event.maxRounds}`);
   if (tally.support.backers.length !== tally.support.count) problems.push('backers and count differ');
   if (tally.support.of !== event.peerIds.length) problems.push(`quorum counted over ${tally.support.of} peers, the team has ${event.peerIds.length}`);
+  if ((tally.outcome === 'looping') !== (tally.loop !== null)) problems.push(`outcome ${tally.outcome} with${tally.loop ? '' : 'out'} a loop`);
+  if (tally.loop?.ruling && tally.best?.agentId !== tally.loop.ruling) problems.push(`the conflict rule took ${tally.loop.ruling}'s proposal, best is ${tally.best?.agentId ?? 'none'}`);
+  if (tally.positions.length !== event.positions.length + 1) problems.push('positions must grow by this round');
   return problems;
 }
 

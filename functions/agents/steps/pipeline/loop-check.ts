@@ -46,9 +46,10 @@ export function loopCheck(event: LoopCheckEvent): Promise<LoopCheckResult> {
   });
 }
 
-/** Whether the conflict rule has ruled on this pair before. */
+/** Whether the conflict rule has ruled on this pair before (either way round). */
 function ruledOn(loop: PipelineLoop, from: string, to: string): boolean {
-  return loop.ruling !== null && (loop.ruling.agentId === from || loop.ruling.agentId === to);
+  const pair = [loop.ruling?.agentId, loop.ruling?.over];
+  return pair.includes(from) && pair.includes(to);
 }
 
 function ranksOf(event: LoopCheckEvent): Record<string, number> {
@@ -63,9 +64,12 @@ function nextLoop(loop: PipelineLoop, verdict: LoopVerdict, handBack: HandBackRe
   if (verdict.action === 'escalate') return loop;
   if (verdict.action === 'conflict-rule' && verdict.loser === handBack.from) {
     const instruction = `${handBack.to} outranks you on this: its work stands. Do not hand it back again; do your stage's work on it as it is.`;
-    return { ...loop, cursor: { index, attempt: 1 }, feedback: '', ruling: { agentId: handBack.from, instruction } };
+    return { ...loop, cursor: { index, attempt: 1 }, feedback: '', ruling: { agentId: handBack.from, over: handBack.to, instruction } };
   }
-  const ruling = verdict.action === 'conflict-rule' ? { agentId: handBack.to, instruction: `${handBack.from} outranks you on this; follow its instruction: ${handBack.instruction}` } : loop.ruling;
+  const ruling =
+    verdict.action === 'conflict-rule'
+      ? { agentId: handBack.to, over: handBack.from, instruction: `${handBack.from} outranks you on this; follow its instruction: ${handBack.instruction}`.slice(0, 2000) }
+      : loop.ruling;
   const passed = loop.passed.slice(0, index - 1);
   return {
     ...loop,

@@ -215,15 +215,25 @@ async function askMissing(answers: Answers): Promise<Answers> {
 }
 
 async function runCommand(pattern: PatternName, options: RunOptions): Promise<number> {
-  const team = await resolveTeam(pattern, options.team);
+  const chosen = await resolveTeam(pattern, options.team);
+  const injection = parseInjections(options.inject, pattern, chosen);
+  // --inject deadlock runs the team with two agents leasing resources in opposite orders.
+  const team = injection.team ?? chosen;
   const input = await resolveInput(pattern, team, options);
   const taskId = options.taskId ?? generateTaskId(team.name);
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
-  const injection = parseInjections(options.inject, pattern, team);
   process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
   const model = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
   const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
-    runtime.run({ team, input, taskId, onProgress, onStateEntered: injection.onStateEntered, ...(injection.auctionFaults ? { auctionFaults: injection.auctionFaults } : {}) }),
+    runtime.run({
+      team,
+      input,
+      taskId,
+      onProgress,
+      onStateEntered: injection.onStateEntered,
+      ...(injection.auctionFaults ? { auctionFaults: injection.auctionFaults } : {}),
+      ...injection.runOptions,
+    }),
   );
   printRunResult(result, options.json === true, options.dataDir);
   return result.status === 'SUCCEEDED' ? 0 : 1;

@@ -51,7 +51,10 @@ export interface AgentFunctionOptions extends LegionLogOptions {
 export interface AgentFunctionProps extends AgentFunctionOptions {
   /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
   readonly settings: AgentSettings;
-  /** The checkpoint table; the function gets PutItem, UpdateItem, Query and GetItem on it, nothing more. */
+  /**
+   * The checkpoint table; the function gets PutItem, UpdateItem, Query and GetItem on it, and
+   * DeleteItem only if the agent leases `resources` (releasing a lease deletes its item).
+   */
   readonly table: dynamodb.ITable;
 }
 
@@ -59,8 +62,8 @@ export interface AgentFunctionProps extends AgentFunctionOptions {
  * A Lambda function (Node.js 22, arm64, ESM bundle made by the local esbuild) for one agent role,
  * with active X-Ray tracing, JSON logs in its own log group, and the memory, timeout and reserved
  * concurrency of the agent definition. Its environment is what `readAgentConfig()` reads. Its
- * role may write its own logs, read and write checkpoints, and (with Bedrock) invoke the one
- * foundation model of the agent's tier.
+ * role may write its own logs, read and write checkpoints (and, with `resources`, the leases of
+ * its team's resource pool), and (with Bedrock) invoke the one foundation model of the agent's tier.
  *
  * Synth fails with an error naming the agent if its environment could exceed Lambda's 4 KB limit.
  *
@@ -130,6 +133,8 @@ export class AgentFunction extends Construct {
 
     // Query and Put/Update to checkpoint; GetItem to find a step already done (a resumed step).
     table.grant(this.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:GetItem');
+    // The team's resource pool lives in the same table (partition POOL#<team>): releasing a lease or a wait edge deletes its item.
+    if (agent.resources.length > 0) table.grant(this.function, 'dynamodb:DeleteItem');
 
     if (modelProvider === 'bedrock') {
       iam.Grant.addToPrincipal({

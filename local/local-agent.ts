@@ -17,6 +17,7 @@ import type { AgentConfig } from '../functions/shared/config.ts';
 import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { LocalLambda, type LocalHandler } from './local-lambda.ts';
@@ -32,8 +33,10 @@ export interface LocalAgentOptions {
   documentClient: DynamoDBDocumentClient;
   model: ModelProvider;
   telemetry: TelemetrySink;
-  /** Settings the runtime adds to the team's (progress checkpoints, the event bus of bidders). */
-  extraConfig?: Partial<Pick<AgentConfig, 'progressCheckpointSeconds' | 'eventBusName'>>;
+  /** Settings the runtime adds to the team's (progress checkpoints, the event bus of bidders, the wait for a leased resource). */
+  extraConfig?: Partial<Pick<AgentConfig, 'progressCheckpointSeconds' | 'eventBusName' | 'leaseWaitTimeoutMs'>>;
+  /** Agents with `resources`: wraps the team's pool they lease from (e.g. `--inject deadlock` holds between leases). @default none */
+  wrapResourcePool?: ((pool: LeasingPool) => LeasingPool) | undefined;
 }
 
 export interface LocalAgent {
@@ -52,7 +55,9 @@ export function createLocalAgent(options: LocalAgentOptions): LocalAgent {
     model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
     ...options.extraConfig,
   };
-  const deps = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
+  const built = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
+  const { resourcePool } = built;
+  const deps = resourcePool && options.wrapResourcePool ? { ...built, resourcePool: options.wrapResourcePool(resourcePool) } : built;
   options.telemetry.attach(deps.logger, deps.metrics);
   return { config, deps, handler: createAgentHandler(config, deps), functionArn: functionArnOf(agentId) };
 }

@@ -41,6 +41,7 @@ import { InvalidEventError, TeamDefinitionError, describeIssues } from '../funct
 import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
+import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
@@ -111,7 +112,17 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** auction: late or duplicated bids for this task, on purpose (scripted shortcuts). @default none */
   auctionFaults?: AuctionFaults;
+  /**
+   * Agents with `resources`: wraps the team's resource pool each of them leases from, e.g. to hold
+   * between leases so that a deadlock forms every time (`--inject deadlock`, a scripted shortcut). @default none
+   */
+  wrapResourcePool?: ((pool: LeasingPool) => LeasingPool) | undefined;
+  /** Agents with `resources`: how long a step waits for a resource before DeadlockTimeoutError. @default the agent's (leaseTimingsOf) */
+  leaseWaitTimeoutMs?: number | undefined;
 }
+
+/** How the agents of an execution lease their resources. */
+export type LeasingRunOptions = Pick<RunRequest, 'wrapResourcePool' | 'leaseWaitTimeoutMs'>;
 
 export type ResumeRequest = Omit<RunRequest, 'input'>;
 
@@ -150,6 +161,8 @@ interface ExecutionScope {
   onStateEntered?: ((stateName: string) => void) | undefined;
   /** An escalated execution (or nested one) waits for a human: the whole execution stops, WAITING. */
   onTaskTokenPending?: (() => void) | undefined;
+  /** Nested teams' agents lease as the parent's do. */
+  leasing?: LeasingRunOptions | undefined;
 }
 
 export class LocalRuntime {
@@ -237,7 +250,8 @@ export class LocalRuntime {
       pending.waiting = true;
       stop.abort();
     };
-    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending };
+    const leasing: LeasingRunOptions = { wrapResourcePool: request.wrapResourcePool, leaseWaitTimeoutMs: request.leaseWaitTimeoutMs };
+    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending, leasing };
     const machine = await this.buildMachine(team, model, request.onProgress, scope);
     const started = performance.now();
     let output: unknown = null;
@@ -348,7 +362,8 @@ export class LocalRuntime {
         documentClient: this.db.documentClient(),
         model,
         telemetry: this.telemetry,
-        extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds },
+        extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds, leaseWaitTimeoutMs: scope.leasing?.leaseWaitTimeoutMs },
+        wrapResourcePool: scope.leasing?.wrapResourcePool,
       });
       return localAgentLambda(team.name, agent, withProgress(definition.id, agent.handler, counter, onProgress));
     });
@@ -375,7 +390,7 @@ export class LocalRuntime {
       if (!child) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded (load the team with loadTeamFile)`]);
       if (runners.has(localStateMachineArn(child.name))) continue;
       const parentHook = scope.onStateEntered;
-      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, onStateEntered: parentHook && ((state) => {
+      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, leasing: scope.leasing, onStateEntered: parentHook && ((state) => {
           parentHook(`${child.name}/${state}`);
         }) };
       const machine = await this.buildMachine(child, model, onProgress, childScope);

@@ -11,8 +11,9 @@
  * - the failure modes, each reproduced on purpose: `loop` (pipeline: writer and editor hand a
  *   draft back and forth until the conflict rule ends it, `loop:stubborn`: the writer ignores the
  *   ruling too, and the run escalates; peer-to-peer: every peer keeps backing its own proposal
- *   until the conflict rule takes the highest-ranked peer's), `hallucination` (peer-to-peer: a fabricated market
- *   statistic the other peers build on).
+ *   until the conflict rule takes the highest-ranked peer's), `hallucination` (pipeline and peer-to-peer: a
+ *   fabricated market statistic the other stages or peers build on), `deadlock` (supervisor-worker
+ *   and peer-to-peer: two agents lease a database lock and a verification key in opposite orders).
  * All but `crash` are scripted shortcuts, not model or bus behaviour. The option repeats, so a
  * crash can be injected in the middle of a recovery.
  */
@@ -26,6 +27,8 @@ import type { AuctionFaults } from '../../local/local-auction.ts';
 import { allStates } from '../../local/asl.ts';
 import { hallucinationScenario } from '../../local/scenarios/hallucination.ts';
 import { loopScenario } from '../../local/scenarios/loop.ts';
+import { deadlockInjection } from '../../local/scenarios/deadlock.ts';
+import type { LeasingRunOptions } from '../../local/local-runtime.ts';
 
 export interface Injection {
   onStateEntered?: (stateName: string) => void;
@@ -35,20 +38,25 @@ export interface Injection {
   auctionFaults?: AuctionFaults;
   /** Failure modes the scripted model plays (loop, hallucination). */
   scenarios?: ScriptedScenario[];
+  /** deadlock: the team to run instead (two agents leasing the same resources in opposite orders; its example reaches both). */
+  team?: TeamDefinition;
+  /** deadlock: how the run's resource pool behaves (a hold between leases, so the deadlock forms every time). */
+  runOptions?: LeasingRunOptions;
 }
 
-const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn] or hallucination';
+const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination or deadlock';
 
 /** The failure modes `--inject` reproduces, and the patterns each applies to offline. */
 const FAILURE_MODES: Record<string, { patterns: readonly PatternName[]; scenario: (team: TeamDefinition, variant?: string) => ScriptedScenario }> = {
   loop: { patterns: ['pipeline', 'peer-to-peer'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
-  hallucination: { patterns: ['peer-to-peer'], scenario: (team) => hallucinationScenario(team) },
+  hallucination: { patterns: ['pipeline', 'peer-to-peer'], scenario: (team) => hallucinationScenario(team) },
 };
 
 const FAILURE_MODE_VARIANTS: Record<string, readonly string[]> = { loop: ['stubborn'], hallucination: [] };
 
 /** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
 export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
+  if (value === 'deadlock') return deadlockOf(pattern, team);
   const [mode, variant, ...rest] = value.split(':');
   if (mode !== undefined && Object.hasOwn(FAILURE_MODES, mode)) return failureModeInjection(mode, variant, rest.length, pattern, team);
   const match = /^(crash|inconsistent|fail|late-bid|duplicate-bid):([^:]+)(?::(.*))?$/.exec(value);
@@ -74,12 +82,23 @@ export function parseInjections(values: readonly string[], pattern: PatternName,
   const lateBidders = parsed.flatMap((injection) => injection.auctionFaults?.lateBidders ?? []);
   const duplicateBidders = parsed.flatMap((injection) => injection.auctionFaults?.duplicateBidders ?? []);
   const scenarios = parsed.flatMap((injection) => injection.scenarios ?? []);
+  const deadlock = parsed.find((injection) => injection.team);
+  if (parsed.filter((injection) => injection.team).length > 1) throw new UsageError('--inject deadlock may be given once');
   return {
+    ...(deadlock?.team ? { team: deadlock.team } : {}),
+    ...(deadlock?.runOptions ? { runOptions: deadlock.runOptions } : {}),
     ...(scenarios.length > 0 ? { scenarios } : {}),
     ...(crashes[0] ? { onStateEntered: crashes[0] } : {}),
     ...(modelFaults.length > 0 ? { modelFaults } : {}),
     ...(lateBidders.length + duplicateBidders.length > 0 ? { auctionFaults: { lateBidders, duplicateBidders } } : {}),
   };
+}
+
+function deadlockOf(pattern: PatternName, team?: TeamDefinition): Injection {
+  if (pattern !== 'supervisor-worker' && pattern !== 'peer-to-peer') throw new UsageError(`--inject deadlock: reproduced offline in supervisor-worker and peer-to-peer, not in ${pattern}`);
+  if (!team) throw new UsageError('--inject deadlock needs the team it plays against');
+  const injection = deadlockInjection(team);
+  return { team: injection.input ? { ...injection.team, example: injection.input } : injection.team, runOptions: injection.run };
 }
 
 function failureModeInjection(mode: string, variant: string | undefined, extra: number, pattern: PatternName, team?: TeamDefinition): Injection {

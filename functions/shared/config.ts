@@ -61,6 +61,36 @@ export interface AgentConfig extends AgentSettings {
   progressCheckpointSeconds?: number;
   /** auction bidders: the Legion event bus their bids go to. @default none */
   eventBusName?: string | undefined;
+  /**
+   * Agents with `resources`: how long a step waits for a resource, in all, before it gives up with
+   * DeadlockTimeoutError. @default half the agent's timeout, at most 30 s (see leaseTimingsOf)
+   */
+  leaseWaitTimeoutMs?: number | undefined;
+}
+
+/** The longest wait for a resource by default, whatever the agent's timeout. */
+export const MAX_DEFAULT_LEASE_WAIT_MS = 30_000;
+/** How much longer than the agent's timeout a lease lasts: a live step never loses its lease. */
+export const LEASE_MARGIN_SECONDS = 10;
+
+/**
+ * How an agent leases its resources. A lease outlives the longest step the agent's Lambda can run
+ * (its timeout plus a margin), so a live holder never loses it and a crashed one blocks for at most
+ * that long. A wait gives up well inside the timeout (half of it by default), so that the step
+ * fails with DeadlockTimeoutError, a named error the state machine catches, and is not cut off by
+ * the Lambda timeout.
+ *
+ * @example
+ * ```ts
+ * leaseTimingsOf(config); // timeoutSeconds 30: { leaseSeconds: 40, waitTimeoutMs: 15_000 }
+ * ```
+ */
+export function leaseTimingsOf(config: Pick<AgentConfig, 'agent' | 'leaseWaitTimeoutMs'>): { leaseSeconds: number; waitTimeoutMs: number } {
+  const timeoutSeconds = config.agent.timeoutSeconds;
+  return {
+    leaseSeconds: timeoutSeconds + LEASE_MARGIN_SECONDS,
+    waitTimeoutMs: config.leaseWaitTimeoutMs ?? Math.min(MAX_DEFAULT_LEASE_WAIT_MS, timeoutSeconds * 500),
+  };
 }
 
 /**

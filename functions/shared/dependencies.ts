@@ -16,11 +16,13 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { AgentDependencies } from '../agents/agent.ts';
 import { TokenBudgets } from './budget-store.ts';
 import { CheckpointManager } from './checkpoint-manager.ts';
-import type { AgentConfig } from './config.ts';
+import { type AgentConfig, leaseTimingsOf } from './config.ts';
 import { METRICS } from './contract.ts';
+import { DetectionLog } from './detection-log.ts';
 import { BedrockModel } from './models/bedrock-model.ts';
 import type { ModelProvider } from './models/model-provider.ts';
 import { ScriptedModel } from './models/scripted-model.ts';
+import { ResourcePool } from './resource-pool.ts';
 
 export interface DependencyOverrides {
   documentClient?: DynamoDBDocumentClient;
@@ -44,5 +46,16 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
     tracer: new Tracer({ serviceName }),
+    ...leasingDependencies(config, documentClient),
+  };
+}
+
+/** An agent with `resources` leases them from its team's pool and records the deadlocks it meets; others get neither. */
+function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient): Pick<AgentDependencies, 'resourcePool' | 'detections'> {
+  if (config.agent.resources.length === 0) return {};
+  const { tableName } = config;
+  return {
+    resourcePool: new ResourcePool({ client, tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }),
+    detections: new DetectionLog({ client, tableName }),
   };
 }

@@ -18,6 +18,12 @@ import { z } from 'zod';
 export const FactValueSchema = z.union([z.string().max(500), z.number(), z.boolean()]);
 export type FactValue = z.infer<typeof FactValueSchema>;
 
+/** A fact's name: what claims cite (`readsPerSecond`), and where the keywords of a statistic come from. */
+export const FactNameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be a letter followed by letters, digits, _ or - (max 64)');
+
+/** A facts table, as a task's input gives it. */
+export const FactsSchema = z.record(FactNameSchema, FactValueSchema);
+
 /** Named facts: the source of truth. */
 export type Facts = Readonly<Record<string, FactValue>>;
 

@@ -42,6 +42,17 @@ export const AgentDefinitionSchema = z
     reservedConcurrency: z.number().int().min(1).optional(),
     /** Answer template of the deterministic scripted model (offline only); `{request}` is replaced. */
     scriptedReply: z.string().optional(),
+    /**
+     * Shared resources the agent takes a lease on, in this order, for each of its steps (e.g. a
+     * database lock or a verification key), released when the step ends. The tasks of a team share
+     * them (one pool per team), so two steps that list the same resources in opposite orders can
+     * deadlock: the youngest step then releases its leases and retries (docs/failure-modes.md).
+     */
+    resources: z
+      .array(identifier)
+      .max(10)
+      .refine((names) => new Set(names).size === names.length, 'must not name a resource twice')
+      .default([]),
   })
   .strict();
 export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;

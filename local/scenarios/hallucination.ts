@@ -3,7 +3,11 @@
  * the scripted model. A SCRIPTED SHORTCUT (offline only): it stands for agents that misbehave, not
  * for anything a model does by itself.
  *
- * The first peer of the team (the "researcher") fabricates a market statistic: every proposal it
+ * pipeline: the first stage (content-pipeline.yaml: `researcher`) adds the statistic to its notes
+ * as a finding, and every later stage builds on it (repeats it); the verifier's check of the
+ * stages' statistics against the input's facts catches it after the last stage.
+ *
+ * peer-to-peer: the first peer of the team (the "researcher") fabricates a market statistic: every proposal it
  * makes states, and cites as a claim, a value for the market fact of the team's example input that
  * contradicts it (peer-review: `cacheMarketGrowthPercent` is 23, the researcher says 340). The
  * other peers build on it: their proposals repeat the same claim, and their critiques back the
@@ -69,8 +73,23 @@ export function fabricatedStatistic(team: TeamDefinition): FabricatedStatistic {
  * ```
  */
 export function hallucinationScenario(team: TeamDefinition): ScriptedScenario {
+  return team.pattern === 'pipeline' ? pipelineScenario(team) : peerScenario(team);
+}
+
+/** pipeline: the first stage states the statistic as its finding; every later stage builds on it. */
+function pipelineScenario(team: TeamDefinition): ScriptedScenario {
+  const [researcher] = agentsWithRole(team, 'stage');
+  if (!researcher) throw new TeamDefinitionError(team.name, ['--inject hallucination needs a pipeline with stages (its first stage fabricates a statistic)']);
+  const statistic = fabricatedStatistic(team);
+  return (request, reply) => {
+    if (request.stateName !== 'RunStage' || !request.agentId || reply.toUpperCase().startsWith('HAND BACK:')) return reply;
+    return request.agentId === researcher.id ? `${reply} ${statistic.sentence}` : `${reply} Building on the research: ${statistic.sentence}`;
+  };
+}
+
+function peerScenario(team: TeamDefinition): ScriptedScenario {
   const [researcher] = agentsWithRole(team, 'peer');
-  if (team.pattern !== 'peer-to-peer' || !researcher) throw new TeamDefinitionError(team.name, ['--inject hallucination needs a peer-to-peer team (its first peer fabricates a statistic)']);
+  if (team.pattern !== 'peer-to-peer' || !researcher) throw new TeamDefinitionError(team.name, ['--inject hallucination needs a peer-to-peer or pipeline team (its first peer or stage fabricates a statistic)']);
   const statistic = fabricatedStatistic(team);
   return (request, reply) => {
     const parsed = parseObject(reply);

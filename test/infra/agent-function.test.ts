@@ -61,4 +61,35 @@ describe('Class: AgentFunction', () => {
       expect(() => { agent.addEnvironment('LEGION_EVENT_BUS_NAME', bus.eventBusName); }).toThrow(/only known at deploy time/);
     });
   });
+
+  describe('Feature: table permissions', () => {
+    let team: TeamDefinition;
+
+    beforeAll(async () => {
+      team = await loadTeamFile(PATTERNS['supervisor-worker'].exampleTeamFile);
+    });
+
+    /** The DynamoDB actions the billing worker's role is granted, with `resources` as given. */
+    function tableActions(resources: string[]): string[] {
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      const leasing = { ...team, agents: team.agents.map((agent) => (agent.id === 'billing' ? { ...agent, resources } : agent)) };
+      new AgentFunction(stack, 'Billing', { settings: agentSettingsFor(leasing, 'billing', (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`), table });
+      const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+      const statements = Object.values(policies).flatMap((policy) => (policy.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }).PolicyDocument.Statement);
+      const dynamo = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('dynamodb:')));
+      const tableId = stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
+      for (const statement of dynamo) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      return dynamo.flatMap((statement) => [statement.Action].flat()).sort();
+    }
+
+    it('lets an agent without resources put, update, query and get items, but not delete', () => {
+      expect(tableActions([])).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    });
+
+    it('lets an agent with resources also delete items (releasing a lease deletes it), on the table only', () => {
+      expect(tableActions(['database'])).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    });
+  });
 });

@@ -59,8 +59,8 @@ describe('Feature: loop detection in the pipeline (local runtime, DynamoDB Local
     expect(result.detections).toEqual([
       expect.objectContaining({ type: 'loop', step: 'CheckLoop', stepId: 'h2', action: 'conflict-rule', agents: ['editor', 'writer'] }),
     ]);
-    // Detected before the limit: 2 of the 4 hand-backs allowed; 4 stages and 4 gates, plus 2 x (writer, gate, editor) and 2 loop checks.
-    expect(result.trace.length).toBeLessThanOrEqual(16);
+    // Detected before the limit: 2 of the 4 hand-backs allowed; 4 stages and 4 gates, 2 x (writer, gate, editor), 2 loop checks and the claims check.
+    expect(result.trace.length).toBeLessThanOrEqual(17);
     const stages = (result.output as { stages: { agentId: string; output: string }[] }).stages;
     expect(stages.map((stage) => stage.agentId)).toEqual(['researcher', 'writer', 'editor', 'publisher']);
     expect(stages[1]?.output).toContain('Tone: formal');
@@ -141,7 +141,8 @@ describe('Feature: loop detection in the pipeline (local runtime, DynamoDB Local
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(result.detections).toEqual([]);
-    expect(result.trace).toHaveLength(8);
+    // Four stages, four gates and the check of the stages' statistics against the example's facts.
+    expect(result.trace).toHaveLength(9);
   });
 
   describe('peer-to-peer: a stalemate', () => {

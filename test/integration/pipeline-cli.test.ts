@@ -18,7 +18,8 @@ describe('CLI: legion run pipeline', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.team).toBe('content-pipeline');
     expect((run.output as PipelineOutput).stages.map((stage) => stage.agentId)).toEqual(['researcher', 'writer', 'editor', 'publisher']);
-    expect(run.checkpoints).toBe(8);
+    // Four stages, four gates, and the verifier's check of the stages' statistics against the example's facts.
+    expect(run.checkpoints).toBe(9);
   });
 
   it('rejects input without a brief with exit code 2', () => {

@@ -165,7 +165,7 @@ describe('Pattern: pipeline (local runtime, DynamoDB Local)', () => {
       expect(model.calls.get('writer')).toBe(2);
       // Call 3 is the writer's second attempt: it is told why the first was rejected.
       expect(prompts[1]).not.toContain('rejected');
-      expect(prompts[2]).toContain('Your previous attempt was rejected by the quality gate: too short: 14 characters, at least 80');
+      expect(prompts[2]).toContain('Your previous attempt was sent back: too short: 14 characters, at least 80');
       // Each attempt is its own step: two writer checkpoints and two gate decisions on it.
       expect(steps(result)).toEqual([...alternating(['researcher']), ...alternating(['writer', 'writer', 'editor', 'publisher'])]);
     });

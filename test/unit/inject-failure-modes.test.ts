@@ -108,14 +108,14 @@ describe('Function: parseInjection (failure modes)', () => {
 
   describe('a wrong pattern', () => {
     it.each([
-      ['loop', 'peer-to-peer', '--inject loop: reproduced offline in pipeline, not in peer-to-peer'],
-      ['loop:stubborn', 'auction', '--inject loop: reproduced offline in pipeline, not in auction'],
-      ['hallucination', 'pipeline', '--inject hallucination: reproduced offline in peer-to-peer, not in pipeline'],
-      ['hallucination', 'supervisor-worker', '--inject hallucination: reproduced offline in peer-to-peer, not in supervisor-worker'],
+      ['loop', 'supervisor-worker', '--inject loop: reproduced offline in pipeline, peer-to-peer, not in supervisor-worker'],
+      ['loop:stubborn', 'auction', '--inject loop: reproduced offline in pipeline, peer-to-peer, not in auction'],
+      ['hallucination', 'hierarchical', '--inject hallucination: reproduced offline in pipeline, peer-to-peer, not in hierarchical'],
+      ['hallucination', 'supervisor-worker', '--inject hallucination: reproduced offline in pipeline, peer-to-peer, not in supervisor-worker'],
     ] as const)('refuses %s in %s with a UsageError naming the patterns', (value, pattern, message) => {
-      const team = pattern === 'peer-to-peer' ? peerReview : pipeline;
-      expect(() => parseInjection(value, pattern, team)).toThrow(UsageError);
-      expect(() => parseInjection(value, pattern, team)).toThrow(message);
+      // The pattern is checked before the team is looked at.
+      expect(() => parseInjection(value, pattern, pipeline)).toThrow(UsageError);
+      expect(() => parseInjection(value, pattern, pipeline)).toThrow(message);
     });
   });
 
@@ -154,7 +154,7 @@ describe('Function: parseInjection (failure modes)', () => {
 
     it.each(['LOOP', 'Hallucination', 'loops', 'halluc'])('refuses %s, which is no form, listing the forms', (value) => {
       expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(UsageError);
-      expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(`--inject must be crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn] or hallucination, got "${value}"`);
+      expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(`--inject must be crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination or deadlock, got "${value}"`);
     });
 
     // Regression (bin/cli/inject.ts, parseInjection and failureModeInjection): found by this test, fixed.
@@ -195,6 +195,40 @@ describe('Function: parseInjections (failure modes with other faults)', () => {
   });
 
   it('refuses the whole list when one failure mode is wrong', () => {
-    expect(() => parseInjections(['loop', 'hallucination'], 'pipeline', pipeline)).toThrow(UsageError);
+    expect(() => parseInjections(['loop', 'deadlock'], 'pipeline', pipeline)).toThrow(UsageError);
+  });
+});
+
+describe('Function: parseInjection (deadlock)', () => {
+  let telecom: TeamDefinition;
+  let peerReview: TeamDefinition;
+  let pipeline: TeamDefinition;
+
+  beforeAll(async () => {
+    telecom = await loadTeamFile('teams/telecom-support.yaml');
+    peerReview = await loadTeamFile('teams/peer-review.yaml');
+    pipeline = await loadTeamFile('teams/content-pipeline.yaml');
+  });
+
+  it.each([
+    ['supervisor-worker', () => telecom],
+    ['peer-to-peer', () => peerReview],
+  ] as const)('in %s: runs the team with two agents leasing the same resources in opposite orders, and a pool that holds between leases', (pattern, team) => {
+    const injection = parseInjection('deadlock', pattern, team());
+
+    const orders = (injection.team?.agents ?? []).map((agent) => agent.resources).filter((resources) => resources.length > 0);
+    expect(orders).toEqual([
+      ['database', 'verification-key'],
+      ['verification-key', 'database'],
+    ]);
+    expect(injection.team?.name).toBe(team().name);
+    expect(typeof injection.runOptions?.wrapResourcePool).toBe('function');
+    expect(injection.scenarios).toBeUndefined();
+  });
+
+  it('refuses a pattern it is not reproduced in, a value, and a second deadlock', () => {
+    expect(() => parseInjection('deadlock', 'pipeline', pipeline)).toThrow('--inject deadlock: reproduced offline in supervisor-worker and peer-to-peer, not in pipeline');
+    expect(() => parseInjection('deadlock:now', 'supervisor-worker', telecom)).toThrow(UsageError);
+    expect(() => parseInjections(['deadlock', 'deadlock'], 'supervisor-worker', telecom)).toThrow('--inject deadlock may be given once');
   });
 });

@@ -247,9 +247,21 @@ describe('Module: team', () => {
         tools: [],
         memoryMb: 512,
         timeoutSeconds: 30,
+        resources: [],
       });
       expect(team.agents[0]).not.toHaveProperty('reservedConcurrency');
       expect(team.agents[0]).not.toHaveProperty('scriptedReply');
+    });
+
+    it('takes an agent’s resources as identifiers, each once, in the order given', () => {
+      const withResources = (resources: unknown) => {
+        const team = minimalTeam();
+        return { ...team, agents: team.agents.map((agent, index) => (index === 0 ? { ...agent, resources } : agent)) };
+      };
+
+      expect(parseTeam(withResources(['verification-key', 'database']), 'inline-team').agents[0]?.resources).toEqual(['verification-key', 'database']);
+      expect(() => parseTeam(withResources(['database', 'database']), 'inline-team')).toThrow(/resources: must not name a resource twice/);
+      expect(() => parseTeam(withResources(['Database Lock']), 'inline-team')).toThrow(/resources\.0: must be lower-case letters/);
     });
 
     it('fills the missing limits of a partial limits object', () => {

@@ -19,6 +19,7 @@ import { tallyStep } from './peer-to-peer/tally.ts';
 import { verifyStep } from './peer-to-peer/verify.ts';
 import { gateStep } from './pipeline/gate.ts';
 import { loopCheckStep } from './pipeline/loop-check.ts';
+import { verifyClaimsStep } from './pipeline/verify-claims.ts';
 import { stageStep } from './pipeline/stage.ts';
 import type { AgentStepDefinition } from './step-definition.ts';
 import { synthesizeStep } from './synthesize.ts';
@@ -42,6 +43,7 @@ export const AGENT_STEPS: readonly AgentStepDefinition[] = [
   stageStep,
   gateStep,
   loopCheckStep,
+  verifyClaimsStep,
   // auction
   executeStep,
   verifyAwardStep,

@@ -15,14 +15,14 @@ import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
 import { DetectionSchema } from './detections.ts';
 import { CalibratedConfidenceSchema } from '../calibrated-confidence.ts';
-import { CHECK_STATUSES, ClaimCheckSchema, FactValueSchema } from '../fact-check.ts';
+import { CHECK_STATUSES, ClaimCheckSchema, FactNameSchema, FactValueSchema, FactsSchema } from '../fact-check.ts';
 
 // A fact of the input is the source of truth the verifier checks the claims of a proposal against;
 // facts and claim checks are shared with every pattern (fact-check.ts).
 export { CHECK_STATUSES, ClaimCheckSchema, FactValueSchema };
 export type { ClaimCheck, FactValue } from '../fact-check.ts';
 
-const factName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be a letter followed by letters, digits, _ or - (max 64)');
+const factName = FactNameSchema;
 
 /** Input of a peer-to-peer run: what to decide, optional background, and the facts given. */
 export const PeerToPeerInputSchema = z.looseObject({
@@ -30,7 +30,7 @@ export const PeerToPeerInputSchema = z.looseObject({
   /** Background the peers read; not checked by the verifier. */
   context: z.string().max(8000).optional(),
   /** Named facts; a proposal's claims cite them and the verifier checks each claim against them. */
-  facts: z.record(factName, FactValueSchema).default({}),
+  facts: FactsSchema.default({}),
   /** A high-impact task goes to a human when its answer is a hallucinated consensus; otherwise the answer is returned flagged. */
   highImpact: z.boolean().default(false),
 });

@@ -11,14 +11,18 @@
  */
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
+import { CalibratedConfidenceSchema } from '../calibrated-confidence.ts';
+import { ClaimCheckSchema, FactsSchema } from '../fact-check.ts';
 import { DetectionSchema } from './detections.ts';
 
 /** Input of a pipeline run: what the stages are asked to produce. */
 export const PipelineInputSchema = z
   .object({
     brief: z.string().trim().min(1, 'must not be empty').max(8000),
-    /** A task marked high impact goes to a human when its claims fail verification. */
-    highImpact: z.boolean().optional(),
+    /** Named facts: the source of truth the verifier checks the statistics of the stages against (none: nothing is checked). */
+    facts: FactsSchema.optional(),
+    /** A high-impact task goes to a human when the stages agree on a statistic the facts do not confirm; otherwise the document is returned flagged. */
+    highImpact: z.boolean().default(false),
   })
   .strict();
 export type PipelineInput = z.infer<typeof PipelineInputSchema>;
@@ -179,11 +183,47 @@ export const LoopCheckResultSchema = z.object({
 });
 export type LoopCheckResult = z.infer<typeof LoopCheckResultSchema>;
 
+/** The verifier's check of the passed stages' statistics against the input's facts (deterministic, no model). */
+export const VerifyClaimsEventSchema = z.object({
+  step: z.literal('verify-claims'),
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  epoch: z.number().int().positive().optional(),
+  stepId: z.string().min(1).max(200),
+  input: PipelineInputSchema,
+  stages: z.array(StageRecordSchema).min(1),
+});
+export type VerifyClaimsEvent = z.infer<typeof VerifyClaimsEventSchema>;
+
+/** One statistic the stages stated, checked, with the stages that stated it. */
+export const StageClaimCheckSchema = ClaimCheckSchema.extend({
+  statistic: z.string(),
+  /** The stages whose output states it (same fact, same value), in pipeline order. */
+  statedBy: z.array(z.string().min(1)).min(1),
+});
+export type StageClaimCheck = z.infer<typeof StageClaimCheckSchema>;
+
+export const ClaimsVerificationSchema = z.object({
+  verified: z.boolean(),
+  checks: z.array(StageClaimCheckSchema),
+  /** Agreement: the share of stages stating the claim the verdict turns on; calibrated from the checks alone. */
+  confidence: CalibratedConfidenceSchema,
+  /** The stages agreed on a statistic the facts do not confirm: hallucinated consensus. */
+  hallucination: z.boolean(),
+  reason: z.string().min(1).max(2000),
+  /** What RecordHallucination records: flagged, or escalated for a high-impact task (null without a hallucination). */
+  detection: DetectionSchema.nullable(),
+  usage: TokenUsageSchema.optional(),
+});
+export type ClaimsVerification = z.infer<typeof ClaimsVerificationSchema>;
+
 /** What a successful pipeline run returns. */
 export const PipelineOutputSchema = z.object({
   brief: z.string(),
   /** The output of the last stage. */
   document: z.string(),
   stages: z.array(StageRecordSchema),
+  /** The check of the stages' statistics against the input's facts; null when the input gives no facts. */
+  verification: ClaimsVerificationSchema.nullable(),
 });
 export type PipelineOutput = z.infer<typeof PipelineOutputSchema>;

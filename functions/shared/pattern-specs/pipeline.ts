@@ -58,6 +58,10 @@ export const pipelinePattern: PatternSpec = {
       '$.pipeline.count',
       '$.limits.maxStageAttempts',
       '$.limits.maxHandBacks',
+      // The input's facts (validated by PipelineInputSchema) and the verifier's verdict and detection (schema-validated).
+      '$.input.facts',
+      '$.claims.hallucination',
+      '$.claims.detection.action',
     ],
     // SelectStage copies the ARN from the deployed stage list (a substitution), never from model output.
     allowedFunctionNamePaths: ['$.current.functionArn'],

@@ -4,6 +4,8 @@
  *
  * Context:
  * - `legion:modelProvider`: `bedrock` (default) or `scripted` (`cdk synth -c legion:modelProvider=scripted`).
+ * - `legion:agentReservedConcurrency`: reserved concurrency of every agent whose definition sets
+ *   none (`cdk deploy -c legion:agentReservedConcurrency=5`); unset by default.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +25,12 @@ if (typeof modelProvider !== 'string' || !MODEL_PROVIDERS.includes(modelProvider
   throw new Error(`Context legion:modelProvider must be one of ${MODEL_PROVIDERS.join(', ')}; got ${JSON.stringify(modelProvider)}`);
 }
 
+const reserved = app.node.tryGetContext('legion:agentReservedConcurrency') as unknown;
+const agentReservedConcurrency = reserved === undefined ? undefined : Number(reserved);
+if (agentReservedConcurrency !== undefined && !(Number.isInteger(agentReservedConcurrency) && agentReservedConcurrency >= 1)) {
+  throw new Error(`Context legion:agentReservedConcurrency must be a positive integer; got ${JSON.stringify(reserved)}`);
+}
+
 const teamFiles = (await readdir(teamsDir)).filter((file) => /\.ya?ml$/i.test(file)).sort();
 if (teamFiles.length === 0) throw new Error(`No team definitions (*.yaml) in ${teamsDir}`);
 const teams = await Promise.all(teamFiles.map((file) => loadTeamFile(join(teamsDir, file))));
@@ -31,6 +39,7 @@ new LegionStack(app, 'Legion', {
   description: 'Legion: teams of AI agents on AWS serverless',
   teams,
   modelProvider: modelProvider as ModelProviderName,
+  ...(agentReservedConcurrency === undefined ? {} : { agentReservedConcurrency }),
 });
 
 app.synth();

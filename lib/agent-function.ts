@@ -46,6 +46,15 @@ export interface AgentFunctionOptions extends LegionLogOptions {
    * @default DEFAULT_MODEL_IDS from the contract
    */
   readonly modelIds?: Record<ModelTier, string>;
+  /**
+   * Reserved concurrency of every agent whose definition sets none: each agent then has its own
+   * share, and one agent's burst cannot starve the others. Unset leaves them on the account's
+   * unreserved pool: AWS keeps 100 executions unreserved, so an account with a low concurrency
+   * limit (new accounts start with as few as 10) refuses a deploy that reserves any; hence opt-in.
+   *
+   * @default none
+   */
+  readonly agentReservedConcurrency?: number;
 }
 
 export interface AgentFunctionProps extends AgentFunctionOptions {
@@ -116,7 +125,7 @@ export class AgentFunction extends Construct {
       description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
       memoryMb: agent.memoryMb,
       timeoutSeconds: agent.timeoutSeconds,
-      reservedConcurrency: agent.reservedConcurrency,
+      reservedConcurrency: agent.reservedConcurrency ?? props.agentReservedConcurrency,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       applicationLogLevel: props.applicationLogLevel,

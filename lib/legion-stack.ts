@@ -49,6 +49,12 @@ export interface LegionStackProps extends StackProps {
    */
   readonly modelIds?: Record<ModelTier, string>;
   /**
+   * Reserved concurrency of every agent whose team definition sets none (`reservedConcurrency`).
+   *
+   * @default none: agents share the account's unreserved concurrency
+   */
+  readonly agentReservedConcurrency?: number;
+  /**
    * How long function and execution logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -128,6 +134,7 @@ export class LegionStack extends Stack {
         eventBus: this.bus,
         modelProvider: props.modelProvider,
         modelIds: props.modelIds,
+        agentReservedConcurrency: props.agentReservedConcurrency,
         logRetention: props.logRetention,
         subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
       };

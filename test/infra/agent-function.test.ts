@@ -92,4 +92,29 @@ describe('Class: AgentFunction', () => {
       expect(tableActions(['database'])).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     });
   });
+
+  describe('Feature: reserved concurrency', () => {
+    let team: TeamDefinition;
+
+    beforeAll(async () => {
+      team = await loadTeamFile(PATTERNS['supervisor-worker'].exampleTeamFile);
+    });
+
+    function reservedOf(agentId: string, options: { own?: number; stackDefault?: number }): unknown {
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      const withOwn: TeamDefinition = { ...team, agents: team.agents.map((agent) => (agent.id === agentId ? { ...agent, reservedConcurrency: options.own } : agent)) };
+      const settings = agentSettingsFor(withOwn, agentId, (id) => `arn:aws:lambda:us-east-1:123456789012:function:${id}`);
+      new AgentFunction(stack, 'Agent', { settings, table, ...(options.stackDefault === undefined ? {} : { agentReservedConcurrency: options.stackDefault }) });
+      const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      return (fn?.Properties as Record<string, unknown> | undefined)?.ReservedConcurrentExecutions;
+    }
+
+    it("takes the agent's own setting, else the stack's default, else none", () => {
+      expect(reservedOf('billing', { own: 3, stackDefault: 5 })).toBe(3);
+      expect(reservedOf('billing', { stackDefault: 5 })).toBe(5);
+      expect(reservedOf('billing', {})).toBeUndefined();
+    });
+  });
 });

@@ -23,7 +23,8 @@
  * ```
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryItems } from './query-items.ts';
 import { REJECTION_REASONS, type RejectionReason, admitBids, chooseWinner, nextWindowSeconds } from './auction-rules.ts';
 import { CHECKPOINT_TABLE, taskItemKey, taskPartition } from './contract.ts';
 import type { Announcement, Award, Bid, CloseAuctionResult, SettleAwardResult } from './contracts/auction.ts';
@@ -457,24 +458,14 @@ export class AuctionStore {
     return this.queryPartition(taskPartition(taskId), prefix);
   }
 
-  private async queryPartition(partition: string, prefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-          ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryPartition(partition: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return queryItems(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix },
+      ConsistentRead: true,
+    });
   }
 
   private expiresAt(): number {

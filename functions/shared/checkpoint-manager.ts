@@ -32,6 +32,7 @@ import {
   UpdateCommand,
   DeleteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { queryItems } from './query-items.ts';
 import {
   CHECKPOINT_TABLE,
   SEQUENCE_WIDTH,
@@ -351,16 +352,8 @@ export class CheckpointManager {
 
   /** The unexpired checkpoints of a task, oldest first, valid or not. */
   public async list(taskId: string): Promise<Checkpoint[]> {
-    const checkpoints: Checkpoint[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...this.checkpointQuery(taskId), ExclusiveStartKey: startKey }));
-      for (const item of page.Items ?? []) {
-        if (!this.isExpired(item)) checkpoints.push(decodeLenient(item));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return checkpoints;
+    const items = await queryItems(this.client, this.checkpointQuery(taskId));
+    return items.filter((item) => !this.isExpired(item)).map(decodeLenient);
   }
 
   /** Marks one checkpoint invalid (restore and rollback skip it), keeping it for inspection. */

@@ -12,9 +12,10 @@
  * const detections = await log.list('t-1');
  * ```
  */
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CHECKPOINT_TABLE, taskItemKey, taskPartition } from './contract.ts';
 import type { Detection, DetectionRecord } from './contracts/detections.ts';
+import { queryItems } from './query-items.ts';
 
 export const DETECTION_SK_PREFIX = 'DETECTION#';
 
@@ -90,23 +91,13 @@ export class DetectionLog {
 
   /** The task's detections, oldest first. */
   public async list(taskId: string): Promise<DetectionRecord[]> {
-    const { partitionKey, sortKey } = CHECKPOINT_TABLE;
-    const records: DetectionRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
-          ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':prefix': DETECTION_SK_PREFIX },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records.sort((left, right) => left.detectedAt.localeCompare(right.detectedAt));
+    const items = await queryItems(this.options.client, {
+      TableName: this.options.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':prefix': DETECTION_SK_PREFIX },
+    });
+    return items.map(toRecord).sort((left, right) => left.detectedAt.localeCompare(right.detectedAt));
   }
 }
 

@@ -18,7 +18,8 @@
  * try { await work(); } finally { await pool.releaseAll(holder.id, ['database', 'verification-key']); }
  * ```
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryItems } from './query-items.ts';
 import { CHECKPOINT_TABLE } from './contract.ts';
 import { LegionError } from './errors.ts';
 
@@ -259,24 +260,14 @@ export class ResourcePool {
     return stored.Item ? toLease(stored.Item as Lease) : undefined;
   }
 
-  private async queryPartition(): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey },
-          ExpressionAttributeValues: { ':pk': this.partition() },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryPartition(): Promise<Record<string, unknown>[]> {
+    return queryItems(this.options.client, {
+      TableName: this.options.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey },
+      ExpressionAttributeValues: { ':pk': this.partition() },
+      ConsistentRead: true,
+    });
   }
 
   private leaseFor(resource: string, holder: PoolHolder): Lease {

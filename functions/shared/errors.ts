@@ -215,6 +215,45 @@ export class ApprovalNotPendingError extends LegionError {
   }
 }
 
+/**
+ * An escalated task had no human decision by its deadline (`requestedAt` + APPROVAL_TIMEOUT_SECONDS,
+ * for the task, not per execution). The approval keeper (or request-approval, when a resumed
+ * execution asks again) fails the waiting execution with it through SendTaskFailure; `Escalate`
+ * catches it into `ApprovalTimedOut`, as it does its own States.Timeout: the run is ESCALATED.
+ */
+export class EscalationTimedOutError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    public readonly requestedAt: string,
+    public readonly deadline: string,
+  ) {
+    super(`Task ${taskId} waited for a human decision since ${requestedAt} and had none by its deadline ${deadline}`, { taskId, requestedAt, deadline });
+  }
+}
+
+/**
+ * A decision was given for a task whose approval reached its deadline (recorded TIMED_OUT, by this
+ * attempt or before): the deadline came first, and the first decision stands.
+ */
+export class ApprovalDeadlinePassedError extends ApprovalNotPendingError {
+  public constructor(
+    taskId: string,
+    public readonly requestedAt: string,
+    public readonly deadline: string,
+  ) {
+    super(taskId, 'TIMED_OUT');
+    this.message = `Task ${taskId} timed out waiting for a decision: it waited since ${requestedAt}, and its deadline was ${deadline}`;
+    Object.assign(this.context, { requestedAt, deadline });
+  }
+}
+
+/** The approval keeper could not look after some pending approvals (other than those whose execution is gone). */
+export class ApprovalKeeperError extends LegionError {
+  public constructor(public readonly problems: string[]) {
+    super(`The approval keeper failed on ${String(problems.length)} approval(s): ${problems.join('; ')}`, { problems });
+  }
+}
+
 /** Something the user asked for on the command line or in an input file is not valid. */
 export class UsageError extends LegionError {}
 
@@ -236,6 +275,18 @@ export class EventPublishError extends LegionError {
     reason: string,
   ) {
     super(`Event ${detailType} was not put on bus ${eventBusName}: ${reason}`, { eventBusName, detailType, reason });
+  }
+}
+
+/** A wait for a resource passed its limit: the waiter released its leases and gave up. */
+export class DeadlockTimeoutError extends LegionError {
+  public constructor(
+    public readonly holder: string,
+    public readonly resource: string,
+    public readonly heldBy: string | undefined,
+    public readonly waitedMs: number,
+  ) {
+    super(`${holder} gave up waiting for ${resource} (held by ${heldBy ?? 'someone'}) after ${waitedMs} ms and released its leases`, { holder, resource, heldBy, waitedMs });
   }
 }
 

@@ -21,7 +21,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { queryItems } from './query-items.ts';
 import { CHECKPOINT_TABLE } from './contract.ts';
-import { LegionError } from './errors.ts';
+import { DeadlockTimeoutError } from './errors.ts';
 
 export const POOL_PARTITION_PREFIX = 'POOL#';
 export const LEASE_SK_PREFIX = 'LEASE#';
@@ -372,18 +372,6 @@ export type DeadlockDetection =
   | { type: 'deadlock'; action: 'force-released-expired'; holderId: string; forcedFrom: string; resources: string[] }
   /** The wait for `waitingFor` passed `waitTimeoutMs`; the holder released `resources` and gave up. */
   | { type: 'deadlock'; action: 'timed-out'; holderId: string; waitingFor: string; heldBy: string | undefined; waitedMs: number; resources: string[] };
-
-/** A wait for a resource passed its limit: the waiter released its leases and gave up. */
-export class DeadlockTimeoutError extends LegionError {
-  public constructor(
-    public readonly holder: string,
-    public readonly resource: string,
-    public readonly heldBy: string | undefined,
-    public readonly waitedMs: number,
-  ) {
-    super(`${holder} gave up waiting for ${resource} (held by ${heldBy ?? 'someone'}) after ${waitedMs} ms and released its leases`, { holder, resource, heldBy, waitedMs });
-  }
-}
 
 export interface AcquireAllOptions {
   /** Once the holder has waited this long in all (since it was first refused), it gives up. @default 30_000 */

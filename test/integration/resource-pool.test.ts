@@ -12,12 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_TABLE } from '../../functions/shared/contract.ts';
-import { LegionError } from '../../functions/shared/errors.ts';
+import { DeadlockTimeoutError, LegionError } from '../../functions/shared/errors.ts';
 import {
   acquireAll,
   chooseVictim,
   type DeadlockDetection,
-  DeadlockTimeoutError,
   findCycle,
   type Lease,
   type LeasingPool,

@@ -28,25 +28,32 @@ import { defineStep } from '../step-definition.ts';
 const MAX_REASON_LENGTH = 1500;
 
 export function verifyClaims(event: VerifyClaimsEvent): Promise<ClaimsVerification> {
+  return Promise.resolve(claimsVerificationOf(event));
+}
+
+/** The verification of the passed stages (pure and deterministic: the step's result, and what its invariant recomputes). */
+export function claimsVerificationOf(event: VerifyClaimsEvent): ClaimsVerification {
   const checks = stageClaimChecks(event);
   const failed = checks.filter((check) => check.status !== 'confirmed');
   // The claim the verdict turns on: the most widely stated failed one, else the most widely stated one.
   const pivotal = [...(failed.length > 0 ? failed : checks)].sort((left, right) => right.statedBy.length - left.statedBy.length)[0];
   const confidence = calibrateConfidence({ checks, supporters: pivotal?.statedBy.length ?? 0, voters: event.stages.length });
   const reason = reasonFor(checks, failed, event).slice(0, MAX_REASON_LENGTH);
-  return Promise.resolve({
+  return {
     verified: confidence.verified,
     checks,
     confidence,
     hallucination: confidence.detection,
     reason,
     detection: confidence.detection ? detectionFor(event, pivotal?.statedBy ?? [], reason) : null,
-  });
+  };
 }
 
 /** Every statistic of every passed stage, checked, one entry per fact and value, with the stages stating it. */
 function stageClaimChecks(event: VerifyClaimsEvent): StageClaimCheck[] {
   const facts = event.input.facts ?? {};
+  // No facts, no source of truth: nothing can be verified, and nothing is a detection.
+  if (Object.keys(facts).length === 0) return [];
   const byClaim = new Map<string, StageClaimCheck>();
   for (const stage of event.stages) {
     for (const check of checkTextClaims(stage.output, facts)) {
@@ -60,6 +67,7 @@ function stageClaimChecks(event: VerifyClaimsEvent): StageClaimCheck[] {
 }
 
 function reasonFor(checks: readonly StageClaimCheck[], failed: readonly StageClaimCheck[], event: VerifyClaimsEvent): string {
+  if (Object.keys(event.input.facts ?? {}).length === 0) return 'the input gives no facts to check the stages against';
   if (checks.length === 0) return 'the stages state no statistic to check against the facts of the input';
   if (failed.length === 0) return `all ${String(checks.length)} statistics the stages state match the facts of the input`;
   const details = failed.map((check) => {
@@ -80,17 +88,15 @@ function detectionFor(event: VerifyClaimsEvent, agents: readonly string[], reaso
   };
 }
 
-/** The verdict follows from the checks; a detection comes with a hallucination, and only then, and escalates exactly a high-impact task. */
+/**
+ * The verification is what this deterministic step computes from the event: the checks, the
+ * confidence, the verdict and the detection. A result that differs (a hidden hallucination, a
+ * raised confidence) is refused.
+ */
 export function claimsVerificationProblems(event: VerifyClaimsEvent, result: ClaimsVerification): string[] {
-  const problems: string[] = [];
-  const allConfirmed = result.checks.length > 0 && result.checks.every((check) => check.status === 'confirmed');
-  if (result.verified !== allConfirmed) problems.push(`verified is ${String(result.verified)} but ${allConfirmed ? 'every' : 'not every'} statistic is confirmed`);
-  if (result.hallucination !== result.confidence.detection) problems.push('hallucination disagrees with the confidence');
-  if ((result.detection === null) === result.hallucination) problems.push('a detection comes with a hallucination, and only then');
-  if (result.detection && (result.detection.action === 'escalated') !== event.input.highImpact) problems.push('only a high-impact task escalates');
-  const stageIds = new Set(event.stages.map((stage) => stage.agentId));
-  if (result.checks.some((check) => check.statedBy.some((id) => !stageIds.has(id)))) problems.push('a statistic is attributed to an agent that is no passed stage');
-  return problems;
+  const expected = claimsVerificationOf(event);
+  const fields = ['verified', 'checks', 'confidence', 'hallucination', 'detection'] as const;
+  return fields.filter((field) => JSON.stringify(result[field]) !== JSON.stringify(expected[field])).map((field) => `${field} is not what the checks of the stages give`);
 }
 
 export const verifyClaimsStep = defineStep({

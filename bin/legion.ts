@@ -258,7 +258,13 @@ async function decisionCommand(decision: 'approve' | 'reject', taskId: string, o
     const team = await storedTeam(runtime, taskId, options);
     const approval = await runtime.approval(taskId);
     if (approval?.status !== 'PENDING') {
-      throw new UsageError(approval ? `task ${taskId} was ${approval.status.toLowerCase()} already` : `task ${taskId} is not waiting for a decision: it never escalated`);
+      throw new UsageError(
+        !approval
+          ? `task ${taskId} is not waiting for a decision: it never escalated`
+          : approval.status === 'TIMED_OUT'
+            ? `task ${taskId} timed out waiting for a decision (waiting since ${approval.requestedAt}, no decision by its deadline): it can no longer be approved or rejected; legion resume ${taskId} ends its run as timed out`
+            : `task ${taskId} was ${approval.status.toLowerCase()} already`,
+      );
     }
     process.stderr.write(`${decision === 'approve' ? 'Approving' : 'Rejecting'} task ${taskId} (${approval.escalation.Error}) and resuming it\n`);
     const request = { team, taskId, onProgress, ...(options.by ? { by: options.by } : {}) };

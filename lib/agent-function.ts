@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -184,7 +185,24 @@ export class AgentFunction extends Construct {
     this.worstCaseEnvironment[name] = worstCase;
     this.function.addEnvironment(name, value);
   }
+
+  /**
+   * Lets the agent put events on the Legion bus, and tells it the bus (ENV.eventBusName): an
+   * auction bidder's bids, the deadlock detections of an agent with `resources`.
+   *
+   * @example
+   * ```ts
+   * bidder.putsEventsOn(bus);
+   * ```
+   */
+  public putsEventsOn(eventBus: events.IEventBus): void {
+    this.addEnvironment(ENV.eventBusName, eventBus.eventBusName, EVENT_BUS_NAME_MAX_LENGTH);
+    eventBus.grantPutEventsTo(this.function);
+  }
 }
+
+/** The longest name an EventBridge bus can have. */
+const EVENT_BUS_NAME_MAX_LENGTH = 256;
 
 /** Replaces every unresolved token in `text` with a string as long as the longest ARN it can become. */
 function withDeployTimeSizes(text: string): string {

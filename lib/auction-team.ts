@@ -28,9 +28,6 @@ import { AgentTeam, type AgentTeamProps, requirePattern } from './agent-team.ts'
 import { secureQueue, toCdkPattern } from './event-triggers.ts';
 import { LegionFunction } from './legion-function.ts';
 
-/** EventBridge event bus names have at most 256 characters (counted in the bidders' 4 KB environment). */
-const EVENT_BUS_NAME_MAX_LENGTH = 256;
-
 /** The least maxEventAge EventBridge targets and Lambda async invocations accept. */
 const MIN_EVENT_AGE = Duration.minutes(1);
 
@@ -98,9 +95,8 @@ export class AuctionTeam extends AgentTeam {
     const bidders = biddersOf(team).map((bidder) => this.bidderAgent(bidder.id));
     this.announcementRules = Object.fromEntries(
       bidders.map((bidder) => {
-        bidder.addEnvironment(ENV.eventBusName, eventBus.eventBusName, EVENT_BUS_NAME_MAX_LENGTH);
         // Its bids go on the bus. AgentFunction already grants the GetItem it reads its load with.
-        eventBus.grantPutEventsTo(bidder.function);
+        bidder.putsEventsOn(eventBus);
         const description = `Legion: delivers the auction announcements of team ${team.name} to bidder ${bidder.agent.id}`;
         return [bidder.agent.id, this.deliver(`Announce-${bidder.agent.id}`, description, auctionAnnouncedPattern(team.name), bidder.function, delivery)];
       }),

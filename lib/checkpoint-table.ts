@@ -1,12 +1,13 @@
 /**
  * The DynamoDB table that holds every checkpoint, the per-task sequence counters and anything else
  * Legion stores per task. Its key schema and TTL attribute come from `CHECKPOINT_TABLE` in the
- * contract, which the handlers and the local runtime import too.
+ * contract, its sparse index of pending approvals from `PENDING_APPROVALS_INDEX`, which the
+ * handlers and the local runtime (local/dynamodb-local.ts) import too.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CHECKPOINT_TABLE } from '../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
 
 export interface CheckpointTableProps {
   /**
@@ -31,10 +32,12 @@ export interface CheckpointTableProps {
 
 /**
  * An on-demand DynamoDB table with the checkpoint key schema (`pk`/`sk` strings), a TTL on
- * `expiresAt`, point-in-time recovery, AWS-managed encryption, and RETAIN on removal.
+ * `expiresAt`, point-in-time recovery, AWS-managed encryption, RETAIN on removal, and the sparse
+ * global secondary index of pending approvals (`pending-approvals`, read by the approval keeper).
  *
  * Grant access through `table` with the narrowest grant that fits (e.g.
- * `checkpoints.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query')`).
+ * `checkpoints.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query')`): such
+ * grants cover the table only. The index is granted apart, on {@link pendingApprovalsIndexArn}.
  *
  * @example
  * ```ts
@@ -45,6 +48,10 @@ export interface CheckpointTableProps {
 export class CheckpointTable extends Construct {
   /** The DynamoDB table. */
   public readonly table: dynamodb.Table;
+  /** The name of the sparse index of pending approvals (PENDING_APPROVALS_INDEX). */
+  public readonly pendingApprovalsIndexName: string = PENDING_APPROVALS_INDEX.indexName;
+  /** The ARN of that index, for a grant of `dynamodb:Query` on it alone. */
+  public readonly pendingApprovalsIndexArn: string;
 
   public constructor(scope: Construct, id: string, props: CheckpointTableProps = {}) {
     super(scope, id);
@@ -58,5 +65,33 @@ export class CheckpointTable extends Construct {
       deletionProtection: props.deletionProtection ?? false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    this.addPendingApprovalsIndex();
+    this.pendingApprovalsIndexArn = `${this.table.tableArn}/index/${PENDING_APPROVALS_INDEX.indexName}`;
+  }
+
+  /**
+   * Adds the index on the CloudFormation resource, not with `table.addGlobalSecondaryIndex`: once
+   * the Table construct knows of an index, every `table.grant(...)` of every function also covers
+   * `<table ARN>/index/*`, a wildcard that functions do not need (and cdk-nag refuses). Only the
+   * approval keeper reads the index, granted on its ARN alone.
+   */
+  private addPendingApprovalsIndex(): void {
+    const resource = this.table.node.defaultChild as dynamodb.CfnTable;
+    resource.addPropertyOverride('AttributeDefinitions', [
+      { AttributeName: CHECKPOINT_TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: CHECKPOINT_TABLE.sortKey, AttributeType: 'S' },
+      { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, AttributeType: 'S' },
+      { AttributeName: PENDING_APPROVALS_INDEX.sortKey, AttributeType: 'S' },
+    ]);
+    resource.addPropertyOverride('GlobalSecondaryIndexes', [
+      {
+        IndexName: PENDING_APPROVALS_INDEX.indexName,
+        KeySchema: [
+          { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: PENDING_APPROVALS_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_APPROVALS_INDEX.projectedAttributes] },
+      },
+    ]);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The Legion stack: the checkpoint table, the event bus, the control functions, one construct per
- * team, the event triggers and the notifications of approval requests.
+ * team, the event triggers, the notifications of approval requests and the approval keeper.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
+import { ApprovalKeeper } from './approval-keeper.ts';
 import { ApprovalNotifications } from './approval-notifications.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
 import { ControlFunctions } from './control-functions.ts';
@@ -70,8 +71,8 @@ export interface LegionStackProps extends StackProps {
 
 /**
  * Everything Legion deploys: a {@link CheckpointTable}, the Legion event bus, the control functions,
- * for each team the construct of its pattern, then the {@link EventTriggers} and the
- * {@link ApprovalNotifications}. Outputs the table name (`CheckpointTableName`), each team's state
+ * for each team the construct of its pattern, then the {@link EventTriggers}, the
+ * {@link ApprovalNotifications} and the {@link ApprovalKeeper}. Outputs the table name (`CheckpointTableName`), each team's state
  * machine ARN (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`), the event bus
  * name (`EventBusName`) and the topic of approval requests (`ApprovalTopicArn`).
  *
@@ -95,6 +96,8 @@ export class LegionStack extends Stack {
   public readonly events: EventTriggers;
   /** The topic told of every run that waits for a human, and the rule that feeds it. */
   public readonly approvals: ApprovalNotifications;
+  /** The scheduled function that sends the heartbeats of runs waiting for a human and enforces their deadline. */
+  public readonly approvalKeeper: ApprovalKeeper;
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
@@ -155,6 +158,17 @@ export class LegionStack extends Stack {
     new CfnOutput(this, 'ApprovalTopicArn', {
       value: this.approvals.topic.topicArn,
       description: 'SNS topic of approval requests: subscribe to be told when a run waits for a human',
+    });
+
+    // Every machine (sub-teams' too) has an Escalate state with HeartbeatSeconds: the keeper keeps
+    // them alive. Run by a schedule, like the triggers run by events (in their scope, and sharing
+    // their queues of undelivered and failed invocations).
+    this.approvalKeeper = new ApprovalKeeper(eventsScope, 'ApprovalKeeper', {
+      table: this.checkpoints.table,
+      stateMachines: Object.values(this.teams).map((deployed) => deployed.stateMachine),
+      deadLetterQueue: this.events.deadLetterQueue,
+      failedInvocations: this.events.failedInvocations,
+      logRetention: props.logRetention,
     });
   }
 }

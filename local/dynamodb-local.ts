@@ -19,14 +19,18 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import {
+  type AttributeDefinition,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   DynamoDBClient,
+  type GlobalSecondaryIndex,
   ListTablesCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_TABLE } from '../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
 import { LegionError } from '../functions/shared/errors.ts';
 
 /**
@@ -174,33 +178,79 @@ export class DynamoDbLocal {
   }
 
   private async ensureTable(): Promise<void> {
-    try {
-      await this.client.send(new DescribeTableCommand({ TableName: LOCAL_TABLE_NAME }));
-      return;
-    } catch (error) {
-      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-    }
-    // Same keys and TTL attribute as the CheckpointTable construct deploys (both read contract.ts).
-    await this.client.send(
-      new CreateTableCommand({
-        TableName: LOCAL_TABLE_NAME,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: CHECKPOINT_TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: CHECKPOINT_TABLE.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: CHECKPOINT_TABLE.partitionKey, KeyType: 'HASH' },
-          { AttributeName: CHECKPOINT_TABLE.sortKey, KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await this.client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: LOCAL_TABLE_NAME,
-        TimeToLiveSpecification: { AttributeName: CHECKPOINT_TABLE.ttlAttribute, Enabled: true },
-      }),
-    );
+    await ensureCheckpointTable(this.client, LOCAL_TABLE_NAME);
+  }
+}
+
+/** The pending-approvals index, as the CheckpointTable construct deploys it (both read contract.ts). */
+export const PENDING_APPROVALS_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: PENDING_APPROVALS_INDEX.indexName,
+  KeySchema: [
+    { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, KeyType: 'HASH' },
+    { AttributeName: PENDING_APPROVALS_INDEX.sortKey, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_APPROVALS_INDEX.projectedAttributes] },
+};
+
+const INDEX_ATTRIBUTES: AttributeDefinition[] = [
+  { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, AttributeType: 'S' },
+  { AttributeName: PENDING_APPROVALS_INDEX.sortKey, AttributeType: 'S' },
+];
+
+/** The checkpoint table as the CheckpointTable construct deploys it: same keys, index and (separately) TTL. */
+export function checkpointTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: CHECKPOINT_TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: CHECKPOINT_TABLE.sortKey, AttributeType: 'S' },
+      ...INDEX_ATTRIBUTES,
+    ],
+    KeySchema: [
+      { AttributeName: CHECKPOINT_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: CHECKPOINT_TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [PENDING_APPROVALS_INDEX_DEFINITION],
+  };
+}
+
+/**
+ * Creates the checkpoint table `tableName` if missing (keys, pending-approvals index, TTL), and adds
+ * the index to a table made before it existed (a data folder of an earlier version).
+ */
+export async function ensureCheckpointTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!table?.GlobalSecondaryIndexes?.some((index) => index.IndexName === PENDING_APPROVALS_INDEX.indexName)) await addPendingApprovalsIndex(client, tableName);
+    return;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+  }
+  await client.send(new CreateTableCommand(checkpointTableDefinition(tableName)));
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: CHECKPOINT_TABLE.ttlAttribute, Enabled: true },
+    }),
+  );
+}
+
+async function addPendingApprovalsIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: INDEX_ATTRIBUTES,
+      GlobalSecondaryIndexUpdates: [{ Create: PENDING_APPROVALS_INDEX_DEFINITION }],
+    }),
+  );
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = table?.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === PENDING_APPROVALS_INDEX.indexName);
+    if (index?.IndexStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new LocalDatabaseError(`the ${PENDING_APPROVALS_INDEX.indexName} index of ${tableName} did not become active within ${READY_TIMEOUT_MS} ms`);
+    await sleep(100);
   }
 }
 

@@ -17,6 +17,7 @@ import type { AgentConfig } from '../functions/shared/config.ts';
 import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
 import { createAgentDependencies } from '../functions/shared/dependencies.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
+import type { PutEventsClient } from '../functions/shared/put-event.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { LOCAL_TABLE_NAME } from './dynamodb-local.ts';
@@ -35,6 +36,8 @@ export interface LocalAgentOptions {
   telemetry: TelemetrySink;
   /** Settings the runtime adds to the team's (progress checkpoints, the event bus of bidders, the wait for a leased resource). */
   extraConfig?: Partial<Pick<AgentConfig, 'progressCheckpointSeconds' | 'eventBusName' | 'leaseWaitTimeoutMs'>>;
+  /** The bus an agent's events go to (deadlock detections). @default none: not announced */
+  events?: PutEventsClient | undefined;
   /** Agents with `resources`: wraps the team's pool they lease from (e.g. `--inject deadlock` holds between leases). @default none */
   wrapResourcePool?: ((pool: LeasingPool) => LeasingPool) | undefined;
 }
@@ -55,7 +58,7 @@ export function createLocalAgent(options: LocalAgentOptions): LocalAgent {
     model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
     ...options.extraConfig,
   };
-  const built = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model });
+  const built = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model, events: options.events });
   const { resourcePool } = built;
   const deps = resourcePool && options.wrapResourcePool ? { ...built, resourcePool: options.wrapResourcePool(resourcePool) } : built;
   options.telemetry.attach(deps.logger, deps.metrics);

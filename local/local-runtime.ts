@@ -15,6 +15,7 @@
  * }
  * ```
  */
+import { type ApprovalSweep, createApprovalKeeperHandler } from '../functions/control/approval-keeper.ts';
 import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
 import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
@@ -83,7 +84,7 @@ export interface RunResult {
   rollbacks: RollbackRecord[];
   /** auction: every round (bids received, admitted, rejected per reason) and every award. */
   auction?: AuctionSummary;
-  /** The task's human approval, once it escalated: PENDING (the run is WAITING), APPROVED or REJECTED. */
+  /** The task's human approval, once it escalated: PENDING (the run is WAITING), APPROVED, REJECTED, or TIMED_OUT (no decision by its deadline). */
   approval?: ApprovalSummary;
   /** Loops, hallucinated consensus and deadlocks detected in the task, oldest first: what, where, and what was done. */
   detections: DetectionRecord[];
@@ -142,6 +143,8 @@ export interface LocalRuntimeOptions {
    * (decide it later with `approve` / `reject`, from any process). @default 0
    */
   approvalWaitMs?: number | undefined;
+  /** The clock of approvals: when they are requested and decided, and whether their deadline passed. @default Date.now */
+  now?: (() => number) | undefined;
 }
 
 /** The function ARN an agent has in the local runtime. */
@@ -174,8 +177,8 @@ export class LocalRuntime {
   private readonly auctionHouse: LocalAuctionHouse;
   private readonly approvals: ApprovalStore;
   private readonly detections: DetectionLog;
-  /** Where escalated executions' callback tokens are answered (Step Functions' SendTask* API). */
-  private readonly taskTokens = new LocalTaskTokens();
+  /** Where escalated executions' callback tokens are answered (Step Functions' SendTask* API: success, failure, heartbeat). */
+  public readonly taskTokens = new LocalTaskTokens();
   private readonly approvalWaitMs: number;
   private readonly model: ModelProvider;
   private readonly progressCheckpointSeconds: number | undefined;
@@ -190,7 +193,7 @@ export class LocalRuntime {
     this.progressCheckpointSeconds = options.progressCheckpointSeconds;
     this.eventBus = options.eventBus ?? new LocalEventBus();
     this.auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
-    this.approvals = new ApprovalStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.approvals = new ApprovalStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME, ...(options.now ? { now: options.now } : {}) });
     this.detections = new DetectionLog({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
     this.approvalWaitMs = options.approvalWaitMs ?? 0;
     this.auctionHouse = new LocalAuctionHouse({
@@ -307,10 +310,39 @@ export class LocalRuntime {
     return this.decide(request, 'REJECTED');
   }
 
-  /** The task's approval, once it escalated; undefined otherwise. */
+  /**
+   * The task's approval, once it escalated; undefined otherwise. Nothing runs on a schedule
+   * locally: a pending approval found past its deadline is recorded TIMED_OUT here, as the approval
+   * keeper would have done by then in AWS.
+   */
   public async approval(taskId: string): Promise<ApprovalSummary | undefined> {
-    const approval = await this.approvals.get(taskId);
+    let approval = await this.approvals.get(taskId);
+    if (approval?.status === 'PENDING' && this.approvals.isPastDeadline(approval.requestedAt)) {
+      approval = (await this.approvals.timeOut(taskId)) ?? (await this.approvals.get(taskId));
+    }
     return approval ? withoutToken(approval) : undefined;
+  }
+
+  /**
+   * Runs the approval keeper once (in AWS an EventBridge schedule runs it): a heartbeat for every
+   * pending approval whose execution waits in this process, and TIMED_OUT (with
+   * EscalationTimedOutError to a waiting execution) for those past their deadline. A task whose run
+   * stopped WAITING has no live execution locally: its heartbeat is refused and counted as failed.
+   *
+   * @throws {ApprovalKeeperError} when an approval could not be looked after for another reason
+   */
+  public async sweepApprovals(): Promise<ApprovalSweep> {
+    const { logger, metrics } = controlTelemetry('legion-approval-keeper');
+    this.telemetry.attach(logger, metrics);
+    const keeper = new LocalLambda({
+      functionName: 'legion-control-approval-keeper',
+      functionArn: localFunctionArn('control', 'approval-keeper'),
+      timeoutSeconds: 60,
+      memoryMb: 256,
+      handler: createApprovalKeeperHandler({ approvals: this.approvals, callbacks: this.taskTokens, logger, metrics }),
+    });
+    const { Payload } = await keeper.invoke({ source: 'legion.local', 'detail-type': 'Scheduled Event' });
+    return Payload as ApprovalSweep;
   }
 
   private async decide(request: ApprovalDecisionRequest, decision: 'APPROVED' | 'REJECTED'): Promise<RunResult> {
@@ -362,7 +394,8 @@ export class LocalRuntime {
         documentClient: this.db.documentClient(),
         model,
         telemetry: this.telemetry,
-        extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds, leaseWaitTimeoutMs: scope.leasing?.leaseWaitTimeoutMs },
+        extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds, leaseWaitTimeoutMs: scope.leasing?.leaseWaitTimeoutMs, eventBusName: this.eventBus.name },
+        events: localEventsClient(this.eventBus),
         wrapResourcePool: scope.leasing?.wrapResourcePool,
       });
       return localAgentLambda(team.name, agent, withProgress(definition.id, agent.handler, counter, onProgress));

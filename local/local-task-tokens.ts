@@ -5,6 +5,11 @@
  * handler is given). An answer may come while the function still runs (a task decided before is
  * answered at once): it is kept until the state waits for it.
  *
+ * SendTaskHeartbeat (the approval keeper's) is accepted for a token a state waits on now, and does
+ * nothing more: the local interpreter has no HeartbeatSeconds. Any other token is refused as AWS
+ * refuses it: `TaskDoesNotExist` (a local execution that stopped WAITING is gone; its task waits in
+ * the approval store instead), `InvalidToken` for an empty one.
+ *
  * @example
  * ```ts
  * const tokens = new LocalTaskTokens();
@@ -12,7 +17,7 @@
  * await tokens.wait('t', 0); // { answered: true, output: { ok: true } }
  * ```
  */
-import { SendTaskFailureCommand, type SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { InvalidToken, SendTaskFailureCommand, SendTaskHeartbeatCommand, type SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { LegionError } from '../functions/shared/errors.ts';
 import type { TaskCallbackClient } from '../functions/control/request-approval.ts';
 
@@ -32,15 +37,22 @@ export class LocalTaskTokens implements TaskCallbackClient {
   private readonly answers = new Map<string, Answer>();
   private readonly waiters = new Map<string, (answer: Answer) => void>();
 
-  /** SendTaskSuccess / SendTaskFailure, as the SFN client sends them. */
-  public send(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<unknown> {
+  /** SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat, as the SFN client sends them. */
+  public send(command: SendTaskSuccessCommand | SendTaskFailureCommand | SendTaskHeartbeatCommand): Promise<unknown> {
     // As the SDK does, every problem is a rejected promise, never a synchronous throw.
     try {
-      this.answer(command);
+      if (command instanceof SendTaskHeartbeatCommand) this.heartbeat(command.input.taskToken);
+      else this.answer(command);
       return Promise.resolve({});
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** A heartbeat keeps nothing locally (no HeartbeatSeconds here); it only checks that a state waits on the token. */
+  private heartbeat(taskToken: string | undefined): void {
+    if (!taskToken) throw new InvalidToken({ message: 'Invalid token: empty', $metadata: {} });
+    if (!this.waiters.has(taskToken)) throw new TaskDoesNotExist({ message: `Task does not exist anymore: no state waits on token ${taskToken}`, $metadata: {} });
   }
 
   private answer(command: SendTaskSuccessCommand | SendTaskFailureCommand): void {

@@ -9,13 +9,12 @@
  * middy(runStep).use(checkpoint(...)).use(verifyOutput(...)).use(agentLeases(config, deps));
  * ```
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { type AgentConfig, leaseTimingsOf } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
 import type { Detection } from '../shared/contracts/detections.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import { leaseResources } from '../shared/middlewares/lease-resources.ts';
+import { reportDetection } from '../shared/report-detection.ts';
 import type { DeadlockDetection, PoolHolder } from '../shared/resource-pool.ts';
 import type { AgentDependencies, StepEnvelope } from './agent.ts';
 import type { StepResultBase } from './steps/step-definition.ts';
@@ -94,24 +93,22 @@ export function agentLeases(config: AgentConfig, deps: AgentDependencies): Middl
 }
 
 /**
- * Records a deadlock detection with the step's task (once: a replayed Lambda numbers its
- * detections the same way, so they collapse), counts it in DeadlocksDetected and logs a warning.
- * A failed write is logged and counted, not thrown: the deadlock is resolved either way, and
- * failing the step for its record would throw away the work the resolution saved.
+ * Reports a deadlock detection with the step's task (once: a replayed Lambda numbers its
+ * detections the same way, so they collapse): stored, counted in DeadlocksDetected, announced on
+ * the bus when the agent has one. A failed report is logged, not thrown: the deadlock is resolved
+ * either way, and failing the step for its report would throw away the work the resolution saved.
  */
 async function recordDeadlock(found: DeadlockDetection, step: LeasingStep | undefined, config: AgentConfig, deps: AgentDependencies): Promise<void> {
-  if (!step || !deps.detections) return;
+  const { detections } = deps;
+  if (!step || !detections) return;
   step.detections += 1;
   const { taskId, stateName, stepId } = step.event;
   const id = `${config.agent.id}${stepId === undefined ? '' : `#${stepId}`}-${String(step.detections)}`;
   const detection = describeDeadlock(found, stateName, id.slice(0, 200));
-  const { stored } = await deps.detections.record(taskId, detection).catch((error: unknown) => {
-    deps.logger.error('deadlock detected, but its record failed', { taskId, detection, error: error as Error });
-    return { stored: true };
+  const reporting = { detections, events: deps.events, eventBusName: config.eventBusName, logger: deps.logger, metrics: deps.metrics };
+  await reportDetection({ taskId, team: config.team, pattern: config.pattern }, detection, reporting).catch((error: unknown) => {
+    deps.logger.error('deadlock detected, but its report failed', { taskId, detection, error: error as Error });
   });
-  if (!stored) return;
-  deps.metrics.addMetric(METRICS.deadlocksDetected, MetricUnit.Count, 1);
-  deps.logger.warn(`deadlock detected: ${detection.action}`, { taskId, detection });
 }
 
 /**

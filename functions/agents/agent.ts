@@ -30,6 +30,7 @@ import { checkpoint } from '../shared/middlewares/checkpoint.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
+import type { PutEventsClient } from '../shared/put-event.ts';
 import type { LeasingPool } from '../shared/resource-pool.ts';
 import { agentLeases } from './agent-leases.ts';
 import { checkStepResult } from './output-invariants.ts';
@@ -47,7 +48,9 @@ export interface AgentDependencies {
   /** Agents with `resources`: the team's pool they lease them from. @default none */
   resourcePool?: LeasingPool | undefined;
   /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
-  detections?: Pick<DetectionLog, 'record'> | undefined;
+  detections?: Pick<DetectionLog, 'record' | 'markAnnounced'> | undefined;
+  /** Agents with `resources`: the Legion bus their deadlock detections are announced on (with `eventBusName` in the config). @default none */
+  events?: PutEventsClient | undefined;
 }
 
 export type AgentHandler = (event: unknown, context: Context) => Promise<StepResultBase>;

@@ -13,13 +13,12 @@
  * ```
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { METRICS } from '../shared/contract.ts';
-import { type Detection, DetectionSchema, type DetectionType } from '../shared/contracts/detections.ts';
+import { type Detection, DetectionSchema } from '../shared/contracts/detections.ts';
 import type { DetectionLog } from '../shared/detection-log.ts';
-import { DETAIL_TYPES, type FailureDetectedDetail, LEGION_EVENT_SOURCE } from '../shared/events.ts';
-import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
+import type { PutEventsClient } from '../shared/put-event.ts';
+import { reportDetection } from '../shared/report-detection.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const RecordDetectionEventSchema = z.object({
@@ -40,30 +39,14 @@ export interface RecordDetectionDependencies {
   metrics: Metrics;
 }
 
-/** The metric each type of detection is counted in. */
-export const DETECTION_METRICS: Record<DetectionType, string> = {
-  loop: METRICS.loopsDetected,
-  hallucination: METRICS.hallucinationsDetected,
-  deadlock: METRICS.deadlocksDetected,
-};
-
 /**
  * Stores, counts and announces a detection (pure; no middlewares). A detection recorded before is
  * not counted again, and announced again only if its event never went out (a replay after a
  * failed put).
  */
 export async function recordDetection(event: RecordDetectionEvent, deps: RecordDetectionDependencies): Promise<Detection> {
-  const { detection, taskId } = event;
-  const { stored, announced } = await deps.detections.record(taskId, detection);
-  if (stored) {
-    deps.metrics.addMetric(DETECTION_METRICS[detection.type], MetricUnit.Count, 1);
-    deps.logger.warn(`${detection.type} detected: ${detection.action}`, { taskId, detection });
-  }
-  if (announced) return detection;
-  const detail: FailureDetectedDetail = { ...detection, taskId, team: event.team, pattern: event.pattern, detectedAt: new Date().toISOString() };
-  await putEvent({ Source: LEGION_EVENT_SOURCE, DetailType: DETAIL_TYPES.failureDetected, Detail: JSON.stringify(detail), EventBusName: deps.eventBusName }, deps);
-  await deps.detections.markAnnounced(taskId, detection);
-  return detection;
+  await reportDetection({ taskId: event.taskId, team: event.team, pattern: event.pattern }, event.detection, deps);
+  return event.detection;
 }
 
 export function createRecordDetectionHandler(deps: RecordDetectionDependencies): ControlHandler<Detection> {

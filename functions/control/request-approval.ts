@@ -7,7 +7,9 @@
  * `HumanRejectedError` (rejected), or the state's timeout.
  *
  * A task decided before (a later execution of it: a resume) is answered at once with that decision,
- * on the new token.
+ * on the new token. A task still pending past its deadline (`requestedAt` + APPROVAL_TIMEOUT_SECONDS:
+ * the task's, however many executions waited) is recorded TIMED_OUT and answered at once with
+ * SendTaskFailure `EscalationTimedOutError`, as the approval keeper does to a waiting execution.
  *
  * @example
  * ```ts
@@ -20,8 +22,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import type { Approval, ApprovalStatus, ApprovalStore } from '../shared/approval-store.ts';
+import { type Approval, type ApprovalStatus, type ApprovalStore, approvalDeadline } from '../shared/approval-store.ts';
 import { METRICS } from '../shared/contract.ts';
+import { EscalationTimedOutError, HumanRejectedError } from '../shared/errors.ts';
 import { type ApprovalRequestedDetail, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
 import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
@@ -44,7 +47,7 @@ export interface TaskCallbackClient {
 }
 
 export interface RequestApprovalDependencies {
-  approvals: Pick<ApprovalStore, 'request'>;
+  approvals: Pick<ApprovalStore, 'request' | 'get' | 'timeOut' | 'isPastDeadline'>;
   callbacks: TaskCallbackClient;
   events: PutEventsClient;
   eventBusName: string;
@@ -61,10 +64,20 @@ export interface ApprovalOutput {
 
 /** Stores the request and notifies, or answers the token with an earlier decision (pure; no middlewares). */
 export async function requestApproval(event: RequestApprovalEvent, deps: RequestApprovalDependencies): Promise<{ status: ApprovalStatus }> {
-  const approval = await deps.approvals.request(event.taskId, { taskToken: event.taskToken, escalation: event.error, team: event.team, pattern: event.pattern });
+  let approval = await deps.approvals.request(event.taskId, { taskToken: event.taskToken, escalation: event.error, team: event.team, pattern: event.pattern });
+  if (approval.status === 'PENDING' && deps.approvals.isPastDeadline(approval.requestedAt)) {
+    // A resumed wait past the task's deadline: the deadline is recorded (unless a decision came first).
+    const timedOut = await deps.approvals.timeOut(event.taskId);
+    if (timedOut) {
+      deps.metrics.addMetric(METRICS.approvalsTimedOut, MetricUnit.Count, 1);
+      deps.logger.warn('escalated task past its deadline: timed out', { taskId: event.taskId, requestedAt: timedOut.requestedAt, deadline: approvalDeadline(timedOut.requestedAt) });
+    }
+    approval = timedOut ?? (await deps.approvals.get(event.taskId)) ?? approval;
+  }
   if (approval.status !== 'PENDING') {
     await answer(event.taskToken, approval, deps.callbacks);
-    deps.metrics.addMetric(approval.status === 'APPROVED' ? METRICS.approvalsGranted : METRICS.approvalsRejected, MetricUnit.Count, 1);
+    if (approval.status === 'APPROVED') deps.metrics.addMetric(METRICS.approvalsGranted, MetricUnit.Count, 1);
+    if (approval.status === 'REJECTED') deps.metrics.addMetric(METRICS.approvalsRejected, MetricUnit.Count, 1);
     deps.logger.info('escalated task decided before: answered at once', { taskId: event.taskId, decision: approval.status });
     return { status: approval.status };
   }
@@ -82,14 +95,28 @@ export async function requestApproval(event: RequestApprovalEvent, deps: Request
   return { status: 'PENDING' };
 }
 
-/** Answers a callback token with a recorded decision, as `legion approve` / `legion reject` do. */
+/**
+ * Answers a callback token with a recorded decision, as `legion approve` / `legion reject` do:
+ * APPROVED with SendTaskSuccess, REJECTED with SendTaskFailure `HumanRejectedError`, TIMED_OUT
+ * with SendTaskFailure `EscalationTimedOutError` (naming the task and since when it waited).
+ * Nothing for a PENDING approval.
+ */
 export async function answer(taskToken: string, approval: Approval, callbacks: TaskCallbackClient): Promise<void> {
   if (approval.status === 'APPROVED') {
     const output: ApprovalOutput = { decision: 'APPROVED', output: approval.output ?? null, decidedBy: approval.decidedBy ?? 'unknown' };
     await callbacks.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
   } else if (approval.status === 'REJECTED') {
-    await callbacks.send(new SendTaskFailureCommand({ taskToken, error: 'HumanRejectedError', cause: `Task ${approval.taskId} rejected by a human: ${approval.reason ?? ''}` }));
+    const rejected = new HumanRejectedError(approval.taskId, approval.reason ?? '');
+    await callbacks.send(new SendTaskFailureCommand({ taskToken, error: rejected.name, cause: rejected.message }));
+  } else if (approval.status === 'TIMED_OUT') {
+    await callbacks.send(timedOutAnswer(taskToken, approval));
   }
+}
+
+/** SendTaskFailure `EscalationTimedOutError` for an approval past its deadline (the request-approval and keeper answer). */
+export function timedOutAnswer(taskToken: string, approval: Pick<Approval, 'taskId' | 'requestedAt'>): SendTaskFailureCommand {
+  const timedOut = new EscalationTimedOutError(approval.taskId, approval.requestedAt, approvalDeadline(approval.requestedAt));
+  return new SendTaskFailureCommand({ taskToken, error: timedOut.name, cause: timedOut.message });
 }
 
 export function createRequestApprovalHandler(deps: RequestApprovalDependencies): ControlHandler<{ status: ApprovalStatus }> {

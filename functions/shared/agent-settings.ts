@@ -34,6 +34,7 @@ export function agentSettingsFor(
       : [];
   const settings: AgentSettings = {
     team: team.name,
+    pattern: team.pattern,
     agent,
     roster,
     fallbackAnswer: agent.role === 'supervisor' ? (team.fallbackAnswer ?? '') : '',

@@ -10,7 +10,7 @@
  * ```
  */
 import { z } from 'zod';
-import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS } from './contract.ts';
+import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
 import { AgentDefinitionSchema } from './team-schema.ts';
 
@@ -36,6 +36,8 @@ export type TeamRosterEntry = z.infer<typeof TeamRosterEntrySchema>;
 /** What CDK puts in the `LEGION_AGENT` variable: the agent and, for a supervisor, its workers (for a lead, its sub-teams). */
 export const AgentSettingsSchema = z.object({
   team: z.string().min(1),
+  /** The team's pattern (what the agent's detections report). */
+  pattern: z.enum(PATTERN_NAMES),
   agent: AgentDefinitionSchema,
   roster: z.array(RosterEntrySchema).default([]),
   /** hierarchical lead only: the sub-teams, with the state machine ARNs from deployment, never from a model. */
@@ -59,7 +61,7 @@ export interface AgentConfig extends AgentSettings {
   model: ModelSettings;
   /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
   progressCheckpointSeconds?: number;
-  /** auction bidders: the Legion event bus their bids go to. @default none */
+  /** The Legion event bus: auction bidders put their bids on it, agents with `resources` their deadlock detections. @default none */
   eventBusName?: string | undefined;
   /**
    * Agents with `resources`: how long a step waits for a resource, in all, before it gives up with

@@ -115,6 +115,19 @@ export const METRICS = {
   approvalsGranted: 'ApprovalsGranted',
   /** Waiting runs a human rejected (the run fails with HumanRejectedError). */
   approvalsRejected: 'ApprovalsRejected',
+  /**
+   * Escalated tasks whose approval reached its deadline (APPROVAL_TIMEOUT_SECONDS after it was first
+   * requested) without a decision: recorded TIMED_OUT once per task, by the approval keeper or by
+   * request-approval on a resume; the run fails with EscalationTimedOutError.
+   */
+  approvalsTimedOut: 'ApprovalsTimedOut',
+  /** approval keeper: SendTaskHeartbeat calls that kept a waiting execution's Escalate alive. */
+  approvalHeartbeatsSent: 'ApprovalHeartbeatsSent',
+  /**
+   * approval keeper: SendTaskHeartbeat calls that failed, mostly because the execution is gone
+   * (TaskTimedOut, TaskDoesNotExist, InvalidToken: stopped, timed out, or answered outside Legion).
+   */
+  approvalHeartbeatsFailed: 'ApprovalHeartbeatsFailed',
   /** Loops detected early (repeated or oscillating outputs, A-B-A-B hand-backs) or at their iteration limit. */
   loopsDetected: 'LoopsDetected',
   /** Results whose agents' agreement was confident while verification against the source of truth failed. */
@@ -167,8 +180,49 @@ export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsErro
 /** Tokens all agents may spend on one task, unless the team sets `limits.taskTokenBudget`. */
 export const DEFAULT_TASK_TOKEN_BUDGET = 100_000;
 
-/** How long an escalated run waits for a human decision (`Escalate`'s TimeoutSeconds) before it fails with States.Timeout. */
+/**
+ * How long an escalated task waits for a human decision, counted from its first request (the
+ * approval's `requestedAt`): a deadline of the task, not of one execution, so resuming a waiting
+ * task does not start a fresh wait. Past it, the approval keeper (or request-approval, on a resume)
+ * records the approval TIMED_OUT and fails the waiting execution with EscalationTimedOutError. Also
+ * `Escalate`'s TimeoutSeconds, the backstop of one execution (States.Timeout, same end).
+ */
 export const APPROVAL_TIMEOUT_SECONDS = 86_400;
+
+/**
+ * `Escalate`'s HeartbeatSeconds: a waiting execution that gets no SendTaskHeartbeat for this long
+ * fails with States.HeartbeatTimeout (ending as APPROVAL_HEARTBEAT_TIMEOUT_ERROR), so a broken
+ * approval path is found within the hour instead of after a day. The approval keeper sends the
+ * heartbeats, every APPROVAL_KEEPER_INTERVAL_MINUTES.
+ */
+export const APPROVAL_HEARTBEAT_SECONDS = 3600;
+
+/** How often the approval keeper runs (an EventBridge schedule): well inside APPROVAL_HEARTBEAT_SECONDS, so a missed run or two is harmless. */
+export const APPROVAL_KEEPER_INTERVAL_MINUTES = 15;
+
+/**
+ * The error a run ends with when its `Escalate` got no heartbeat for APPROVAL_HEARTBEAT_SECONDS
+ * (the `ApprovalHeartbeatLost` Fail state): the approval keeper is not running, or a newer execution
+ * of the task took its approval over. Not an escalation: the run is FAILED, for an operator.
+ */
+export const APPROVAL_HEARTBEAT_TIMEOUT_ERROR = 'ApprovalHeartbeatTimeoutError';
+
+/**
+ * The sparse global secondary index of the checkpoint table that lists the approvals waiting for
+ * a decision, so that the approval keeper finds them with a Query, never a Scan. Only a PENDING
+ * approval item has the two key attributes (`partitionKey` = `partitionValue`, `sortKey` = its
+ * `requestedAt`, so the oldest come first); a decision (or the deadline) removes them, and the
+ * item leaves the index. The keeper reads only the projected attributes.
+ */
+export const PENDING_APPROVALS_INDEX = {
+  indexName: 'pending-approvals',
+  partitionKey: 'approvalPending',
+  sortKey: 'pendingSince',
+  /** The one value of `partitionKey`: every pending approval is in this partition of the index. */
+  partitionValue: 'PENDING',
+  /** Non-key attributes the index keeps (besides the table's and the index's keys). */
+  projectedAttributes: ['taskId', 'taskToken'],
+} as const;
 
 /** Automatic rollbacks a task may have before it is escalated, unless its team sets `limits.maxRollbacks`. */
 export const DEFAULT_MAX_ROLLBACKS = 2;

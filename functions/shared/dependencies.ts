@@ -7,6 +7,7 @@
  * const deps = createAgentDependencies(config);
  * ```
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -22,11 +23,14 @@ import { DetectionLog } from './detection-log.ts';
 import { BedrockModel } from './models/bedrock-model.ts';
 import type { ModelProvider } from './models/model-provider.ts';
 import { ScriptedModel } from './models/scripted-model.ts';
+import type { PutEventsClient } from './put-event.ts';
 import { ResourcePool } from './resource-pool.ts';
 
 export interface DependencyOverrides {
   documentClient?: DynamoDBDocumentClient;
   model?: ModelProvider;
+  /** Where agents with `resources` announce their deadlock detections. @default an EventBridgeClient when the config names a bus */
+  events?: PutEventsClient | undefined;
 }
 
 /** The provider named by the configuration: Bedrock, or the scripted model when asked for. */
@@ -46,16 +50,17 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
     tracer: new Tracer({ serviceName }),
-    ...leasingDependencies(config, documentClient),
+    ...leasingDependencies(config, documentClient, overrides.events),
   };
 }
 
-/** An agent with `resources` leases them from its team's pool and records the deadlocks it meets; others get neither. */
-function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient): Pick<AgentDependencies, 'resourcePool' | 'detections'> {
+/** An agent with `resources` leases them from its team's pool and reports the deadlocks it meets; others get none of it. */
+function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient, events: PutEventsClient | undefined): Pick<AgentDependencies, 'resourcePool' | 'detections' | 'events'> {
   if (config.agent.resources.length === 0) return {};
   const { tableName } = config;
   return {
     resourcePool: new ResourcePool({ client, tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }),
     detections: new DetectionLog({ client, tableName }),
+    events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
   };
 }

@@ -37,8 +37,8 @@ describe('Class: AgentFunction', () => {
     }
 
     it('writes an index.mjs with the createRequire banner and a source map for every agent', () => {
-      // + start-run and publish-outcome (lib/event-triggers.ts)
-      expect(functions).toHaveLength(team.agents.length + CONTROL_FUNCTIONS.length + 2);
+      // + start-run and publish-outcome (lib/event-triggers.ts), and the approval keeper (lib/approval-keeper.ts)
+      expect(functions).toHaveLength(team.agents.length + CONTROL_FUNCTIONS.length + 3);
       for (const fn of functions) {
         const bundle = bundleOf(fn);
         expect(existsSync(bundle), bundle).toBe(true);

@@ -93,6 +93,29 @@ describe('Class: AgentFunction', () => {
     });
   });
 
+  describe('Method: putsEventsOn', () => {
+    it('tells the agent the bus and lets it put events on that bus only', async () => {
+      // Arrange
+      const team = await loadTeamFile(PATTERNS['supervisor-worker'].exampleTeamFile);
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      const bus = new events.EventBus(stack, 'Bus');
+      const agent = new AgentFunction(stack, 'Billing', { settings: agentSettingsFor(team, 'billing', (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`), table });
+
+      // Act
+      agent.putsEventsOn(bus);
+
+      // Assess
+      const template = Template.fromStack(stack);
+      const busId = stack.getLogicalId(bus.node.defaultChild as events.CfnEventBus);
+      template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LEGION_EVENT_BUS_NAME: { Ref: busId } }) } });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } })]) },
+      });
+    });
+  });
+
   describe('Feature: reserved concurrency', () => {
     let team: TeamDefinition;
 

@@ -2,8 +2,11 @@
  * Human approval in the synthesized template: request-approval (a control function every pattern's
  * Escalate state invokes) with exactly its table actions, its bus and the callbacks of Legion's
  * machines; the ApprovalNotifications rule whose pattern is events.ts's approvalRequestedPattern,
- * delivering to an encrypted, TLS-only topic with a dead-letter queue and a retry policy; and the
- * `ApprovalTopicArn` output. Every shipped team is deployed, so every pattern (and sub-teams) is seen.
+ * delivering to an encrypted, TLS-only topic with a dead-letter queue and a retry policy; the
+ * `ApprovalTopicArn` output; and the ApprovalKeeper: its schedule (retry policy, dead-letter queue),
+ * and a role with exactly Query on the pending-approvals index, UpdateItem on the table and
+ * SendTaskHeartbeat / SendTaskFailure on Legion's machines. Every shipped team is deployed, so
+ * every pattern (and sub-teams) is seen.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +16,17 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVAL_TIMEOUT_SECONDS, ENV, PATTERN_NAMES } from '../../functions/shared/contract.ts';
+import {
+  APPROVAL_HEARTBEAT_SECONDS,
+  APPROVAL_KEEPER_INTERVAL_MINUTES,
+  APPROVAL_TIMEOUT_SECONDS,
+  ENV,
+  PATTERN_NAMES,
+  PENDING_APPROVALS_INDEX,
+} from '../../functions/shared/contract.ts';
 import { approvalRequestedPattern } from '../../functions/shared/events.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { ApprovalKeeper } from '../../lib/approval-keeper.ts';
 import { ApprovalNotifications } from '../../lib/approval-notifications.ts';
 import { ControlFunctions } from '../../lib/control-functions.ts';
 import type { LegionStack } from '../../lib/legion-stack.ts';
@@ -164,11 +175,13 @@ describe('Class: ControlFunctions', () => {
       expect(Object.keys(machineIds).sort()).toEqual(teams.flatMap((team) => [team.name, ...Object.keys(team.subTeamDefinitions ?? {})]).filter((name, index, all) => all.indexOf(name) === index).sort());
     });
 
-    it('is the only function of the stack that may answer callbacks', () => {
-      const answering = Object.entries(resourcesOf(template, 'AWS::Lambda::Function'))
-        .filter(([id]) => statementsOfRole(template, roleOf(id)).flatMap(actionsOf).some((action) => action.startsWith('states:SendTask')))
-        .map(([id]) => id);
-      expect(answering).toEqual([requestApprovalId]);
+    it('is the only function of the stack that may answer callbacks with SendTaskSuccess; only it and the approval keeper may use SendTask*', () => {
+      const using = (prefix: string): string[] =>
+        Object.keys(resourcesOf(template, 'AWS::Lambda::Function'))
+          .filter((id) => statementsOfRole(template, roleOf(id)).flatMap(actionsOf).some((action) => action.startsWith(prefix)))
+          .sort();
+      expect(using('states:SendTaskSuccess')).toEqual([requestApprovalId]);
+      expect(using('states:SendTask')).toEqual([requestApprovalId, logicalIdOf(stack.approvalKeeper.function.function)].sort());
     });
 
     it('gets the callback grant in a policy the function does not depend on (its machines refer to it): no dependency cycle', () => {
@@ -310,6 +323,123 @@ describe('Class: ApprovalNotifications', () => {
       expect(topic?.Properties?.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(masterKey), 'Arn'] });
       const [target] = synthesized.Resources[logicalIdOf(notifications.rule)]?.Properties?.Targets as [Target];
       expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 });
+    });
+  });
+});
+
+/** A stack with a table, one machine and an ApprovalKeeper built with `props` (no bundling: synth only). */
+function keeperOnly(props: Partial<ConstructorParameters<typeof ApprovalKeeper>[2]> = {}): { app: App; stack: Stack; keeper: ApprovalKeeper; table: dynamodb.Table } {
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const standalone = new Stack(app, 'KeeperOnly');
+  const table = new dynamodb.Table(standalone, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+  const machine = sfn.StateMachine.fromStateMachineArn(standalone, 'Machine', machineArn('only'));
+  const keeper = new ApprovalKeeper(standalone, 'Keeper', { table, stateMachines: [machine], ...props });
+  return { app, stack: standalone, keeper, table };
+}
+
+describe('Class: ApprovalKeeper', () => {
+  let keeperId: string;
+  let keeperRoleId: string;
+
+  beforeAll(() => {
+    keeperId = logicalIdOf(stack.approvalKeeper.function.function);
+    keeperRoleId = roleOf(keeperId);
+  });
+
+  const keeperStatements = (prefix: string): Statement[] =>
+    statementsOfRole(template, keeperRoleId).filter((statement) => actionsOf(statement).some((action) => action.startsWith(prefix)));
+
+  describe('Feature: role', () => {
+    it('may Query the pending-approvals index, and nothing else of the table that way (no Scan, no Query of the table)', () => {
+      const queries = keeperStatements('dynamodb:').filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+      expect(queries.flatMap(actionsOf)).toEqual(['dynamodb:Query']);
+      expect(queries.flatMap(resourceList)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${PENDING_APPROVALS_INDEX.indexName}`]] }]);
+    });
+
+    it('has exactly Query (on the index) and UpdateItem (on the table) of DynamoDB', () => {
+      const dynamo = keeperStatements('dynamodb:');
+      expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
+      const updates = dynamo.filter((statement) => actionsOf(statement).includes('dynamodb:UpdateItem'));
+      expect(updates.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
+    });
+
+    it("may send heartbeats and failures (not successes) for every team's machine, sub-teams included, and no other resource", () => {
+      const callbacks = keeperStatements('states:');
+      expect([...new Set(callbacks.flatMap(actionsOf))].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat']);
+      const resources = callbacks.flatMap(resourceList);
+      expect(resources).not.toContain('*');
+      expect(resources.map((resource) => referencedIds(resource)[0]).sort()).toEqual(Object.values(machineIds).sort());
+    });
+
+    it('uses no other service than its logs, X-Ray, and the queue of its failed runs', () => {
+      const services = new Set(statementsOfRole(template, keeperRoleId).flatMap(actionsOf).map((action) => action.split(':')[0]));
+      expect([...services].sort()).toEqual(['dynamodb', 'logs', 'sqs', 'states', 'xray']);
+      const sqsResources = keeperStatements('sqs:').flatMap(resourceList);
+      expect(sqsResources).toEqual([{ 'Fn::GetAtt': [logicalIdOf(stack.events.failedInvocations), 'Arn'] }]);
+    });
+
+    it('is told the table, and not the bus', () => {
+      expect(variablesOf(keeperId)).toMatchObject({ [ENV.tableName]: { Ref: tableId } });
+      expect(variablesOf(keeperId)).not.toHaveProperty(ENV.eventBusName);
+    });
+  });
+
+  describe('Feature: schedule', () => {
+    it(`runs the keeper every ${String(APPROVAL_KEEPER_INTERVAL_MINUTES)} minutes, well inside Escalate's HeartbeatSeconds`, () => {
+      const schedules = Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule'));
+      expect(schedules).toHaveLength(1);
+      const [schedule] = schedules as [Resource];
+      expect(schedule.Properties?.ScheduleExpression).toBe(`rate(${String(APPROVAL_KEEPER_INTERVAL_MINUTES)} minutes)`);
+      expect(schedule.Properties?.State).toBe('ENABLED');
+      expect(APPROVAL_KEEPER_INTERVAL_MINUTES * 60 * 2).toBeLessThanOrEqual(APPROVAL_HEARTBEAT_SECONDS);
+    });
+
+    it('targets the keeper with a retry policy and the dead-letter queue of the event triggers', () => {
+      const schedule = template.Resources[logicalIdOf(stack.approvalKeeper.schedule)];
+      const target = schedule?.Properties?.Target as { Arn: unknown; RoleArn: unknown; DeadLetterConfig?: { Arn: unknown }; RetryPolicy?: unknown };
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [keeperId, 'Arn'] });
+      expect(target.RoleArn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.approvalKeeper.scheduleRole), 'Arn'] });
+      expect(target.DeadLetterConfig?.Arn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.events.deadLetterQueue), 'Arn'] });
+      expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: APPROVAL_KEEPER_INTERVAL_MINUTES * 60, MaximumRetryAttempts: 2 });
+    });
+
+    it("has a role of its own, for the scheduler only, that may invoke the keeper and feed the dead-letter queue, nothing else", () => {
+      const roleId = logicalIdOf(stack.approvalKeeper.scheduleRole);
+      const role = template.Resources[roleId];
+      const trust = (role?.Properties?.AssumeRolePolicyDocument as PolicyDocument).Statement;
+      expect(trust).toEqual([expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } })]);
+      const statements = statementsOfRole(template, roleId);
+      const invoke = statements.filter((statement) => actionsOf(statement).includes('lambda:InvokeFunction'));
+      expect(invoke.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction']);
+      expect(invoke.flatMap(resourceList).flatMap(referencedIds)).toEqual([keeperId, keeperId]);
+      expect(statements.flatMap(actionsOf).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+    });
+
+    it('does not retry a failed run (the next one is the retry): it goes to the failed-invocations queue of the event triggers', () => {
+      const configs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).filter((config) => referencedIds(config.Properties?.FunctionName).includes(keeperId));
+      expect(configs).toHaveLength(1);
+      expect(configs[0]?.Properties).toMatchObject({
+        MaximumRetryAttempts: 0,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalIdOf(stack.events.failedInvocations), 'Arn'] } } },
+      });
+    });
+  });
+
+  describe('Feature: props', () => {
+    it('makes encrypted queues of its own when none are given, and takes the interval it is given', () => {
+      const { app, stack: standalone, keeper } = keeperOnly({ interval: Duration.minutes(5) });
+      const synthesized = app.synth().getStackArtifact(standalone.artifactId).template as TemplateJson;
+      const queues = resourcesOf(synthesized, 'AWS::SQS::Queue');
+      expect(Object.keys(queues).sort()).toEqual([logicalIdOf(keeper.deadLetterQueue), logicalIdOf(keeper.failedInvocations)].sort());
+      for (const queue of Object.values(queues)) expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+      const [schedule] = Object.values(resourcesOf(synthesized, 'AWS::Scheduler::Schedule')) as [Resource];
+      expect(schedule.Properties?.ScheduleExpression).toBe('rate(5 minutes)');
+      expect((schedule.Properties?.Target as { RetryPolicy: unknown }).RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 });
+    });
+
+    it('refuses an interval as long as the heartbeat (waiting runs would time out), and a keeper without machines', () => {
+      expect(() => keeperOnly({ interval: Duration.seconds(APPROVAL_HEARTBEAT_SECONDS) })).toThrow(/more often than Escalate's HeartbeatSeconds/);
+      expect(() => keeperOnly({ stateMachines: [] })).toThrow(/needs the state machines/);
     });
   });
 });

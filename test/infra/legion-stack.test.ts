@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../functions/shared/config.ts';
-import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV, PENDING_APPROVALS_INDEX } from '../../functions/shared/contract.ts';
 import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
 import {
@@ -20,8 +20,8 @@ import {
   statementsOfRole,
 } from './synth.ts';
 
-/** start-run and publish-outcome (lib/event-triggers.ts). */
-const EVENT_TRIGGER_FUNCTIONS = 2;
+/** start-run and publish-outcome (lib/event-triggers.ts), and the approval keeper (lib/approval-keeper.ts, in the same Events scope). */
+const EVENT_TRIGGER_FUNCTIONS = 3;
 
 interface Synthesized {
   template: TemplateJson;
@@ -101,9 +101,32 @@ describe('Class: LegionStack', () => {
         AttributeDefinitions: [
           { AttributeName: CHECKPOINT_TABLE.partitionKey, AttributeType: 'S' },
           { AttributeName: CHECKPOINT_TABLE.sortKey, AttributeType: 'S' },
+          { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, AttributeType: 'S' },
+          { AttributeName: PENDING_APPROVALS_INDEX.sortKey, AttributeType: 'S' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
       });
+    });
+
+    it('has exactly one global secondary index: the sparse index of pending approvals of the contract', () => {
+      const [, table] = onlyOne(resourcesOf(template, 'AWS::DynamoDB::Table'));
+      expect(table.Properties?.GlobalSecondaryIndexes).toEqual([
+        {
+          IndexName: PENDING_APPROVALS_INDEX.indexName,
+          KeySchema: [
+            { AttributeName: PENDING_APPROVALS_INDEX.partitionKey, KeyType: 'HASH' },
+            { AttributeName: PENDING_APPROVALS_INDEX.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_APPROVALS_INDEX.projectedAttributes] },
+        },
+      ]);
+    });
+
+    it("keeps other functions' table grants off the index (no <table ARN>/index/* resource anywhere)", () => {
+      const resources = Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+        .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: { Resource: unknown }[] }).Statement)
+        .map((statement) => JSON.stringify(statement.Resource));
+      expect(resources.filter((resource) => resource.includes('/index/*'))).toEqual([]);
     });
 
     it('expires items through a TTL on expiresAt', () => {

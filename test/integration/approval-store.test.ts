@@ -2,7 +2,9 @@
  * Conformance suite of the approval store (one approval per escalated task, kept in the checkpoint
  * table) against DynamoDB Local (the real jar, started once in test/global-setup.ts). No DynamoDB
  * client is mocked. Each test uses its own task id. Time is the store's `now` option: a clock each
- * test moves by hand, so requestedAt / decidedAt / the TTL can be asserted exactly.
+ * test moves by hand, so requestedAt / decidedAt / the TTL / the deadline can be asserted exactly.
+ * The pending-approvals index is the shared table's: other test files list approvals in it too,
+ * so the assertions on it look at this file's tasks only.
  *
  * Also begin-task's `approval` (what CheckApproval reads on a resume), with a real CheckpointManager
  * and a real ApprovalStore on the same table.
@@ -13,10 +15,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type BeginTaskEvent, beginTask } from '../../functions/control/begin-task.ts';
-import { APPROVAL_SK, type Approval, type ApprovalRequest, ApprovalStore } from '../../functions/shared/approval-store.ts';
+import { APPROVAL_SK, type Approval, type ApprovalRequest, ApprovalStore, DEADLINE_DECIDER } from '../../functions/shared/approval-store.ts';
 import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, taskPartition } from '../../functions/shared/contract.ts';
-import { ApprovalNotPendingError } from '../../functions/shared/errors.ts';
+import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, taskPartition } from '../../functions/shared/contract.ts';
+import { ApprovalDeadlinePassedError, ApprovalNotPendingError } from '../../functions/shared/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
@@ -25,6 +27,12 @@ import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 const newTask = (): string => `approval-${randomUUID()}`;
+const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;
+/** The index attributes of a stored approval (undefined each: not in the pending-approvals index). */
+const indexKeys = (approval: Approval | undefined): unknown[] => {
+  const item = approval as (Approval & Record<string, unknown>) | undefined;
+  return [item?.[PENDING_APPROVALS_INDEX.partitionKey], item?.[PENDING_APPROVALS_INDEX.sortKey]];
+};
 
 const ESCALATION = { Error: 'RollbackLimitExceededError', Cause: 'Task escalated: 3 automatic rollbacks reached the limit of 3' };
 const requestWith = (overrides: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
@@ -184,6 +192,37 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
       expect(await store.get(taskId)).toMatchObject({ status: first, decidedBy: 'first', decidedAt: iso(T0 + 1000) });
     });
 
+    it('a decision just before the deadline is recorded, and leaves the index', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      clock.ms = T0 + DAY_MS - 1;
+
+      const decided = await store.decide(taskId, { decision: 'APPROVED', by: 'ops' });
+
+      expect(decided.status).toBe('APPROVED');
+      expect(indexKeys(decided)).toEqual([undefined, undefined]);
+    });
+
+    it('a decision past the deadline comes too late: the deadline is recorded (TIMED_OUT) and ApprovalDeadlinePassedError says so', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      clock.ms = T0 + DAY_MS + 5000;
+
+      const late = store.decide(taskId, { decision: 'APPROVED', output: 'too late', by: 'ops' });
+
+      await expect(late).rejects.toThrow(ApprovalDeadlinePassedError);
+      await expect(late).rejects.toBeInstanceOf(ApprovalNotPendingError);
+      await expect(late).rejects.toMatchObject({
+        taskId,
+        status: 'TIMED_OUT',
+        message: `Task ${taskId} timed out waiting for a decision: it waited since ${iso(T0)}, and its deadline was ${iso(T0 + DAY_MS)}`,
+      });
+      expect(await store.get(taskId)).toMatchObject({ status: 'TIMED_OUT', decidedBy: DEADLINE_DECIDER, decidedAt: iso(T0 + DAY_MS + 5000) });
+      // A second attempt is refused the same way, and changes nothing.
+      await expect(store.decide(taskId, { decision: 'REJECTED', reason: 'no' })).rejects.toThrow(ApprovalDeadlinePassedError);
+      expect((await store.get(taskId))?.decidedAt).toBe(iso(T0 + DAY_MS + 5000));
+    });
+
     it('deciding a task that never escalated throws ApprovalNotPendingError (status undefined, "never escalated") and stores nothing', async () => {
       const { store, taskId } = fixture();
 
@@ -219,6 +258,118 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
     });
   });
 
+  describe('Method: listPending (the sparse pending-approvals index)', () => {
+    const pendingOf = async (store: ApprovalStore, taskIds: string[]) => (await store.listPending()).filter((pending) => taskIds.includes(pending.taskId));
+
+    it('lists a PENDING approval with its current token and first requestedAt (its item carries the index keys)', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith({ taskToken: 'token-first' }));
+      clock.ms = T0 + 60_000;
+      const again = await store.request(taskId, requestWith({ taskToken: 'token-second' }));
+
+      expect(await pendingOf(store, [taskId])).toEqual([{ taskId, taskToken: 'token-second', requestedAt: iso(T0) }]);
+      expect(indexKeys(again)).toEqual([PENDING_APPROVALS_INDEX.partitionValue, iso(T0)]);
+    });
+
+    it.each(['APPROVED', 'REJECTED'] as const)('drops an approval once %s, and a later request (a resume) does not list it again', async (decision) => {
+      const { store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+
+      const decided = await store.decide(taskId, { decision, by: 'ops' });
+      const resumed = await store.request(taskId, requestWith({ taskToken: 'token-resumed' }));
+
+      expect(indexKeys(decided)).toEqual([undefined, undefined]);
+      expect(indexKeys(resumed)).toEqual([undefined, undefined]);
+      expect(resumed).toMatchObject({ status: decision, taskToken: 'token-resumed' });
+      expect(await pendingOf(store, [taskId])).toEqual([]);
+    });
+
+    it('lists the oldest first', async () => {
+      const { clock, store } = fixture();
+      const [older, newer] = [newTask(), newTask()];
+      clock.ms = T0 - 2000;
+      await store.request(newer, requestWith());
+      clock.ms = T0 - 3000;
+      await store.request(older, requestWith());
+
+      expect((await pendingOf(store, [older, newer])).map((pending) => pending.taskId)).toEqual([older, newer]);
+    });
+  });
+
+  describe('Method: timeOut (the task deadline)', () => {
+    it('before the deadline: records nothing, returns undefined, the approval stays PENDING and listed', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      clock.ms = T0 + DAY_MS - 1;
+
+      await expect(store.timeOut(taskId)).resolves.toBeUndefined();
+
+      expect(store.isPastDeadline(iso(T0))).toBe(false);
+      expect(await store.get(taskId)).toMatchObject({ status: 'PENDING', [PENDING_APPROVALS_INDEX.partitionKey]: PENDING_APPROVALS_INDEX.partitionValue });
+    });
+
+    it('at the deadline: records TIMED_OUT, decided by the deadline, and drops it from the index', async () => {
+      const { clock, store, taskId } = fixture();
+      const request = requestWith();
+      await store.request(taskId, request);
+      clock.ms = T0 + DAY_MS;
+
+      const timedOut = await store.timeOut(taskId);
+
+      expect(store.isPastDeadline(iso(T0))).toBe(true);
+      const expected = { taskId, status: 'TIMED_OUT', decidedBy: DEADLINE_DECIDER, decidedAt: iso(T0 + DAY_MS), requestedAt: iso(T0), taskToken: request.taskToken, escalation: ESCALATION };
+      expect(timedOut).toMatchObject(expected);
+      expect(timedOut?.reason).toMatch(/no human decision/);
+      expect(await store.get(taskId)).toMatchObject(expected);
+      expect(indexKeys(await store.get(taskId))).toEqual([undefined, undefined]);
+    });
+
+    it('a request renewed by a resume does not move the deadline', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      clock.ms = T0 + DAY_MS - 1000;
+      await store.request(taskId, requestWith({ taskToken: 'token-resumed' }));
+      clock.ms = T0 + DAY_MS;
+
+      expect(await store.timeOut(taskId)).toMatchObject({ status: 'TIMED_OUT', taskToken: 'token-resumed', requestedAt: iso(T0) });
+    });
+
+    it('leaves a decision recorded first, and returns undefined (also for a task that never escalated)', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      await store.decide(taskId, { decision: 'REJECTED', reason: 'in time', by: 'lead' });
+      clock.ms = T0 + 2 * DAY_MS;
+
+      await expect(store.timeOut(taskId)).resolves.toBeUndefined();
+      await expect(store.timeOut(newTask())).resolves.toBeUndefined();
+      expect(await store.get(taskId)).toMatchObject({ status: 'REJECTED', decidedBy: 'lead' });
+    });
+
+    it('a request after the deadline was recorded keeps TIMED_OUT and replaces the token', async () => {
+      const { clock, store, taskId } = fixture();
+      await store.request(taskId, requestWith());
+      clock.ms = T0 + DAY_MS;
+      await store.timeOut(taskId);
+
+      expect(await store.request(taskId, requestWith({ taskToken: 'token-resumed' }))).toMatchObject({ status: 'TIMED_OUT', taskToken: 'token-resumed', requestedAt: iso(T0) });
+    });
+
+    it('concurrent timeOut and a human decision just past the deadline: the deadline wins, once', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const { clock, store, taskId } = fixture();
+        await store.request(taskId, requestWith());
+        clock.ms = T0 + DAY_MS;
+
+        const [timedOut, decision] = await Promise.allSettled([store.timeOut(taskId), store.decide(taskId, { decision: 'APPROVED', by: 'late' })]);
+
+        expect(decision.status).toBe('rejected');
+        expect(decision.status === 'rejected' ? decision.reason : undefined).toBeInstanceOf(ApprovalDeadlinePassedError);
+        expect(timedOut.status).toBe('fulfilled');
+        expect((await store.get(taskId))?.status).toBe('TIMED_OUT');
+      }
+    });
+  });
+
   describe('Method: get', () => {
     it('returns undefined for a task that never escalated', async () => {
       const { store } = fixture();
@@ -241,8 +392,10 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
 describe('Function: beginTask (approval of a resumed task; DynamoDB Local)', () => {
   let checkpoints: CheckpointManager;
   let approvals: ApprovalStore;
+  let storeClient: DynamoDBDocumentClient;
 
   onDynamoDbLocal((client) => {
+    storeClient = client;
     checkpoints = new CheckpointManager({ client, tableName: LOCAL_TABLE_NAME });
     approvals = new ApprovalStore({ client, tableName: LOCAL_TABLE_NAME });
   });
@@ -310,6 +463,18 @@ describe('Function: beginTask (approval of a resumed task; DynamoDB Local)', () 
     await approvals.decide(taskId, { decision: 'REJECTED', reason: 'no' });
 
     expect((await resume(taskId)).approval.status).toBe('REJECTED');
+  });
+
+  it('a resumed task whose approval timed out gets TIMED_OUT (CheckApproval sends it back to Escalate, which ends it timed out)', async () => {
+    const taskId = newTask();
+    await start(taskId);
+    const clock = { ms: Date.now() - 2 * DAY_MS };
+    const store = new ApprovalStore({ client: storeClient, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    await store.request(taskId, requestWith());
+    clock.ms = Date.now();
+    await store.timeOut(taskId);
+
+    expect((await resume(taskId)).approval).toEqual({ status: 'TIMED_OUT', escalation: ESCALATION });
   });
 
   it('an escalation without a Cause is given as Cause ""', async () => {

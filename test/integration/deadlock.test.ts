@@ -8,6 +8,7 @@
  * which the state machine handles like any failing agent. Each test runs a team renamed for it, so
  * its resource pool (one per team) is its own; every run has a time bound and is asserted to have ended.
  */
+import { DETAIL_TYPES } from '../../functions/shared/events.ts';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRICS } from '../../functions/shared/contract.ts';
@@ -81,9 +82,10 @@ describe('Feature: resource deadlocks (local runtime, DynamoDB Local)', () => {
       async () => {
         const injection = deadlockInjection(renamed(telecom));
         const { team, agents } = injection;
-        const { result, counted, pool } = await withRuntime(async (runtime) => {
+        const { result, counted, pool, announced } = await withRuntime(async (runtime) => {
           const outcome = await run(runtime, { team, input: injection.input ?? team.example, ...injection.run });
-          return { result: outcome, counted: deadlocksCounted(runtime), pool: await poolOf(runtime, team).waitForGraph() };
+          const failureEvents = runtime.eventBus.events.filter((event) => event['detail-type'] === DETAIL_TYPES.failureDetected);
+          return { result: outcome, counted: deadlocksCounted(runtime), pool: await poolOf(runtime, team).waitForGraph(), announced: failureEvents };
         });
 
         expect(ENDED).toContain(result.status);
@@ -96,6 +98,10 @@ describe('Feature: resource deadlocks (local runtime, DynamoDB Local)', () => {
         expect(result.detections).toHaveLength(1);
         expectCyclesBroken(result.detections, agents, ['Work']);
         expect(result.detections[0]?.stepId).toMatch(/^(billing|technical-support)-1$/);
+        // Announced on the bus like the state machines' detections.
+        expect(announced.map((event) => event.detail)).toEqual([
+          expect.objectContaining({ taskId: result.taskId, type: 'deadlock', action: 'released-youngest', team: team.name, pattern: 'supervisor-worker' }),
+        ]);
         // No step more than a run without the deadlock: the resolution retried leases, not work.
         expect(agentSteps(result)).toEqual(['billing:Work', 'supervisor:Classify', 'supervisor:Synthesize', 'technical-support:Work']);
         expect(counted).toBe(1);

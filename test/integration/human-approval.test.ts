@@ -4,14 +4,25 @@
  * handler stores its token with the task and puts ApprovalRequested on the bus, and a decision
  * resumes the task: approved, it ends with the human's output; rejected, it fails. The scripted
  * model's `off-contract` fault (a scripted shortcut) makes the runs escalate.
+ *
+ * The task deadline (a day after the first request) works locally through request-approval on a
+ * resume, and through the keeper run once (`sweepApprovals`); time is the runtime's `now` option, a
+ * clock the tests move. Errors Step Functions itself raises in AWS (States.HeartbeatTimeout,
+ * States.Timeout) cannot happen locally: they are sent to a waiting execution's token by hand, to
+ * see where the real ASL routes them.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS } from '../../functions/shared/contract.ts';
 import { DETAIL_TYPES } from '../../functions/shared/events.ts';
-import { ApprovalNotPendingError } from '../../functions/shared/errors.ts';
+import { ApprovalDeadlinePassedError, ApprovalNotPendingError, EscalationTimedOutError } from '../../functions/shared/errors.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
-import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+import { LocalRuntime, type LocalRuntimeOptions, type RunResult } from '../../local/local-runtime.ts';
+
+const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;
 
 describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)', () => {
   let telecom: TeamDefinition;
@@ -19,8 +30,12 @@ describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)'
   let endpoint: string;
 
   /** Runs `work` on a runtime whose scripted model breaks `stateName`'s contract `times` times. */
-  async function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, faults: { stateName: string; times: number } = { stateName: 'Classify', times: 9 }): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model: new ScriptedModel({ faults: [{ kind: 'off-contract', ...faults }] }) });
+  async function withRuntime<T>(
+    work: (runtime: LocalRuntime) => Promise<T>,
+    faults: { stateName: string; times: number } = { stateName: 'Classify', times: 9 },
+    options: Omit<LocalRuntimeOptions, 'dataDir' | 'model'> = {},
+  ): Promise<T> {
+    const runtime = await LocalRuntime.connect(endpoint, { ...options, model: new ScriptedModel({ faults: [{ kind: 'off-contract', ...faults }] }) });
     try {
       return await work(runtime);
     } finally {
@@ -124,5 +139,188 @@ describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)'
     expect(waiting.approval?.pattern).toBe('pipeline');
     expect(approved.status).toBe('SUCCEEDED');
     expect((approved.output as { output: unknown }).output).toEqual({ document: 'written by the editor-in-chief' });
+  });
+
+  describe('Feature: the task deadline (a day after the first request, however many executions wait)', () => {
+    const CLASSIFY = { stateName: 'Classify', times: 9 };
+
+    it('a task still waiting past its deadline is failed on resume with EscalationTimedOutError: ESCALATED, no step run again, no decision possible', async () => {
+      const clock = { ms: Date.now() };
+      // Act
+      const { waiting, late, decision, again } = await withRuntime(
+        async (runtime) => {
+          const first = await escalate(runtime);
+          clock.ms += DAY_MS + 1000;
+          const resumed = await runtime.resume({ team: telecom, taskId: first.taskId });
+          const decided = await runtime.approve({ team: telecom, taskId: first.taskId }).catch((error: unknown) => error);
+          return { waiting: first, late: resumed, decision: decided, again: await runtime.resume({ team: telecom, taskId: first.taskId }) };
+        },
+        CLASSIFY,
+        { now: () => clock.ms },
+      );
+
+      // Assess
+      expect(waiting.status).toBe('WAITING');
+      const requestedAt = waiting.approval?.requestedAt ?? '';
+      expect(late.status).toBe('ESCALATED');
+      expect(late.error).toEqual({
+        error: 'EscalationTimedOutError',
+        cause: new EscalationTimedOutError(waiting.taskId, requestedAt, new Date(Date.parse(requestedAt) + DAY_MS).toISOString()).message,
+      });
+      expect(late.error?.cause).toContain(waiting.taskId);
+      expect(late.modelCalls).toBe(0);
+      expect(late.approval).toMatchObject({ status: 'TIMED_OUT', decidedBy: 'deadline', requestedAt });
+      expect(decision).toBeInstanceOf(ApprovalDeadlinePassedError);
+      expect(decision).toBeInstanceOf(ApprovalNotPendingError);
+      expect(again).toMatchObject({ status: 'ESCALATED', error: { error: 'EscalationTimedOutError' }, modelCalls: 0 });
+    });
+
+    it('a resume before the deadline waits again, and does not move the deadline', async () => {
+      const clock = { ms: Date.now() };
+      // Act
+      const { before, after } = await withRuntime(
+        async (runtime) => {
+          const first = await escalate(runtime);
+          clock.ms += DAY_MS - 60_000;
+          const waitingAgain = await runtime.resume({ team: telecom, taskId: first.taskId });
+          clock.ms += 61_000;
+          return { before: waitingAgain, after: await runtime.resume({ team: telecom, taskId: first.taskId }) };
+        },
+        CLASSIFY,
+        { now: () => clock.ms },
+      );
+
+      // Assess
+      expect(before.status).toBe('WAITING');
+      expect(after.status).toBe('ESCALATED');
+      expect(after.error?.error).toBe('EscalationTimedOutError');
+    });
+
+    it("reading a waiting task's approval past its deadline records it TIMED_OUT (locally nothing runs on a schedule)", async () => {
+      const clock = { ms: Date.now() };
+      // Act
+      const { before, after } = await withRuntime(
+        async (runtime) => {
+          const first = await escalate(runtime);
+          const pending = await runtime.approval(first.taskId);
+          clock.ms += DAY_MS;
+          return { before: pending, after: await runtime.approval(first.taskId) };
+        },
+        CLASSIFY,
+        { now: () => clock.ms },
+      );
+
+      // Assess
+      expect(before?.status).toBe('PENDING');
+      expect(after).toMatchObject({ status: 'TIMED_OUT', decidedBy: 'deadline' });
+      expect(after).not.toHaveProperty('taskToken');
+    });
+
+    it('the keeper, run once, times out a WAITING task past its deadline (its resume then ends ESCALATED at once), and only that one', async () => {
+      // The task escalated two days ago; every other approval of the shared table was asked for within the day.
+      const clock = { ms: Date.now() - 2 * DAY_MS };
+      // Act
+      const { late, recent, sweep, resumed, recentAfter } = await withRuntime(
+        async (runtime) => {
+          const old = await escalate(runtime);
+          clock.ms = Date.now();
+          const fresh = await escalate(runtime);
+          const swept = await runtime.sweepApprovals();
+          return { late: old, recent: fresh, sweep: swept, resumed: await runtime.resume({ team: telecom, taskId: old.taskId }), recentAfter: await runtime.approval(fresh.taskId) };
+        },
+        CLASSIFY,
+        { now: () => clock.ms },
+      );
+
+      // Assess
+      expect(sweep.timedOut).toContain(late.taskId);
+      expect(sweep.timedOut).not.toContain(recent.taskId);
+      // A run that stopped WAITING has no live execution locally: its heartbeat is refused, its approval stays PENDING.
+      expect(sweep.heartbeatsFailed).toContain(recent.taskId);
+      expect(recentAfter?.status).toBe('PENDING');
+      expect(resumed).toMatchObject({ status: 'ESCALATED', error: { error: 'EscalationTimedOutError' }, approval: { status: 'TIMED_OUT' } });
+    });
+  });
+
+  describe('Feature: an execution that waits in this process (approvalWaitMs)', () => {
+    /** Starts a run that escalates and waits up to a minute; resolves with the run and its token once it waits. */
+    async function waitingRun(runtime: LocalRuntime): Promise<{ taskId: string; taskToken: string; run: Promise<RunResult> }> {
+      const taskId = `hitl-${randomUUID()}`;
+      const run = runtime.run({ team: telecom, input: telecom.example, taskId });
+      for (let attempt = 0; attempt < 300; attempt += 1) {
+        const requested = runtime.eventBus.events.find((event) => event['detail-type'] === DETAIL_TYPES.approvalRequested && event.detail.taskId === taskId);
+        if (requested) {
+          // The event is put before the state starts waiting on the token.
+          for (let check = 0; check < 100; check += 1) {
+            const live = await runtime.taskTokens.send(new SendTaskHeartbeatCommand({ taskToken: String(requested.detail.taskToken) })).then(
+              () => true,
+              () => false,
+            );
+            if (live) return { taskId, taskToken: String(requested.detail.taskToken), run };
+            await sleep(20);
+          }
+        }
+        await sleep(20);
+      }
+      throw new Error(`run ${taskId} never waited`);
+    }
+
+    const waitingOptions = { approvalWaitMs: 60_000 };
+
+    it('the keeper (sweepApprovals) sends its heartbeat to the live token, and the run goes on waiting for its answer', async () => {
+      // Act
+      const { taskId, sweep, result } = await withRuntime(
+        async (runtime) => {
+          const waiting = await waitingRun(runtime);
+          const swept = await runtime.sweepApprovals();
+          await runtime.taskTokens.send(new SendTaskSuccessCommand({ taskToken: waiting.taskToken, output: JSON.stringify({ decision: 'APPROVED', output: { answer: 'by hand' }, decidedBy: 'ops' }) }));
+          return { taskId: waiting.taskId, sweep: swept, result: await waiting.run };
+        },
+        { stateName: 'Classify', times: 9 },
+        waitingOptions,
+      );
+
+      // Assess
+      expect(sweep.heartbeatsSent).toContain(taskId);
+      expect(sweep.heartbeatsFailed).not.toContain(taskId);
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.output).toMatchObject({ approvedBy: 'ops', output: { answer: 'by hand' } });
+    });
+
+    it(`States.HeartbeatTimeout (no keeper) ends the run FAILED with ${APPROVAL_HEARTBEAT_TIMEOUT_ERROR}, naming the keeper; the approval stays PENDING`, async () => {
+      // Act
+      const result = await withRuntime(
+        async (runtime) => {
+          const waiting = await waitingRun(runtime);
+          await runtime.taskTokens.send(new SendTaskFailureCommand({ taskToken: waiting.taskToken, error: 'States.HeartbeatTimeout', cause: '' }));
+          return waiting.run;
+        },
+        { stateName: 'Classify', times: 9 },
+        waitingOptions,
+      );
+
+      // Assess
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.error).toBe(APPROVAL_HEARTBEAT_TIMEOUT_ERROR);
+      expect(result.error?.cause).toMatch(/^no heartbeat: the approval keeper is not running/);
+      expect(result.approval?.status).toBe('PENDING');
+    });
+
+    it("States.Timeout (the execution's own day) ends the run as the deadline does: ESCALATED with EscalationTimedOutError", async () => {
+      // Act
+      const result = await withRuntime(
+        async (runtime) => {
+          const waiting = await waitingRun(runtime);
+          await runtime.taskTokens.send(new SendTaskFailureCommand({ taskToken: waiting.taskToken, error: 'States.Timeout', cause: '' }));
+          return waiting.run;
+        },
+        { stateName: 'Classify', times: 9 },
+        waitingOptions,
+      );
+
+      // Assess
+      expect(result.status).toBe('ESCALATED');
+      expect(result.error).toEqual({ error: 'EscalationTimedOutError', cause: "this execution waited a day (Escalate's TimeoutSeconds) for a human decision" });
+    });
   });
 });

@@ -5,6 +5,7 @@ import { ConfigurationError } from '../../functions/shared/errors.ts';
 
 const AGENT_SETTINGS = {
   team: 'telecom-support',
+  pattern: 'supervisor-worker',
   agent: {
     id: 'supervisor',
     role: 'supervisor',

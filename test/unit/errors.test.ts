@@ -3,29 +3,33 @@ import { describe, expect, it } from 'vitest';
 import * as errors from '../../functions/shared/errors.ts';
 import {
   AgentOutputError,
+  ApprovalDeadlinePassedError,
+  ApprovalKeeperError,
   ApprovalNotPendingError,
   AwardsExhaustedError,
   BudgetExceededError,
-  HumanRejectedError,
-  NoValidBidsError,
-  ScriptedFailureError,
   CheckpointError,
   CheckpointTooLargeError,
-  NoValidCheckpointError,
-  StaleWriterError,
-  TaskConflictError,
-  TaskNotFoundError,
   ConfigurationError,
   ConsistencyViolationError,
+  DeadlockTimeoutError,
+  describeIssues,
+  EscalationTimedOutError,
   EventPublishError,
-  RollbackLimitExceededError,
+  HumanRejectedError,
   InvalidEventError,
   LegionError,
   ModelInvocationError,
+  NoValidBidsError,
+  NoValidCheckpointError,
+  RollbackLimitExceededError,
+  ScriptedFailureError,
+  StaleWriterError,
+  TaskConflictError,
+  TaskNotFoundError,
   TeamDefinitionError,
   UnboundTaskError,
   UsageError,
-  describeIssues,
 } from '../../functions/shared/errors.ts';
 import { LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
 import { NESTED_EXECUTION_RETRY_ERRORS } from '../../functions/shared/contracts/hierarchical.ts';
@@ -104,6 +108,22 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['HumanRejectedError', new HumanRejectedError('task-1', 'too expensive'), { taskId: 'task-1', reason: 'too expensive' }],
   ['ApprovalNotPendingError', new ApprovalNotPendingError('task-1', 'APPROVED'), { taskId: 'task-1', status: 'APPROVED' }],
+  [
+    'EscalationTimedOutError',
+    new EscalationTimedOutError('task-1', '2026-11-23T10:00:00.000Z', '2026-11-24T10:00:00.000Z'),
+    { taskId: 'task-1', requestedAt: '2026-11-23T10:00:00.000Z', deadline: '2026-11-24T10:00:00.000Z' },
+  ],
+  [
+    'ApprovalDeadlinePassedError',
+    new ApprovalDeadlinePassedError('task-1', '2026-11-23T10:00:00.000Z', '2026-11-24T10:00:00.000Z'),
+    { taskId: 'task-1', status: 'TIMED_OUT', requestedAt: '2026-11-23T10:00:00.000Z', deadline: '2026-11-24T10:00:00.000Z' },
+  ],
+  ['ApprovalKeeperError', new ApprovalKeeperError(['t-1: ThrottlingException']), { problems: ['t-1: ThrottlingException'] }],
+  [
+    'DeadlockTimeoutError',
+    new DeadlockTimeoutError('t-1/billing/Work', 'database', 't-2/billing/Work', 15_000),
+    { holder: 't-1/billing/Work', resource: 'database', heldBy: 't-2/billing/Work', waitedMs: 15_000 },
+  ],
 ];
 
 describe('Module: errors', () => {

@@ -11,7 +11,6 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  DETECTION_METRICS,
   type RecordDetectionDependencies,
   type RecordDetectionEvent,
   RecordDetectionEventSchema,
@@ -19,6 +18,7 @@ import {
   recordDetection,
 } from '../../functions/control/record-detection.ts';
 import { METRICS } from '../../functions/shared/contract.ts';
+import { DETECTION_METRICS } from '../../functions/shared/report-detection.ts';
 import type { Detection, DetectionType } from '../../functions/shared/contracts/detections.ts';
 import type { DetectionLog, RecordOutcome } from '../../functions/shared/detection-log.ts';
 import { EventPublishError, InvalidEventError } from '../../functions/shared/errors.ts';

@@ -4,8 +4,9 @@
  * `send` (aws-sdk-client-mock is not installed): the callbacks client records SendTaskSuccess /
  * SendTaskFailure commands, PutEvents records the entries (or refuses them). The approvals are a
  * real ApprovalStore on DynamoDB Local (started once in test/global-setup.ts); each test uses its
- * own task id. The end-to-end path (the real ASL, the local runtime) is covered in
- * test/integration/human-approval.test.ts.
+ * own task id. Time is the store's `now`: a clock each test moves by hand (the task deadline is
+ * APPROVAL_TIMEOUT_SECONDS after the first request). The end-to-end path (the real ASL, the local
+ * runtime) is covered in test/integration/human-approval.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -24,8 +25,8 @@ import {
   requestApproval,
 } from '../../functions/control/request-approval.ts';
 import { type Approval, ApprovalStore } from '../../functions/shared/approval-store.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { EventPublishError, HumanRejectedError, InvalidEventError } from '../../functions/shared/errors.ts';
+import { APPROVAL_TIMEOUT_SECONDS, METRICS } from '../../functions/shared/contract.ts';
+import { EscalationTimedOutError, EventPublishError, HumanRejectedError, InvalidEventError } from '../../functions/shared/errors.ts';
 import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
@@ -38,6 +39,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const context = { functionName: 'legion-request-approval', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 const newTask = (): string => `request-approval-${randomUUID()}`;
 const ERROR = { Error: 'RollbackLimitExceededError', Cause: 'Task escalated: 3 automatic rollbacks reached the limit of 3' };
+const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;
 
 
 /** Step Functions' callback API: records what was sent. */
@@ -227,6 +229,75 @@ describe('Function: request-approval', () => {
     });
   });
 
+  describe('a task past its deadline (a day after its first request, however many executions waited)', () => {
+    it('a resumed wait past the deadline: records TIMED_OUT and answers the NEW token with SendTaskFailure EscalationTimedOutError naming the task and since when', async () => {
+      const taskId = newTask();
+      await handler(eventFor(taskId, { taskToken: 'token-first' }), context);
+      clock.ms = T0 + DAY_MS + 1000;
+
+      const result = await handler(eventFor(taskId, { taskToken: 'token-resumed' }), context);
+
+      expect(result).toEqual({ status: 'TIMED_OUT' });
+      expect(callbacks.sent).toHaveLength(1);
+      const command = callbacks.sent[0];
+      expect(command).toBeInstanceOf(SendTaskFailureCommand);
+      expect(command?.input).toEqual({
+        taskToken: 'token-resumed',
+        error: 'EscalationTimedOutError',
+        cause: new EscalationTimedOutError(taskId, iso(T0), iso(T0 + DAY_MS)).message,
+      });
+      expect((command as SendTaskFailureCommand).input.cause).toContain(taskId);
+      expect((command as SendTaskFailureCommand).input.cause).toContain(iso(T0));
+      expect(await approvals.get(taskId)).toMatchObject({ status: 'TIMED_OUT', decidedBy: 'deadline', decidedAt: iso(T0 + DAY_MS + 1000), taskToken: 'token-resumed' });
+      // Only the first request notified: the late one asks nobody.
+      expect(events.entries).toHaveLength(1);
+      expect(telemetry.metricValues(METRICS.approvalsTimedOut)).toEqual([1]);
+      expect(telemetry.metricValues(METRICS.approvalsRequested)).toEqual([1]);
+    });
+
+    it('a resumed wait just before the deadline still waits (the deadline is the first request\'s, not renewed)', async () => {
+      const taskId = newTask();
+      await handler(eventFor(taskId, { taskToken: 'token-first' }), context);
+      clock.ms = T0 + DAY_MS - 1000;
+
+      await expect(handler(eventFor(taskId, { taskToken: 'token-resumed' }), context)).resolves.toEqual({ status: 'PENDING' });
+      clock.ms = T0 + DAY_MS;
+      await expect(handler(eventFor(taskId, { taskToken: 'token-again' }), context)).resolves.toEqual({ status: 'TIMED_OUT' });
+
+      expect(callbacks.sent.map((command) => [command.input.taskToken, (command as SendTaskFailureCommand).input.error])).toEqual([['token-again', 'EscalationTimedOutError']]);
+    });
+
+    it('a task timed out before (by the keeper) is answered at once with EscalationTimedOutError, and not counted again', async () => {
+      const taskId = newTask();
+      await approvals.request(taskId, { taskToken: 'token-old', escalation: ERROR, team: 'telecom-support', pattern: 'supervisor-worker' });
+      clock.ms = T0 + DAY_MS;
+      await approvals.timeOut(taskId);
+      clock.ms = T0 + 3 * DAY_MS;
+
+      const result = await handler(eventFor(taskId, { taskToken: 'token-new' }), context);
+
+      expect(result).toEqual({ status: 'TIMED_OUT' });
+      expect(callbacks.sent.map((command) => command.input)).toEqual([
+        { taskToken: 'token-new', error: 'EscalationTimedOutError', cause: new EscalationTimedOutError(taskId, iso(T0), iso(T0 + DAY_MS)).message },
+      ]);
+      expect(events.entries).toEqual([]);
+      expect(telemetry.metricValues(METRICS.approvalsTimedOut)).toEqual([]);
+      expect(telemetry.metricValues(METRICS.approvalsGranted)).toEqual([]);
+      expect(telemetry.metricValues(METRICS.approvalsRejected)).toEqual([]);
+    });
+
+    it('a human decision recorded before the deadline stands, however late the resume', async () => {
+      const taskId = newTask();
+      await approvals.request(taskId, { taskToken: 'token-old', escalation: ERROR, team: 'telecom-support', pattern: 'supervisor-worker' });
+      clock.ms = T0 + DAY_MS - 1;
+      await approvals.decide(taskId, { decision: 'APPROVED', output: 'in time', by: 'ops' });
+      clock.ms = T0 + 2 * DAY_MS;
+
+      await expect(handler(eventFor(taskId, { taskToken: 'token-new' }), context)).resolves.toEqual({ status: 'APPROVED' });
+      expect(callbacks.sent[0]).toBeInstanceOf(SendTaskSuccessCommand);
+    });
+  });
+
   describe('an invalid event', () => {
     it('without taskToken: InvalidEventError naming taskToken; nothing stored, put or sent', async () => {
       const taskId = newTask();
@@ -274,6 +345,17 @@ describe('Function: request-approval', () => {
       await answer('token-given', approval({ status: 'APPROVED', output: 42, decidedBy: 'ops' }), callbacks);
       expect(callbacks.sent.map((command) => command.input.taskToken)).toEqual(['token-given']);
       expect(JSON.parse((callbacks.sent[0] as SendTaskSuccessCommand).input.output ?? '')).toEqual({ decision: 'APPROVED', output: 42, decidedBy: 'ops' });
+    });
+
+    it('a TIMED_OUT approval answers SendTaskFailure EscalationTimedOutError, naming the task, since when it waited and its deadline', async () => {
+      await answer('token-given', approval({ status: 'TIMED_OUT', decidedBy: 'deadline' }), callbacks);
+      expect(callbacks.sent).toHaveLength(1);
+      expect(callbacks.sent[0]).toBeInstanceOf(SendTaskFailureCommand);
+      expect(callbacks.sent[0]?.input).toEqual({
+        taskToken: 'token-given',
+        error: 'EscalationTimedOutError',
+        cause: `Task t-1 waited for a human decision since ${iso(T0)} and had none by its deadline ${iso(T0 + DAY_MS)}`,
+      });
     });
 
     it('an APPROVED approval without output or decidedBy answers output null, decidedBy "unknown"', async () => {

@@ -52,6 +52,8 @@ const UNREACHABLE = [
   'HumanApproved',
   'HumanRejected',
   'ApprovalTimedOut',
+  'ApprovalWaitTimedOut',
+  'ApprovalHeartbeatLost',
   'EscalationFailed',
 ];
 

@@ -14,20 +14,13 @@ import type { Detection } from '../../functions/shared/contracts/detections.ts';
 import { DETECTION_SK_PREFIX, DetectionLog } from '../../functions/shared/detection-log.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
+import { LOOP_DETECTION as LOOP } from '../support/detections.ts';
 
 /** A fixed instant in the future: retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 const newTask = (): string => `detection-${randomUUID()}`;
 
-const LOOP: Detection = {
-  type: 'loop',
-  step: 'CheckLoop',
-  stepId: 'h2',
-  action: 'conflict-rule',
-  agents: ['editor', 'writer'],
-  details: "editor and writer handed work back and forth (similarity 1.00): conflict rule, editor's instruction binds writer",
-};
 const HALLUCINATION: Detection = {
   type: 'hallucination',
   step: 'Verify',

@@ -8,37 +8,18 @@
  * asserts on its own outcome. One run per failure mode: the other patterns' scenarios run
  * in-process (loop.test.ts, pipeline-hallucination.test.ts, hallucination.test.ts, deadlock.test.ts).
  */
-import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetectionRecord } from '../../functions/shared/contracts/detections.ts';
 import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
 /** A child process that hangs is killed after this; the beforeAll that waits for all of them is bounded a little above. */
 const CHILD_TIMEOUT_MS = 150_000;
 const ALL_RUNS_TIMEOUT_MS = 160_000;
 
-interface CliOutcome {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A real `legion` child process, awaited without blocking, so that the scenarios run side by side. */
-function legion(...args: string[]): Promise<CliOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/legion.js', ...args], { timeout: CHILD_TIMEOUT_MS });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
-}
+/** A real `legion` child process (test/support/legion-process.ts). */
+const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: CHILD_TIMEOUT_MS });
 
 /** The scenarios, each one `legion run` call. */
 const SCENARIOS = {

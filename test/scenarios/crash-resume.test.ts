@@ -5,7 +5,6 @@
  * must equal an uninterrupted run, and no agent step may act twice: the resumed process calls the
  * model only for steps that had no checkpoint, and each step has exactly one checkpoint.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadTeamFile } from '../../functions/shared/team.ts';
 import { allStates } from '../../local/asl.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
 const MULTI_INTENT = { request: 'I was overcharged on my invoice and my router keeps dropping the wifi' };
 const UNCLASSIFIABLE = { request: 'Hello there, anybody around?' };
@@ -57,27 +57,8 @@ const UNREACHABLE = [
   'EscalationFailed',
 ];
 
-interface CliOutcome {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A real `legion` child process, awaited without blocking, so that crash points can run side by side. */
-function legion(...args: string[]): Promise<CliOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/legion.js', ...args], { timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
-}
+/** A real `legion` child process (test/support/legion-process.ts). */
+const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 120_000 });
 
 describe('Scenario: crash at every state of supervisor-worker, then resume from another process', () => {
   const reference = new Map<object, RunResult>();

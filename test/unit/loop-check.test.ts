@@ -25,6 +25,7 @@ import { detectLoop } from '../../functions/shared/loop-detector.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
+import { LOOP_DETECTION } from '../support/detections.ts';
 
 const BRIEF = 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery';
 const NOTES = 'Research notes: serverless orchestration, checkpoints after every step, automatic recovery of crashed runs.';
@@ -179,14 +180,7 @@ describe('Function: loopCheck', () => {
         history: [FIRST, { from: 'editor', to: 'writer', instruction: SOURCES, work: DRAFT, afterRuling: false }],
         ruling: { agentId: 'writer', over: 'editor', instruction: `editor outranks you on this; follow its instruction: ${SOURCES}` },
       });
-      expect(result.detection).toEqual({
-        type: 'loop',
-        step: 'CheckLoop',
-        stepId: 'h2',
-        action: 'conflict-rule',
-        agents: ['editor', 'writer'],
-        details: "editor and writer handed work back and forth (similarity 1.00): conflict rule, editor's instruction binds writer",
-      });
+      expect(result.detection).toEqual(LOOP_DETECTION);
       expect(DetectionSchema.safeParse(result.detection).success).toBe(true);
       expect(result.summary).toBe(`editor handed writer's work back (hand-back 2 of at most 4): ${SOURCES} · loop: conflict-rule (oscillation)`);
       expect(LoopCheckResultSchema.safeParse(result).success).toBe(true);

@@ -25,18 +25,11 @@ import { EventPublishError, InvalidEventError } from '../../functions/shared/err
 import { DETAIL_TYPES, FailureDetectedDetailSchema, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
+import { LOOP_DETECTION as LOOP } from '../support/detections.ts';
 
 const BUS = 'legion-Legion';
 const context = { functionName: 'legion-record-detection', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
-const LOOP: Detection = {
-  type: 'loop',
-  step: 'CheckLoop',
-  stepId: 'h2',
-  action: 'conflict-rule',
-  agents: ['editor', 'writer'],
-  details: "editor and writer handed work back and forth (similarity 1.00): conflict rule, editor's instruction binds writer",
-};
 
 /** FAKE: the detection log in memory, keeping what the real one keeps (the first write of each identity). */
 class FakeDetectionLog implements Pick<DetectionLog, 'record' | 'markAnnounced'> {

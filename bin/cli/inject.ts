@@ -47,12 +47,17 @@ export interface Injection {
 const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination or deadlock';
 
 /** The failure modes `--inject` reproduces, and the patterns each applies to offline. */
-const FAILURE_MODES: Record<string, { patterns: readonly PatternName[]; scenario: (team: TeamDefinition, variant?: string) => ScriptedScenario }> = {
-  loop: { patterns: ['pipeline', 'peer-to-peer'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
-  hallucination: { patterns: ['pipeline', 'peer-to-peer'], scenario: (team) => hallucinationScenario(team) },
-};
+interface FailureMode {
+  patterns: readonly PatternName[];
+  /** The values it takes after a colon (`loop:stubborn`). */
+  variants: readonly string[];
+  scenario: (team: TeamDefinition, variant?: string) => ScriptedScenario;
+}
 
-const FAILURE_MODE_VARIANTS: Record<string, readonly string[]> = { loop: ['stubborn'], hallucination: [] };
+const FAILURE_MODES: Record<string, FailureMode> = {
+  loop: { patterns: ['pipeline', 'peer-to-peer'], variants: ['stubborn'], scenario: (team, variant) => loopScenario(team, { stubborn: variant === 'stubborn' }) },
+  hallucination: { patterns: ['pipeline', 'peer-to-peer'], variants: [], scenario: (team) => hallucinationScenario(team) },
+};
 
 /** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
 export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
@@ -103,8 +108,8 @@ function deadlockOf(pattern: PatternName, team?: TeamDefinition): Injection {
 
 function failureModeInjection(mode: string, variant: string | undefined, extra: number, pattern: PatternName, team?: TeamDefinition): Injection {
   const failureMode = Object.hasOwn(FAILURE_MODES, mode) ? FAILURE_MODES[mode] : undefined;
-  const variants = Object.hasOwn(FAILURE_MODE_VARIANTS, mode) ? (FAILURE_MODE_VARIANTS[mode] ?? []) : [];
   if (!failureMode) throw new UsageError(`--inject must be ${FORMS}, got "${mode}"`);
+  const { variants } = failureMode;
   if (extra > 0 || (variant !== undefined && !variants.includes(variant))) {
     throw new UsageError(`--inject ${mode} takes ${variants.length > 0 ? `no value or :${variants.join(' | :')}` : 'no value'}`);
   }

@@ -75,11 +75,27 @@ function definitionFor(event: StepEventBase, config: AgentConfig): AgentStepDefi
   return definition;
 }
 
+/**
+ * The events already parsed by their step's schema, by event object: the handler runs a step and
+ * then checks its result against the same event, and parsing it once is enough.
+ */
+const parsedEvents = new WeakMap<object, StepEventBase>();
+
+/** The event parsed by its step's schema (once per event object), or the problems that schema finds. */
+function parseStepEvent(event: StepEnvelope, definition: AgentStepDefinition): { data: StepEventBase } | { problems: string[] } {
+  const known = parsedEvents.get(event);
+  if (known) return { data: known };
+  const parsed = definition.eventSchema.safeParse(event);
+  if (!parsed.success) return { problems: describeIssues(parsed.error.issues) };
+  parsedEvents.set(event, parsed.data);
+  return { data: parsed.data };
+}
+
 /** Runs one step of one agent: no middlewares, no checkpoint. Tests may call it directly. */
 export async function runAgentStep(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): Promise<StepResultBase> {
   const definition = definitionFor(event, config);
-  const parsed = definition.eventSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidEventError(config.agent.id, describeIssues(parsed.error.issues));
+  const parsed = parseStepEvent(event, definition);
+  if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
   const result = await definition.run(parsed.data, { config, model: budgetedModel(event.taskId, config, deps), logger: deps.logger });
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
@@ -94,7 +110,7 @@ function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependenc
   if (!deps.budgets) return model;
   return new BudgetedModel(model, deps.budgets, {
     taskId,
-    agentId: config.agent.id,
+    agentId,
     agentBudget: config.agent.tokenBudget,
     taskBudget: config.taskTokenBudget ?? DEFAULT_TASK_TOKEN_BUDGET,
   });
@@ -103,8 +119,8 @@ function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependenc
 /** Checks a result against its step's schema and invariants (see output-invariants.ts). */
 export function checkAgentResult(event: StepEnvelope, result: StepResultBase, config: AgentConfig): string[] {
   const definition = definitionFor(event, config);
-  const parsed = definition.eventSchema.safeParse(event);
-  return parsed.success ? checkStepResult(definition, parsed.data, result, config) : describeIssues(parsed.error.issues);
+  const parsed = parseStepEvent(event, definition);
+  return 'problems' in parsed ? parsed.problems : checkStepResult(definition, parsed.data, result, config);
 }
 
 /**

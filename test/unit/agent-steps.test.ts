@@ -2,42 +2,17 @@
  * The pure agent step (`runAgentStep`, no middlewares) of every role of the telecom team, with the
  * deterministic ScriptedModel and real Powertools Logger/Metrics/Tracer instances.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { type AgentDependencies, runAgentStep } from '../../functions/agents/agent.ts';
-import {
-  type AgentEvent,
-  AgentEventSchema,
-  type ConversationTurn,
-  type Plan,
-  PlanSchema,
-  type Synthesis,
-  SynthesisSchema,
-  type WorkerResult,
-  WorkerResultSchema,
-} from '../../functions/shared/agent-contract.ts';
-import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
+import { runAgentStep } from '../../functions/agents/agent.ts';
+import { type AgentEvent, AgentEventSchema, type ConversationTurn, type Plan, PlanSchema, type Synthesis, SynthesisSchema, type WorkerResult, WorkerResultSchema } from '../../functions/shared/agent-contract.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
 import { METRICS } from '../../functions/shared/contract.ts';
 import { AgentOutputError, ConfigurationError, InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
+import type { ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import type { TeamDefinition } from '../../functions/shared/team.ts';
 import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
-
-/** TEST DOUBLE: a fake model provider that always returns the same fixed text (not the scripted model). */
-class FixedReplyModel implements ModelProvider {
-  public readonly requests: ModelRequest[] = [];
-
-  public constructor(private readonly text: string) {}
-
-  public converse(request: ModelRequest): Promise<ModelReply> {
-    this.requests.push(request);
-    return Promise.resolve({ text: this.text, modelId: 'fixed-reply-test-double', usage: { inputTokens: 3, outputTokens: 4 } });
-  }
-}
+import { FixedReplyModel, agentDependencies, unusedModel } from './support/agent-doubles.ts';
 
 /** The ScriptedModel, recording what each step asked it. */
 class RecordingScriptedModel extends ScriptedModel {
@@ -47,34 +22,6 @@ class RecordingScriptedModel extends ScriptedModel {
     this.requests.push(request);
     return super.converse(request);
   }
-}
-
-/** TEST DOUBLE: a model that must not be called. */
-const unusedModel: ModelProvider = {
-  converse: () => Promise.reject(new Error('the model must not be called here')),
-};
-
-/**
- * runAgentStep never touches the checkpoint store (the checkpoint middleware does), so this one
- * is a stand-in that fails the test if anything reads from it.
- */
-const unusedCheckpoints = new Proxy(
-  {},
-  {
-    get: (_target, property) => {
-      throw new Error(`runAgentStep must not use the checkpoint store (read ${String(property)})`);
-    },
-  },
-) as unknown as CheckpointManager;
-
-function dependencies(model: ModelProvider, serviceName = 'legion-unit-test'): AgentDependencies {
-  return {
-    model,
-    checkpoints: unusedCheckpoints,
-    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-    tracer: new Tracer({ serviceName, enabled: false }),
-  };
 }
 
 /** Builds an event through the contract schema, so every event here is one the state machine may send. */
@@ -107,7 +54,7 @@ describe('Function: runAgentStep', () => {
   describe('Step: classify', () => {
     it('delegates a request with a single intent to that worker', async () => {
       // Act
-      const plan = (await runAgentStep(classifyEvent('Why is my bill so high?'), supervisor, dependencies(new ScriptedModel()))) as Plan;
+      const plan = (await runAgentStep(classifyEvent('Why is my bill so high?'), supervisor, agentDependencies(new ScriptedModel()))) as Plan;
 
       // Assess
       expect(PlanSchema.parse(plan)).toEqual(plan);
@@ -130,7 +77,7 @@ describe('Function: runAgentStep', () => {
       const request = 'I was charged twice on my last bill and my internet has been slow all week.';
 
       // Act
-      const plan = (await runAgentStep(classifyEvent(request), supervisor, dependencies(new ScriptedModel()))) as Plan;
+      const plan = (await runAgentStep(classifyEvent(request), supervisor, agentDependencies(new ScriptedModel()))) as Plan;
 
       // Assess
       expect(plan.route).toBe('delegate');
@@ -150,7 +97,7 @@ describe('Function: runAgentStep', () => {
       );
 
       // Act
-      const plan = (await runAgentStep(classifyEvent('anything'), config, dependencies(model))) as Plan;
+      const plan = (await runAgentStep(classifyEvent('anything'), config, agentDependencies(model))) as Plan;
 
       // Assess
       expect(plan.assignments).toEqual([
@@ -168,7 +115,7 @@ describe('Function: runAgentStep', () => {
       const request = 'What is the weather like in Lisbon tomorrow?';
 
       // Act
-      const plan = (await runAgentStep(classifyEvent(request, HISTORY), supervisor, dependencies(new ScriptedModel()))) as Plan;
+      const plan = (await runAgentStep(classifyEvent(request, HISTORY), supervisor, agentDependencies(new ScriptedModel()))) as Plan;
 
       // Assess
       expect(PlanSchema.parse(plan)).toEqual(plan);
@@ -185,7 +132,7 @@ describe('Function: runAgentStep', () => {
 
     it('appends the customer turn to the conversation it was given', async () => {
       // Act
-      const plan = (await runAgentStep(classifyEvent('My router is broken', HISTORY), supervisor, dependencies(new ScriptedModel()))) as Plan;
+      const plan = (await runAgentStep(classifyEvent('My router is broken', HISTORY), supervisor, agentDependencies(new ScriptedModel()))) as Plan;
 
       // Assess
       expect(plan.conversation).toEqual([...HISTORY, { from: 'customer', text: 'My router is broken' }]);
@@ -196,7 +143,7 @@ describe('Function: runAgentStep', () => {
       const model = new RecordingScriptedModel();
 
       // Act
-      await runAgentStep(classifyEvent('My router is broken', HISTORY), supervisor, dependencies(model));
+      await runAgentStep(classifyEvent('My router is broken', HISTORY), supervisor, agentDependencies(model));
 
       // Assess
       expect(model.requests).toHaveLength(1);
@@ -214,7 +161,7 @@ describe('Function: runAgentStep', () => {
       const model = new FixedReplyModel('Sure! ```json\n{"intents": ["billing", "technical-support", "billing"]}\n```');
 
       // Act
-      const plan = (await runAgentStep(classifyEvent('anything'), supervisor, dependencies(model))) as Plan;
+      const plan = (await runAgentStep(classifyEvent('anything'), supervisor, agentDependencies(model))) as Plan;
 
       // Assess
       expect(plan.intents).toEqual(['billing', 'technical-support']);
@@ -226,7 +173,7 @@ describe('Function: runAgentStep', () => {
       const model = new FixedReplyModel('{"intents": ["billing", "legal-department"]}');
 
       // Act
-      const error = await runAgentStep(classifyEvent('anything'), supervisor, dependencies(model)).catch((caught: unknown) => caught);
+      const error = await runAgentStep(classifyEvent('anything'), supervisor, agentDependencies(model)).catch((caught: unknown) => caught);
 
       // Assess
       expect(error).toBeInstanceOf(AgentOutputError);
@@ -239,7 +186,7 @@ describe('Function: runAgentStep', () => {
       const model = new FixedReplyModel('I think billing should handle this.');
 
       // Act & Assess
-      await expect(runAgentStep(classifyEvent('anything'), supervisor, dependencies(model))).rejects.toThrow(
+      await expect(runAgentStep(classifyEvent('anything'), supervisor, agentDependencies(model))).rejects.toThrow(
         new AgentOutputError('supervisor', 'reply holds no JSON object'),
       );
     });
@@ -249,7 +196,7 @@ describe('Function: runAgentStep', () => {
       const model = new FixedReplyModel('{"intents": [billing]}');
 
       // Act & Assess
-      await expect(runAgentStep(classifyEvent('anything'), supervisor, dependencies(model))).rejects.toThrow(
+      await expect(runAgentStep(classifyEvent('anything'), supervisor, agentDependencies(model))).rejects.toThrow(
         new AgentOutputError('supervisor', 'reply holds malformed JSON'),
       );
     });
@@ -259,12 +206,12 @@ describe('Function: runAgentStep', () => {
       const config: AgentConfig = { ...supervisor, roster: [] };
 
       // Act & Assess
-      await expect(runAgentStep(classifyEvent('my bill'), config, dependencies(unusedModel))).rejects.toBeInstanceOf(ConfigurationError);
+      await expect(runAgentStep(classifyEvent('my bill'), config, agentDependencies(unusedModel))).rejects.toBeInstanceOf(ConfigurationError);
     });
 
     it('refuses the classify step when the agent is a worker', async () => {
       // Act
-      const error = await runAgentStep(classifyEvent('my bill'), billing, dependencies(unusedModel)).catch((caught: unknown) => caught);
+      const error = await runAgentStep(classifyEvent('my bill'), billing, agentDependencies(unusedModel)).catch((caught: unknown) => caught);
 
       // Assess
       expect(error).toBeInstanceOf(InvalidEventError);
@@ -274,7 +221,7 @@ describe('Function: runAgentStep', () => {
 
     it('counts the step and the tokens it used', async () => {
       // Prepare
-      const deps = dependencies(new ScriptedModel());
+      const deps = agentDependencies(new ScriptedModel());
       const addMetric = vi.spyOn(deps.metrics, 'addMetric');
 
       // Act
@@ -306,7 +253,7 @@ describe('Function: runAgentStep', () => {
       const model = new RecordingScriptedModel();
 
       // Act
-      const result = (await runAgentStep(workEvent('billing', HISTORY), billing, dependencies(model))) as WorkerResult;
+      const result = (await runAgentStep(workEvent('billing', HISTORY), billing, agentDependencies(model))) as WorkerResult;
 
       // Assess
       expect(WorkerResultSchema.parse(result)).toEqual(result);
@@ -324,7 +271,7 @@ describe('Function: runAgentStep', () => {
 
     it('refuses an assignment meant for another agent, without calling the model', async () => {
       // Act
-      const error = await runAgentStep(workEvent('technical-support'), billing, dependencies(unusedModel)).catch(
+      const error = await runAgentStep(workEvent('technical-support'), billing, agentDependencies(unusedModel)).catch(
         (caught: unknown) => caught,
       );
 
@@ -339,14 +286,14 @@ describe('Function: runAgentStep', () => {
       const model = new FixedReplyModel('   \n ');
 
       // Act & Assess
-      await expect(runAgentStep(workEvent('billing'), billing, dependencies(model))).rejects.toThrow(
+      await expect(runAgentStep(workEvent('billing'), billing, agentDependencies(model))).rejects.toThrow(
         new AgentOutputError('billing', 'empty answer'),
       );
     });
 
     it('refuses the work step when the agent is the supervisor', async () => {
       // Act
-      const error = await runAgentStep(workEvent('supervisor'), supervisor, dependencies(unusedModel)).catch((caught: unknown) => caught);
+      const error = await runAgentStep(workEvent('supervisor'), supervisor, agentDependencies(unusedModel)).catch((caught: unknown) => caught);
 
       // Assess
       expect(error).toBeInstanceOf(InvalidEventError);
@@ -380,7 +327,7 @@ describe('Function: runAgentStep', () => {
       ];
 
       // Act
-      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, dependencies(new ScriptedModel()))) as Synthesis;
+      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, agentDependencies(new ScriptedModel()))) as Synthesis;
 
       // Assess
       expect(SynthesisSchema.parse(synthesis)).toEqual(synthesis);
@@ -399,7 +346,7 @@ describe('Function: runAgentStep', () => {
       ];
 
       // Act
-      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, dependencies(new ScriptedModel()))) as Synthesis;
+      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, agentDependencies(new ScriptedModel()))) as Synthesis;
 
       // Assess
       expect(synthesis.answer).toBe(
@@ -418,7 +365,7 @@ describe('Function: runAgentStep', () => {
       ];
 
       // Act
-      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, dependencies(unusedModel))) as Synthesis;
+      const synthesis = (await runAgentStep(synthesizeEvent(plan, results), supervisor, agentDependencies(unusedModel))) as Synthesis;
 
       // Assess
       expect(synthesis.answer).toBe('Our billing and technical-support teams could not answer right now; we will follow up shortly.');
@@ -433,14 +380,14 @@ describe('Function: runAgentStep', () => {
 
       // Act & Assess
       await expect(
-        runAgentStep(synthesizeEvent(planFor(['billing']), results), supervisor, dependencies(new FixedReplyModel(' '))),
+        runAgentStep(synthesizeEvent(planFor(['billing']), results), supervisor, agentDependencies(new FixedReplyModel(' '))),
       ).rejects.toThrow(new AgentOutputError('supervisor', 'empty synthesis'));
     });
 
     it('refuses the synthesize step when the agent is a worker', async () => {
       // Act & Assess
       await expect(
-        runAgentStep(synthesizeEvent(planFor(['billing']), []), billing, dependencies(unusedModel)),
+        runAgentStep(synthesizeEvent(planFor(['billing']), []), billing, agentDependencies(unusedModel)),
       ).rejects.toBeInstanceOf(InvalidEventError);
     });
   });
@@ -456,7 +403,7 @@ describe('Function: runAgentStep', () => {
       const plan = (await runAgentStep(
         eventOf({ step: 'classify', stateName: 'Classify', input }),
         supervisor,
-        dependencies(model),
+        agentDependencies(model),
       )) as Plan;
       const workers = { billing, 'technical-support': technicalSupport } as Record<string, AgentConfig>;
       const results: WorkerResult[] = [];
@@ -464,12 +411,12 @@ describe('Function: runAgentStep', () => {
         const config = workers[assignment.agentId];
         if (!config) throw new Error(`no worker config for ${assignment.agentId}`);
         const event = eventOf({ step: 'work', stateName: 'Work', request, assignment, conversation: plan.conversation });
-        results.push((await runAgentStep(event, config, dependencies(model))) as WorkerResult);
+        results.push((await runAgentStep(event, config, agentDependencies(model))) as WorkerResult);
       }
       const synthesis = (await runAgentStep(
         eventOf({ step: 'synthesize', stateName: 'Synthesize', input, plan, results }),
         supervisor,
-        dependencies(model),
+        agentDependencies(model),
       )) as Synthesis;
 
       // Assess

@@ -348,8 +348,8 @@ describe('Function: ensureCheckpointTable (DynamoDB Local)', () => {
   });
 });
 
-describe('Class: LocalTaskTokens', () => {
-  describe('Method: send (SendTaskHeartbeat)', () => {
+describe('Function: keepApprovals (with LocalTaskTokens)', () => {
+  describe('a heartbeat to the local runtime\'s tokens', () => {
     let tokens: LocalTaskTokens;
 
     beforeEach(() => {
@@ -358,30 +358,6 @@ describe('Class: LocalTaskTokens', () => {
     });
     afterEach(() => {
       vi.useRealTimers();
-    });
-
-    it('accepts a heartbeat on a token a state waits on, which goes on waiting for its answer', async () => {
-      const waiting = tokens.wait('t-1', 60_000);
-
-      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: 't-1' }))).resolves.toEqual({});
-      await tokens.send(new SendTaskSuccessCommand({ taskToken: 't-1', output: '"done"' }));
-
-      await expect(waiting).resolves.toEqual({ answered: true, output: 'done' });
-    });
-
-    it('refuses a heartbeat on a token nothing waits on (never issued, or its wait is over) with TaskDoesNotExist, as AWS does', async () => {
-      const unknown = tokens.send(new SendTaskHeartbeatCommand({ taskToken: 'nobody' }));
-      await expect(unknown).rejects.toBeInstanceOf(TaskDoesNotExist);
-      await expect(unknown).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
-
-      const waiting = tokens.wait('t-2', 1000);
-      await vi.advanceTimersByTimeAsync(1000);
-      await waiting;
-      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: 't-2' }))).rejects.toBeInstanceOf(TaskDoesNotExist);
-    });
-
-    it('refuses a heartbeat without a token with InvalidToken', async () => {
-      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: '' }))).rejects.toBeInstanceOf(InvalidToken);
     });
 
     it('is what the keeper finds a gone execution by: counted as failed, not thrown', async () => {

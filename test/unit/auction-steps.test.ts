@@ -3,33 +3,17 @@
  * the deterministic ScriptedModel or a test double) and `verify-award` (the verifier's check,
  * deterministic code, no model), their checks and their invariants, on the shipped marketplace team.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentDependencies, checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
+import { checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
 import { awardProblems, execute } from '../../functions/agents/steps/auction/execute.ts';
 import { MIN_RESULT_CHARS, resultProblems, verifyAward, verifyAwardProblems } from '../../functions/agents/steps/auction/verify-award.ts';
-import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import {
-  type Award,
-  AwardSchema,
-  type ExecuteEvent,
-  ExecuteEventSchema,
-  type ExecuteResult,
-  ExecuteResultSchema,
-  type VerifyAwardEvent,
-  VerifyAwardEventSchema,
-  type VerifyAwardResult,
-  VerifyAwardResultSchema,
-} from '../../functions/shared/contracts/auction.ts';
+import { type Award, AwardSchema, type ExecuteEvent, ExecuteEventSchema, type ExecuteResult, ExecuteResultSchema, type VerifyAwardEvent, VerifyAwardEventSchema, type VerifyAwardResult, VerifyAwardResultSchema } from '../../functions/shared/contracts/auction.ts';
 import { AgentOutputError, InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
+import type { ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { agentConfigOf, fakeFunctionArn } from './support/telecom.ts';
+import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
 
 const TASK = 'Translate the release notes of version 2.4 for our customers in Germany and France.';
 
@@ -43,40 +27,6 @@ class RecordingScriptedModel extends ScriptedModel {
   }
 }
 
-/** TEST DOUBLE: a fake model provider that returns a fixed text (not the scripted model). */
-class FixedReplyModel implements ModelProvider {
-  public constructor(private readonly text: string) {}
-
-  public converse(): Promise<ModelReply> {
-    return Promise.resolve({ text: this.text, modelId: 'fixed-reply-test-double', usage: { inputTokens: 1, outputTokens: 1 } });
-  }
-}
-
-/** TEST DOUBLE: a model that must not be called (verify-award makes no model call). */
-const unusedModel: ModelProvider = { converse: () => Promise.reject(new Error('the model must not be called here')) };
-
-/** runAgentStep never touches the checkpoint store; this stand-in fails the test if anything does. */
-const unusedCheckpoints = new Proxy(
-  {},
-  {
-    get: (_target, property) => {
-      throw new Error(`checkpoint store used (${String(property)})`);
-    },
-  },
-) as unknown as CheckpointManager;
-
-function dependencies(model: ModelProvider): AgentDependencies {
-  const serviceName = 'legion-auction-steps-unit-test';
-  return {
-    model,
-    checkpoints: unusedCheckpoints,
-    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-    tracer: new Tracer({ serviceName, enabled: false }),
-  };
-}
-
-const stepContext = (config: AgentConfig, model: ModelProvider) => ({ config, model, logger: new Logger({ logLevel: 'SILENT' }) });
 
 let marketplace: TeamDefinition;
 
@@ -143,14 +93,14 @@ describe('Step: execute (the awarded bidder runs the task)', () => {
     const config = agentConfigOf(marketplace, 'lexi');
     const event = executeEvent({ award: awardTo('lexi') });
 
-    const result = await runAgentStep(event, config, dependencies(new ScriptedModel()));
+    const result = await runAgentStep(event, config, agentDependencies(new ScriptedModel()));
 
     expect(result).toMatchObject({ bidder: 'lexi', attempt: 1 });
     expect(checkAgentResult(event, result, config)).toEqual([]);
   });
 
   it('is refused to the verifier role (only bidders execute)', async () => {
-    await expect(runAgentStep(executeEvent({ award: awardTo('auditor') }), agentConfigOf(marketplace, 'auditor'), dependencies(unusedModel))).rejects.toThrow(/a verifier cannot run step "execute"/);
+    await expect(runAgentStep(executeEvent({ award: awardTo('auditor') }), agentConfigOf(marketplace, 'auditor'), agentDependencies(unusedModel))).rejects.toThrow(/a verifier cannot run step "execute"/);
   });
 });
 
@@ -224,7 +174,7 @@ describe('Step: verify-award (deterministic, no model call)', () => {
     const config = agentConfigOf(marketplace, 'auditor');
     const event = verifyEvent({ output: 'translation only, nothing more than that.' });
 
-    const result = await runAgentStep(event, config, dependencies(unusedModel));
+    const result = await runAgentStep(event, config, agentDependencies(unusedModel));
 
     expect(result).toEqual({ verdict: 'rejected', problems: ['does not address: localisation'] });
     expect(checkAgentResult(event, result, config)).toEqual([]);

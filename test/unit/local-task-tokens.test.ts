@@ -4,7 +4,7 @@
  * are the real SDK command objects; nothing is sent anywhere. Timeouts run on vitest's fake
  * timers, so "no answer in time" and "answered during the wait" do not depend on the machine's speed.
  */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SendTaskSuccessCommandInput } from '@aws-sdk/client-sfn';
+import { InvalidToken, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SendTaskSuccessCommandInput, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { answer } from '../../functions/control/request-approval.ts';
 import type { Approval } from '../../functions/shared/approval-store.ts';
@@ -163,6 +163,32 @@ describe('Class: LocalTaskTokens', () => {
     it('a REJECTED decision makes the wait reject as HumanRejectedError (what the Catch matches), the reason in the message', async () => {
       await answer('token-new', decided({ status: 'REJECTED', reason: 'too risky' }), tokens);
       await expect(tokens.wait('token-new', 0)).rejects.toMatchObject({ name: 'HumanRejectedError', message: new HumanRejectedError('t-9', 'too risky').message });
+    });
+  });
+
+  describe('Method: send (SendTaskHeartbeat)', () => {
+    it('accepts a heartbeat on a token a state waits on, which goes on waiting for its answer', async () => {
+      const waiting = tokens.wait('t-1', 60_000);
+
+      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: 't-1' }))).resolves.toEqual({});
+      await tokens.send(new SendTaskSuccessCommand({ taskToken: 't-1', output: '"done"' }));
+
+      await expect(waiting).resolves.toEqual({ answered: true, output: 'done' });
+    });
+
+    it('refuses a heartbeat on a token nothing waits on (never issued, or its wait is over) with TaskDoesNotExist, as AWS does', async () => {
+      const unknown = tokens.send(new SendTaskHeartbeatCommand({ taskToken: 'nobody' }));
+      await expect(unknown).rejects.toBeInstanceOf(TaskDoesNotExist);
+      await expect(unknown).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
+
+      const waiting = tokens.wait('t-2', 1000);
+      await vi.advanceTimersByTimeAsync(1000);
+      await waiting;
+      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: 't-2' }))).rejects.toBeInstanceOf(TaskDoesNotExist);
+    });
+
+    it('refuses a heartbeat without a token with InvalidToken', async () => {
+      await expect(tokens.send(new SendTaskHeartbeatCommand({ taskToken: '' }))).rejects.toBeInstanceOf(InvalidToken);
     });
   });
 });

@@ -5,27 +5,19 @@
  * that returns a fixed reply. The team is the shipped content pipeline (researcher, writer,
  * editor of rank 2, publisher; quality-gate the verifier).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgentResult } from '../../functions/agents/agent.ts';
 import { loopCheck, loopCheckProblems } from '../../functions/agents/steps/pipeline/loop-check.ts';
 import { HAND_BACK_PREFIX, handBackIn, runStage, stageProblems } from '../../functions/agents/steps/pipeline/stage.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
-import {
-  type LoopCheckEvent,
-  LoopCheckEventSchema,
-  LoopCheckResultSchema,
-  type PipelineLoop,
-  type StageEvent,
-  StageEventSchema,
-} from '../../functions/shared/contracts/pipeline.ts';
+import { type LoopCheckEvent, LoopCheckEventSchema, LoopCheckResultSchema, type PipelineLoop, type StageEvent, StageEventSchema } from '../../functions/shared/contracts/pipeline.ts';
 import { DetectionSchema } from '../../functions/shared/contracts/detections.ts';
 import { InvalidEventError } from '../../functions/shared/errors.ts';
 import { detectLoop } from '../../functions/shared/loop-detector.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
 import { LOOP_DETECTION } from '../support/detections.ts';
+import { FixedReplyModel, stepContext } from './support/agent-doubles.ts';
 
 const BRIEF = 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery';
 const NOTES = 'Research notes: serverless orchestration, checkpoints after every step, automatic recovery of crashed runs.';
@@ -417,18 +409,6 @@ describe('Function: loopCheckProblems', () => {
   });
 });
 
-/** TEST DOUBLE: a model provider that returns a fixed text and records the requests. */
-class FixedReplyModel implements ModelProvider {
-  public readonly requests: ModelRequest[] = [];
-
-  public constructor(private readonly text: string) {}
-
-  public converse(request: ModelRequest): Promise<ModelReply> {
-    this.requests.push(request);
-    return Promise.resolve({ text: this.text, modelId: 'fixed-reply-test-double', usage: { inputTokens: 3, outputTokens: 5 } });
-  }
-}
-
 function stageEvent(overrides: Partial<StageEvent> = {}): StageEvent {
   return StageEventSchema.parse({
     step: 'stage',
@@ -476,18 +456,18 @@ describe('Function: handBackIn', () => {
   });
 });
 
+/** The content pipeline's editor and researcher, for the stage's hand-back tests. */
+let editor: AgentConfig;
+let researcher: AgentConfig;
+
+beforeAll(async () => {
+  const team = await loadTeamFile('teams/content-pipeline.yaml');
+  editor = agentConfigOf(team, 'editor');
+  researcher = agentConfigOf(team, 'researcher');
+});
+
 describe('Function: runStage (hand-back)', () => {
-  let team: TeamDefinition;
-  let editor: AgentConfig;
-  let researcher: AgentConfig;
 
-  beforeAll(async () => {
-    team = await loadTeamFile('teams/content-pipeline.yaml');
-    editor = agentConfigOf(team, 'editor');
-    researcher = agentConfigOf(team, 'researcher');
-  });
-
-  const stepContext = (config: AgentConfig, model: ModelProvider) => ({ config, model, logger: new Logger({ logLevel: 'SILENT' }) });
 
   it('hands back: passes on the work it was given, unchanged, with the instruction', async () => {
     // Arrange
@@ -544,15 +524,6 @@ describe('Function: runStage (hand-back)', () => {
 });
 
 describe('Function: stageProblems (hand-back rules)', () => {
-  let team: TeamDefinition;
-  let editor: AgentConfig;
-  let researcher: AgentConfig;
-
-  beforeAll(async () => {
-    team = await loadTeamFile('teams/content-pipeline.yaml');
-    editor = agentConfigOf(team, 'editor');
-    researcher = agentConfigOf(team, 'researcher');
-  });
 
   it('accepts a hand-back that passes on the work it was given', () => {
     expect(stageProblems(stageEvent(), { agentId: 'editor', output: DRAFT, handBack: { instruction: FORMAL } }, editor)).toEqual([]);

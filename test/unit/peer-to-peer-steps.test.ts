@@ -228,7 +228,7 @@ describe('Function: verifyAnswer', () => {
   it('flags a confidence that does not follow from the tally and the checks', () => {
     const event = verifyEvent([{ fact: 'rps', value: 9000 }], { rps: 1200 });
     const honest = verifyAnswer(event);
-    const forged = { ...honest, confidence: { ...honest.confidence, agreement: 0.5, calibrated: 0.9 }, hallucination: false };
+    const forged = { ...honest, confidence: { ...honest.confidence, agreement: 0.5, calibrated: 0.9 }, hallucination: false, detection: null };
 
     expect(verificationProblems(event, forged)).toEqual([
       'agreement is 0.5, the tally\'s support is 3 of 3',

@@ -3,64 +3,22 @@
  * or a test double) and the verifier's gate (deterministic code, no model), their checks and
  * their invariants.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentDependencies, runAgentStep } from '../../functions/agents/agent.ts';
+import { runAgentStep } from '../../functions/agents/agent.ts';
 import { gate, gateProblems, verdictFor } from '../../functions/agents/steps/pipeline/gate.ts';
 import { keyTermsOf, qualityProblems } from '../../functions/agents/steps/pipeline/quality-checks.ts';
 import { runStage, stageProblems } from '../../functions/agents/steps/pipeline/stage.ts';
-import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
 import { type GateEvent, GateEventSchema, type GateResult, type StageEvent, StageEventSchema } from '../../functions/shared/contracts/pipeline.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
 import { AgentOutputError, InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
+import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
 
 const BRIEF = 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery';
 const GOOD = 'Serverless orchestration gives agent teams checkpoints after every step, so a crashed run resumes where it stopped.';
 
-/** TEST DOUBLE: a model that must not be called (the gate makes no model call). */
-const unusedModel: ModelProvider = { converse: () => Promise.reject(new Error('the model must not be called here')) };
-
-/** TEST DOUBLE: a fake model provider that returns a fixed text and records the requests (not the scripted model). */
-class FixedReplyModel implements ModelProvider {
-  public readonly requests: ModelRequest[] = [];
-
-  public constructor(private readonly text: string) {}
-
-  public converse(request: ModelRequest): Promise<ModelReply> {
-    this.requests.push(request);
-    return Promise.resolve({ text: this.text, modelId: 'fixed-reply-test-double', usage: { inputTokens: 1, outputTokens: 1 } });
-  }
-}
-
-/** runAgentStep never touches the checkpoint store; this stand-in fails the test if anything does. */
-const unusedCheckpoints = new Proxy(
-  {},
-  {
-    get: (_target, property) => {
-      throw new Error(`checkpoint store used (${String(property)})`);
-    },
-  },
-) as unknown as CheckpointManager;
-
-function dependencies(model: ModelProvider): AgentDependencies {
-  const serviceName = 'legion-pipeline-unit-test';
-  return {
-    model,
-    checkpoints: unusedCheckpoints,
-    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-    tracer: new Tracer({ serviceName, enabled: false }),
-  };
-}
-
-const stepContext = (config: AgentConfig, model: ModelProvider) => ({ config, model, logger: new Logger({ logLevel: 'SILENT' }) });
 
 function stageEvent(overrides: Partial<StageEvent> = {}): StageEvent {
   return StageEventSchema.parse({
@@ -124,7 +82,7 @@ describe('Step: gate (deterministic, no model call)', () => {
 
   it('passes a good output and adds the stage to the passed ones, through the agent handler without a model', async () => {
     // Act
-    const result = (await runAgentStep(gateEvent(), verifier, dependencies(unusedModel))) as GateResult;
+    const result = (await runAgentStep(gateEvent(), verifier, agentDependencies(unusedModel))) as GateResult;
 
     // Assess
     expect(result).toEqual({
@@ -165,7 +123,7 @@ describe('Step: gate (deterministic, no model call)', () => {
   });
 
   it('may only be run by the verifier', async () => {
-    await expect(runAgentStep(gateEvent(), agentConfigOf(team, 'writer'), dependencies(unusedModel))).rejects.toThrow(InvalidEventError);
+    await expect(runAgentStep(gateEvent(), agentConfigOf(team, 'writer'), agentDependencies(unusedModel))).rejects.toThrow(InvalidEventError);
   });
 });
 

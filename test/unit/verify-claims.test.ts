@@ -5,21 +5,16 @@
  * consensus, flagged or (high impact) escalated. Deterministic, no model call: the step is also run
  * through the real agent handler with a model that must not be called.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentDependencies, checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
+import { checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
 import { claimsVerificationProblems, verifyClaims } from '../../functions/agents/steps/pipeline/verify-claims.ts';
 import { DEFAULT_CONFIDENCE_THRESHOLD, UNCHECKED_PRIOR } from '../../functions/shared/calibrated-confidence.ts';
-import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
 import { type ClaimsVerification, ClaimsVerificationSchema, type VerifyClaimsEvent, VerifyClaimsEventSchema } from '../../functions/shared/contracts/pipeline.ts';
 import { InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelProvider } from '../../functions/shared/models/model-provider.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
+import { agentDependencies, unusedModel } from './support/agent-doubles.ts';
 
 /** The content pipeline's stages, in order (teams/content-pipeline.yaml). */
 const STAGES = ['researcher', 'writer', 'editor', 'publisher'] as const;
@@ -306,30 +301,6 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-/** TEST DOUBLE: a model that must not be called (the verification is deterministic code). */
-const unusedModel: ModelProvider = { converse: () => Promise.reject(new Error('the model must not be called here')) };
-
-/** runAgentStep never touches the checkpoint store; this stand-in fails the test if anything does. */
-const unusedCheckpoints = new Proxy(
-  {},
-  {
-    get: (_target, property) => {
-      throw new Error(`checkpoint store used (${String(property)})`);
-    },
-  },
-) as unknown as CheckpointManager;
-
-function dependencies(): AgentDependencies {
-  const serviceName = 'legion-verify-claims-unit-test';
-  return {
-    model: unusedModel,
-    checkpoints: unusedCheckpoints,
-    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-    tracer: new Tracer({ serviceName, enabled: false }),
-  };
-}
-
 describe('Step: verify-claims (through the agent handler, no model call)', () => {
   let team: TeamDefinition;
   let verifier: AgentConfig;
@@ -342,7 +313,7 @@ describe('Step: verify-claims (through the agent handler, no model call)', () =>
   it('is run by the verifier without a model call and returns what verifyClaims returns', async () => {
     const event = claimsEvent(outputsWith(FABRICATED, 4));
 
-    const result = (await runAgentStep(event, verifier, dependencies())) as ClaimsVerification;
+    const result = (await runAgentStep(event, verifier, agentDependencies(unusedModel))) as ClaimsVerification;
 
     expect(result).toEqual(await verifyClaims(event));
     expect(result.detection).toMatchObject({ type: 'hallucination', step: 'VerifyClaims', stepId: 'final', action: 'flagged' });
@@ -351,8 +322,8 @@ describe('Step: verify-claims (through the agent handler, no model call)', () =>
 
   it('refuses an event with no stage, and a stage agent asking to run it', async () => {
     const noStages = { ...claimsEvent([PLAIN]), stages: [] };
-    await expect(runAgentStep(noStages, verifier, dependencies())).rejects.toThrow(InvalidEventError);
-    await expect(runAgentStep(claimsEvent([PLAIN]), agentConfigOf(team, 'writer'), dependencies())).rejects.toThrow(InvalidEventError);
+    await expect(runAgentStep(noStages, verifier, agentDependencies(unusedModel))).rejects.toThrow(InvalidEventError);
+    await expect(runAgentStep(claimsEvent([PLAIN]), agentConfigOf(team, 'writer'), agentDependencies(unusedModel))).rejects.toThrow(InvalidEventError);
   });
 
   it('reports the invariants of a tampered result through the output check', async () => {

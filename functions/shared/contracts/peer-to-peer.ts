@@ -145,6 +145,8 @@ export const VerificationSchema = z.object({
   confidence: CalibratedConfidenceSchema,
   /** A quorum-strength agreement on a proposal whose claims failed verification (`confidence.detection`). */
   hallucination: z.boolean(),
+  /** What RecordHallucination records: flagged, or escalated for a high-impact task (null without a hallucination). */
+  detection: DetectionSchema.nullable(),
   /** Never set: verification calls no model (declared so that it is a step result like the others). */
   usage: TokenUsageSchema.optional(),
 });

@@ -40,9 +40,9 @@ export const peerToPeerPattern: PatternSpec = {
       '$.limits.maxRounds',
       '$.proposalCheck.inconsistent',
       '$.critiqueCheck.inconsistent',
-      // The verifier's boolean (schema-validated), and the input's, validated by PeerToPeerInputSchema.
+      // The verifier's verdict and the action of its detection (schema-validated).
       '$.verification.hallucination',
-      '$.input.highImpact',
+      '$.verification.detection.action',
       // The tally's loop check: the conflict rule's pick (a peer id from the team) or null.
       '$.negotiation.tally.loop.ruling',
     ],

@@ -17,6 +17,7 @@ import {
   VerifyEventSchema,
   type VerifyEvent,
 } from '../../../shared/contracts/peer-to-peer.ts';
+import type { Detection } from '../../../shared/contracts/detections.ts';
 import { InvalidEventError } from '../../../shared/errors.ts';
 import { checkClaim } from '../../../shared/fact-check.ts';
 import type { StepContext } from '../step-context.ts';
@@ -34,13 +35,28 @@ export function verifyAnswer(event: VerifyEvent): Verification {
   const failed = checks.filter((check) => check.status !== 'confirmed');
   const { support } = event.tally;
   const confidence = calibrateConfidence({ checks, supporters: support.count, voters: support.of });
+  const reason = truncate(reasonFor(checks, failed, Object.keys(facts).length), MAX_REASON_LENGTH);
   return {
     verified: confidence.verified,
     checkedProposal: best.agentId,
     checks,
-    reason: truncate(reasonFor(checks, failed, Object.keys(facts).length), MAX_REASON_LENGTH),
+    reason,
     confidence,
     hallucination: confidence.detection,
+    detection: confidence.detection ? detectionFor(event, confidence.calibrated, reason) : null,
+  };
+}
+
+/** The detection of a hallucinated consensus: flagged, or escalated when the input marks the task high impact. */
+function detectionFor(event: VerifyEvent, calibrated: number, reason: string): Detection {
+  const { support, best, round } = event.tally;
+  return {
+    type: 'hallucination',
+    step: event.stateName,
+    stepId: `round-${String(round)}`,
+    action: event.input.highImpact ? 'escalated' : 'flagged',
+    agents: [...support.backers],
+    details: `${String(support.count)} of ${String(support.of)} peers backed the proposal of ${best?.agentId ?? 'none'}, whose claims failed verification (calibrated confidence ${String(calibrated)}): ${reason}`.slice(0, 2000),
   };
 }
 
@@ -89,6 +105,8 @@ function confidenceProblems(event: VerifyEvent, verification: Verification): str
   if (confidence.verified !== verification.verified) problems.push('the confidence and the verdict disagree on verified');
   if (confidence.calibrated > 0 && verification.checks.some((check) => check.status === 'contradicted')) problems.push('calibrated confidence above 0 with a contradicted claim');
   if (verification.hallucination !== confidence.detection) problems.push(`hallucination is ${verification.hallucination}, the confidence's detection ${confidence.detection}`);
+  if ((verification.detection === null) === verification.hallucination) problems.push('a detection comes with a hallucination, and only then');
+  if (verification.detection && (verification.detection.action === 'escalated') !== event.input.highImpact) problems.push('only a high-impact task escalates');
   return problems;
 }
 

@@ -22,6 +22,7 @@ import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEnt
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
 import { createProgressReporter } from './progress.ts';
 import { withLocalRuntime } from './runtime-session.ts';
+import { escapingStream, writeSafely } from './terminal-text.ts';
 
 export interface EmitOptions {
   dataDir?: string;
@@ -100,7 +101,14 @@ function toEntry(item: unknown, where: string): PutEventsEntry {
 /** A RunRequested event for a known pattern must carry a detail start-run accepts and an input the pattern accepts. */
 function runRequestProblems(entry: PutEventsEntry): string[] {
   if (entry.Source !== LEGION_EVENT_SOURCE || entry.DetailType !== DETAIL_TYPES.runRequested) return [];
-  const detail = RunRequestedDetailSchema.safeParse(JSON.parse(entry.Detail));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(entry.Detail);
+  } catch {
+    // validatePutEventsEntry reports it ("Detail: not valid JSON"): nothing more to say here.
+    return [];
+  }
+  const detail = RunRequestedDetailSchema.safeParse(parsed);
   if (!detail.success) return describeIssues(detail.error.issues).map((problem) => `Detail.${problem}`);
   // An unknown pattern is not an error of the file: no rule matches it, which the report shows.
   if (!(PATTERN_NAMES as readonly string[]).includes(detail.data.pattern)) return [];
@@ -114,7 +122,7 @@ export async function emitCommand(file: string, options: EmitOptions): Promise<n
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(`Starting DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
   const report = await withLocalRuntime(
-    { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined },
+    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined },
     async (runtime): Promise<EmitReport> => {
       const { LocalEventTriggers } = await import('../../local/local-event-triggers.ts');
       // The runtime's own bus: the runs events start (an auction's announcements and bids) use it too.
@@ -177,7 +185,7 @@ function exitCodeOf(report: EmitReport): number {
 
 function printReport(report: EmitReport, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    writeSafely(process.stdout, `${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   const lines: string[] = [];
@@ -199,5 +207,5 @@ function printReport(report: EmitReport, json: boolean): void {
     const detail = outcome.detail as { taskId?: string; summary?: string };
     lines.push(`Published ${outcome['detail-type']} for task ${detail.taskId ?? '?'}: ${detail.summary ?? ''}`);
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  writeSafely(process.stdout, `${lines.join('\n')}\n`);
 }

@@ -4,6 +4,7 @@
  */
 import ora, { type Ora } from 'ora';
 import type { ProgressEvent } from '../../local/local-runtime.ts';
+import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 
 export interface ProgressReporter {
   /** Shows a phase of the work (starting the database, running agents...). */
@@ -17,7 +18,12 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
   return stream.isTTY ? new SpinnerProgress(stream) : new LineProgress(stream);
 }
 
+/** One line about a step; agent names, states and errors come from team files and models: escaped. */
 export function describeProgress(event: ProgressEvent): string {
+  return escapeControlCharacters(describeStep(event));
+}
+
+function describeStep(event: ProgressEvent): string {
   switch (event.type) {
     case 'step-started':
       return `${event.agent} working (${event.state}) · ${event.stepsDone} steps done`;
@@ -37,7 +43,7 @@ class SpinnerProgress implements ProgressReporter {
   }
 
   public start(text: string): void {
-    this.spinner.start(text);
+    this.spinner.start(escapeControlCharacters(text));
   }
 
   public update(event: ProgressEvent): void {
@@ -46,9 +52,9 @@ class SpinnerProgress implements ProgressReporter {
     else this.active.delete(key);
     if (event.type === 'step-failed') this.spinner.warn(describeProgress(event)).start();
     const working = [...this.active.values()];
-    this.spinner.text = working.length > 0
+    this.spinner.text = escapeControlCharacters(working.length > 0
       ? `${working.join(', ')} working · ${event.stepsDone} steps done`
-      : `${event.stepsDone} steps done`;
+      : `${event.stepsDone} steps done`);
   }
 
   public stop(): void {
@@ -60,7 +66,7 @@ class LineProgress implements ProgressReporter {
   public constructor(private readonly stream: NodeJS.WriteStream) {}
 
   public start(text: string): void {
-    this.stream.write(`${text}\n`);
+    writeSafely(this.stream, `${text}\n`);
   }
 
   public update(event: ProgressEvent): void {

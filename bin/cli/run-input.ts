@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError, describeIssues, TeamDefinitionError } from '../../functions/shared/errors.ts';
+import { executionInputSizeProblem } from '../../functions/shared/execution-input.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import type { PatternName } from '../../functions/shared/contract.ts';
@@ -38,6 +39,9 @@ export async function resolveInput(pattern: PatternName, team: TeamDefinition, o
   if (!parsed.success) {
     throw new UsageError(`input for ${pattern} is not valid:\n  - ${describeIssues(parsed.error.issues).join('\n  - ')}`);
   }
+  // Checked before the runtime starts, so that nothing is stored for an input Step Functions would refuse.
+  const tooLarge = executionInputSizeProblem(input);
+  if (tooLarge) throw new UsageError(`input for ${pattern} ${tooLarge}`);
   return input;
 }
 
@@ -54,5 +58,22 @@ function parseJson(text: string, source: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The JSON value of an option (`legion approve --output JSON`).
+ *
+ * @throws {UsageError} naming the option when the text is not JSON
+ * @example
+ * ```ts
+ * parseJsonOption('--output', '{"answer": "refund issued"}'); // { answer: 'refund issued' }
+ * ```
+ */
+export function parseJsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${name} must be JSON (e.g. '{"answer": "..."}'), got: ${text}`);
   }
 }

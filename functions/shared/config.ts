@@ -59,8 +59,11 @@ export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 export interface AgentConfig extends AgentSettings {
   tableName: string;
   model: ModelSettings;
-  /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
-  progressCheckpointSeconds?: number;
+  /**
+   * How often a long step writes a progress checkpoint.
+   * @default a third of the agent's timeout, at most DEFAULT_PROGRESS_CHECKPOINT_SECONDS (see progressCheckpointSecondsOf)
+   */
+  progressCheckpointSeconds?: number | undefined;
   /** The Legion event bus: auction bidders put their bids on it, agents with `resources` their deadlock detections. @default none */
   eventBusName?: string | undefined;
   /**
@@ -95,6 +98,25 @@ export function leaseTimingsOf(config: Pick<AgentConfig, 'agent' | 'leaseWaitTim
   };
 }
 
+/** How many progress checkpoints a step that runs to its timeout writes, at least, by default. */
+export const PROGRESS_CHECKPOINTS_PER_TIMEOUT = 3;
+
+/**
+ * How often a long step of an agent writes a progress checkpoint: the configured interval, else a
+ * third of the agent's timeout, at most DEFAULT_PROGRESS_CHECKPOINT_SECONDS. A fixed 30 s would
+ * equal the default timeout (30 s): the Lambda would end before the first one was due.
+ *
+ * @example
+ * ```ts
+ * progressCheckpointSecondsOf({ agent: { timeoutSeconds: 30 } }); // 10
+ * progressCheckpointSecondsOf({ agent: { timeoutSeconds: 110 } }); // 30
+ * progressCheckpointSecondsOf({ agent: { timeoutSeconds: 30 }, progressCheckpointSeconds: 5 }); // 5
+ * ```
+ */
+export function progressCheckpointSecondsOf(config: { agent: Pick<AgentConfig['agent'], 'timeoutSeconds'>; progressCheckpointSeconds?: number | undefined }): number {
+  return config.progressCheckpointSeconds ?? Math.min(DEFAULT_PROGRESS_CHECKPOINT_SECONDS, config.agent.timeoutSeconds / PROGRESS_CHECKPOINTS_PER_TIMEOUT);
+}
+
 /**
  * Reads and validates the agent configuration from environment variables (once, at cold start).
  *
@@ -109,11 +131,12 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const model = ModelSettingsSchema.safeParse({ provider: env[ENV.modelProvider] ?? 'bedrock', modelIds });
   if (!model.success) problems.push(...describeModelIssues(model.error.issues));
   const progress = env[ENV.progressCheckpointSeconds];
-  const progressCheckpointSeconds = progress === undefined ? DEFAULT_PROGRESS_CHECKPOINT_SECONDS : Number(progress);
-  if (!(progressCheckpointSeconds > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
+  const configured = progress === undefined ? undefined : Number(progress);
+  if (configured !== undefined && !(configured > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
   const eventBusName = env[ENV.eventBusName];
   if (settings?.agent.role === 'bidder' && !eventBusName) problems.push(`${ENV.eventBusName} is not set (a bidder puts its bids on the Legion event bus)`);
   if (problems.length > 0 || !settings || !tableName || !model.success) throw new ConfigurationError(problems);
+  const progressCheckpointSeconds = progressCheckpointSecondsOf({ agent: settings.agent, progressCheckpointSeconds: configured });
   return { ...settings, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
 }
 

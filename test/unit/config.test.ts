@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readAgentConfig } from '../../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS, ENV } from '../../functions/shared/contract.ts';
+import { progressCheckpointSecondsOf, readAgentConfig } from '../../functions/shared/config.ts';
+import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV } from '../../functions/shared/contract.ts';
 import { ConfigurationError } from '../../functions/shared/errors.ts';
 
 const AGENT_SETTINGS = {
@@ -176,11 +176,25 @@ describe('Module: config', () => {
       );
     });
 
-    it('reads the progress checkpoint interval, 30 s by default', () => {
+    it('reads the progress checkpoint interval; by default a third of the agent timeout, so that one fires before the timeout', () => {
+      // Prepare: the agent has the default timeout of a team definition
+      const config = readAgentConfig(validEnv());
+
       // Assess
-      expect(readAgentConfig(validEnv()).progressCheckpointSeconds).toBe(30);
+      expect(config.agent.timeoutSeconds).toBe(30);
+      expect(config.progressCheckpointSeconds).toBe(10);
+      expect(config.progressCheckpointSeconds).toBeLessThan(config.agent.timeoutSeconds);
       expect(readAgentConfig(validEnv({ [ENV.progressCheckpointSeconds]: '5' })).progressCheckpointSeconds).toBe(5);
       expect(() => readAgentConfig(validEnv({ [ENV.progressCheckpointSeconds]: 'often' }))).toThrow(/LEGION_PROGRESS_CHECKPOINT_SECONDS/);
+    });
+
+    it('caps the default progress checkpoint interval at DEFAULT_PROGRESS_CHECKPOINT_SECONDS for long timeouts', () => {
+      // Assess
+      expect(progressCheckpointSecondsOf({ agent: { timeoutSeconds: 110 } })).toBe(DEFAULT_PROGRESS_CHECKPOINT_SECONDS);
+      expect(progressCheckpointSecondsOf({ agent: { timeoutSeconds: 6 } })).toBe(2);
+      for (let timeoutSeconds = 1; timeoutSeconds <= 110; timeoutSeconds += 1) {
+        expect(progressCheckpointSecondsOf({ agent: { timeoutSeconds } })).toBeLessThan(timeoutSeconds);
+      }
     });
 
     it('reports every problem at once', () => {

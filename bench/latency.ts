@@ -19,6 +19,9 @@ import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions
 import type { BenchTask } from './populate.ts';
 import { type Random, shuffled } from './random.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 export interface HistoryTask extends BenchTask {
   /** How many valid checkpoints the task keeps. */
   history: number;
@@ -111,7 +114,7 @@ async function timeRollback(options: LatencyOptions, task: HistoryTask, expected
   await client.send(
     new DeleteCommand({
       TableName: tableName,
-      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(task.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(undone.sequence) },
+      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, task.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(undone.sequence) },
     }),
   );
   return elapsed;

@@ -15,6 +15,9 @@ import { CHECKPOINT_SK_PREFIX, CHECKPOINT_TABLE, SEQUENCE_WIDTH, checkpointSortK
 import type { HistoryTask } from './latency.ts';
 import { type Random, shuffled } from './random.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 /** The page size of the manager's newest-first reads (RESTORE_PAGE_SIZE, not exported). */
 const PAGE_SIZE = 4;
 
@@ -66,7 +69,7 @@ function newestFirstQuery(tableName: string, taskId: string, keyCondition: KeyCo
     TableName: tableName,
     KeyConditionExpression: `#pk = :pk AND ${sortKeyCondition.expression}`,
     ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-    ExpressionAttributeValues: { ':pk': taskPartition(taskId), ...sortKeyCondition.values },
+    ExpressionAttributeValues: { ':pk': taskPartition(TEST_TEAM, taskId), ...sortKeyCondition.values },
     ScanIndexForward: false,
     Limit: PAGE_SIZE,
     ConsistentRead: true,

@@ -23,17 +23,18 @@ import type { ModelProvider } from '../functions/shared/models/model-provider.ts
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
+import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from '../functions/shared/task-id.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
 import { type EmitOptions, emitCommand } from './cli/emit.ts';
 import { describeAuction } from './cli/auction-output.ts';
 import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
-import { resolveInput, resolveTeam } from './cli/run-input.ts';
+import { parseJsonOption, resolveInput, resolveTeam } from './cli/run-input.ts';
 import { withLocalRuntime } from './cli/runtime-session.ts';
+import { escapeControlCharacters, escapingStream, writeSafely } from './cli/terminal-text.ts';
 
 const EXIT_USAGE = 2;
-const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
 interface RunOptions {
   team?: string;
@@ -76,6 +77,8 @@ interface CheckpointsOptions {
 const program = new Command('legion')
   .description('Run teams of AI agents with guard rails; locally on the embedded runtime.')
   .showHelpAfterError('(run with --help for usage)')
+  // Commander's errors quote the arguments given (an unknown option, a bad pattern): escaped like the rest.
+  .configureOutput({ outputError: (text, write) => { write(escapeControlCharacters(text)); } })
   .exitOverride();
 
 /** The output options of every command that runs a task. */
@@ -169,7 +172,7 @@ program
   .command('patterns')
   .description('list the orchestration patterns')
   .action(() => {
-    for (const spec of Object.values(PATTERNS)) process.stdout.write(`${spec.name.padEnd(20)} ${spec.summary}\n`);
+    for (const spec of Object.values(PATTERNS)) writeSafely(process.stdout, `${spec.name.padEnd(20)} ${spec.summary}\n`);
   });
 
 program
@@ -188,13 +191,13 @@ async function recommendCommand(options: Answers & { json?: boolean }): Promise<
   const answers = process.stdin.isTTY && process.stderr.isTTY ? await askMissing(options) : options;
   const recommendation = recommendPattern(profileFrom(answers));
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(recommendation, null, 2)}\n`);
+    writeSafely(process.stdout, `${JSON.stringify(recommendation, null, 2)}\n`);
     return 0;
   }
   const { pattern, reason, available, fallback } = recommendation;
-  process.stdout.write(`${pattern}: ${reason}\n`);
-  if (available) process.stdout.write(`Try it: legion run ${pattern}\n`);
-  else process.stdout.write(`${pattern} is not in this version of Legion yet; the nearest available is ${fallback ?? 'supervisor-worker'}: legion run ${fallback ?? 'supervisor-worker'}\n`);
+  writeSafely(process.stdout, `${pattern}: ${reason}\n`);
+  if (available) writeSafely(process.stdout, `Try it: legion run ${pattern}\n`);
+  else writeSafely(process.stdout, `${pattern} is not in this version of Legion yet; the nearest available is ${fallback ?? 'supervisor-worker'}: legion run ${fallback ?? 'supervisor-worker'}\n`);
   return 0;
 }
 
@@ -221,8 +224,10 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   const team = injection.team ?? chosen;
   const input = await resolveInput(pattern, team, options);
   const taskId = options.taskId ?? generateTaskId(team.name);
-  if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be 1-80 letters, digits, - or _ (got "${taskId}")`);
-  process.stderr.write(`Task ${taskId}: ${team.name} on ${pattern}\n`);
+  if (!ROOT_TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be ${ROOT_TASK_ID_RULE} (got "${taskId}")`);
+  const reserved = reservedInputProblem(input);
+  if (reserved) throw new UsageError(`--input: ${reserved}`);
+  writeSafely(process.stderr, `Task ${taskId}: ${team.name} on ${pattern}\n`);
   const model = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
   const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
     runtime.run({
@@ -243,7 +248,7 @@ async function resumeCommand(taskId: string, options: ResumeOptions): Promise<nu
   requireDataDir(options.dataDir);
   const result = await withProgress(options, async (runtime, onProgress) => {
     const team = await storedTeam(runtime, taskId, options);
-    process.stderr.write(`Resuming task ${taskId}: ${team.name} on ${team.pattern}\n`);
+    writeSafely(process.stderr, `Resuming task ${taskId}: ${team.name} on ${team.pattern}\n`);
     return runtime.resume({ team, taskId, onProgress });
   });
   printRunResult(result, options.json === true, options.dataDir);
@@ -266,7 +271,7 @@ async function decisionCommand(decision: 'approve' | 'reject', taskId: string, o
             : `task ${taskId} was ${approval.status.toLowerCase()} already`,
       );
     }
-    process.stderr.write(`${decision === 'approve' ? 'Approving' : 'Rejecting'} task ${taskId} (${approval.escalation.Error}) and resuming it\n`);
+    writeSafely(process.stderr, `${decision === 'approve' ? 'Approving' : 'Rejecting'} task ${taskId} (${approval.escalation.Error}) and resuming it\n`);
     const request = { team, taskId, onProgress, ...(options.by ? { by: options.by } : {}) };
     return decision === 'approve' ? runtime.approve({ ...request, output }) : runtime.reject({ ...request, reason: options.reason ?? '' });
   });
@@ -289,14 +294,6 @@ async function storedTeam(runtime: LocalRuntime, taskId: string, options: Resume
   return team;
 }
 
-function parseJsonOption(name: string, text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new UsageError(`${name} must be JSON (e.g. '{"answer": "..."}'), got: ${text}`);
-  }
-}
-
 /** Runs work on a started local runtime, with progress on stderr (unless quiet or verbose). */
 function withProgress(
   options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean; model?: ModelProvider | undefined },
@@ -305,7 +302,7 @@ function withProgress(
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(startingDatabase(options.dataDir));
   return withLocalRuntime(
-    { dataDir: options.dataDir, logStream: options.verbose ? process.stderr : undefined, ...(options.model ? { model: options.model } : {}) },
+    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined, ...(options.model ? { model: options.model } : {}) },
     (runtime) => {
       progress.start('Running agents');
       return work(runtime, (event) => {
@@ -322,35 +319,35 @@ function withProgress(
 
 function printRunResult(result: RunResult, json: boolean, dataDir?: string): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    writeSafely(process.stdout, `${JSON.stringify(result, null, 2)}\n`);
     return;
   }
   const rollbacks = result.rollbacks.length > 0 ? ` · ${result.rollbacks.length} rollbacks` : '';
   const summary = `${result.status} in ${result.durationMs} ms · ${result.trace.length} agent steps · ${result.checkpoints} checkpoints${rollbacks}`;
-  process.stderr.write(`${summary}\n`);
+  writeSafely(process.stderr, `${summary}\n`);
   for (const rollback of result.rollbacks) {
-    process.stderr.write(`  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
+    writeSafely(process.stderr, `  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }
-  if (result.auction) process.stderr.write(describeAuction(result.auction));
+  if (result.auction) writeSafely(process.stderr, describeAuction(result.auction));
   for (const detection of result.detections) {
-    process.stderr.write(`  detected ${detection.type} in ${detection.step} (${detection.stepId}) → ${detection.action}: ${detection.details}\n`);
+    writeSafely(process.stderr, `  detected ${detection.type} in ${detection.step} (${detection.stepId}) → ${detection.action}: ${detection.details}\n`);
   }
   if (result.status === 'WAITING' && result.approval) {
     const { escalation } = result.approval;
-    process.stderr.write(`Escalated: ${escalation.Error}: ${escalation.Cause ?? ''}\n`);
+    writeSafely(process.stderr, `Escalated: ${escalation.Error}: ${escalation.Cause ?? ''}\n`);
     const dir = dataDir ?? 'DIR';
-    process.stderr.write(`Waiting for a human. Decide with: legion approve ${result.taskId} --data-dir ${dir} [--output JSON]  or  legion reject ${result.taskId} --data-dir ${dir} --reason TEXT\n`);
-    if (!dataDir) process.stderr.write('(This run kept its data in memory: run it with --data-dir to decide later.)\n');
+    writeSafely(process.stderr, `Waiting for a human. Decide with: legion approve ${result.taskId} --data-dir ${dir} [--output JSON]  or  legion reject ${result.taskId} --data-dir ${dir} --reason TEXT\n`);
+    if (!dataDir) writeSafely(process.stderr, '(This run kept its data in memory: run it with --data-dir to decide later.)\n');
     return;
   }
   if (result.status === 'SUCCEEDED') {
     const output = (result.output ?? {}) as { answer?: unknown; document?: unknown; agreed?: unknown; verified?: unknown };
     // A pattern's main text: the answer (supervisor-worker, hierarchical, peer-to-peer) or the document (pipeline).
     const text = typeof output.answer === 'string' ? output.answer : output.document;
-    if (typeof output.agreed === 'boolean') process.stderr.write(`agreed: ${output.agreed ? 'yes' : 'no'} · verified: ${output.verified === true ? 'yes' : 'no'}\n`);
-    process.stdout.write(`${typeof text === 'string' ? text : JSON.stringify(result.output, null, 2)}\n`);
+    if (typeof output.agreed === 'boolean') writeSafely(process.stderr, `agreed: ${output.agreed ? 'yes' : 'no'} · verified: ${output.verified === true ? 'yes' : 'no'}\n`);
+    writeSafely(process.stdout, `${typeof text === 'string' ? text : JSON.stringify(result.output, null, 2)}\n`);
   } else if (result.error) {
-    process.stderr.write(`${result.error.error}: ${result.error.cause}\n`);
+    writeSafely(process.stderr, `${result.error.error}: ${result.error.cause}\n`);
   }
 }
 
@@ -371,9 +368,10 @@ async function rollbackCommand(taskId: string, options: RollbackCommandOptions):
     progress.stop();
   });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ taskId, to: outcome.target.sequence, invalidated: outcome.invalidated }, null, 2)}\n`);
+    writeSafely(process.stdout, `${JSON.stringify({ taskId, to: outcome.target.sequence, invalidated: outcome.invalidated }, null, 2)}\n`);
   } else {
-    process.stdout.write(
+    writeSafely(
+      process.stdout,
       `Task ${taskId} rolled back to checkpoint ${outcome.target.sequence} (${outcome.target.agent} ${outcome.target.stateName}); invalidated ${outcome.invalidated.join(', ') || 'nothing'}. Resume it with: legion resume ${taskId} --data-dir ${options.dataDir}\n`,
     );
   }
@@ -391,16 +389,17 @@ async function checkpointsCommand(taskId: string, options: CheckpointsOptions): 
   });
   const rows = checkpoints.map((checkpoint) => ({ ...checkpoint, checksumValid: verifyCheckpoint(checkpoint) }));
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ taskId, checkpoints: rows }, null, 2)}\n`);
+    writeSafely(process.stdout, `${JSON.stringify({ taskId, checkpoints: rows }, null, 2)}\n`);
     return 0;
   }
   if (rows.length === 0) {
-    process.stderr.write(`No checkpoints for task ${taskId} in ${options.dataDir}\n`);
+    writeSafely(process.stderr, `No checkpoints for task ${taskId} in ${options.dataDir}\n`);
     return 0;
   }
-  process.stdout.write(['seq', 'createdAt'.padEnd(24), 'agent'.padEnd(20), 'state'.padEnd(12), 'tokens', 'ms', 'checksum', 'status'].join('  ') + '\n');
+  writeSafely(process.stdout, ['seq', 'createdAt'.padEnd(24), 'agent'.padEnd(20), 'state'.padEnd(12), 'tokens', 'ms', 'checksum', 'status'].join('  ') + '\n');
   for (const row of rows) {
-    process.stdout.write(
+    writeSafely(
+      process.stdout,
       [String(row.sequence).padStart(3), row.createdAt.padEnd(24), row.agent.padEnd(20), row.stateName.padEnd(12), String(row.tokens).padStart(6), String(row.durationMs).padStart(2), (row.checksumValid ? 'ok' : 'MISMATCH').padEnd(8), row.valid ? 'valid' : `invalid: ${row.invalidReason ?? 'no reason'}`].join('  ') + '\n',
     );
   }
@@ -425,10 +424,10 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
   } else if (error instanceof UsageError) {
-    process.stderr.write(`legion: ${error.message}\n`);
+    writeSafely(process.stderr, `legion: ${error.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else {
-    process.stderr.write(`legion: ${error instanceof LegionError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    writeSafely(process.stderr, `legion: ${error instanceof LegionError ? error.message : (error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
 }

@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 export { ESM_REQUIRE_BANNER } from './legion-function.ts';
@@ -20,6 +21,9 @@ import type { AgentDefinition } from '../functions/shared/team-schema.ts';
 
 /** Which model provider the agents use: Amazon Bedrock, or the deterministic scripted model. */
 export type ModelProviderName = ModelSettings['provider'];
+
+/** The item actions an agent has on the checkpoint table, within its team's partitions. */
+export const AGENT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'] as const;
 
 /** Lambda's limit on the total size of a function's environment variables, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -62,8 +66,8 @@ export interface AgentFunctionProps extends AgentFunctionOptions {
   /** What the agent is told about itself and its team (`agentSettingsFor()`), put in its environment. */
   readonly settings: AgentSettings;
   /**
-   * The checkpoint table; the function gets PutItem, UpdateItem, Query and GetItem on it, and
-   * DeleteItem only if the agent leases `resources` (releasing a lease deletes its item).
+   * The checkpoint table; the function gets {@link AGENT_TABLE_ACTIONS} on it (not on its indexes),
+   * on the items whose partition key starts with its team's prefix (`TEAM#<team>#`) only.
    */
   readonly table: dynamodb.ITable;
 }
@@ -72,8 +76,9 @@ export interface AgentFunctionProps extends AgentFunctionOptions {
  * A Lambda function (Node.js 22, arm64, ESM bundle made by the local esbuild) for one agent role,
  * with active X-Ray tracing, JSON logs in its own log group, and the memory, timeout and reserved
  * concurrency of the agent definition. Its environment is what `readAgentConfig()` reads. Its
- * role may write its own logs, read and write checkpoints (and, with `resources`, the leases of
- * its team's resource pool), and (with Bedrock) invoke the one foundation model of the agent's tier.
+ * role may write its own logs, read and write its own team's items of the checkpoint table
+ * (checkpoints, and with `resources` the leases of its team's resource pool), and (with Bedrock)
+ * invoke the one foundation model of the agent's tier.
  *
  * Synth fails with an error naming the agent if its environment could exceed Lambda's 4 KB limit.
  *
@@ -141,10 +146,14 @@ export class AgentFunction extends Construct {
     this.role = base.role;
     this.logGroup = base.logGroup;
 
-    // Query and Put/Update to checkpoint; GetItem to find a step already done (a resumed step).
-    table.grant(this.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:GetItem');
-    // The team's resource pool lives in the same table (partition POOL#<team>): releasing a lease or a wait edge deletes its item.
-    if (agent.resources.length > 0) table.grant(this.function, 'dynamodb:DeleteItem');
+    // Put/Update to checkpoint, Query and GetItem to restore and to find a step already done (a
+    // resumed step); DeleteItem to forget the step marker of a checkpoint found corrupt (the step
+    // runs again) and, with `resources`, to release a lease or a wait edge of the team's pool.
+    // The table only, not its indexes, and only the team's own partitions: every key an agent
+    // writes or reads starts with its team's prefix (its tasks, its pool), never an approval's
+    // (which holds a callback token) or another team's. test/infra/iam-conformance.test.ts checks
+    // both ways against the calls the agents make.
+    grantItems(table, this.function, AGENT_TABLE_ACTIONS, [CHECKPOINT_PARTITIONS.team(teamName)]);
 
     if (modelProvider === 'bedrock') {
       iam.Grant.addToPrincipal({

@@ -111,7 +111,8 @@ export class AuctionTeam extends AgentTeam {
       applicationLogLevel: props.applicationLogLevel,
     });
     // GetItem reads the round; a transaction counts the bid on it (Update) and stores it (Put); UpdateItem counts a refusal.
-    table.grant(this.collector.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    // Its team's auctions only.
+    grantItems(table, this.collector.function, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [CHECKPOINT_PARTITIONS.team(team.name)]);
     const description = `Legion: delivers the bids for the auctions of team ${team.name} to its collector`;
     this.bidRule = this.deliver('Bids', description, bidSubmittedPattern(team.name), this.collector.function, delivery);
 

@@ -6,8 +6,46 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, approvalItemKey, taskOwnerKey, teamPartitionPrefix } from '../functions/shared/contract.ts';
+
+/**
+ * The partitions of the checkpoint table a role may reach, as `dynamodb:LeadingKeys` patterns,
+ * built from the contract's keys: a team's own (its tasks, its resource pool, its bidders), every
+ * team's, the approvals (they hold callback tokens) and the task owners (which team owns a task id).
+ */
+export const CHECKPOINT_PARTITIONS = {
+  team: (team: string): string => `${teamPartitionPrefix(team)}*`,
+  anyTeam: `${teamPartitionPrefix('*')}*`,
+  approvals: approvalItemKey('*', '*')[CHECKPOINT_TABLE.partitionKey] ?? '',
+  taskOwners: taskOwnerKey('*')[CHECKPOINT_TABLE.partitionKey] ?? '',
+} as const;
+
+/**
+ * Grants item actions on the table, not on its indexes, for the items whose partition key matches
+ * one of `partitions` (a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys`). Every
+ * item action (GetItem, PutItem, UpdateItem, DeleteItem, Query on the table, and each item of a
+ * transaction) carries the key, so nothing else is reachable; Scan carries none: never grant it.
+ *
+ * @example
+ * ```ts
+ * grantItems(checkpoints.table, fn, ['dynamodb:GetItem'], [CHECKPOINT_PARTITIONS.team('telecom-support')]);
+ * ```
+ */
+export function grantItems(table: dynamodb.ITable, grantee: iam.IGrantable, actions: readonly string[], partitions: readonly string[]): iam.Grant {
+  if (actions.some((action) => !ITEM_ACTIONS.has(action))) throw new Error(`grantItems grants item actions only (${[...ITEM_ACTIONS].join(', ')}), got ${actions.join(', ')}`);
+  if (partitions.length === 0) throw new Error('grantItems needs the partitions the grant may reach');
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: [...actions],
+    resourceArns: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+  });
+}
+
+/** The actions that always carry `dynamodb:LeadingKeys` (a transaction is authorized item by item with these). */
+const ITEM_ACTIONS = new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query']);
 
 export interface CheckpointTableProps {
   /**
@@ -35,9 +73,9 @@ export interface CheckpointTableProps {
  * `expiresAt`, point-in-time recovery, AWS-managed encryption, RETAIN on removal, and the sparse
  * global secondary index of pending approvals (`pending-approvals`, read by the approval keeper).
  *
- * Grant access through `table` with the narrowest grant that fits (e.g.
- * `checkpoints.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query')`): such
- * grants cover the table only. The index is granted apart, on {@link pendingApprovalsIndexArn}.
+ * Grant access with {@link grantItems}: the item actions a role uses, on the partitions it reaches
+ * ({@link CHECKPOINT_PARTITIONS}), the table only. The index is granted apart, on
+ * {@link pendingApprovalsIndexArn}.
  *
  * @example
  * ```ts

@@ -13,13 +13,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/shared/contract.ts';
+import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** The Step Functions actions that answer a callback token (`.waitForTaskToken`). */
 export const CALLBACK_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'] as const;
 
 export interface ControlFunctionsProps extends LegionLogOptions {
-  /** The checkpoint table; each function gets only the item actions it uses on it. */
+  /** The checkpoint table; each function gets only the item actions it uses on it, on the partitions it reaches. */
   readonly table: dynamodb.ITable;
   /**
    * The Legion event bus. request-approval puts its `ApprovalRequested` events on it: it is told
@@ -35,6 +36,11 @@ interface ControlFunctionSpec {
   description: string;
   /** The item actions it needs on the checkpoint table, and nothing else. */
   tableActions: string[];
+  /**
+   * The partitions of the table those actions reach (`dynamodb:LeadingKeys` patterns): every
+   * team's, and the approvals and task owners only for the functions that read or write them.
+   */
+  partitions: string[];
   /** It puts events on the Legion bus: it is told the bus's name and may put events on it. */
   putsEvents?: boolean;
   /** It answers the callback tokens of waiting executions (of the machines given to `allowCallbacksFrom`). */
@@ -49,6 +55,8 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     entry: entryOf('begin-task.lambda.ts'),
     description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
     tableActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    // The task's items; its owner (which team a task id belongs to); a resumed task's approval (read).
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam, CHECKPOINT_PARTITIONS.taskOwners, CHECKPOINT_PARTITIONS.approvals],
   },
   'rollback-task': {
     id: 'RollbackTask',
@@ -56,6 +64,8 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: rolls a task back to its last valid checkpoint after an inconsistent step result',
     // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback.
     tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    // The task's items; its owner (the pattern of an escalation); the escalation past the limit, recorded on its approval.
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam, CHECKPOINT_PARTITIONS.taskOwners, CHECKPOINT_PARTITIONS.approvals],
   },
   'request-approval': {
     id: 'RequestApproval',
@@ -64,6 +74,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
     // decision if there is one); GetItem reads an approval.
     tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    partitions: [CHECKPOINT_PARTITIONS.approvals],
     putsEvents: true,
     // A task decided before (a resume) is answered at once, on the new execution's token.
     answersCallbacks: true,
@@ -74,6 +85,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: records a detected loop, hallucinated consensus or deadlock (stores it once, counts it, puts FailureDetected on the bus)',
     // UpdateItem stores the detection once (if_not_exists on every field) and marks its event announced.
     tableActions: ['dynamodb:UpdateItem'],
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
     putsEvents: true,
   },
   // The auction store writes with TransactWriteItems, which IAM authorizes item by item (a Put needs
@@ -84,6 +96,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: opens a round of an auction (stores the announcement and its bidding window)',
     // PutItem stores the round (once: conditional); GetItem reads a round opened before (a replay).
     tableActions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
   },
   'close-auction': {
     id: 'CloseAuction',
@@ -91,6 +104,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: closes a round of an auction, ranks the valid bids and awards the best one',
     // GetItem reads the round, Query its bids; the transaction closes it (Update), records the award and the winner's capacity lease (Put).
     tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
   },
   'settle-award': {
     id: 'SettleAward',
@@ -98,6 +112,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: "Legion: settles an auction's award (completed, or failed and handed to the runner-up)",
     // GetItem reads the award and its round, Query the failed awards; the transaction settles it (Update), frees the bidder's lease (Delete), and awards a runner-up with its lease (Put).
     tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
   },
 };
 
@@ -131,7 +146,7 @@ export class ControlFunctions extends Construct {
         environment: { [ENV.tableName]: table.tableName, ...(spec.putsEvents ? { [ENV.eventBusName]: eventBus.eventBusName } : {}) },
       });
       const fn = built.function;
-      table.grant(fn, ...spec.tableActions);
+      grantItems(table, fn, spec.tableActions, spec.partitions);
       if (spec.putsEvents) eventBus.grantPutEventsTo(fn);
       if (spec.answersCallbacks) this.callbackRoles.push({ id: spec.id, role: built.role });
       return fn;

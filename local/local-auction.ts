@@ -108,7 +108,7 @@ export class LocalAuctionHouse {
       extraConfig: { eventBusName: options.bus.name },
     });
     const handler = createBidderAgentHandler(agent.config, agent.handler, {
-      auctions: options.auctions,
+      auctions: options.auctions.forTeam(team.name),
       // A duplicate bidder's entries go on the bus twice.
       events: localEventsClient(options.bus, { repeat: (entries) => entries.some((entry) => this.isDuplicated(agentId, entry)) }),
       eventBusName: options.bus.name,

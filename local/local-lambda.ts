@@ -9,11 +9,36 @@
  * const { Payload } = await fn.invoke({ step: 'work', ... });
  * ```
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { LegionError } from '../functions/shared/errors.ts';
 
 export type LocalHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** The local function an invocation runs, as {@link runningLocalFunction} reports it. */
+export interface RunningLocalFunction {
+  functionName: string;
+  functionArn: string;
+}
+
+/**
+ * Which local function the code running now belongs to, so that its AWS calls can be told apart
+ * from other functions' (the IAM conformance test checks each against its function's role). Off
+ * by default: once on, Node hooks every promise, which costs every run some CPU.
+ */
+const invocations = new AsyncLocalStorage<RunningLocalFunction>();
+let attributing = false;
+
+/** Turns on {@link runningLocalFunction} for the invocations that start from now on, in this process. */
+export function attributeWorkToLocalFunctions(): void {
+  attributing = true;
+}
+
+/** The local function whose invocation the caller runs in; undefined outside one, or when attribution is off. */
+export function runningLocalFunction(): RunningLocalFunction | undefined {
+  return invocations.getStore();
+}
 
 export interface LocalLambdaOptions {
   functionName: string;
@@ -58,7 +83,8 @@ export class LocalLambda {
     try {
       // A round trip through JSON, as the real service serialises the payload both ways.
       const event: unknown = JSON.parse(JSON.stringify(payload ?? null));
-      const result = await Promise.race([handler(event, context), timeout]);
+      const running = attributing ? invocations.run({ functionName, functionArn }, () => handler(event, context)) : handler(event, context);
+      const result = await Promise.race([running, timeout]);
       return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: JSON.parse(JSON.stringify(result ?? null)) as unknown };
     } finally {
       clearTimeout(timer);

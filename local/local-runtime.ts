@@ -28,7 +28,7 @@ import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import type { Context } from 'aws-lambda';
-import { CONTROL_FUNCTIONS, type ControlFunctionName, ESCALATION_ERRORS } from '../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, ESCALATION_ERRORS, UNSCOPED_TEAM } from '../functions/shared/contract.ts';
 import { type AuctionSummary, AuctionStore } from '../functions/shared/auction-store.ts';
 import { type Approval, type DecisionInput, ApprovalStore } from '../functions/shared/approval-store.ts';
 import {
@@ -38,7 +38,8 @@ import {
   type RollbackRecord,
   type RollbackResult,
 } from '../functions/shared/checkpoint-manager.ts';
-import { InvalidEventError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
+import { InvalidEventError, TaskNotFoundError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
+import { executionInputSizeProblem } from '../functions/shared/execution-input.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
@@ -188,13 +189,15 @@ export class LocalRuntime {
     options: LocalRuntimeOptions,
   ) {
     this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream });
-    this.store = new CheckpointManager({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    // Unscoped, as the control functions' stores are in AWS: each use is scoped to a team (forTeam).
+    const table = { client: db.documentClient(), tableName: LOCAL_TABLE_NAME, team: UNSCOPED_TEAM };
+    this.store = new CheckpointManager(table);
     this.model = options.model ?? new ScriptedModel();
     this.progressCheckpointSeconds = options.progressCheckpointSeconds;
     this.eventBus = options.eventBus ?? new LocalEventBus();
-    this.auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
-    this.approvals = new ApprovalStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME, ...(options.now ? { now: options.now } : {}) });
-    this.detections = new DetectionLog({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    this.auctions = new AuctionStore(table);
+    this.approvals = new ApprovalStore({ ...table, ...(options.now ? { now: options.now } : {}) });
+    this.detections = new DetectionLog(table);
     this.approvalWaitMs = options.approvalWaitMs ?? 0;
     this.auctionHouse = new LocalAuctionHouse({
       bus: this.eventBus,
@@ -222,6 +225,9 @@ export class LocalRuntime {
     const spec = PATTERNS[request.team.pattern];
     const parsed = spec.inputSchema.safeParse(request.input);
     if (!parsed.success) throw new InvalidEventError(`${request.team.pattern} input`, describeIssues(parsed.error.issues));
+    // Step Functions would refuse it at StartExecution: refused here too, before Begin stores it.
+    const tooLarge = executionInputSizeProblem(request.input);
+    if (tooLarge) throw new InvalidEventError(`${request.team.pattern} input`, [`the input ${tooLarge}`]);
     return this.execute(request, request.input, request.taskId);
   }
 
@@ -236,7 +242,8 @@ export class LocalRuntime {
 
   private async execute(request: ResumeRequest, input: unknown, executionName: string): Promise<RunResult> {
     const { team, taskId } = request;
-    const checkpointsBefore = (await this.store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
+    const store = this.store.forTeam(team.name);
+    const checkpointsBefore = (await store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
     if (team.pattern === 'auction') {
       this.auctionHouse.install(team);
       this.auctionHouse.setFaults(taskId, request.auctionFaults ?? { lateBidders: [], duplicateBidders: [] });
@@ -269,9 +276,9 @@ export class LocalRuntime {
     } finally {
       request.signal?.removeEventListener('abort', abort);
     }
-    const checkpoints = await this.store.list(taskId);
-    const { log: rollbacks } = await this.store.rollbackSummary(taskId);
-    const approval = await this.approvals.get(taskId);
+    const checkpoints = await store.list(taskId);
+    const { log: rollbacks } = await store.rollbackSummary(taskId);
+    const approval = await this.approvals.forTeam(team.name).get(taskId);
     return {
       status: pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error),
       taskId,
@@ -283,9 +290,9 @@ export class LocalRuntime {
       checkpointsBefore,
       modelCalls: model.calls,
       rollbacks,
-      ...(team.pattern === 'auction' ? { auction: await this.auctions.summary(taskId) } : {}),
+      ...(team.pattern === 'auction' ? { auction: await this.auctions.forTeam(team.name).summary(taskId) } : {}),
       ...(approval ? { approval: withoutToken(approval) } : {}),
-      detections: await this.detections.list(taskId),
+      detections: await this.detections.forTeam(team.name).list(taskId),
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
@@ -316,9 +323,12 @@ export class LocalRuntime {
    * keeper would have done by then in AWS.
    */
   public async approval(taskId: string): Promise<ApprovalSummary | undefined> {
-    let approval = await this.approvals.get(taskId);
-    if (approval?.status === 'PENDING' && this.approvals.isPastDeadline(approval.requestedAt)) {
-      approval = (await this.approvals.timeOut(taskId)) ?? (await this.approvals.get(taskId));
+    const owner = await this.store.findOwner(taskId);
+    if (!owner) return undefined;
+    const approvals = this.approvals.forTeam(owner.team);
+    let approval = await approvals.get(taskId);
+    if (approval?.status === 'PENDING' && approvals.isPastDeadline(approval.requestedAt)) {
+      approval = (await approvals.timeOut(taskId)) ?? (await approvals.get(taskId));
     }
     return approval ? withoutToken(approval) : undefined;
   }
@@ -347,33 +357,50 @@ export class LocalRuntime {
 
   private async decide(request: ApprovalDecisionRequest, decision: 'APPROVED' | 'REJECTED'): Promise<RunResult> {
     const { team, taskId, onProgress, ...input } = request;
-    await this.approvals.decide(taskId, { ...input, decision });
+    await this.approvals.forTeam(team.name).decide(taskId, { ...input, decision });
     return this.resume({ team, taskId, ...(onProgress ? { onProgress } : {}) });
   }
 
-  /** The team, pattern and input a task was started with; undefined for an unknown task. */
-  public describeTask(taskId: string): ReturnType<CheckpointManager['describeTask']> {
-    return this.store.describeTask(taskId);
+  /** The team, pattern and input a task was started with (found by its id alone); undefined for an unknown task. */
+  public async describeTask(taskId: string): ReturnType<CheckpointManager['describeTask']> {
+    const owner = await this.store.findOwner(taskId);
+    return owner ? this.store.forTeam(owner.team).describeTask(taskId) : undefined;
   }
 
-  /** auction: the rounds and awards of a task's auction (empty for other tasks). */
-  public auctionSummary(taskId: string): Promise<AuctionSummary> {
-    return this.auctions.summary(taskId);
+  /**
+   * auction: the rounds and awards of a task's auction (empty for other tasks).
+   *
+   * @throws {TaskNotFoundError} for an unknown task
+   */
+  public async auctionSummary(taskId: string): Promise<AuctionSummary> {
+    return this.auctions.forTeam(await this.teamOf(taskId)).summary(taskId);
   }
 
   /** auction: awarded tasks a bidder of a team holds now. */
   public bidderLoad(team: string, bidder: string): Promise<number> {
-    return this.auctions.bidderLoad(team, bidder);
+    return this.auctions.forTeam(team).bidderLoad(team, bidder);
   }
 
-  /** The stored, unexpired checkpoints of a task, oldest first. */
-  public checkpoints(taskId: string): Promise<Checkpoint[]> {
-    return this.store.list(taskId);
+  /** The stored, unexpired checkpoints of a task, oldest first (none for an unknown task). */
+  public async checkpoints(taskId: string): Promise<Checkpoint[]> {
+    const owner = await this.store.findOwner(taskId);
+    return owner ? this.store.forTeam(owner.team).list(taskId) : [];
   }
 
-  /** Rolls a task back (see CheckpointManager.rollback); a later resume re-runs the undone steps. */
-  public rollback(taskId: string, options: RollbackOptions): Promise<RollbackResult> {
-    return this.store.rollback(taskId, options);
+  /**
+   * Rolls a task back (see CheckpointManager.rollback); a later resume re-runs the undone steps.
+   *
+   * @throws {TaskNotFoundError} for an unknown task
+   */
+  public async rollback(taskId: string, options: RollbackOptions): Promise<RollbackResult> {
+    return this.store.forTeam(await this.teamOf(taskId)).rollback(taskId, options);
+  }
+
+  /** @throws {TaskNotFoundError} when no team owns the task id */
+  private async teamOf(taskId: string): Promise<string> {
+    const owner = await this.store.findOwner(taskId);
+    if (!owner) throw new TaskNotFoundError(taskId);
+    return owner.team;
   }
 
   public async stop(): Promise<void> {

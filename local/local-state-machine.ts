@@ -172,7 +172,7 @@ export class LocalStateMachine {
   public async run(input: JsonValue, options: RunOptions): Promise<JsonValue> {
     const execution = this.machine.run(input, {
       overrides: {
-        taskResourceLocalHandlers: this.handlers,
+        taskResourceLocalHandlers: options.signal ? stoppingWith(options.signal, this.handlers) : this.handlers,
         // Retries happen as in AWS, without the back-off waits.
         retryIntervalOverrides: Object.fromEntries(this.retryStates.map((name) => [name, 0])),
       },
@@ -207,6 +207,34 @@ export class LocalStateMachine {
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }
+  }
+}
+
+/**
+ * The Task handlers of an execution that `signal` can stop as a state starts. `onStateEntered`
+ * hears of a state from the interpreter's event log, a step behind the interpreter, which has
+ * called the state's handler by then: each handler first lets the event log catch up, and does
+ * nothing if the execution was stopped meanwhile. So a crash injected as a Task state starts
+ * (an abort here, SIGKILL with `--inject crash:`) happens before the state's work, as the name says:
+ * no announcement put on the bus, no approval requested.
+ */
+function stoppingWith(signal: AbortSignal, handlers: Record<string, TaskHandler>): Record<string, TaskHandler> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([stateName, handler]) => [
+      stateName,
+      async (input: JsonValue): Promise<JsonValue> => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal.aborted) throw new StateNotStartedError(stateName);
+        return handler(input);
+      },
+    ]),
+  );
+}
+
+/** A Task state's work was not started: its execution was stopped as the state started. */
+export class StateNotStartedError extends LegionError {
+  public constructor(public readonly stateName: string) {
+    super(`${stateName} was not started: its execution was stopped`, { stateName });
   }
 }
 

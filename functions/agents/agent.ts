@@ -20,13 +20,14 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
-import type { AgentConfig } from '../shared/config.ts';
+import { type AgentConfig, progressCheckpointSecondsOf } from '../shared/config.ts';
 import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../shared/contract.ts';
 import type { DetectionLog } from '../shared/detection-log.ts';
 import { BudgetExceededError, InvalidEventError, describeIssues } from '../shared/errors.ts';
 import type { TokenBudgets } from '../shared/budget-store.ts';
 import { BudgetedModel } from '../shared/models/budgeted-model.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
+import { classifyErrors } from '../shared/middlewares/classify-errors.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
@@ -125,7 +126,9 @@ export function checkAgentResult(event: StepEnvelope, result: StepResultBase, co
 
 /**
  * The agent handler with logging, metrics, tracing, event validation, checkpointing, output
- * verification and, for an agent with `resources`, leases on them. verifyOutput comes after
+ * verification and, for an agent with `resources`, leases on them. Infrastructure errors (checkpoint
+ * store, throttling, permissions, configuration) leave it under the names the state machines match
+ * in INFRASTRUCTURE_ERRORS (see classify-errors.ts); the agent's own errors keep theirs. verifyOutput comes after
  * checkpoint so that its `after` runs first: an inconsistent result is refused before it can be
  * checkpointed. The leases come last: a step restored from its checkpoint returns early from
  * checkpoint's `before`, so it takes none, and a step that runs holds them around its work only.
@@ -146,13 +149,17 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
         if (request.error instanceof BudgetExceededError) deps.metrics.addMetric(METRICS.budgetsExceeded, MetricUnit.Count, 1);
       },
     })
+    // Inside the metrics and logging middlewares, so that they see the classified error: an
+    // infrastructure failure must fail the run, not take the graceful path of a failed agent.
+    .use(classifyErrors({ onInfrastructureError: (error) => { deps.logger.error('infrastructure error under an agent step', { error }); } }))
     .use(validateEvent({ schema: StepEnvelopeSchema, handlerName: config.agent.id }))
     .use(
       checkpoint({
         store: deps.checkpoints,
         agentId: config.agent.id,
         metrics: deps.metrics,
-        ...(config.progressCheckpointSeconds ? { progressIntervalMs: config.progressCheckpointSeconds * 1000 } : {}),
+        // The local runtime builds its config from the team, not readAgentConfig: the default is derived here too.
+        progressIntervalMs: progressCheckpointSecondsOf(config) * 1000,
       }),
     )
     .use(verifyOutput<StepEnvelope, StepResultBase>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }))

@@ -49,7 +49,7 @@ export interface TaskHeartbeatClient {
 }
 
 export interface ApprovalKeeperDependencies {
-  approvals: Pick<ApprovalStore, 'listPending' | 'timeOut' | 'isPastDeadline'>;
+  approvals: Pick<ApprovalStore, 'listPending' | 'isPastDeadline'> & { forTeam(team: string): Pick<ApprovalStore, 'timeOut'> };
   callbacks: TaskHeartbeatClient;
   logger: Logger;
   metrics: Metrics;
@@ -106,7 +106,7 @@ async function heartbeat(approval: PendingApproval, sweep: ApprovalSweep, deps: 
 
 /** Records the deadline and fails the waiting execution with EscalationTimedOutError. */
 async function timeOut(approval: PendingApproval, sweep: ApprovalSweep, deps: ApprovalKeeperDependencies): Promise<string | undefined> {
-  const timedOut = await deps.approvals.timeOut(approval.taskId);
+  const timedOut = await deps.approvals.forTeam(approval.team).timeOut(approval.taskId);
   if (!timedOut) {
     deps.logger.info('approval decided before its deadline was recorded: left as decided', { taskId: approval.taskId });
     return undefined;

@@ -18,6 +18,8 @@ import type { CheckpointManager, TaskStart } from '../shared/checkpoint-manager.
 import { METRICS } from '../shared/contract.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import type { ApprovalStatus, ApprovalStore } from '../shared/approval-store.ts';
+import { InvalidTaskIdError } from '../shared/errors.ts';
+import { ROOT_TASK_ID_RULE, TaskIdSchema, assertRootTaskId, isChildOf } from '../shared/task-id.ts';
 
 export const BeginTaskEventSchema = z.object({
   step: z.literal('begin'),
@@ -38,16 +40,18 @@ export const ResumeInputSchema = z.object({ resume: z.object({ taskId: z.string(
 /**
  * The input of a nested execution (a hierarchical team's sub-team) names its task: the execution
  * name is unique per start, the task id stays the same, so a parent that is resumed or retries a
- * team starts the child on the same task, which replays its checkpointed steps.
+ * team starts the child on the same task, which replays its checkpointed steps. The parent's state
+ * machine writes it; begin-task trusts none of it: the child id must be the one the parent task
+ * derives, and the parent must be a hierarchical task of the named team.
  */
 export const NestedTaskInputSchema = z.looseObject({
-  nestedTask: z.object({ taskId: z.string().min(1).max(80), parentTaskId: z.string().min(1) }),
+  nestedTask: z.object({ taskId: z.string().min(1).max(80), parentTaskId: z.string().min(1).max(80), parentTeam: z.string().min(1) }),
 });
 
 export interface BeginTaskDependencies {
   checkpoints: CheckpointManager;
   /** Where a resumed task finds the approval it escalated to before. */
-  approvals: Pick<ApprovalStore, 'get'>;
+  approvals: Pick<ApprovalStore, 'forTeam'>;
   logger: Logger;
   metrics: Metrics;
 }
@@ -67,19 +71,45 @@ const NO_APPROVAL: BeginApproval = { status: 'NONE', escalation: { Error: '', Ca
 
 /** Starts or resumes the task (pure; no middlewares). */
 export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<BeginTaskResult> {
+  const checkpoints = deps.checkpoints.forTeam(event.team);
   const resume = ResumeInputSchema.safeParse(event.input);
-  const nested = NestedTaskInputSchema.safeParse(event.input);
-  const taskId = nested.success ? nested.data.nestedTask.taskId : event.executionName;
   const start = resume.success
-    ? await deps.checkpoints.resumeTask(resume.data.resume.taskId, event.startedAt)
-    : await deps.checkpoints.startTask(taskId, event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
+    ? await checkpoints.resumeTask(checkedTaskId(resume.data.resume.taskId), event.startedAt)
+    : await checkpoints.startTask(await taskIdOf(event, deps), event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
-  const approval = start.resumed ? await deps.approvals.get(start.taskId) : undefined;
+  const approval = start.resumed ? await deps.approvals.forTeam(event.team).get(start.taskId) : undefined;
   return {
     ...start,
     approval: approval ? { status: approval.status, escalation: { Error: approval.escalation.Error, Cause: approval.escalation.Cause ?? '' } } : NO_APPROVAL,
   };
+}
+
+/**
+ * The task id of a fresh execution: its execution name (a root id), or for a nested execution the
+ * child id its parent derives, checked against the parent's record.
+ *
+ * @throws {InvalidTaskIdError} when the id breaks the rule, or the nested task is not its parent's
+ */
+async function taskIdOf(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<string> {
+  const nested = NestedTaskInputSchema.safeParse(event.input);
+  if (!nested.success) {
+    assertRootTaskId(event.executionName);
+    return event.executionName;
+  }
+  const { taskId, parentTaskId, parentTeam } = nested.data.nestedTask;
+  if (!isChildOf(taskId, parentTaskId)) throw new InvalidTaskIdError(taskId, `not a task id that task ${parentTaskId} derives for its sub-teams`);
+  const parent = await deps.checkpoints.findOwner(parentTaskId);
+  if (parent?.team !== parentTeam || parent.pattern !== 'hierarchical') {
+    throw new InvalidTaskIdError(taskId, `its parent ${parentTaskId} is not a hierarchical task of team ${parentTeam}`);
+  }
+  return taskId;
+}
+
+/** @throws {InvalidTaskIdError} unless `taskId` is a root or a derived child task id */
+function checkedTaskId(taskId: string): string {
+  if (!TaskIdSchema.safeParse(taskId).success) throw new InvalidTaskIdError(taskId, `a task id is ${ROOT_TASK_ID_RULE}`);
+  return taskId;
 }
 
 export function createBeginTaskHandler(deps: BeginTaskDependencies): ControlHandler<BeginTaskResult> {

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const handler = createCloseAuctionHandler({ auctions, logger, metrics });
- * const decision = await handler({ step: 'close-auction', stateName: 'CloseRound', taskId: 't-1', epoch: 1, round: 1,
+ * const decision = await handler({ step: 'close-auction', stateName: 'CloseRound', team: 'dispatch', taskId: 't-1', epoch: 1, round: 1,
  *   windowSeconds: 30, maxRounds: 3, bidders: ['lexi', 'polly'], bidderFunctionArns: [lexiArn, pollyArn] }, context);
  * decision.outcome; // 'AWARDED'
  * ```
@@ -23,7 +23,7 @@ import type { AuctionControlDependencies } from './open-auction.ts';
 /** Closes the round and decides (pure; no middlewares). */
 export async function closeAuction(event: CloseAuctionEvent, deps: AuctionControlDependencies): Promise<CloseAuctionResult> {
   try {
-    const decision = await deps.auctions.closeRound(event);
+    const decision = await deps.auctions.forTeam(event.team).closeRound(event);
     countBids(decision, deps);
     deps.logger.info('auction round closed', { taskId: event.taskId, round: event.round, outcome: decision.outcome, awardedTo: decision.award?.bidder, bids: decision.bids });
     return decision;

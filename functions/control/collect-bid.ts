@@ -27,7 +27,7 @@ export type BidSubmittedEvent = z.infer<typeof BidSubmittedEventSchema>;
 /** Stores the bid or counts its refusal (pure; no middlewares). */
 export async function collectBid(event: BidSubmittedEvent, deps: AuctionControlDependencies): Promise<RecordBidResult> {
   const { bid } = event.detail;
-  const result = await deps.auctions.recordBid(bid);
+  const result = await deps.auctions.forTeam(event.detail.team).recordBid(bid);
   const context = { taskId: bid.auctionId, round: bid.round, bidId: bid.bidId, bidder: bid.bidder, eventId: event.id };
   deps.metrics.addMetric(METRICS.bidsReceived, MetricUnit.Count, 1);
   if (result.status === 'STORED') {

@@ -16,6 +16,7 @@ import { AuctionStore } from '../shared/auction-store.ts';
 import { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { DetectionLog } from '../shared/detection-log.ts';
 import { readControlConfig } from '../shared/config.ts';
+import { UNSCOPED_TEAM } from '../shared/contract.ts';
 import { controlTelemetry } from './control-handler.ts';
 
 export interface ControlDependencies {
@@ -33,11 +34,13 @@ export interface ControlDependencies {
 export function createControlDependencies(serviceName: string): ControlDependencies {
   const config = readControlConfig();
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const table = { client, tableName: config.tableName };
   return {
-    checkpoints: new CheckpointManager({ client, tableName: config.tableName }),
-    auctions: new AuctionStore({ client, tableName: config.tableName }),
-    approvals: new ApprovalStore({ client, tableName: config.tableName }),
-    detections: new DetectionLog({ client, tableName: config.tableName }),
+    // One function serves every team of the stack: each handler scopes these per call (forTeam).
+    checkpoints: new CheckpointManager({ ...table, team: UNSCOPED_TEAM }),
+    auctions: new AuctionStore({ ...table, team: UNSCOPED_TEAM }),
+    approvals: new ApprovalStore({ ...table, team: UNSCOPED_TEAM }),
+    detections: new DetectionLog({ ...table, team: UNSCOPED_TEAM }),
     ...controlTelemetry(serviceName),
   };
 }

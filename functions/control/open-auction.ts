@@ -29,7 +29,7 @@ export interface AuctionControlDependencies {
 
 /** Opens (or finds) the round and returns its announcement (pure; no middlewares). */
 export async function openAuction(event: OpenAuctionEvent, deps: AuctionControlDependencies): Promise<OpenAuctionResult> {
-  const opened = await deps.auctions.openRound(event);
+  const opened = await deps.auctions.forTeam(event.team).openRound(event);
   if (opened.status === 'OPEN') deps.metrics.addMetric(METRICS.auctionRoundsOpened, MetricUnit.Count, 1);
   deps.logger.info('auction round open', { taskId: event.taskId, round: event.round, status: opened.status, replyBy: opened.announcement.replyBy, bidders: event.bidders.length });
   return opened;

@@ -99,6 +99,8 @@ export async function publishOutcome(event: ExecutionStatusChangeEvent, deps: Pu
   const outcome = { detailType: entry.DetailType, detail: JSON.parse(entry.Detail) as RunOutcomeDetail };
   deps.logger.info('run outcome published', { ...outcome.detail, detailType: outcome.detailType });
   deps.metrics.addMetric(METRICS.runOutcomesPublished, MetricUnit.Count, 1);
+  // A success with a part missing is counted apart: it must not pass for a whole answer.
+  if (outcome.detail.degraded !== undefined && outcome.detail.degraded.length > 0) deps.metrics.addMetric(METRICS.degradedRuns, MetricUnit.Count, 1);
   return { published: true, ...outcome };
 }
 

@@ -32,7 +32,7 @@ export const RecordDetectionEventSchema = z.object({
 export type RecordDetectionEvent = z.infer<typeof RecordDetectionEventSchema>;
 
 export interface RecordDetectionDependencies {
-  detections: Pick<DetectionLog, 'record' | 'markAnnounced'>;
+  detections: { forTeam(team: string): Pick<DetectionLog, 'record' | 'markAnnounced'> };
   events: PutEventsClient;
   eventBusName: string;
   logger: Logger;
@@ -45,7 +45,7 @@ export interface RecordDetectionDependencies {
  * failed put).
  */
 export async function recordDetection(event: RecordDetectionEvent, deps: RecordDetectionDependencies): Promise<Detection> {
-  await reportDetection({ taskId: event.taskId, team: event.team, pattern: event.pattern }, event.detection, deps);
+  await reportDetection({ taskId: event.taskId, team: event.team, pattern: event.pattern }, event.detection, { ...deps, detections: deps.detections.forTeam(event.team) });
   return event.detection;
 }
 

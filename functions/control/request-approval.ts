@@ -47,7 +47,7 @@ export interface TaskCallbackClient {
 }
 
 export interface RequestApprovalDependencies {
-  approvals: Pick<ApprovalStore, 'request' | 'get' | 'timeOut' | 'isPastDeadline'>;
+  approvals: Pick<ApprovalStore, 'forTeam'>;
   callbacks: TaskCallbackClient;
   events: PutEventsClient;
   eventBusName: string;
@@ -64,15 +64,16 @@ export interface ApprovalOutput {
 
 /** Stores the request and notifies, or answers the token with an earlier decision (pure; no middlewares). */
 export async function requestApproval(event: RequestApprovalEvent, deps: RequestApprovalDependencies): Promise<{ status: ApprovalStatus }> {
-  let approval = await deps.approvals.request(event.taskId, { taskToken: event.taskToken, escalation: event.error, team: event.team, pattern: event.pattern });
-  if (approval.status === 'PENDING' && deps.approvals.isPastDeadline(approval.requestedAt)) {
+  const approvals = deps.approvals.forTeam(event.team);
+  let approval = await approvals.request(event.taskId, { taskToken: event.taskToken, escalation: event.error, team: event.team, pattern: event.pattern });
+  if (approval.status === 'PENDING' && approvals.isPastDeadline(approval.requestedAt)) {
     // A resumed wait past the task's deadline: the deadline is recorded (unless a decision came first).
-    const timedOut = await deps.approvals.timeOut(event.taskId);
+    const timedOut = await approvals.timeOut(event.taskId);
     if (timedOut) {
       deps.metrics.addMetric(METRICS.approvalsTimedOut, MetricUnit.Count, 1);
       deps.logger.warn('escalated task past its deadline: timed out', { taskId: event.taskId, requestedAt: timedOut.requestedAt, deadline: approvalDeadline(timedOut.requestedAt) });
     }
-    approval = timedOut ?? (await deps.approvals.get(event.taskId)) ?? approval;
+    approval = timedOut ?? (await approvals.get(event.taskId)) ?? approval;
   }
   if (approval.status !== 'PENDING') {
     await answer(event.taskToken, approval, deps.callbacks);

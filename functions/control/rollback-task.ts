@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const handler = createRollbackTaskHandler({ checkpoints, logger, metrics });
- * await handler({ step: 'rollback', stateName: 'RollBack', taskId: 't-1', epoch: 2, maxRollbacks: 2,
+ * await handler({ step: 'rollback', stateName: 'RollBack', team: 'telecom-support', taskId: 't-1', epoch: 2, maxRollbacks: 2,
  *   error: { Error: 'AgentOutputError', Cause: 'Output of agent supervisor rejected: not JSON' } }, context);
  * ```
  */
@@ -19,10 +19,13 @@ import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { METRICS } from '../shared/contract.ts';
 import { RollbackLimitExceededError } from '../shared/errors.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
+import { type EscalationRecorder, recordEscalation } from './record-escalation.ts';
 
 export const RollbackTaskEventSchema = z.object({
   step: z.literal('rollback'),
   stateName: z.string().min(1),
+  /** The team of the state machine: the store is scoped to it. */
+  team: z.string().min(1),
   taskId: z.string().min(1).max(128),
   epoch: z.number().int().positive(),
   maxRollbacks: z.number().int().min(0),
@@ -39,7 +42,7 @@ export interface RollbackTaskResult {
   rollbacks: number;
 }
 
-export interface RollbackTaskDependencies {
+export interface RollbackTaskDependencies extends EscalationRecorder {
   checkpoints: CheckpointManager;
   logger: Logger;
   metrics: Metrics;
@@ -49,7 +52,7 @@ export interface RollbackTaskDependencies {
 export async function rollbackTask(event: RollbackTaskEvent, deps: RollbackTaskDependencies): Promise<RollbackTaskResult> {
   const reason = `${event.error.Error}: ${causeMessage(event.error.Cause)}`;
   try {
-    const { target, rollbacks } = await deps.checkpoints.rollbackAutomatically(event.taskId, { reason, epoch: event.epoch, limit: event.maxRollbacks });
+    const { target, rollbacks } = await deps.checkpoints.forTeam(event.team).rollbackAutomatically(event.taskId, { reason, epoch: event.epoch, limit: event.maxRollbacks });
     deps.metrics.addMetric(METRICS.rollbacks, MetricUnit.Count, 1);
     deps.logger.warn('rolled back after an inconsistent step result', { taskId: event.taskId, restoredSequence: target?.sequence ?? 0, rollbacks, reason });
     return { taskId: event.taskId, restoredSequence: target?.sequence ?? 0, rollbacks };
@@ -57,6 +60,9 @@ export async function rollbackTask(event: RollbackTaskEvent, deps: RollbackTaskD
     if (error instanceof RollbackLimitExceededError) {
       deps.metrics.addMetric(METRICS.escalations, MetricUnit.Count, 1);
       deps.logger.error('rollback limit reached; escalating', { taskId: event.taskId, reason });
+      // A resume would run the failed step again, which may pass this time: the escalation must outlive this execution.
+      const owner = await deps.checkpoints.forTeam(event.team).findOwner(event.taskId);
+      await recordEscalation(deps, { taskId: event.taskId, team: event.team, pattern: owner?.pattern ?? 'unknown' }, error);
     }
     throw error;
   }

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const handler = createSettleAwardHandler({ auctions, logger, metrics });
- * const next = await handler({ step: 'settle-award', stateName: 'AwardRunnerUp', taskId: 't-1', epoch: 1, attempt: 1,
+ * const next = await handler({ step: 'settle-award', stateName: 'AwardRunnerUp', team: 'dispatch', taskId: 't-1', epoch: 1, attempt: 1,
  *   outcome: 'FAILED', reason: 'ScriptedFailureError: ...', maxAwards: 2, bidders, bidderFunctionArns }, context);
  * next.award?.bidder; // the runner-up
  * ```
@@ -19,12 +19,16 @@ import { type SettleAwardEvent, SettleAwardEventSchema, type SettleAwardResult }
 import { AwardsExhaustedError } from '../shared/errors.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import type { AuctionControlDependencies } from './open-auction.ts';
+import { type EscalationRecorder, recordEscalation } from './record-escalation.ts';
+
+/** The auction's stores, and the approvals an exhausted award records its escalation in. */
+export type SettleAwardDependencies = AuctionControlDependencies & EscalationRecorder;
 
 /** Settles the award and, on failure, awards the runner-up (pure; no middlewares). */
-export async function settleAward(event: SettleAwardEvent, deps: AuctionControlDependencies): Promise<SettleAwardResult> {
+export async function settleAward(event: SettleAwardEvent, deps: SettleAwardDependencies): Promise<SettleAwardResult> {
   if (event.outcome === 'FAILED') deps.metrics.addMetric(METRICS.awardsFailed, MetricUnit.Count, 1);
   try {
-    const settled = await deps.auctions.settleAward(event);
+    const settled = await deps.auctions.forTeam(event.team).settleAward(event);
     if (settled.outcome === 'COMPLETED') deps.metrics.addMetric(METRICS.awardsCompleted, MetricUnit.Count, 1);
     if (settled.award) {
       deps.metrics.addMetric(METRICS.awardsMade, MetricUnit.Count, 1);
@@ -35,11 +39,13 @@ export async function settleAward(event: SettleAwardEvent, deps: AuctionControlD
     if (error instanceof AwardsExhaustedError) {
       deps.metrics.addMetric(METRICS.escalations, MetricUnit.Count, 1);
       deps.logger.error('no runner-up left; escalating', { taskId: event.taskId, failed: error.failedBidders });
+      // A resume would run the failed winner again, which may succeed this time: the escalation must outlive this execution.
+      await recordEscalation(deps, { taskId: event.taskId, team: event.team, pattern: 'auction' }, error);
     }
     throw error;
   }
 }
 
-export function createSettleAwardHandler(deps: AuctionControlDependencies): ControlHandler<SettleAwardResult> {
+export function createSettleAwardHandler(deps: SettleAwardDependencies): ControlHandler<SettleAwardResult> {
   return createControlHandler('settle-award', SettleAwardEventSchema, (event) => settleAward(event, deps), deps);
 }

@@ -10,6 +10,7 @@
  * ```
  */
 import { z } from 'zod';
+import { DegradedPartSchema } from './contracts/degraded.ts';
 
 export const ConversationTurnSchema = z.object({
   from: z.enum(['customer', 'agent']),
@@ -51,6 +52,8 @@ export const WorkerResultSchema = z.object({
   agentId: z.string().min(1),
   status: z.enum(['ANSWERED', 'FAILED']),
   answer: z.string(),
+  /** A FAILED worker: the error name its step failed with after its retries (WorkerUnavailable passes it on). */
+  error: z.string().optional(),
   usage: TokenUsageSchema.optional(),
 });
 export type WorkerResult = z.infer<typeof WorkerResultSchema>;
@@ -60,6 +63,11 @@ export const SynthesisSchema = z.object({
   intents: z.array(z.string()),
   handledBy: z.array(z.string()),
   conversation: z.array(ConversationTurnSchema),
+  /**
+   * The workers whose part is missing (they failed after their retries); empty when the answer is
+   * whole. The synthesize step always sets it; optional for results checkpointed before it existed.
+   */
+  degraded: z.array(DegradedPartSchema).optional(),
   usage: TokenUsageSchema,
 });
 export type Synthesis = z.infer<typeof SynthesisSchema>;

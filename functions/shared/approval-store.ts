@@ -12,19 +12,23 @@
  *
  * @example
  * ```ts
- * const approvals = new ApprovalStore({ client, tableName });
+ * const approvals = new ApprovalStore({ client, tableName, team: 'telecom-support' });
  * await approvals.request('t-1', { taskToken, error: { Error: 'RollbackLimitExceededError', Cause: '...' }, team, pattern });
  * await approvals.decide('t-1', { decision: 'APPROVED', output: { answer: 'refund issued' }, by: 'ops@example.com' });
  * ```
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, taskItemKey } from './contract.ts';
+import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, approvalItemKey } from './contract.ts';
 import { ApprovalDeadlinePassedError, ApprovalNotPendingError } from './errors.ts';
 
 export const APPROVAL_SK = 'APPROVAL';
 
-/** TIMED_OUT: no human decided by the task's deadline (decided by {@link DEADLINE_DECIDER}). */
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT';
+/**
+ * REQUESTED: the run decided to escalate and no execution waits yet ({@link ApprovalStore.recordEscalation});
+ * PENDING: an execution waits for the decision; TIMED_OUT: no human decided by the task's deadline
+ * (decided by {@link DEADLINE_DECIDER}).
+ */
+export type ApprovalStatus = 'REQUESTED' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT';
 /** What a human may decide. */
 export type ApprovalDecision = 'APPROVED' | 'REJECTED';
 
@@ -62,6 +66,8 @@ export interface Approval {
 
 /** A pending approval as the sparse index lists it: what the approval keeper needs. */
 export interface PendingApproval {
+  /** The team of the waiting task (its approval's key carries it). */
+  team: string;
   taskId: string;
   taskToken: string;
   requestedAt: string;
@@ -84,6 +90,8 @@ export interface DecisionInput {
 export interface ApprovalStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The team whose tasks the store reaches: every key carries it (team isolation). */
+  team: string;
   /** @default CHECKPOINT_TABLE.retentionDays */
   retentionDays?: number;
   /** @default Date.now */
@@ -97,6 +105,45 @@ export class ApprovalStore {
   public constructor(private readonly options: ApprovalStoreOptions) {
     this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
     this.now = options.now ?? Date.now;
+  }
+
+  /** The same store for another team's tasks (control functions scope themselves per call). */
+  public forTeam(team: string): ApprovalStore {
+    return team === this.options.team ? this : new ApprovalStore({ ...this.options, team });
+  }
+
+  /**
+   * Records that the task escalates, before any execution waits (REQUESTED, not in the
+   * pending-approvals index: no token to look after yet): a control function deciding an escalation
+   * that a resumed walk would not decide again (a step that failed past the rollback limit may
+   * succeed when run again) records it before throwing, so that a crash before the Escalate state's
+   * request still leaves the task escalated, and its resume goes back to the wait (begin-task).
+   * The first escalation stands: a task that asked before keeps its approval as it is.
+   */
+  public async recordEscalation(taskId: string, escalation: Omit<ApprovalRequest, 'taskToken'>): Promise<void> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.key(taskId),
+          UpdateExpression: 'SET #status = :requested, #escalation = :escalation, #requestedAt = :now, #team = :team, #pattern = :pattern, #taskId = :taskId, #token = :none, #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#status)',
+          ExpressionAttributeNames: { '#status': 'status', '#escalation': 'escalation', '#requestedAt': 'requestedAt', '#team': 'team', '#pattern': 'pattern', '#taskId': 'taskId', '#token': 'taskToken', '#expiresAt': CHECKPOINT_TABLE.ttlAttribute },
+          ExpressionAttributeValues: {
+            ':requested': 'REQUESTED',
+            ':escalation': escalation.escalation,
+            ':now': new Date(this.now()).toISOString(),
+            ':team': escalation.team,
+            ':pattern': escalation.pattern,
+            ':taskId': taskId,
+            ':none': '',
+            ':expiresAt': Math.floor(this.now() / 1000) + this.retentionSeconds,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /**
@@ -119,7 +166,7 @@ export class ApprovalStore {
       set: '#token = :token, #expiresAt = :expiresAt, #team = :team, #pattern = :pattern, #taskId = :taskId',
     };
     try {
-      // New, or still pending: (still) in the index, sorted by the first requestedAt.
+      // New, recorded (REQUESTED) or still pending: (still) in the index, sorted by the first requestedAt.
       const answer = await this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
@@ -127,9 +174,9 @@ export class ApprovalStore {
           UpdateExpression:
             `SET ${common.set}, #status = :pending, #escalation = if_not_exists(#escalation, :escalation), #requestedAt = if_not_exists(#requestedAt, :now), ` +
             '#indexPk = :indexPk, #indexSk = if_not_exists(#requestedAt, :now)',
-          ConditionExpression: 'attribute_not_exists(#status) OR #status = :pending',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status IN (:pending, :requested)',
           ExpressionAttributeNames: { ...common.names, ...INDEX_NAMES, '#status': 'status', '#escalation': 'escalation', '#requestedAt': 'requestedAt' },
-          ExpressionAttributeValues: { ...common.values, ':pending': 'PENDING', ':escalation': request.escalation, ':now': now, ':indexPk': PENDING_APPROVALS_INDEX.partitionValue },
+          ExpressionAttributeValues: { ...common.values, ':pending': 'PENDING', ':requested': 'REQUESTED', ':escalation': request.escalation, ':now': now, ':indexPk': PENDING_APPROVALS_INDEX.partitionValue },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -165,7 +212,8 @@ export class ApprovalStore {
           TableName: this.options.tableName,
           Key: this.key(taskId),
           UpdateExpression: 'SET #status = :decision, #decidedAt = :now, #decidedBy = :by, #output = :output, #reason = :reason REMOVE #indexPk, #indexSk',
-          ConditionExpression: '#status = :pending AND #requestedAt > :cutoff',
+          // REQUESTED too: a task whose run stopped before its wait began can be decided, and its resume ends so.
+          ConditionExpression: '#status IN (:pending, :requested) AND #requestedAt > :cutoff',
           ExpressionAttributeNames: {
             ...INDEX_NAMES,
             '#status': 'status',
@@ -178,6 +226,7 @@ export class ApprovalStore {
           ExpressionAttributeValues: {
             ':decision': input.decision,
             ':pending': 'PENDING',
+            ':requested': 'REQUESTED',
             ':cutoff': this.cutoff(),
             ':now': new Date(this.now()).toISOString(),
             ':by': input.by ?? 'unknown',
@@ -256,7 +305,7 @@ export class ApprovalStore {
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        pending.push({ taskId: String(item.taskId), taskToken: String(item.taskToken), requestedAt: String(item[PENDING_APPROVALS_INDEX.sortKey]) });
+        pending.push({ team: String(item.team), taskId: String(item.taskId), taskToken: String(item.taskToken), requestedAt: String(item[PENDING_APPROVALS_INDEX.sortKey]) });
       }
     }
     return pending;
@@ -274,7 +323,7 @@ export class ApprovalStore {
   }
 
   private key(taskId: string): Record<string, string> {
-    return taskItemKey(taskId, APPROVAL_SK);
+    return approvalItemKey(this.options.team, taskId);
   }
 }
 

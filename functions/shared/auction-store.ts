@@ -1,6 +1,6 @@
 /**
  * Where the `auction` pattern keeps its state: in the checkpoint table, beside the task's
- * checkpoints (partition `TASK#<taskId>`; the auction id is the task id). Every write is
+ * checkpoints (partition `TEAM#<team>#TASK#<taskId>`; the auction id is the task id). Every write is
  * conditional, so each operation is idempotent: a retried or resumed state machine step gets the
  * decision already stored instead of making a second one, and a bid delivered twice is stored once.
  *
@@ -9,14 +9,14 @@
  * | `AUCTION#<round>`          | the announcement, the bidders, OPEN/CLOSED, the collector's rejections, the close decision |
  * | `BID#<round>#<bidId>`      | one bid, as first delivered, with the time it arrived           |
  * | `AWARD#<attempt>`          | who was awarded the task, and whether it COMPLETED or FAILED    |
- * | `BIDDER#<team>#<id>` `LEASE#<task>#<attempt>` | an award's lease on its bidder's capacity, until settled or AWARD_LEASE_SECONDS |
+ * | `TEAM#<team>#BIDDER#<id>` `LEASE#<task>#<attempt>` | an award's lease on its bidder's capacity, until settled or AWARD_LEASE_SECONDS |
  *
  * The award is written in the same transaction that closes the round, so it is recorded before the
  * winner runs; settling it (COMPLETED or FAILED, the runner-up awarded) is one transaction too.
  *
  * @example
  * ```ts
- * const store = new AuctionStore({ client, tableName });
+ * const store = new AuctionStore({ client, tableName, team: 'dispatch' });
  * const announcement = await store.openRound({ taskId, team, round: 1, windowSeconds: 30, task, requiredCapabilities, bidders });
  * await store.recordBid(bid); // { status: 'STORED' }, or { status: 'REJECTED', reason: 'duplicate' }
  * const decision = await store.closeRound({ taskId, round: 1, windowSeconds: 30, maxRounds: 3, bidders, functionArnOf });
@@ -26,13 +26,15 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { queryItems } from './query-items.ts';
 import { REJECTION_REASONS, type RejectionReason, admitBids, chooseWinner, nextWindowSeconds } from './auction-rules.ts';
-import { CHECKPOINT_TABLE, taskItemKey, taskPartition } from './contract.ts';
+import { CHECKPOINT_TABLE, taskItemKey, taskPartition, teamPartitionPrefix } from './contract.ts';
 import type { Announcement, Award, Bid, CloseAuctionResult, SettleAwardResult } from './contracts/auction.ts';
 import { AwardsExhaustedError, NoValidBidsError } from './errors.ts';
 
 export interface AuctionStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The team whose tasks the store reaches: every key carries it (team isolation). */
+  team: string;
   /** @default CHECKPOINT_TABLE.retentionDays */
   retentionDays?: number;
   /** @default Date.now */
@@ -72,8 +74,15 @@ export interface SettleAwardInput extends BidderDirectory {
 
 export interface OpenedRound {
   announcement: Announcement;
-  status: RoundStatus;
+  status: OpenedStatus;
 }
+
+/**
+ * What OpenRound tells the state machine: OPEN, announce the round (new, or never seen to reach a
+ * bidder); ANNOUNCED, its announcement went out before, so wait for the rest of its window and
+ * close it; CLOSED, replay its close.
+ */
+export type OpenedStatus = RoundStatus | 'ANNOUNCED';
 
 export type RecordBidResult = { status: 'STORED' } | { status: 'REJECTED'; reason: RejectionReason };
 
@@ -135,21 +144,28 @@ const awardKey = (attempt: number): string => `AWARD#${pad(attempt)}`;
 const zeroCounts = (): Record<RejectionReason, number> => Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, 0])) as Record<RejectionReason, number>;
 
 export class AuctionStore {
+  private readonly options: AuctionStoreOptions;
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
   private readonly now: () => number;
 
   public constructor(options: AuctionStoreOptions) {
+    this.options = options;
     this.client = options.client;
     this.tableName = options.tableName;
     this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
     this.now = options.now ?? Date.now;
   }
 
+  /** The same store for another team's tasks (control functions scope themselves per call). */
+  public forTeam(team: string): AuctionStore {
+    return team === this.options.team ? this : new AuctionStore({ ...this.options, team });
+  }
+
   /**
-   * Opens a round and returns its announcement and status; the stored ones when the round was opened
-   * before (a replay: CLOSED tells the state machine not to announce it again).
+   * Opens a round and returns its announcement and status; for a round opened before (a retried,
+   * resumed or rolled-back step), what {@link AuctionStore.reopen} decides.
    */
   public async openRound(input: OpenRoundInput): Promise<OpenedRound> {
     const announcedAt = new Date(this.now());
@@ -172,8 +188,40 @@ export class AuctionStore {
       return { announcement, status: 'OPEN' };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const stored = await this.requireRound(input.taskId, input.round);
-      return { announcement: stored.announcement, status: stored.status };
+      return this.reopen(input.taskId, await this.requireRound(input.taskId, input.round));
+    }
+  }
+
+  /**
+   * A round opened before. CLOSED: its close is replayed. OPEN with a delivery received: its
+   * announcement went out, so it is not announced again (ANNOUNCED: the state machine waits for
+   * the rest of its window, maybe none, and closes it on the bids submitted in time). OPEN with
+   * nothing received: the announcement may never have gone out (a crash before Announce); within
+   * its window it is announced again as it is (bids delivered twice are duplicates), past it the
+   * round first gets a fresh window from now, since every bid on the old deadline would be late.
+   */
+  private async reopen(taskId: string, round: RoundItem): Promise<OpenedRound> {
+    if (round.status === 'CLOSED') return { announcement: round.announcement, status: 'CLOSED' };
+    if (round.stored + sum(round.collectorRejected) > 0) return { announcement: round.announcement, status: 'ANNOUNCED' };
+    if (Date.parse(round.announcement.replyBy) > this.now()) return { announcement: round.announcement, status: 'OPEN' };
+    const announcedAt = new Date(this.now());
+    const announcement: Announcement = { ...round.announcement, announcedAt: announcedAt.toISOString(), replyBy: new Date(announcedAt.getTime() + round.windowSeconds * 1000).toISOString() };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId, roundKey(announcement.round)),
+          UpdateExpression: 'SET #announcement = :announcement',
+          // Unless a bid, a close or another resume came first: then decide on what it left.
+          ConditionExpression: '#status = :open AND #stored = :none AND #announcement.#replyBy = :replyBy',
+          ExpressionAttributeNames: { '#announcement': 'announcement', '#replyBy': 'replyBy', '#status': 'status', '#stored': 'stored' },
+          ExpressionAttributeValues: { ':announcement': announcement, ':open': 'OPEN', ':none': 0, ':replyBy': round.announcement.replyBy },
+        }),
+      );
+      return { announcement, status: 'OPEN' };
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+      return this.reopen(taskId, await this.requireRound(taskId, announcement.round));
     }
   }
 
@@ -455,7 +503,7 @@ export class AuctionStore {
   }
 
   private query(taskId: string, prefix: string): Promise<Record<string, unknown>[]> {
-    return this.queryPartition(taskPartition(taskId), prefix);
+    return this.queryPartition(taskPartition(this.options.team, taskId), prefix);
   }
 
   private queryPartition(partition: string, prefix: string): Promise<Record<string, unknown>[]> {
@@ -473,7 +521,7 @@ export class AuctionStore {
   }
 
   private key(taskId: string, sortKey: string): Record<string, string> {
-    return taskItemKey(taskId, sortKey);
+    return taskItemKey(this.options.team, taskId, sortKey);
   }
 }
 
@@ -486,7 +534,7 @@ const MAX_CLOSE_ATTEMPTS = 5;
 export const AWARD_LEASE_SECONDS = 900;
 
 const LEASE_PREFIX = 'LEASE#';
-const bidderPartition = (team: string, bidder: string): string => `BIDDER#${team}#${bidder}`;
+const bidderPartition = (team: string, bidder: string): string => `${teamPartitionPrefix(team)}BIDDER#${bidder}`;
 
 function leaseKey(team: string, taskId: string, award: Award): Record<string, string> {
   return { [CHECKPOINT_TABLE.partitionKey]: bidderPartition(team, award.bidder), [CHECKPOINT_TABLE.sortKey]: `${LEASE_PREFIX}${taskId}#${pad(award.attempt)}` };

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * const budgets = new TokenBudgets({ client, tableName });
+ * const budgets = new TokenBudgets({ client, tableName, team: 'telecom-support' });
  * await budgets.reserve('t-1', { agentId: 'billing', agentBudget: 4000, taskBudget: 50_000 }, 350);
  * await budgets.settle('t-1', 'billing', 350, { inputTokens: 340, outputTokens: 120 });
  * ```
@@ -39,6 +39,8 @@ export interface BudgetUsage {
 export interface TokenBudgetsOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The team whose tasks the store reaches: every key carries it (team isolation). */
+  team: string;
   /** @default CHECKPOINT_TABLE.retentionDays */
   retentionDays?: number;
   /** @default Date.now */
@@ -52,6 +54,11 @@ export class TokenBudgets {
   public constructor(private readonly options: TokenBudgetsOptions) {
     this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
     this.now = options.now ?? Date.now;
+  }
+
+  /** The same store for another team's tasks (control functions scope themselves per call). */
+  public forTeam(team: string): TokenBudgets {
+    return team === this.options.team ? this : new TokenBudgets({ ...this.options, team });
   }
 
   /**
@@ -121,6 +128,6 @@ export class TokenBudgets {
   }
 
   private key(taskId: string): Record<string, string> {
-    return taskItemKey(taskId, BUDGET_SK);
+    return taskItemKey(this.options.team, taskId, BUDGET_SK);
   }
 }

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * const checkpoints = new CheckpointManager({ client: documentClient, tableName });
+ * const checkpoints = new CheckpointManager({ client: documentClient, tableName, team: 'telecom-support' });
  * const epoch = await checkpoints.begin('t-1');
  * await checkpoints.save({ taskId: 't-1', epoch, agent: 'billing', stateName: 'Work', state: { answer: '...' } });
  * const latest = await checkpoints.restore('t-1'); // the latest checkpoint whose checksum verifies
@@ -41,6 +41,7 @@ import {
   checkpointSortKey,
   stepMarkerSortKey,
   taskItemKey,
+  taskOwnerKey,
   taskPartition,
 } from './contract.ts';
 import {
@@ -51,6 +52,7 @@ import {
   StaleWriterError,
   TaskConflictError,
   TaskNotFoundError,
+  TaskOwnedByAnotherTeamError,
 } from './errors.ts';
 
 export interface CheckpointInput {
@@ -101,6 +103,8 @@ export interface Checkpoint {
 export interface CheckpointManagerOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The team whose tasks this manager reads and writes: every key carries it (team isolation). */
+  team: string;
   /** @default CHECKPOINT_TABLE.retentionDays */
   retentionDays?: number;
   /** @default Date.now */
@@ -195,6 +199,9 @@ export function verifyCheckpoint(checkpoint: Pick<Checkpoint, 'state' | 'checksu
 type Item = Record<string, unknown>;
 
 export class CheckpointManager {
+  /** The team whose items this manager reaches. */
+  public readonly team: string;
+  private readonly options: CheckpointManagerOptions;
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
@@ -203,12 +210,27 @@ export class CheckpointManager {
   private readonly maxItemBytes: number;
 
   public constructor(options: CheckpointManagerOptions) {
+    this.options = options;
+    this.team = options.team;
     this.client = options.client;
     this.tableName = options.tableName;
     this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
     this.now = options.now ?? Date.now;
     this.compressAboveBytes = options.compressAboveBytes ?? 16 * 1024;
     this.maxItemBytes = options.maxItemBytes ?? 380_000;
+  }
+
+  /**
+   * The same manager for another team's tasks (control functions serve every team of a stack and
+   * scope themselves per call to the team of the state machine that invoked them).
+   *
+   * @example
+   * ```ts
+   * const scoped = checkpoints.forTeam(event.team);
+   * ```
+   */
+  public forTeam(team: string): CheckpointManager {
+    return team === this.team ? this : new CheckpointManager({ ...this.options, team });
   }
 
   /**
@@ -240,29 +262,70 @@ export class CheckpointManager {
   }
 
   /**
-   * Starts a task: stores its input (so that a resume can run it again) and takes it over. Starting
-   * the same task again with the same input is harmless (a retried start); with another input it is
-   * refused, because the stored checkpoints belong to the first.
+   * Starts a task: stores its input (so that a resume can run it again), claims its id for this
+   * team, and takes it over. Starting the same task again with the same input is harmless (a
+   * retried start); with another input it is refused, because the stored checkpoints belong to the
+   * first; a task id another team owns is refused too.
    *
    * @throws {TaskConflictError} when the task exists with a different input
+   * @throws {TaskOwnedByAnotherTeamError} when another team's task has this id
    */
   public async startTask(taskId: string, input: unknown, owner: TaskOwner, startedAt?: string): Promise<TaskStart> {
+    if (owner.team !== this.team) throw new TaskOwnedByAnotherTeamError(taskId, owner.team, this.team);
     const serialised = JSON.stringify(input ?? null);
+    const checksum = checksumOf(serialised);
+    const createdAt = new Date(this.now()).toISOString();
     try {
       await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...this.key(taskId, TASK_INPUT_SK), ...owner, input: serialised, checksum: checksumOf(serialised), createdAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt() },
-          ConditionExpression: 'attribute_not_exists(#sk) OR #checksum = :checksum',
-          ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey, '#checksum': 'checksum' },
-          ExpressionAttributeValues: { ':checksum': checksumOf(serialised) },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...this.key(taskId, TASK_INPUT_SK), ...owner, input: serialised, checksum, createdAt, expiresAt: this.expiresAt() },
+                ConditionExpression: 'attribute_not_exists(#sk) OR #checksum = :checksum',
+                ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey, '#checksum': 'checksum' },
+                ExpressionAttributeValues: { ':checksum': checksum },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...taskOwnerKey(taskId), taskId, ...owner, createdAt, expiresAt: this.expiresAt() },
+                // An expired claim is free again, as the task's own items are.
+                ConditionExpression: 'attribute_not_exists(#sk) OR #team = :team OR #expiresAt <= :now',
+                ExpressionAttributeNames: { '#sk': CHECKPOINT_TABLE.sortKey, '#team': 'team', '#expiresAt': CHECKPOINT_TABLE.ttlAttribute },
+                ExpressionAttributeValues: { ':team': owner.team, ':now': Math.floor(this.now() / 1000) },
+              },
+            },
+          ],
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') throw new TaskConflictError(taskId);
-      throw error;
+      throw await this.startRefusal(taskId, error);
     }
     return { taskId, epoch: await this.begin(taskId, startedAt), input, resumed: false };
+  }
+
+  /** Why a start was refused: the id is another team's, or this team's task has another input. */
+  private async startRefusal(taskId: string, error: unknown): Promise<Error> {
+    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+    if ((error as Error).name !== 'TransactionCanceledException' || !reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) return error as Error;
+    const owner = await this.findOwner(taskId);
+    if (owner && owner.team !== this.team) return new TaskOwnedByAnotherTeamError(taskId, this.team, owner.team);
+    return new TaskConflictError(taskId);
+  }
+
+  /**
+   * Which team (and pattern) owns a task id, whichever team this manager is for: how a command
+   * given only a task id (`legion resume`, `status`, `approve`) finds the task. Undefined if no
+   * unexpired task has the id.
+   */
+  public async findOwner(taskId: string): Promise<TaskOwner | undefined> {
+    const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: taskOwnerKey(taskId), ConsistentRead: true }));
+    const item = stored.Item;
+    if (!item || this.isExpired(item)) return undefined;
+    return { team: String(item.team), pattern: String(item.pattern) };
   }
 
   /** What was stored when the task started: its team, pattern and input; undefined if unknown. */
@@ -270,21 +333,25 @@ export class CheckpointManager {
     const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_INPUT_SK), ConsistentRead: true }));
     const item = stored.Item;
     if (!item || this.isExpired(item)) return undefined;
-    return { team: String(item.team), pattern: String(item.pattern), input: JSON.parse(String(item.input)) as unknown, createdAt: String(item.createdAt) };
+    return { team: String(item.team), pattern: String(item.pattern), input: readStoredInput(taskId, item), createdAt: String(item.createdAt) };
   }
 
   /**
    * Resumes a task from its stored input and takes it over (raising its epoch).
    *
    * @throws {TaskNotFoundError} when no input is stored for the task (or it expired)
+   * @throws {TaskOwnedByAnotherTeamError} when the task is another team's
    */
   public async resumeTask(taskId: string, startedAt?: string): Promise<TaskStart> {
     const stored = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.key(taskId, TASK_INPUT_SK), ConsistentRead: true }));
     const item = stored.Item;
-    if (!item || this.isExpired(item)) throw new TaskNotFoundError(taskId);
-    const serialised = String(item.input);
-    if (checksumOf(serialised) !== item.checksum) throw new CheckpointError(taskId, 'the stored input does not match its checksum');
-    return { taskId, epoch: await this.begin(taskId, startedAt), input: JSON.parse(serialised) as unknown, resumed: true };
+    if (!item || this.isExpired(item)) {
+      const owner = await this.findOwner(taskId);
+      if (owner && owner.team !== this.team) throw new TaskOwnedByAnotherTeamError(taskId, this.team, owner.team);
+      throw new TaskNotFoundError(taskId);
+    }
+    const input = readStoredInput(taskId, item);
+    return { taskId, epoch: await this.begin(taskId, startedAt), input, resumed: true };
   }
 
   /**
@@ -471,9 +538,16 @@ export class CheckpointManager {
 
   /** The checkpoint if it is valid, unexpired and verifies; marks it invalid if it does not verify. */
   private async verified(item: Item): Promise<Checkpoint | undefined> {
-    if (item.valid !== true || item.kind === 'progress' || this.isExpired(item)) return undefined;
+    if (item.valid === false || item.kind === 'progress' || this.isExpired(item)) return undefined;
     const taskId = String(item.taskId);
     const sequence = Number(item.sequence);
+    if (item.valid !== true) {
+      // Only a boolean says a checkpoint is valid ("true" as a string is not): anything else is a
+      // corrupt item. Marked invalid (and its step forgotten), so that the step runs again instead
+      // of its re-save colliding with the step marker that still points here.
+      await this.invalidate(taskId, sequence, item.valid === undefined ? 'valid is missing' : `valid is ${JSON.stringify(item.valid)}, not a boolean`);
+      return undefined;
+    }
     let checkpoint: Checkpoint;
     try {
       checkpoint = decode(item);
@@ -561,10 +635,15 @@ export class CheckpointManager {
       new GetCommand({ TableName: this.tableName, Key: this.key(taskId, stepMarkerSortKey(stepKey)), ConsistentRead: true }),
     );
     if (!marker.Item) return undefined;
+    const sequence = Number(marker.Item.sequence);
     const stored = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: this.key(taskId, checkpointSortKey(Number(marker.Item.sequence))), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(taskId, checkpointSortKey(sequence)), ConsistentRead: true }),
     );
-    return stored.Item ? this.verified(stored.Item) : undefined;
+    const done = stored.Item ? await this.verified(stored.Item) : undefined;
+    // A marker pointing at no usable checkpoint (gone, expired, invalid) would make the step's
+    // next save collide with it: forget it (conditionally: a newer save's marker stays).
+    if (!done) await this.forgetStep(taskId, stepKey, sequence);
+    return done;
   }
 
   private async forgetStep(taskId: string, stepKey: string, sequence: number): Promise<void> {
@@ -616,7 +695,7 @@ export class CheckpointManager {
       // slows down as the partition grows (3x from 1 to 10,000 checkpoints); BETWEEN stays flat.
       KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :last',
       ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-      ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':first': FIRST_CHECKPOINT_SK, ':last': LAST_CHECKPOINT_SK },
+      ExpressionAttributeValues: { ':pk': taskPartition(this.team, taskId), ':first': FIRST_CHECKPOINT_SK, ':last': LAST_CHECKPOINT_SK },
       ConsistentRead: true,
     };
   }
@@ -630,7 +709,21 @@ export class CheckpointManager {
   }
 
   private key(taskId: string, sortKey: string): Record<string, string> {
-    return taskItemKey(taskId, sortKey);
+    return taskItemKey(this.team, taskId, sortKey);
+  }
+}
+
+/**
+ * The input stored with a task, its checksum verified: a corrupt input is a CheckpointError (a
+ * raw SyntaxError would reach `legion resume` as a stack trace).
+ */
+function readStoredInput(taskId: string, item: Item): unknown {
+  const serialised = String(item.input);
+  if (checksumOf(serialised) !== item.checksum) throw new CheckpointError(taskId, 'the stored input does not match its checksum');
+  try {
+    return JSON.parse(serialised) as unknown;
+  } catch {
+    throw new CheckpointError(taskId, 'the stored input is not JSON');
   }
 }
 

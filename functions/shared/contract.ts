@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { CHECKPOINT_TABLE, METRICS } from './contract.ts';
- * const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition('t-1') };
+ * const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition('telecom-support', 't-1') };
  * ```
  */
 
@@ -57,7 +57,7 @@ export const CHECKPOINT_TABLE = {
   retentionDays: 7,
 } as const;
 
-/** A step running longer than this writes an intermediate (progress) checkpoint this often. */
+/** The longest default interval of a long step's intermediate (progress) checkpoints: a third of the agent's timeout if that is shorter (progressCheckpointSecondsOf). */
 export const DEFAULT_PROGRESS_CHECKPOINT_SECONDS = 30;
 
 /** Sort-key prefix of checkpoint items; the sequence number follows, zero-padded so it sorts. */
@@ -78,14 +78,55 @@ export function stepMarkerSortKey(stepKey: string): string {
   return `${STEP_MARKER_SK_PREFIX}${stepKey}`;
 }
 
-/** Partition key of everything stored for one task. */
-export function taskPartition(taskId: string): string {
-  return `TASK#${taskId}`;
+/**
+ * The team of a store that serves every team (a control function's, built once per container): it
+ * must be scoped with `forTeam(event.team)` before use; any key built with it throws.
+ */
+export const UNSCOPED_TEAM = '';
+
+/**
+ * Prefix of every partition that belongs to one team: its tasks (checkpoints, input, budget,
+ * detections, auction rounds) and its resource pool. An agent role's DynamoDB statements carry a
+ * `dynamodb:LeadingKeys` condition on `<prefix>*`, so an agent reaches its own team's items only.
+ */
+export function teamPartitionPrefix(team: string): string {
+  // Fail closed: a store a control function forgot to scope (UNSCOPED_TEAM) must not write anywhere.
+  if (team === UNSCOPED_TEAM) throw new Error('internal: a store was used before being scoped to a team (forTeam)');
+  return `TEAM#${team}#`;
 }
 
-/** The key of one item of a task's partition (checkpoints, auction rounds, approval, budget, ...). */
-export function taskItemKey(taskId: string, sortKey: string): Record<string, string> {
-  return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+/** Partition key of everything stored for one task of one team. */
+export function taskPartition(team: string, taskId: string): string {
+  return `${teamPartitionPrefix(team)}TASK#${taskId}`;
+}
+
+/** The key of one item of a task's partition (checkpoints, input, auction rounds, budget, ...). */
+export function taskItemKey(team: string, taskId: string, sortKey: string): Record<string, string> {
+  return { [CHECKPOINT_TABLE.partitionKey]: taskPartition(team, taskId), [CHECKPOINT_TABLE.sortKey]: sortKey };
+}
+
+/** Partition of a team's resource pool (leases and wait-for edges), inside the team's prefix. */
+export function poolPartition(team: string): string {
+  return `${teamPartitionPrefix(team)}POOL`;
+}
+
+/**
+ * Key of a task's approval. Outside the team's prefix on purpose: the item holds the callback
+ * token of the waiting execution, which only the control functions may read, never an agent.
+ */
+export function approvalItemKey(team: string, taskId: string): Record<string, string> {
+  teamPartitionPrefix(team); // the same guard
+  return { [CHECKPOINT_TABLE.partitionKey]: `APPROVAL#${team}#${taskId}`, [CHECKPOINT_TABLE.sortKey]: 'APPROVAL' };
+}
+
+/**
+ * Key of the item that says which team owns a task id. Written once, conditionally, when a task
+ * starts (a task id belongs to one team: another team's run with it is refused), and read to find
+ * a task's team from its id alone (`legion resume`, `status`, `approve`, outcome events). Control
+ * functions only: outside every team's prefix.
+ */
+export function taskOwnerKey(taskId: string): Record<string, string> {
+  return { [CHECKPOINT_TABLE.partitionKey]: `TASKID#${taskId}`, [CHECKPOINT_TABLE.sortKey]: 'OWNER' };
 }
 
 /** Sort key of checkpoint number `sequence`. */
@@ -158,6 +199,8 @@ export const METRICS = {
   awardsFailed: 'AwardsFailed',
   /** auction: awards whose result was verified and returned. */
   awardsCompleted: 'AwardsCompleted',
+  /** Runs that succeeded with a part missing (a worker or peer failed after its retries): their `degraded` list is not empty. */
+  degradedRuns: 'DegradedRuns',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */
@@ -166,6 +209,53 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * Errors that mean Legion's infrastructure failed under a step, not the agent: its checkpoint store
+ * (`CheckpointError`, `StaleWriterError`: another execution owns the task), its configuration,
+ * AWS throttling or permission errors and other AWS service errors of its stores (raised as
+ * `InfrastructureError` / `InfrastructureThrottledError` by the agent handler, the original name
+ * kept in the cause; see functions/shared/infrastructure-errors.ts), and the Lambda service after
+ * its retries. A Catch that turns an agent's failure into a graceful partial answer (`States.ALL`
+ * to a state that does not fail the run) is preceded by a Catch of exactly these to a Fail state
+ * (test/statemachines/asl-rules.ts enforces it): a run never succeeds with a part silently missing
+ * because the infrastructure failed.
+ */
+export const INFRASTRUCTURE_ERRORS = [
+  'InfrastructureError',
+  'InfrastructureThrottledError',
+  'CheckpointError',
+  'StaleWriterError',
+  'ConfigurationError',
+  ...LAMBDA_SERVICE_ERRORS,
+] as const;
+
+/**
+ * Infrastructure errors a step with a graceful path retries in place, with backoff, before the run
+ * fails: throttling and lost transaction races pass by themselves. Permissions, configuration, a
+ * stale writer or a checkpoint that cannot be written do not, so they are never retried.
+ */
+export const RETRYABLE_INFRASTRUCTURE_ERRORS = ['InfrastructureThrottledError'] as const;
+
+/** AWS error names (DynamoDB and the SDK) that mean throttling or a lost transaction race: transient. */
+export const AWS_THROTTLING_ERRORS = [
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'TooManyRequestsException',
+] as const;
+
+/** AWS error names that mean the caller may not do this: IAM, credentials, a signature. */
+export const AWS_PERMISSION_ERRORS = [
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'MissingAuthenticationTokenException',
 ] as const;
 
 /**
@@ -221,7 +311,7 @@ export const PENDING_APPROVALS_INDEX = {
   /** The one value of `partitionKey`: every pending approval is in this partition of the index. */
   partitionValue: 'PENDING',
   /** Non-key attributes the index keeps (besides the table's and the index's keys). */
-  projectedAttributes: ['taskId', 'taskToken'],
+  projectedAttributes: ['team', 'taskId', 'taskToken'],
 } as const;
 
 /** Automatic rollbacks a task may have before it is escalated, unless its team sets `limits.maxRollbacks`. */
@@ -253,3 +343,6 @@ export const ENV = {
   /** publish-outcome: the Legion event bus the outcome events go to. */
   eventBusName: 'LEGION_EVENT_BUS_NAME',
 } as const;
+
+/** The largest execution input Step Functions accepts: 256 KiB of UTF-8 JSON; a run whose input is larger is refused before anything is stored. */
+export const MAX_EXECUTION_INPUT_BYTES = 262_144;

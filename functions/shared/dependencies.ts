@@ -45,8 +45,8 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
   const serviceName = `legion-${config.team}-${config.agent.id}`;
   return {
     model: overrides.model ?? createModelProvider(config),
-    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName }),
-    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName }),
+    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
+    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
     tracer: new Tracer({ serviceName }),
@@ -60,7 +60,7 @@ function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient
   const { tableName } = config;
   return {
     resourcePool: new ResourcePool({ client, tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }),
-    detections: new DetectionLog({ client, tableName }),
+    detections: new DetectionLog({ client, tableName, team: config.team }),
     events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The detections of a task (items `DETECTION#<type>#<step>#<stepId>` of partition `TASK#<taskId>`
+ * The detections of a task (items `DETECTION#<type>#<step>#<stepId>` of partition `TEAM#<team>#TASK#<taskId>`
  * in the checkpoint table). Recording is idempotent: a replayed step (a resume, a retried Lambda)
  * records the same detection again, and only the first write counts, so metrics are not doubled;
  * each detection also remembers whether its event was announced, so a replay after a failed put
@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * const log = new DetectionLog({ client, tableName });
+ * const log = new DetectionLog({ client, tableName, team: 'content-pipeline' });
  * const { stored, announced } = await log.record('t-1', { type: 'loop', step: 'CheckLoop', stepId: 'h2', action: 'conflict-rule', agents: ['writer', 'editor'], details: '...' });
  * const detections = await log.list('t-1');
  * ```
@@ -30,6 +30,8 @@ export interface RecordOutcome {
 export interface DetectionLogOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The team whose tasks the store reaches: every key carries it (team isolation). */
+  team: string;
   /** @default CHECKPOINT_TABLE.retentionDays */
   retentionDays?: number;
   /** @default Date.now */
@@ -43,6 +45,11 @@ export class DetectionLog {
   public constructor(private readonly options: DetectionLogOptions) {
     this.retentionSeconds = (options.retentionDays ?? CHECKPOINT_TABLE.retentionDays) * 86_400;
     this.now = options.now ?? Date.now;
+  }
+
+  /** The same store for another team's tasks (control functions scope themselves per call). */
+  public forTeam(team: string): DetectionLog {
+    return team === this.options.team ? this : new DetectionLog({ ...this.options, team });
   }
 
   /**
@@ -63,7 +70,7 @@ export class DetectionLog {
     const answer = await this.options.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: taskItemKey(taskId, detectionSortKey(detection)),
+        Key: taskItemKey(this.options.team, taskId, detectionSortKey(detection)),
         // if_not_exists on every field: the first write stands, a replay changes nothing.
         UpdateExpression: `SET ${names.map((_name, index) => `#f${String(index)} = if_not_exists(#f${String(index)}, :v${String(index)})`).join(', ')}`,
         ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#f${String(index)}`, name])),
@@ -80,7 +87,7 @@ export class DetectionLog {
     await this.options.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: taskItemKey(taskId, detectionSortKey(detection)),
+        Key: taskItemKey(this.options.team, taskId, detectionSortKey(detection)),
         UpdateExpression: 'SET #announced = :true',
         ConditionExpression: 'attribute_exists(#sk)',
         ExpressionAttributeNames: { '#announced': 'announced', '#sk': CHECKPOINT_TABLE.sortKey },
@@ -95,7 +102,7 @@ export class DetectionLog {
       TableName: this.options.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-      ExpressionAttributeValues: { ':pk': taskPartition(taskId), ':prefix': DETECTION_SK_PREFIX },
+      ExpressionAttributeValues: { ':pk': taskPartition(this.options.team, taskId), ':prefix': DETECTION_SK_PREFIX },
     });
     return items.map(toRecord).sort((left, right) => left.detectedAt.localeCompare(right.detectedAt));
   }

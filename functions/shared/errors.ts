@@ -80,6 +80,29 @@ export class ModelInvocationError extends LegionError {
   }
 }
 
+/**
+ * Legion's own infrastructure failed under an agent step (not the model, not the step's logic): an
+ * AWS error of one of its stores (permissions, a missing table, an unexpected service error), or a
+ * Legion infrastructure error without a name of its own in INFRASTRUCTURE_ERRORS. The agent handler
+ * raises it in place of the original (see `classifyInfrastructureError`), whose name it keeps in
+ * `originalName`. The state machines never turn it into a partial answer: the run fails.
+ */
+export class InfrastructureError extends LegionError {
+  public constructor(
+    public readonly originalName: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Infrastructure failure (${originalName}): ${reason}`, { originalName, reason }, options);
+  }
+}
+
+/**
+ * An infrastructure error that passes by itself: DynamoDB throttling or a lost transaction race.
+ * The state machines retry the step with backoff (after the AWS SDK's own retries), then fail.
+ */
+export class InfrastructureThrottledError extends InfrastructureError {}
+
 /** A checkpoint could not be written or read. */
 export class CheckpointError extends LegionError {
   public constructor(
@@ -121,6 +144,31 @@ export class TaskConflictError extends CheckpointError {
 export class TaskNotFoundError extends CheckpointError {
   public constructor(taskId: string) {
     super(taskId, 'no such task to resume (never started, or its records expired)');
+  }
+}
+
+/** A task id belongs to another team: a run of this team may not start or resume it. */
+export class TaskOwnedByAnotherTeamError extends CheckpointError {
+  public constructor(
+    taskId: string,
+    public readonly team: string,
+    public readonly owner: string,
+  ) {
+    super(taskId, `the task id belongs to team ${owner}, not ${team}; choose another task id`);
+    Object.assign(this.context, { team, owner });
+  }
+}
+
+/**
+ * A task id broke the task-id rule where it entered (CLI, RunRequested, begin-task, a nested
+ * execution), or a nested task id is not the one its parent task derives.
+ */
+export class InvalidTaskIdError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    reason: string,
+  ) {
+    super(`Invalid task id "${taskId}": ${reason}`, { taskId, reason });
   }
 }
 

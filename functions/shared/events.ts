@@ -13,8 +13,11 @@
  * ```
  */
 import { z } from 'zod';
+import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from './task-id.ts';
 import { ESCALATION_ERRORS } from './contract.ts';
+import { DegradedPartSchema, degradedPartsOf } from './contracts/degraded.ts';
 import { DetectionSchema } from './contracts/detections.ts';
+import { executionInputSizeProblem } from './execution-input.ts';
 
 /** The `source` of every event Legion puts on its bus. */
 export const LEGION_EVENT_SOURCE = 'legion';
@@ -42,8 +45,8 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 export const OUTCOME_DETAIL_TYPES = [DETAIL_TYPES.runSucceeded, DETAIL_TYPES.runFailed, DETAIL_TYPES.runEscalated] as const;
 export type OutcomeDetailType = (typeof OUTCOME_DETAIL_TYPES)[number];
 
-/** Task ids and idempotency keys are Step Functions execution names: 1-80 letters, digits, `-`, `_`. */
-export const EXECUTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+/** Task ids and idempotency keys are Step Functions execution names: the root task-id rule (task-id.ts). */
+export const EXECUTION_NAME_PATTERN = ROOT_TASK_ID_PATTERN;
 
 /** The most characters an outcome's summary has (it is a preview, not the result). */
 export const SUMMARY_MAX_LENGTH = 280;
@@ -57,9 +60,18 @@ export const RunRequestedDetailSchema = z.object({
   pattern: z.string().min(1),
   /** The team to run; default: the pattern's deployed example team (or its only deployed team). */
   team: z.string().min(1).optional(),
-  input: z.unknown().refine((value) => value !== undefined, 'required: the execution input of the pattern'),
+  input: z
+    .unknown()
+    .refine((value) => value !== undefined, 'required: the execution input of the pattern')
+    // Step Functions refuses a larger input: refused here, where the request enters, with the reason.
+    .superRefine((value, context) => {
+      const tooLarge = executionInputSizeProblem(value);
+      if (tooLarge) context.addIssue({ code: 'custom', message: tooLarge });
+      const reserved = reservedInputProblem(value);
+      if (reserved) context.addIssue({ code: 'custom', message: reserved });
+    }),
   /** Becomes the task id (execution name): a second request with the same key starts no second run. */
-  idempotencyKey: z.string().regex(EXECUTION_NAME_PATTERN, 'must be 1-80 letters, digits, - or _').optional(),
+  idempotencyKey: z.string().regex(ROOT_TASK_ID_PATTERN, `must be ${ROOT_TASK_ID_RULE}`).optional(),
 });
 export type RunRequestedDetail = z.infer<typeof RunRequestedDetailSchema>;
 
@@ -102,6 +114,8 @@ export const RunOutcomeDetailSchema = z.object({
   /** A short preview of the answer, or of the error. */
   summary: z.string().max(SUMMARY_MAX_LENGTH),
   error: RunErrorSchema.optional(),
+  /** RunSucceeded with a part missing: the agents that failed after their retries (the output's `degraded`). Absent when the answer is whole. */
+  degraded: z.array(DegradedPartSchema).optional(),
 });
 export type RunOutcomeDetail = z.infer<typeof RunOutcomeDetailSchema>;
 
@@ -232,6 +246,7 @@ export function outcomeOf(run: FinishedRun): { detailType: OutcomeDetailType; de
   const detailType = status === 'SUCCEEDED' ? DETAIL_TYPES.runSucceeded : escalated ? DETAIL_TYPES.runEscalated : DETAIL_TYPES.runFailed;
   const error = run.error ?? (status === 'TIMED_OUT' || status === 'ABORTED' ? { error: `States.${status === 'TIMED_OUT' ? 'Timeout' : 'Aborted'}`, cause: `the execution was ${status === 'TIMED_OUT' ? 'timed out' : 'aborted'}` } : undefined);
   const summary = status === 'SUCCEEDED' ? summarizeOutput(run.output) : error ? `${error.error}: ${error.cause}` : status;
+  const degraded = status === 'SUCCEEDED' ? degradedPartsOf(run.output) : [];
   return {
     detailType,
     detail: {
@@ -241,6 +256,7 @@ export function outcomeOf(run: FinishedRun): { detailType: OutcomeDetailType; de
       status,
       summary: truncate(summary, SUMMARY_MAX_LENGTH),
       ...(status === 'SUCCEEDED' || !error ? {} : { error }),
+      ...(degraded.length > 0 ? { degraded } : {}),
     },
   };
 }

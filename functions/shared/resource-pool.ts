@@ -1,6 +1,6 @@
 /**
  * Shared resources (a database, a signing key...) that agents lock while they use them, kept in the
- * checkpoint table (partition `POOL#<pool>`, e.g. one pool per team, so the tasks of a team share
+ * checkpoint table (partition `TEAM#<pool>#POOL`, e.g. one pool per team, so the tasks of a team share
  * them). Deadlocks are prevented, detected and resolved:
  * - a lock is a lease that expires (`leaseSeconds`): a holder that crashed never blocks for longer,
  *   the next holder takes the expired lease over (a forced release);
@@ -20,10 +20,9 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { queryItems } from './query-items.ts';
-import { CHECKPOINT_TABLE } from './contract.ts';
+import { CHECKPOINT_TABLE, poolPartition } from './contract.ts';
 import { DeadlockTimeoutError } from './errors.ts';
 
-export const POOL_PARTITION_PREFIX = 'POOL#';
 export const LEASE_SK_PREFIX = 'LEASE#';
 export const WAIT_SK_PREFIX = 'WAIT#';
 
@@ -280,7 +279,7 @@ export class ResourcePool {
   }
 
   private partition(): string {
-    return `${POOL_PARTITION_PREFIX}${this.options.pool}`;
+    return poolPartition(this.options.pool);
   }
 
   private key(prefix: string, id: string): Record<string, string> {

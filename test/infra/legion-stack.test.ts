@@ -216,7 +216,7 @@ describe('Class: LegionStack', () => {
         );
         expect(dynamo.length).toBeGreaterThan(0);
         for (const statement of dynamo) {
-          expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+          expect(actionsOf(statement).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
           for (const resource of resourceList(statement)) {
             expect(resource).not.toBe('*');
             expect(resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });

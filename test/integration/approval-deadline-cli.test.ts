@@ -16,6 +16,9 @@ import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, taskItemKey } from '
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 const legion = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
 
 /** Moves a stored approval's request `days` into the past (the index's sort key with it). */
@@ -26,7 +29,7 @@ async function requestedDaysAgo(dataDir: string, taskId: string, days: number): 
     await db.documentClient().send(
       new UpdateCommand({
         TableName: LOCAL_TABLE_NAME,
-        Key: taskItemKey(taskId, APPROVAL_SK),
+        Key: taskItemKey(TEST_TEAM, taskId, APPROVAL_SK),
         UpdateExpression: 'SET #requestedAt = :at, #since = :at',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#requestedAt': 'requestedAt', '#since': PENDING_APPROVALS_INDEX.sortKey, '#status': 'status' },

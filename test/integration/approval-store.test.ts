@@ -17,11 +17,14 @@ import { describe, expect, it } from 'vitest';
 import { type BeginTaskEvent, beginTask } from '../../functions/control/begin-task.ts';
 import { APPROVAL_SK, type Approval, type ApprovalRequest, ApprovalStore, DEADLINE_DECIDER } from '../../functions/shared/approval-store.ts';
 import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, taskPartition } from '../../functions/shared/contract.ts';
+import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, approvalItemKey, teamPartitionPrefix } from '../../functions/shared/contract.ts';
 import { ApprovalDeadlinePassedError, ApprovalNotPendingError } from '../../functions/shared/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
+
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'telecom-support';
 
 /** A fixed instant in the future: retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
@@ -52,7 +55,7 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
   /** A store for one test, with its own clock (starting at T0) and task. */
   function fixture() {
     const clock = { ms: T0 };
-    const store = new ApprovalStore({ client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    const store = new ApprovalStore({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
     return { clock, store, taskId: newTask() };
   }
 
@@ -80,11 +83,12 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
       expect(stored).not.toHaveProperty('decidedBy');
     });
 
-    it('keeps the approval with the task (item APPROVAL of partition TASK#<taskId>), expiring after the retention period', async () => {
+    it('keeps the approval outside the team\'s prefix (its callback token is for control functions only), expiring after the retention period', async () => {
       const { store, taskId } = fixture();
       const stored = (await store.request(taskId, requestWith())) as Approval & Record<string, unknown>;
 
-      expect(stored[CHECKPOINT_TABLE.partitionKey]).toBe(taskPartition(taskId));
+      expect(stored[CHECKPOINT_TABLE.partitionKey]).toBe(approvalItemKey(TEST_TEAM, taskId)[CHECKPOINT_TABLE.partitionKey]);
+      expect(String(stored[CHECKPOINT_TABLE.partitionKey]).startsWith(teamPartitionPrefix(TEST_TEAM))).toBe(false);
       expect(stored[CHECKPOINT_TABLE.sortKey]).toBe(APPROVAL_SK);
       expect(stored[CHECKPOINT_TABLE.ttlAttribute]).toBe(Math.floor(T0 / 1000) + CHECKPOINT_TABLE.retentionDays * 86_400);
     });
@@ -267,7 +271,7 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
       clock.ms = T0 + 60_000;
       const again = await store.request(taskId, requestWith({ taskToken: 'token-second' }));
 
-      expect(await pendingOf(store, [taskId])).toEqual([{ taskId, taskToken: 'token-second', requestedAt: iso(T0) }]);
+      expect(await pendingOf(store, [taskId])).toEqual([{ team: TEST_TEAM, taskId, taskToken: 'token-second', requestedAt: iso(T0) }]);
       expect(indexKeys(again)).toEqual([PENDING_APPROVALS_INDEX.partitionValue, iso(T0)]);
     });
 
@@ -396,8 +400,8 @@ describe('Function: beginTask (approval of a resumed task; DynamoDB Local)', () 
 
   onDynamoDbLocal((client) => {
     storeClient = client;
-    checkpoints = new CheckpointManager({ client, tableName: LOCAL_TABLE_NAME });
-    approvals = new ApprovalStore({ client, tableName: LOCAL_TABLE_NAME });
+    checkpoints = new CheckpointManager({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME });
+    approvals = new ApprovalStore({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME });
   });
 
   function deps() {
@@ -469,7 +473,7 @@ describe('Function: beginTask (approval of a resumed task; DynamoDB Local)', () 
     const taskId = newTask();
     await start(taskId);
     const clock = { ms: Date.now() - 2 * DAY_MS };
-    const store = new ApprovalStore({ client: storeClient, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    const store = new ApprovalStore({ team: TEST_TEAM, client: storeClient, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
     await store.request(taskId, requestWith());
     clock.ms = Date.now();
     await store.timeOut(taskId);

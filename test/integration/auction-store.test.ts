@@ -15,6 +15,7 @@ import { createCloseAuctionHandler } from '../../functions/control/close-auction
 import { createCollectBidHandler } from '../../functions/control/collect-bid.ts';
 import { createOpenAuctionHandler } from '../../functions/control/open-auction.ts';
 import { createSettleAwardHandler } from '../../functions/control/settle-award.ts';
+import { ApprovalStore } from '../../functions/shared/approval-store.ts';
 import { REJECTION_REASONS, type RejectionReason, chooseWinner } from '../../functions/shared/auction-rules.ts';
 import { AWARD_LEASE_SECONDS, AuctionStore, type CloseRoundInput, type OpenRoundInput } from '../../functions/shared/auction-store.ts';
 import { ESCALATION_ERRORS, METRICS } from '../../functions/shared/contract.ts';
@@ -34,6 +35,9 @@ import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
+
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
 
 /** A fixed instant in the future: leases and retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
@@ -79,9 +83,9 @@ describe('Class: AuctionStore (DynamoDB Local)', () => {
   /** A store for one test, with its own clock (starting at T0), task and team. */
   function fixture() {
     const clock = { ms: T0 };
-    const store = new AuctionStore({ client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
-    const taskId = newTask();
     const team = newTeam();
+    const store = new AuctionStore({ team, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    const taskId = newTask();
     const open = (overrides: Partial<OpenRoundInput> = {}) =>
       store.openRound({ taskId, team, round: 1, windowSeconds: WINDOW, task: 'Translate the release notes', requiredCapabilities: ['translation'], bidders: [...BIDDERS], ...overrides });
     const close = (overrides: Partial<CloseRoundInput> = {}) => store.closeRound({ taskId, round: 1, windowSeconds: WINDOW, maxRounds: 3, ...DIRECTORY, ...overrides });
@@ -418,7 +422,7 @@ describe('Class: AuctionStore (DynamoDB Local)', () => {
       const raceClient = raceDb.documentClient();
       try {
         const clock = { ms: T0 };
-        const store = new AuctionStore({ client: raceClient, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+        const store = new AuctionStore({ team: TEST_TEAM, client: raceClient, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
         const taskId = newTask();
         const { announcement } = await store.openRound({ taskId, team: newTeam(), round: 1, windowSeconds: WINDOW, task: 'Translate', requiredCapabilities: [], bidders: [...BIDDERS] });
         await store.recordBid(bidFor(announcement, 'lexi'));
@@ -591,17 +595,19 @@ describe('Function: auction control handlers (middy-wrapped, DynamoDB Local)', (
 
   function fixture() {
     const clock = { ms: T0 };
-    const auctions = new AuctionStore({ client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    const team = newTeam();
+    const auctions = new AuctionStore({ team, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
     const telemetry = new TelemetrySink();
     const logger = new Logger({ serviceName: 'legion-auction-control-test' });
     const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-auction-control-test' });
     telemetry.attach(logger, metrics);
-    const deps = { auctions, logger, metrics };
+    // settle-award records an exhausted award's escalation with the task (record-escalation.ts).
+    const approvals = new ApprovalStore({ team, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    const deps = { auctions, approvals, logger, metrics };
     const taskId = newTask();
-    const team = newTeam();
-    const fenced = { taskId, epoch: 1 };
+    const fenced = { team, taskId, epoch: 1 };
     const openEvent = (overrides: Record<string, unknown> = {}) => ({
-      step: 'open-auction', stateName: 'OpenRound', ...fenced, team, round: 1, windowSeconds: WINDOW, task: 'Translate the release notes', requiredCapabilities: ['translation'], bidders: [...BIDDERS], ...overrides,
+      step: 'open-auction', stateName: 'OpenRound', ...fenced, round: 1, windowSeconds: WINDOW, task: 'Translate the release notes', requiredCapabilities: ['translation'], bidders: [...BIDDERS], ...overrides,
     });
     const closeEvent = (overrides: Record<string, unknown> = {}) => ({ step: 'close-auction', stateName: 'CloseRound', ...fenced, round: 1, windowSeconds: WINDOW, maxRounds: 3, ...DIRECTORY, ...overrides });
     const settleEvent = (overrides: Record<string, unknown> = {}) => ({ step: 'settle-award', stateName: 'Settle', ...fenced, attempt: 1, outcome: 'COMPLETED', maxAwards: 2, ...DIRECTORY, ...overrides });

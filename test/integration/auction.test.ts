@@ -6,6 +6,7 @@
  * (late-bid, duplicate-bid) are scripted shortcuts, named where used.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuctionOutput, AuctionInput } from '../../functions/shared/contracts/auction.ts';
 import { DETAIL_TYPES, LEGION_EVENT_SOURCE, auctionAnnouncedPattern } from '../../functions/shared/events.ts';
@@ -308,19 +309,66 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
       expect(resumed.auction?.awards).toEqual([{ attempt: 1, round: 1, bidder: 'polly', status: 'COMPLETED' }]);
     });
 
-    it('resumes a crash during the bidding window by announcing the open round again; the bids delivered again count as duplicates', async () => {
-      // Arrange
-      const controller = new AbortController();
-      const run = request({ signal: controller.signal, onStateEntered: (state) => { if (state === 'WaitForBids') controller.abort(); } });
+    /** Runs `run` until `state` starts, as a crash there would stop it (the state's work not begun), then resumes it: after its round's deadline, or at once. */
+    async function crashAndResume(runtime: LocalRuntime, run: RunRequest, state: string, resumeAfterDeadline: boolean): Promise<{ crashed: RunResult; resumed: RunResult; announced: BusEvent[] }> {
+      const crash = new AbortController();
+      const onStateEntered = (entered: string): void => {
+        if (entered === state) crash.abort();
+      };
+      const crashed = await runtime.run({ ...run, signal: crash.signal, onStateEntered });
+      const replyBy = (await runtime.auctionSummary(run.taskId)).rounds[0]?.replyBy ?? '';
+      if (resumeAfterDeadline) await sleep(Date.parse(replyBy) - Date.now() + 100);
+      const resumed = await runtime.resume({ team: run.team, taskId: run.taskId });
+      return { crashed, resumed, announced: eventsOf(runtime, DETAIL_TYPES.auctionAnnounced, run.taskId) };
+    }
 
+    /** One announcement round only: a round wasted by the crash would escalate with NoValidBidsError. */
+    const oneRound = (): RunRequest => request({ team: ownTeam({ ...team, limits: { ...team.limits, maxAuctionRounds: 1 } }) });
+
+    it.each(['RoundStillOpen', 'Announce'])('resumes a crash as %s starts, past the deadline, by announcing the round it never announced with a fresh window: awarded as without the crash', async (state) => {
       // Act
-      const { crashed, resumed } = await withRuntime(async (runtime) => ({ crashed: await runtime.run(run), resumed: await runtime.resume({ team: run.team, taskId: run.taskId }) }));
+      const run = oneRound();
+      const { crashed, resumed, announced } = await withRuntime((runtime) => crashAndResume(runtime, run, state, true));
+
+      // Assess: nobody was told of the first deadline; the round is announced once, and its bids are in time.
+      expect(crashed.status).toBe('ABORTED');
+      expect(crashed.auction?.rounds).toMatchObject([{ round: 1, status: 'OPEN', received: 0 }]);
+      expect(resumed.status).toBe('SUCCEEDED');
+      expect(output(resumed)).toMatchObject({ awardedTo: 'polly', round: 1, attempt: 1 });
+      expect(announced).toHaveLength(1);
+      expect(resumed.auction?.rounds).toHaveLength(1);
+      expect(resumed.auction?.rounds[0]).toMatchObject({ outcome: 'AWARDED', received: 2, admitted: 2, rejected: { late: 0, duplicate: 0 } });
+      expect(resumed.auction?.awards).toEqual([{ attempt: 1, round: 1, bidder: 'polly', status: 'COMPLETED' }]);
+    });
+
+    it.each([
+      { when: 'past the deadline', resumeAfterDeadline: true },
+      { when: 'within the window', resumeAfterDeadline: false },
+    ])('resumes a crash during the bidding window ($when) without announcing the round again: it closes on the bids submitted in time', async ({ resumeAfterDeadline }) => {
+      // Act
+      const run = oneRound();
+      const { crashed, resumed, announced } = await withRuntime((runtime) => crashAndResume(runtime, run, 'WaitForBids', resumeAfterDeadline));
 
       // Assess
       expect(crashed.status).toBe('ABORTED');
       expect(resumed.status).toBe('SUCCEEDED');
-      expect(output(resumed).awardedTo).toBe('polly');
-      expect(resumed.auction?.rounds[0]).toMatchObject({ received: 4, admitted: 2, rejected: { duplicate: 2 } });
+      expect(output(resumed)).toMatchObject({ awardedTo: 'polly', round: 1 });
+      expect(announced).toHaveLength(1);
+      expect(resumed.auction?.rounds).toHaveLength(1);
+      expect(resumed.auction?.rounds[0]).toMatchObject({ received: 2, admitted: 2, rejected: { late: 0, duplicate: 0 } });
+    });
+
+    it('resumes a crash as Escalate starts, after every award failed, into the same wait for a human (scripted shortcut: fail:RunWinner twice)', async () => {
+      // Act: run again, the winner would succeed; the escalation was recorded when the awards ran out.
+      const run = request();
+      const { crashed, resumed } = await withRuntime((runtime) => crashAndResume(runtime, run, 'Escalate', false), withModelFaults([{ kind: 'fail', stateName: 'RunWinner', times: 2 }]));
+
+      // Assess
+      expect(crashed.status).toBe('ABORTED');
+      expect(resumed.status).toBe('WAITING');
+      expect(resumed.approval).toMatchObject({ status: 'PENDING', escalation: { Error: 'AwardsExhaustedError' } });
+      expect(resumed.modelCalls).toBe(0);
+      expect(resumed.auction?.awards.map((award) => award.status)).toEqual(['FAILED', 'FAILED']);
     });
   });
 

@@ -11,6 +11,9 @@ import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../../functi
 import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, RollbackLimitExceededError, StaleWriterError } from '../../functions/shared/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 const DAY_MS = 86_400_000;
 const newTask = (): string => `cp-${randomUUID()}`;
 
@@ -34,7 +37,7 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
       },
       { step: 'initialize', name: 'countCommands' },
     );
-    manager = new CheckpointManager({ client, tableName: LOCAL_TABLE_NAME });
+    manager = new CheckpointManager({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME });
   });
   afterAll(() => {
     client.destroy();
@@ -47,7 +50,7 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
     await client.send(
       new UpdateCommand({
         TableName: LOCAL_TABLE_NAME,
-        Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(sequence) },
+        Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(sequence) },
         UpdateExpression: 'SET #field = :value',
         ExpressionAttributeNames: { '#field': field },
         ExpressionAttributeValues: { ':value': field === 'state' ? '{"step": "tampered"}' : 'f'.repeat(64) },
@@ -118,7 +121,7 @@ describe('Class: CheckpointManager (DynamoDB Local)', () => {
     it('ignores checkpoints past expiresAt that TTL has not deleted yet', async () => {
       const taskId = newTask();
       await save(taskId, 1);
-      const eightDaysLater = new CheckpointManager({ client, tableName: LOCAL_TABLE_NAME, now: () => Date.now() + 8 * DAY_MS });
+      const eightDaysLater = new CheckpointManager({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME, now: () => Date.now() + 8 * DAY_MS });
 
       expect(await manager.list(taskId)).toHaveLength(1);
       expect(await eightDaysLater.list(taskId)).toEqual([]);

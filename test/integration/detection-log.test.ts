@@ -16,6 +16,9 @@ import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 import { LOOP_DETECTION as LOOP } from '../support/detections.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 /** A fixed instant in the future: retention times are then never in the past. */
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -39,13 +42,13 @@ describe('Class: DetectionLog (DynamoDB Local)', () => {
   /** A log for one test, with its own clock (starting at T0) and task. */
   function fixture(options: { retentionDays?: number } = {}) {
     const clock = { ms: T0 };
-    const log = new DetectionLog({ client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms, ...options });
+    const log = new DetectionLog({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms, ...options });
     return { clock, log, taskId: newTask() };
   }
 
   async function storedItem(taskId: string, detection: Detection): Promise<Record<string, unknown> | undefined> {
     const sortKey = `${DETECTION_SK_PREFIX}${detection.type}#${detection.step}#${detection.stepId}`;
-    const { Item } = await client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: taskItemKey(taskId, sortKey) }));
+    const { Item } = await client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: taskItemKey(TEST_TEAM, taskId, sortKey) }));
     return Item;
   }
 
@@ -82,7 +85,7 @@ describe('Class: DetectionLog (DynamoDB Local)', () => {
       // Assess
       expect(stored).toEqual({ stored: true, announced: false });
       expect(await storedItem(taskId, LOOP)).toEqual({
-        [CHECKPOINT_TABLE.partitionKey]: taskPartition(taskId),
+        [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, taskId),
         [CHECKPOINT_TABLE.sortKey]: 'DETECTION#loop#CheckLoop#h2',
         ...LOOP,
         taskId,
@@ -117,7 +120,7 @@ describe('Class: DetectionLog (DynamoDB Local)', () => {
 
     it('is idempotent across log instances (a retried Lambda has a new one)', async () => {
       const { log, taskId } = fixture();
-      const other = new DetectionLog({ client, tableName: LOCAL_TABLE_NAME });
+      const other = new DetectionLog({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME });
 
       expect((await log.record(taskId, LOOP)).stored).toBe(true);
       expect((await other.record(taskId, LOOP)).stored).toBe(false);
@@ -150,7 +153,7 @@ describe('Class: DetectionLog (DynamoDB Local)', () => {
     it('does not take an item of the task with another sort key for a detection', async () => {
       // Arrange: a checkpoint-like item in the same partition.
       const { log, taskId } = fixture();
-      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(taskId, checkpointSortKey(1)), stateName: 'CheckLoop' } }));
+      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(TEST_TEAM, taskId, checkpointSortKey(1)), stateName: 'CheckLoop' } }));
 
       // Act & Assess
       expect((await log.record(taskId, LOOP)).stored).toBe(true);
@@ -193,10 +196,10 @@ describe('Class: DetectionLog (DynamoDB Local)', () => {
       const { log, taskId } = fixture();
       const otherTask = newTask();
       await client.send(
-        new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(taskId, checkpointSortKey(1)), type: 'loop', step: 'Fake', stepId: 'x', detectedAt: iso(T0 - 1) } }),
+        new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(TEST_TEAM, taskId, checkpointSortKey(1)), type: 'loop', step: 'Fake', stepId: 'x', detectedAt: iso(T0 - 1) } }),
       );
-      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(taskId, APPROVAL_SK), status: 'PENDING' } }));
-      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(taskId, 'DETECTIONS'), type: 'loop', detectedAt: iso(T0 - 1) } }));
+      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(TEST_TEAM, taskId, APPROVAL_SK), status: 'PENDING' } }));
+      await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { ...taskItemKey(TEST_TEAM, taskId, 'DETECTIONS'), type: 'loop', detectedAt: iso(T0 - 1) } }));
       await log.record(otherTask, HALLUCINATION);
       await log.record(taskId, LOOP);
 

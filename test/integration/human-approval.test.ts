@@ -141,6 +141,53 @@ describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)'
     expect((approved.output as { output: unknown }).output).toEqual({ document: 'written by the editor-in-chief' });
   });
 
+  describe('Feature: a crash as Escalate starts, before the request is stored', () => {
+    /** Classify breaks its contract once more than the rollbacks allow: run again, it would pass. */
+    const justPastTheLimit = { stateName: 'Classify', times: 3 };
+
+    /** Escalates, and stops the run as Escalate starts: request-approval never runs (as with --inject crash:Escalate). */
+    function crashAtEscalate(runtime: LocalRuntime): Promise<RunResult> {
+      const crash = new AbortController();
+      const onStateEntered = (state: string): void => {
+        if (state === 'Escalate') crash.abort();
+      };
+      return runtime.run({ team: telecom, input: telecom.example, taskId: `hitl-${randomUUID()}`, signal: crash.signal, onStateEntered });
+    }
+
+    it('resumes into the same wait for a human, without running a step again; approved, it ends with the human\'s output', async () => {
+      // Act
+      const { crashed, resumed, approved } = await withRuntime(async (runtime) => {
+        const stopped = await crashAtEscalate(runtime);
+        const waiting = await runtime.resume({ team: telecom, taskId: stopped.taskId });
+        return { crashed: stopped, resumed: waiting, approved: await runtime.approve({ team: telecom, taskId: stopped.taskId, output: { answer: 'Refund issued by hand' }, by: 'ops@example.com' }) };
+      }, justPastTheLimit);
+
+      // Assess: the escalation was recorded when the rollback limit was reached, before the crash.
+      expect(crashed.status).toBe('ABORTED');
+      expect(crashed.approval).toMatchObject({ status: 'REQUESTED', escalation: { Error: 'RollbackLimitExceededError' } });
+      expect(resumed.status).toBe('WAITING');
+      expect(resumed.modelCalls).toBe(0);
+      expect(resumed.approval).toMatchObject({ status: 'PENDING', escalation: crashed.approval?.escalation, requestedAt: crashed.approval?.requestedAt });
+      expect(approved.status).toBe('SUCCEEDED');
+      expect(approved.output).toMatchObject({ approvedBy: 'ops@example.com', output: { answer: 'Refund issued by hand' }, escalation: { Error: 'RollbackLimitExceededError' } });
+      expect(approved.modelCalls).toBe(0);
+    });
+
+    it('decided before any resume (rejected), the resume ends FAILED with HumanRejectedError, without running a step again', async () => {
+      // Act
+      const rejected = await withRuntime(async (runtime) => {
+        const stopped = await crashAtEscalate(runtime);
+        return runtime.reject({ team: telecom, taskId: stopped.taskId, reason: 'the customer withdrew the request' });
+      }, justPastTheLimit);
+
+      // Assess
+      expect(rejected.status).toBe('FAILED');
+      expect(rejected.error?.error).toBe('HumanRejectedError');
+      expect(rejected.modelCalls).toBe(0);
+      expect(rejected.approval).toMatchObject({ status: 'REJECTED', escalation: { Error: 'RollbackLimitExceededError' } });
+    });
+  });
+
   describe('Feature: the task deadline (a day after the first request, however many executions wait)', () => {
     const CLASSIFY = { stateName: 'Classify', times: 9 };
 

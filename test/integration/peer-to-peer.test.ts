@@ -163,6 +163,8 @@ describe('Pattern: peer-to-peer (local runtime, DynamoDB Local)', () => {
       // Two rounds of Propose and Critique, each tried once and retried twice by the ASL.
       expect(model.failedCalls).toBe(12);
       expect(result.trace.some((step) => step.agent === 'security-reviewer')).toBe(false);
+      // The answer stands without the peer, and says so.
+      expect((result.output as { degraded: unknown }).degraded).toEqual([{ agentId: 'security-reviewer', reason: 'ModelInvocationError' }]);
     });
 
     it('fails with QuorumUnreachable when too few peers answer to ever reach the quorum', async () => {

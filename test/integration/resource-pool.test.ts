@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_TABLE } from '../../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, poolPartition } from '../../functions/shared/contract.ts';
 import { DeadlockTimeoutError, LegionError } from '../../functions/shared/errors.ts';
 import {
   acquireAll,
@@ -44,7 +44,7 @@ async function itemsOf(client: DynamoDBDocumentClient, name: string): Promise<Re
       TableName: LOCAL_TABLE_NAME,
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ':pk': `POOL#${name}` },
+      ExpressionAttributeValues: { ':pk': poolPartition(name) },
       ConsistentRead: true,
     }),
   );
@@ -68,15 +68,15 @@ describe('Class: ResourcePool (DynamoDB Local)', () => {
   }
 
   describe('Method: tryAcquire', () => {
-    it('takes a free resource: lease item LEASE#<resource> in partition POOL#<pool>, lasting leaseSeconds, kept a day', async () => {
+    it('takes a free resource: lease item LEASE#<resource> in partition TEAM#<pool>#POOL, lasting leaseSeconds, kept a day', async () => {
       const { name, pool, a } = fixture({ leaseSeconds: 45 });
 
       const attempt = await pool.tryAcquire('database', a);
 
       const expected: Lease = { resource: 'database', holderId: a.id, taskId: a.taskId, holderStartedAt: a.startedAt, acquiredAt: T0, leaseExpiresAt: T0 + 45_000 };
       expect(attempt).toEqual({ acquired: true, lease: expected });
-      const stored = await client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: `POOL#${name}`, sk: 'LEASE#database' } }));
-      expect(stored.Item).toEqual({ pk: `POOL#${name}`, sk: 'LEASE#database', ...expected, [CHECKPOINT_TABLE.ttlAttribute]: T0 / 1000 + 86_400 });
+      const stored = await client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: poolPartition(name), sk: 'LEASE#database' } }));
+      expect(stored.Item).toEqual({ pk: poolPartition(name), sk: 'LEASE#database', ...expected, [CHECKPOINT_TABLE.ttlAttribute]: T0 / 1000 + 86_400 });
     });
 
     it('gives a holder its own lease again, renewed (a retried Lambda), without reporting a forced release', async () => {
@@ -123,7 +123,7 @@ describe('Class: ResourcePool (DynamoDB Local)', () => {
       const racing = {
         send: async (command: { constructor: { name: string } }) => {
           sent.push(command.constructor.name);
-          if (command instanceof GetCommand) await client.send(new DeleteCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: `POOL#${name}`, sk: 'LEASE#database' } }));
+          if (command instanceof GetCommand) await client.send(new DeleteCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: poolPartition(name), sk: 'LEASE#database' } }));
           return client.send(command as never);
         },
       } as unknown as DynamoDBDocumentClient;

@@ -43,6 +43,7 @@ describe('Pattern: supervisor-worker (local runtime, DynamoDB Local)', () => {
     expect(output.intents).toEqual(['account-management']);
     expect(output.handledBy).toEqual(['account-management']);
     expect(output.answer).toContain('Account management');
+    expect((result.output as { degraded: unknown }).degraded).toEqual([]);
     expect(result.trace.map((step) => `${step.agent}:${step.state}`)).toEqual([
       'supervisor:Classify',
       'account-management:Work',
@@ -150,6 +151,8 @@ describe('Pattern: supervisor-worker with a failing worker', () => {
       expect(output.handledBy).toEqual(['technical-support']);
       expect(output.answer).toContain('Technical support:');
       expect(output.answer).toContain('Our billing team could not answer right now');
+      // Said in the result too, not only in the text: the run succeeded with a part missing.
+      expect((result.output as { degraded: unknown }).degraded).toEqual([{ agentId: 'billing', reason: 'ModelInvocationError' }]);
     } finally {
       await runtime.stop();
     }

@@ -13,12 +13,15 @@ import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.t
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 describe('Class: TokenBudgets (DynamoDB Local)', () => {
   let budgets: TokenBudgets;
 
   beforeAll(async () => {
     const db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    budgets = new TokenBudgets({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
+    budgets = new TokenBudgets({ team: TEST_TEAM, client: db.documentClient(), tableName: LOCAL_TABLE_NAME });
   });
 
   describe('Method: reserve', () => {
@@ -78,7 +81,7 @@ describe('Feature: runs within token budgets (local runtime)', () => {
       const first = await runtime.run({ team, input: team.example, taskId: `budget-run-${randomUUID()}` });
       const last = work ? await work(runtime, first) : first;
       const db = await DynamoDbLocal.connect(endpoint);
-      const usage = await new TokenBudgets({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME }).usage(first.taskId);
+      const usage = await new TokenBudgets({ team: TEST_TEAM, client: db.documentClient(), tableName: LOCAL_TABLE_NAME }).usage(first.taskId);
       return { first, last, refused: runtime.telemetry.metricValues(METRICS.budgetsExceeded).reduce((sum, value) => sum + value, 0), usage: usage.task };
     } finally {
       await runtime.stop();

@@ -41,6 +41,7 @@ const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]
 /** States a scripted run cannot reach: failure paths (covered by the integration tests in-process). */
 const UNREACHABLE = [
   'WorkerUnavailable',
+  'WorkInfrastructureFailed',
   'ClassificationFailed',
   'SynthesisFailed',
   'UnknownRoute',

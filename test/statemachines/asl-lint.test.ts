@@ -20,7 +20,7 @@ interface TestState {
   [field: string]: unknown;
   TimeoutSeconds?: number;
   Default?: string;
-  Catch?: { Next: string }[];
+  Catch?: { Next: string; ErrorEquals: string[] }[];
   Retry?: { ErrorEquals: string[] }[];
   Choices?: { Variable: string }[];
   Parameters: { [field: string]: unknown; Payload: { stateName: string } };
@@ -183,6 +183,30 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
         options,
       );
       expect(problems).toEqual(['Classify: no Catch for BudgetExceededError leading to Escalate ahead of States.ALL']);
+    });
+
+    it('rejects a graceful States.ALL Catch that an infrastructure error could take (it must fail the run, after throttling retries)', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          const work = stateOf(asl, 'Delegate/Work');
+          work.Catch = work.Catch?.filter((catcher) => !catcher.ErrorEquals.includes('InfrastructureError'));
+          work.Retry = work.Retry?.filter((retrier) => !retrier.ErrorEquals.includes('InfrastructureThrottledError'));
+        }),
+        options,
+      );
+      expect(problems).toEqual([
+        'Delegate/Work: States.ALL leads to WorkerUnavailable, which does not fail the run, without a Catch of every infrastructure error ahead of it (InfrastructureError, InfrastructureThrottledError, CheckpointError, StaleWriterError, ConfigurationError, Lambda.ServiceException, Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException)',
+        'Delegate/Work: no Retry with backoff for InfrastructureThrottledError ahead of its graceful path',
+      ]);
+    });
+
+    it('rejects an infrastructure Catch behind States.ALL, missing a name, or leading to a graceful state', () => {
+      const behind = lintAsl(mutated((asl) => stateOf(asl, 'Delegate/Work').Catch?.reverse()), options);
+      expect(behind).toContainEqual(expect.stringMatching(/^Delegate\/Work: States\.ALL leads to WorkerUnavailable, which does not fail the run, without a Catch of every infrastructure error ahead of it/));
+      const partial = lintAsl(mutated((asl) => first(stateOf(asl, 'Delegate/Work').Catch).ErrorEquals.splice(0, 1)), options);
+      expect(partial).toContainEqual(expect.stringMatching(/^Delegate\/Work: States\.ALL leads to WorkerUnavailable/));
+      const graceful = lintAsl(mutated((asl) => { first(stateOf(asl, 'Delegate/Work').Catch).Next = 'WorkerUnavailable'; }), options);
+      expect(graceful).toEqual(["Delegate/Work: the infrastructure errors' Catch leads to WorkerUnavailable, which does not fail the run"]);
     });
 
     it('rejects a function taken from an unlisted path', () => {

@@ -3,7 +3,13 @@
  * lists every problem of one parsed definition. The local interpreter silently mis-runs JSONata and
  * `Assign`, and a Task without timeout, retry or catch fails in ways nobody chose.
  */
-import { CONSISTENCY_ERRORS, LAMBDA_INVOKE_RESOURCE, LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
+import {
+  CONSISTENCY_ERRORS,
+  INFRASTRUCTURE_ERRORS,
+  LAMBDA_INVOKE_RESOURCE,
+  LAMBDA_SERVICE_ERRORS,
+  RETRYABLE_INFRASTRUCTURE_ERRORS,
+} from '../../functions/shared/contract.ts';
 import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
@@ -69,6 +75,8 @@ function lintScope(scope: Json, where: string, options: AslRuleOptions, problems
     for (const [index, catcher] of asArray(state.Catch).entries()) {
       target(`${at(name)} Catch[${index}]`, isObject(catcher) ? catcher.Next : undefined);
     }
+
+    if (state.Type === 'Task' || state.Type === 'Map' || state.Type === 'Parallel') lintGracefulCatch(state, states, at(name), problems);
 
     switch (state.Type) {
       case 'Task':
@@ -165,6 +173,45 @@ function lintAgentCatch(state: Json, where: string, retriedErrors: Set<unknown>,
     const index = catchers.findIndex((errors) => errors.includes(error));
     if (index === -1 || (catchAll !== -1 && catchAll < index)) problems.push(`${where}: no Catch for ${error} ahead of States.ALL (it must lead to a rollback)`);
     if (retriedErrors.has(error)) problems.push(`${where}: retries ${error} in place instead of rolling back`);
+  }
+}
+
+/** Whether entering a state ends the run failed: a Fail state, or Pass states leading to one. */
+function failsRun(name: unknown, states: Json, depth = 0): boolean {
+  const state = typeof name === 'string' ? states[name] : undefined;
+  if (!isObject(state) || depth > 20) return false;
+  if (state.Type === 'Fail') return true;
+  return state.Type === 'Pass' && failsRun(state.Next, states, depth + 1);
+}
+
+/**
+ * A Catch of States.ALL into a state that does not fail the run is a graceful path for an agent
+ * that failed (a worker the synthesis names as missing, a peer sitting a round out, a runner-up).
+ * An infrastructure failure must never take it, or the run succeeds with a part silently missing:
+ * a Catch of every INFRASTRUCTURE_ERRORS name comes first and leads to a Fail state, and a Task
+ * retries RETRYABLE_INFRASTRUCTURE_ERRORS (throttling) with backoff before that. A nested
+ * execution is exempt: its child's errors all arrive as States.TaskFailed, and the child run
+ * fails closed by these same rules.
+ */
+function lintGracefulCatch(state: Json, states: Json, where: string, problems: string[]): void {
+  if (state.Resource === START_EXECUTION_SYNC_RESOURCE) return;
+  const catchers = asArray(state.Catch).filter(isObject);
+  const catchAll = catchers.findIndex((catcher) => asArray(catcher.ErrorEquals).includes('States.ALL'));
+  const graceful = catchers[catchAll]?.Next;
+  // A missing target is reported by the scope's target check.
+  if (typeof graceful !== 'string' || !(graceful in states) || failsRun(graceful, states)) return;
+  const infrastructure = catchers.findIndex((catcher) => INFRASTRUCTURE_ERRORS.every((error) => asArray(catcher.ErrorEquals).includes(error)));
+  if (infrastructure === -1 || infrastructure > catchAll) {
+    problems.push(`${where}: States.ALL leads to ${graceful}, which does not fail the run, without a Catch of every infrastructure error ahead of it (${INFRASTRUCTURE_ERRORS.join(', ')})`);
+  } else {
+    const next = catchers[infrastructure]?.Next;
+    if (typeof next === 'string' && next in states && !failsRun(next, states)) problems.push(`${where}: the infrastructure errors' Catch leads to ${next}, which does not fail the run`);
+  }
+  if (state.Type !== 'Task') return;
+  const retriers = asArray(state.Retry).filter(isObject);
+  for (const error of RETRYABLE_INFRASTRUCTURE_ERRORS) {
+    const retrier = retriers.find((candidate) => asArray(candidate.ErrorEquals).includes(error));
+    if (!retrier || typeof retrier.BackoffRate !== 'number' || retrier.BackoffRate < 1.5) problems.push(`${where}: no Retry with backoff for ${error} ahead of its graceful path`);
   }
 }
 

@@ -34,6 +34,9 @@ import { LOCAL_TABLE_NAME, ensureCheckpointTable } from '../../local/dynamodb-lo
 import { LocalTaskTokens } from '../../local/local-task-tokens.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'telecom-support';
+
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -99,7 +102,7 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
 
   beforeEach(() => {
     clock = { ms: T0 };
-    approvals = new ApprovalStore({ client, tableName, now: () => clock.ms });
+    approvals = new ApprovalStore({ team: TEST_TEAM, client, tableName, now: () => clock.ms });
     sfn = new FakeStepFunctions();
     telemetry = new TelemetrySink();
     const logger = new Logger({ serviceName: 'legion-approval-keeper' });
@@ -255,7 +258,7 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
       await approvals.decide(taskId, { decision: 'APPROVED', by: 'ops' });
       clock.ms = T0 + DAY_MS + 1;
 
-      const sweep = await keepApprovals({ ...deps, approvals: { listPending: () => Promise.resolve(stale), timeOut: (id) => approvals.timeOut(id), isPastDeadline: (at) => approvals.isPastDeadline(at) } });
+      const sweep = await keepApprovals({ ...deps, approvals: { listPending: () => Promise.resolve(stale), forTeam: (team) => approvals.forTeam(team), isPastDeadline: (at) => approvals.isPastDeadline(at) } });
 
       expect(sweep.timedOut).toEqual([]);
       expect(sfn.sent).toEqual([]);
@@ -276,7 +279,7 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
           };
         },
       });
-      const store = new ApprovalStore({ client: spying, tableName, now: () => clock.ms });
+      const store = new ApprovalStore({ team: TEST_TEAM, client: spying, tableName, now: () => clock.ms });
 
       await keepApprovals({ ...deps, approvals: store });
 
@@ -336,7 +339,7 @@ describe('Function: ensureCheckpointTable (DynamoDB Local)', () => {
         ],
       }),
     );
-    const store = new ApprovalStore({ client: DynamoDBDocumentClient.from(raw), tableName });
+    const store = new ApprovalStore({ team: TEST_TEAM, client: DynamoDBDocumentClient.from(raw), tableName });
     await store.request('t-old', requestWith('token-old'));
 
     await ensureCheckpointTable(raw, tableName);
@@ -366,10 +369,10 @@ describe('Function: keepApprovals (with LocalTaskTokens)', () => {
       new TelemetrySink().attach(logger, metrics);
       const waiting = tokens.wait('live', 60_000);
       const pending = [
-        { taskId: 'waiting-here', taskToken: 'live', requestedAt: iso(Date.now()) },
-        { taskId: 'stopped', taskToken: 'gone', requestedAt: iso(Date.now()) },
+        { team: TEST_TEAM, taskId: 'waiting-here', taskToken: 'live', requestedAt: iso(Date.now()) },
+        { team: TEST_TEAM, taskId: 'stopped', taskToken: 'gone', requestedAt: iso(Date.now()) },
       ];
-      const approvals = { listPending: () => Promise.resolve(pending), timeOut: () => Promise.resolve(undefined), isPastDeadline: () => false };
+      const approvals = { listPending: () => Promise.resolve(pending), forTeam: () => ({ timeOut: () => Promise.resolve(undefined) }), isPastDeadline: () => false };
 
       const sweep = await keepApprovals({ approvals, callbacks: tokens, logger, metrics });
 

@@ -28,6 +28,9 @@ import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { agentConfigOf } from './support/telecom.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'test-team';
+
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const BUS = 'legion-Legion';
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -194,7 +197,7 @@ describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB 
 
   beforeAll(async () => {
     db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
-    auctions = new AuctionStore({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME, now: () => T0 });
+    auctions = new AuctionStore({ team: TEST_TEAM, client: db.documentClient(), tableName: LOCAL_TABLE_NAME, now: () => T0 });
   });
   afterAll(async () => {
     await db.stop();

@@ -86,6 +86,21 @@ describe('Function: publish-outcome', () => {
     expect(details()[0]).toMatchObject({ taskId: 't-1', status: outcomeStatus });
   });
 
+  it('says in RunSucceeded which parts of a degraded answer are missing, and counts the run as degraded', async () => {
+    const output = { answer: 'Technical support: ...', degraded: [{ agentId: 'billing', reason: 'ModelInvocationError' }] };
+    await handler(statusChange({ output: JSON.stringify(output) }), context);
+
+    expect(details()).toMatchObject([{ status: 'SUCCEEDED', degraded: [{ agentId: 'billing', reason: 'ModelInvocationError' }] }]);
+    expect(telemetry.metricValues('DegradedRuns')).toEqual([1]);
+  });
+
+  it('leaves degraded out of a whole answer (an empty list) and does not count it', async () => {
+    await handler(statusChange({ output: JSON.stringify({ answer: 'Done.', degraded: [] }) }), context);
+
+    expect(details()).toEqual([{ taskId: 't-1', pattern: 'supervisor-worker', team: 'telecom-support', status: 'SUCCEEDED', summary: 'Done.' }]);
+    expect(telemetry.metricValues('DegradedRuns')).toEqual([]);
+  });
+
   it('reports a resume execution under the task it resumed', async () => {
     await handler(statusChange({ name: 't-1-resume-abc', input: '{"resume":{"taskId":"t-1"}}' }), context);
     expect(details()[0]).toMatchObject({ taskId: 't-1' });

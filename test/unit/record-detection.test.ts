@@ -45,6 +45,11 @@ class FakeDetectionLog implements Pick<DetectionLog, 'record' | 'markAnnounced'>
     return Promise.resolve(outcome);
   }
 
+  /** One fake serves every team: the handler's scoping is not what these tests look at. */
+  public forTeam(): this {
+    return this;
+  }
+
   public markAnnounced(taskId: string, detection: Detection): Promise<void> {
     this.announced.add(keyOf(taskId, detection));
     return Promise.resolve();

@@ -33,6 +33,9 @@ import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 
+/** The team whose partition the stores of this file use (keys carry the team). */
+const TEST_TEAM = 'telecom-support';
+
 const T0 = Date.parse('2030-01-01T12:00:00.000Z');
 const BUS = 'legion-Legion';
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -80,7 +83,7 @@ describe('Function: request-approval', () => {
   });
   beforeEach(() => {
     clock = { ms: T0 };
-    approvals = new ApprovalStore({ client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
+    approvals = new ApprovalStore({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME, now: () => clock.ms });
     events = new FakeEventBridge();
     callbacks = new FakeCallbacks();
     telemetry = new TelemetrySink();

@@ -1,6 +1,7 @@
 /**
  * The supervisor's last step: merge the workers' answers into one reply. A worker that failed is
- * named in a fixed sentence (not model text) so the customer knows that part will follow.
+ * named in a fixed sentence (not model text) so the customer knows that part will follow, and
+ * listed in the result's `degraded` with the error it failed with.
  */
 import type { z } from 'zod';
 import { type Synthesis, SynthesisSchema, SynthesizeEventSchema } from '../../shared/agent-contract.ts';
@@ -14,7 +15,8 @@ type SynthesizeEvent = z.infer<typeof SynthesizeEventSchema>;
 export async function synthesize(event: SynthesizeEvent, { config, model }: StepContext): Promise<Synthesis> {
   const { agent } = config;
   const answered = event.results.filter((result) => result.status === 'ANSWERED');
-  const failed = event.results.filter((result) => result.status === 'FAILED').map((result) => result.agentId);
+  const failedResults = event.results.filter((result) => result.status === 'FAILED');
+  const failed = failedResults.map((result) => result.agentId);
   let answer = '';
   let usage = { inputTokens: 0, outputTokens: 0 };
   if (answered.length > 0) {
@@ -46,6 +48,8 @@ export async function synthesize(event: SynthesizeEvent, { config, model }: Step
     intents: event.plan.intents,
     handledBy: answered.map((result) => result.agentId),
     conversation: [...event.plan.conversation, { from: 'agent', text: answer }],
+    // Said in the result, not only in the text: a caller (and the RunSucceeded event) can tell a partial answer.
+    degraded: failedResults.map((result) => ({ agentId: result.agentId, reason: result.error ?? 'unavailable' })),
     usage,
   };
 }

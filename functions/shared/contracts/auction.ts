@@ -134,7 +134,8 @@ const biddersOfTeam = {
 };
 
 /** What open-auction answers: the announcement, and OPEN (announce it) or CLOSED (a replay: go on to the close). */
-export const OpenAuctionResultSchema = z.object({ announcement: AnnouncementSchema, status: z.enum(['OPEN', 'CLOSED']) }).strict();
+/** OPEN: announce the round; ANNOUNCED: announced before, wait for the rest of its window and close it; CLOSED: replay its close (auction-store `reopen`). */
+export const OpenAuctionResultSchema = z.object({ announcement: AnnouncementSchema, status: z.enum(['OPEN', 'ANNOUNCED', 'CLOSED']) }).strict();
 export type OpenAuctionResult = z.infer<typeof OpenAuctionResultSchema>;
 
 /** open-auction: store round `round` and answer its announcement (the stored one, if it exists). */
@@ -160,6 +161,8 @@ export const CloseAuctionEventSchema = z
   .object({
     step: z.literal('close-auction'),
     ...fencedTask,
+    /** The team of the state machine (definition substitution): the control function's store is scoped to it. */
+    team: teamName,
     round: z.number().int().positive(),
     windowSeconds: z.number().int().positive(),
     maxRounds: z.number().int().positive(),
@@ -195,6 +198,8 @@ export const SettleAwardEventSchema = z
   .object({
     step: z.literal('settle-award'),
     ...fencedTask,
+    /** The team of the state machine (definition substitution): the control function's store is scoped to it. */
+    team: teamName,
     attempt: z.number().int().positive(),
     outcome: z.enum(['COMPLETED', 'FAILED']),
     /** Why it failed: Step Functions' `{ Error, Cause }`, or the verifier's problems. */

@@ -11,9 +11,9 @@
  * const verdict = ReviewVerdictSchema.parse(result); // verdict.decision: 'done' | 'retry' | 'replan' | 'fail'
  * ```
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
+import { CHILD_TASK_ID_MAX } from '../task-id.ts';
 
 /** Step Functions resource of a nested execution that waits for the child and returns its output as JSON. */
 export const START_EXECUTION_SYNC_RESOURCE = 'arn:aws:states:::states:startExecution.sync:2';
@@ -26,8 +26,7 @@ export const MAX_TEAM_RETRIES = 1;
 /** The lead re-plans at most this often (the ASL holds the same bound). */
 export const MAX_REPLANS = 1;
 
-/** Longest child task id: the execution name adds `-<uuid>` (37 chars) and must stay within 80. */
-export const CHILD_TASK_ID_MAX = 43;
+export { CHILD_TASK_ID_MAX };
 
 /** Input of a hierarchical run: the goal, and for a nested execution how deep it is. */
 export const HierarchicalInputSchema = z.looseObject({
@@ -166,20 +165,5 @@ export const RollupEventSchema = z.object({
 });
 export type RollupEvent = z.infer<typeof RollupEventSchema>;
 
-/**
- * The task id of the nested execution for sub-goal `index` of plan `round` of task `parentTaskId`.
- * Deterministic, so a resumed or retried parent starts the child on the same task, which then
- * replays its checkpointed steps instead of running them again. Within CHILD_TASK_ID_MAX and
- * the characters an execution name allows; a digest of the full parent id keeps it unique.
- *
- * @example
- * ```ts
- * childTaskId('research-hierarchy-lx2k', 0, 1); // 'research-hierarchy-lx2k-3f9a1c2e-0-1'
- * ```
- */
-export function childTaskId(parentTaskId: string, round: number, index: number): string {
-  const digest = createHash('sha256').update(parentTaskId).digest('hex').slice(0, 8);
-  const suffix = `-${digest}-${round}-${index}`;
-  const head = parentTaskId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, CHILD_TASK_ID_MAX - suffix.length);
-  return `${head}${suffix}`;
-}
+/** Child task ids: derived by the one task-id rule (functions/shared/task-id.ts). */
+export { childTaskId } from '../task-id.ts';

@@ -16,6 +16,7 @@ import { TokenUsageSchema } from '../agent-contract.ts';
 import { DetectionSchema } from './detections.ts';
 import { CalibratedConfidenceSchema } from '../calibrated-confidence.ts';
 import { CHECK_STATUSES, ClaimCheckSchema, FactNameSchema, FactValueSchema, FactsSchema } from '../fact-check.ts';
+import { DegradedPartSchema } from './degraded.ts';
 
 // A fact of the input is the source of truth the verifier checks the claims of a proposal against;
 // facts and claim checks are shared with every pattern (fact-check.ts).
@@ -130,6 +131,12 @@ export const TallySchema = z.object({
   positions: z.array(z.string()),
   /** Set when the outcome is `looping`. */
   loop: NegotiationLoopSchema.nullable(),
+  /**
+   * Peers that sat this round out (their proposal or critique failed after its retries), with the
+   * error name: the run's `degraded` when this round concludes. Optional for tallies checkpointed
+   * before it existed.
+   */
+  degraded: z.array(DegradedPartSchema).optional(),
   /** Never set: the tally calls no model (declared so that it is a step result like the others). */
   usage: TokenUsageSchema.optional(),
 });

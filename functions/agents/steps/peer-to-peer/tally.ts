@@ -17,6 +17,7 @@ import {
   type TallyOutcome,
   TallySchema,
 } from '../../../shared/contracts/peer-to-peer.ts';
+import type { DegradedPart } from '../../../shared/contracts/degraded.ts';
 import { highestRanked, recurrence } from '../../../shared/loop-detector.ts';
 import { defineStep } from '../step-definition.ts';
 import { critiquesMade, proposalsMade } from './negotiation.ts';
@@ -48,7 +49,17 @@ export function tallyRound(event: TallyEvent): Tally {
     answering: critics.length,
     positions,
     loop,
+    degraded: satOut(event),
   };
+}
+
+/** The peers whose proposal or critique failed this round, once each, with the first error name. */
+function satOut(event: TallyEvent): DegradedPart[] {
+  const parts = new Map<string, string>();
+  for (const entry of [...event.proposals, ...event.critiques]) {
+    if (entry.status === 'FAILED' && !parts.has(entry.agentId)) parts.set(entry.agentId, entry.error);
+  }
+  return [...parts].map(([agentId, reason]) => ({ agentId, reason }));
 }
 
 /**

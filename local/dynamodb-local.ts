@@ -572,7 +572,10 @@ async function readLock(file: string): Promise<FoundLock | undefined> {
     try {
       raw = readFileSync(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      // A folder (or anything else unreadable) named legion.lock is not a lock legion wrote.
+      if (code === 'EISDIR' || code === 'EACCES') return { raw: '', holder: undefined };
       throw error;
     }
     // The holder writes its pid right after its exclusive create: an empty file is being written.

@@ -116,6 +116,13 @@ describe('DynamoDbLocal data folder lock', () => {
     await expect(DynamoDbLocal.start({ dataDir })).rejects.toThrow(new RegExp(`lock file that legion did not write; remove ${join(dataDir, LOCK_FILE)}`));
     expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8')).toBe('not a lock');
   });
+
+  it('explains a folder in the place of the lock file', async () => {
+    const dataDir = await freshFolder('folder-lock');
+    mkdirSync(join(dataDir, LOCK_FILE));
+
+    await expect(DynamoDbLocal.start({ dataDir })).rejects.toThrow(DataFolderInUseError);
+  });
 });
 
 describe('DynamoDbLocal data folder that cannot hold a database', () => {

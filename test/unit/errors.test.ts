@@ -17,6 +17,8 @@ import {
   EscalationTimedOutError,
   EventPublishError,
   HumanRejectedError,
+  InfrastructureError,
+  InfrastructureThrottledError,
   InvalidEventError,
   LegionError,
   ModelInvocationError,
@@ -57,6 +59,16 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
     'ModelInvocationError',
     new ModelInvocationError('model-x', 'throttled', { cause }),
     { modelId: 'model-x', reason: 'throttled' },
+  ],
+  [
+    'InfrastructureError',
+    new InfrastructureError('AccessDeniedException', 'not authorized to perform: dynamodb:PutItem', { cause }),
+    { originalName: 'AccessDeniedException', reason: 'not authorized to perform: dynamodb:PutItem' },
+  ],
+  [
+    'InfrastructureThrottledError',
+    new InfrastructureThrottledError('ProvisionedThroughputExceededException', 'throughput exceeded', { cause }),
+    { originalName: 'ProvisionedThroughputExceededException', reason: 'throughput exceeded' },
   ],
   ['CheckpointError', new CheckpointError('task-1', 'table missing', { cause }), { taskId: 'task-1', reason: 'table missing' }],
   [

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
-import { LegionError, NoValidCheckpointError, UsageError } from '../functions/shared/errors.ts';
+import { InvalidTaskIdError, LegionError, NoValidCheckpointError, TaskOwnedByAnotherTeamError, UsageError } from '../functions/shared/errors.ts';
 import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
@@ -423,7 +423,7 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else if (error instanceof UsageError) {
+  } else if (error instanceof UsageError || error instanceof TaskOwnedByAnotherTeamError || error instanceof InvalidTaskIdError) {
     writeSafely(process.stderr, `legion: ${error.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else {

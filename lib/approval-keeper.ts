@@ -24,6 +24,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_KEEPER_INTERVAL_MINUTES, ENV, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
+import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { secureQueue } from './event-triggers.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
@@ -111,11 +112,16 @@ export class ApprovalKeeper extends Construct {
     // The next scheduled run is the retry: a failed run goes straight to the queue, with its error.
     fn.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.failedInvocations), retryAttempts: 0, maxEventAge });
 
-    // Query the sparse index only (never the table: no Scan either), and record TIMED_OUT approvals.
+    // Query the sparse index only, its one partition (never the table: no Scan either), and record
+    // TIMED_OUT approvals: the approval items only.
     this.function.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${PENDING_APPROVALS_INDEX.indexName}`] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${PENDING_APPROVALS_INDEX.indexName}`],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PENDING_APPROVALS_INDEX.partitionValue] } },
+      }),
     );
-    table.grant(fn, 'dynamodb:UpdateItem');
+    grantItems(table, fn, ['dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.approvals]);
     // IAM authorizes a token's heartbeat or failure against the state machine whose execution issued it.
     this.function.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...KEEPER_CALLBACK_ACTIONS], resources: stateMachines.map((machine) => machine.stateMachineArn) }),

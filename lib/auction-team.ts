@@ -25,6 +25,7 @@ import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import type { AgentFunction } from './agent-function.ts';
 import { AgentTeam, type AgentTeamProps, requirePattern } from './agent-team.ts';
+import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { secureQueue, toCdkPattern } from './event-triggers.ts';
 import { LegionFunction } from './legion-function.ts';
 

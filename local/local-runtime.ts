@@ -38,7 +38,7 @@ import {
   type RollbackRecord,
   type RollbackResult,
 } from '../functions/shared/checkpoint-manager.ts';
-import { InvalidEventError, TaskNotFoundError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
+import { InvalidEventError, TaskNotFoundError, TaskOwnedByAnotherTeamError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
 import { executionInputSizeProblem } from '../functions/shared/execution-input.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
@@ -228,6 +228,9 @@ export class LocalRuntime {
     // Step Functions would refuse it at StartExecution: refused here too, before Begin stores it.
     const tooLarge = executionInputSizeProblem(request.input);
     if (tooLarge) throw new InvalidEventError(`${request.team.pattern} input`, [`the input ${tooLarge}`]);
+    // Begin would refuse it too (the run would end FAILED): refused here, before anything runs.
+    const owner = await this.store.findOwner(request.taskId);
+    if (owner && owner.team !== request.team.name) throw new TaskOwnedByAnotherTeamError(request.taskId, request.team.name, owner.team);
     return this.execute(request, request.input, request.taskId);
   }
 

@@ -305,6 +305,12 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
       for (const grant of grantsOf(role)) {
         if (SERVICE_ACTIONS[grant.action] !== undefined || UNUSED_GRANT_EXCEPTIONS[`${name}: ${grant.action}`] !== undefined) continue;
         if (!calls.some((entry) => usesGrant(entry, grant))) unused.add(`${name}: ${grant.action} on ${genericResource(grant.resource)}`);
+        // The partitions a control function may reach (an agent's are its team's, checked below).
+        if (role.agent) continue;
+        for (const partition of leadingKeysOf(grant)) {
+          const reached = calls.some((entry) => (entry.call.context['dynamodb:LeadingKeys'] ?? []).some((key) => wildcardMatch(partition, key)));
+          if (!reached) unused.add(`${name}: partitions ${partition}`);
+        }
       }
     }
 
@@ -329,8 +335,7 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
       const { team } = role.agent;
       for (const grant of grantsOf(role).filter((candidate) => candidate.action.startsWith('dynamodb:'))) {
         if (grant.resource.includes('/index/')) problems.push(`${functionName}: ${grant.action} on an index (${grant.resource})`);
-        const leadingKeys = grant.condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-        if (JSON.stringify([leadingKeys].flat()) !== JSON.stringify([`${teamPartitionPrefix(team)}*`])) {
+        if (JSON.stringify(leadingKeysOf(grant)) !== JSON.stringify([`${teamPartitionPrefix(team)}*`])) {
           problems.push(`${functionName}: ${grant.action} without the condition ForAllValues:StringLike dynamodb:LeadingKeys ${teamPartitionPrefix(team)}* (has ${JSON.stringify(grant.condition ?? {})})`);
         }
       }
@@ -346,6 +351,13 @@ function usesGrant(entry: CheckedCall, grant: Grant): boolean {
   // Callback answers are granted on every machine whose executions may wait; one escalating team shows the grant is needed.
   if (grant.resource.includes(':stateMachine:')) return entry.resourceArn.includes(':stateMachine:');
   return wildcardMatch(grant.resource, entry.resourceArn);
+}
+
+/** The `dynamodb:LeadingKeys` patterns a grant's condition allows (none: no condition). */
+function leadingKeysOf(grant: Grant): string[] {
+  const condition = grant.condition?.['ForAllValues:StringLike'] ?? grant.condition?.['ForAllValues:StringEquals'];
+  const patterns = condition?.['dynamodb:LeadingKeys'];
+  return patterns === undefined ? [] : [patterns].flat();
 }
 
 /** A resource with the parts that differ from one state machine or model to the next left out, for the report. */

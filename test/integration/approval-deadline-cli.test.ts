@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVAL_SK } from '../../functions/shared/approval-store.ts';
-import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, taskItemKey } from '../../functions/shared/contract.ts';
+import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, approvalItemKey } from '../../functions/shared/contract.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
+/** The team of the example supervisor-worker run this file escalates (approval keys carry the team). */
+const TEST_TEAM = 'telecom-support';
 
 const legion = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
 
@@ -29,7 +28,7 @@ async function requestedDaysAgo(dataDir: string, taskId: string, days: number): 
     await db.documentClient().send(
       new UpdateCommand({
         TableName: LOCAL_TABLE_NAME,
-        Key: taskItemKey(TEST_TEAM, taskId, APPROVAL_SK),
+        Key: approvalItemKey(TEST_TEAM, taskId),
         UpdateExpression: 'SET #requestedAt = :at, #since = :at',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#requestedAt': 'requestedAt', '#since': PENDING_APPROVALS_INDEX.sortKey, '#status': 'status' },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { openDecisions } from '../../functions/agents/steps/hierarchical/review.ts';
 import { CHILD_TASK_ID_MAX, type ReviewEvent, type TeamResult, childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
 import { PATTERNS } from '../../functions/shared/patterns.ts';
+import { ROOT_TASK_ID_PATTERN, isChildOf } from '../../functions/shared/task-id.ts';
 import { loadTeamFile, teamsInDeployOrder } from '../../functions/shared/team.ts';
 import { lintAsl } from '../statemachines/asl-rules.ts';
 
@@ -16,7 +17,11 @@ describe('Function: childTaskId', () => {
     expect(childTaskId(parent, 0, 1)).toBe(childTaskId(parent, 0, 1));
     expect(new Set([childTaskId(parent, 0, 0), childTaskId(parent, 0, 1), childTaskId(parent, 1, 0)]).size).toBe(3);
     expect(childTaskId(parent, 9, 9).length).toBeLessThanOrEqual(CHILD_TASK_ID_MAX);
-    expect(childTaskId('with spaces/and:colons', 0, 0)).toMatch(/^[A-Za-z0-9_-]+$/);
+    // Dots mark a child id: no root id (CLI, RunRequested) may hold one, so nobody can squat it.
+    expect(childTaskId('with spaces/and:colons', 0, 0)).toMatch(/^[A-Za-z0-9_-]+\.[0-9a-f]{8}\.0\.0$/);
+    expect(ROOT_TASK_ID_PATTERN.test(childTaskId(parent, 0, 0))).toBe(false);
+    expect(isChildOf(childTaskId(parent, 3, 2), parent)).toBe(true);
+    expect(isChildOf(childTaskId(parent, 3, 2), `${parent}y`)).toBe(false);
   });
 });
 

@@ -16,14 +16,12 @@ import { type CostResults, measureCosts } from './cost.ts';
 import { agentStepState } from './fixtures.ts';
 import { type HistoryLatency, type HistoryTask, measureHistoryLatency } from './latency.ts';
 import { MeteredClient } from './metered-client.ts';
-import { populate } from './populate.ts';
+import { BENCH_TEAM, populate } from './populate.ts';
 import { type QueryTiming, diagnoseNewestFirstQuery } from './query-diagnosis.ts';
 import { Progress } from './progress.ts';
 import { seededRandom } from './random.ts';
 import { type SaveSamples, type SaveVariant, measureSaves } from './write-overhead.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
 
 export interface BenchConfig {
   /** History lengths (checkpoints per task) to compare; the first and last are put in ratio. */
@@ -74,7 +72,7 @@ export interface BenchResults {
 
 export async function runCheckpointBench(db: DynamoDbLocal, config: BenchConfig): Promise<BenchResults> {
   const client = db.documentClient();
-  const checkpoints = new CheckpointManager({ team: TEST_TEAM, client, tableName: LOCAL_TABLE_NAME });
+  const checkpoints = new CheckpointManager({ team: BENCH_TEAM, client, tableName: LOCAL_TABLE_NAME });
   const random = seededRandom(config.seed);
   const stepState = agentStepState(config.stepStateBytes, random);
   const largeState = agentStepState(config.largeStateBytes, random);

@@ -22,9 +22,8 @@ import { itemBytes, requestCostUsd, saveWriteUnits, storageCostUsd } from './cos
 import { jsonBytes } from './fixtures.ts';
 import type { Consumption, MeteredClient } from './metered-client.ts';
 import { type SaveVariant, saveInput } from './write-overhead.ts';
+import { BENCH_TEAM } from './populate.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
 
 export interface SaveCost {
   variant: string;
@@ -71,7 +70,7 @@ export interface CostOptions {
 
 export async function measureCosts(options: CostOptions): Promise<CostResults> {
   const { metered } = options;
-  const checkpoints = new CheckpointManager({ team: TEST_TEAM, client: metered.documentClient, tableName: options.tableName });
+  const checkpoints = new CheckpointManager({ team: BENCH_TEAM, client: metered.documentClient, tableName: options.tableName });
   const saves: SaveCost[] = [];
   for (const variant of options.variants) {
     metered.take();
@@ -117,7 +116,7 @@ async function readItemBytes(options: CostOptions, taskId: string, sortKey: stri
   const result = await options.client.send(
     new GetCommand({
       TableName: options.tableName,
-      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, taskId), [CHECKPOINT_TABLE.sortKey]: sortKey },
+      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(BENCH_TEAM, taskId), [CHECKPOINT_TABLE.sortKey]: sortKey },
       ConsistentRead: true,
     }),
   );

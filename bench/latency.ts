@@ -16,11 +16,9 @@
 import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
 import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions/shared/contract.ts';
-import type { BenchTask } from './populate.ts';
+import { BENCH_TEAM, type BenchTask } from './populate.ts';
 import { type Random, shuffled } from './random.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
 
 export interface HistoryTask extends BenchTask {
   /** How many valid checkpoints the task keeps. */
@@ -114,7 +112,7 @@ async function timeRollback(options: LatencyOptions, task: HistoryTask, expected
   await client.send(
     new DeleteCommand({
       TableName: tableName,
-      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, task.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(undone.sequence) },
+      Key: { [CHECKPOINT_TABLE.partitionKey]: taskPartition(BENCH_TEAM, task.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(undone.sequence) },
     }),
   );
   return elapsed;

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const metered = MeteredClient.connect(db.endpoint);
- * await new CheckpointManager({ client: metered.documentClient, tableName }).save(input);
+ * await new CheckpointManager({ client: metered.documentClient, tableName, team: 'bench' }).save(input);
  * metered.take(); // { readUnits: 1, writeUnits: 5, requests: 3 }
  * metered.destroy();
  * ```

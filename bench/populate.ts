@@ -9,6 +9,9 @@
  */
 import type { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
 
+/** The team the checkpoint benchmarks write their tasks under (keys carry the team). */
+export const BENCH_TEAM = 'bench';
+
 export interface BenchTask {
   taskId: string;
   /** The fencing epoch from `begin()`; saves are fenced and carry a stepKey, as agent steps do. */

@@ -14,9 +14,8 @@ import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } fro
 import { CHECKPOINT_SK_PREFIX, CHECKPOINT_TABLE, SEQUENCE_WIDTH, checkpointSortKey, taskPartition } from '../functions/shared/contract.ts';
 import type { HistoryTask } from './latency.ts';
 import { type Random, shuffled } from './random.ts';
+import { BENCH_TEAM } from './populate.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
 
 /** The page size of the manager's newest-first reads (RESTORE_PAGE_SIZE, not exported). */
 const PAGE_SIZE = 4;
@@ -69,7 +68,7 @@ function newestFirstQuery(tableName: string, taskId: string, keyCondition: KeyCo
     TableName: tableName,
     KeyConditionExpression: `#pk = :pk AND ${sortKeyCondition.expression}`,
     ExpressionAttributeNames: { '#pk': CHECKPOINT_TABLE.partitionKey, '#sk': CHECKPOINT_TABLE.sortKey },
-    ExpressionAttributeValues: { ':pk': taskPartition(TEST_TEAM, taskId), ...sortKeyCondition.values },
+    ExpressionAttributeValues: { ':pk': taskPartition(BENCH_TEAM, taskId), ...sortKeyCondition.values },
     ScanIndexForward: false,
     Limit: PAGE_SIZE,
     ConsistentRead: true,

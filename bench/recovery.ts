@@ -46,8 +46,6 @@ import { LocalRuntime, type ProgressEvent, type RunResult } from '../local/local
 import { Progress } from './progress.ts';
 import { type Random, seededRandom, shuffled } from './random.ts';
 
-/** The team whose partition the stores of this file use (keys carry the team). */
-const TEST_TEAM = 'test-team';
 
 export interface RecoveryConfig {
   trials: number;
@@ -157,7 +155,7 @@ interface Recovery {
 export async function runRecoveryBench(db: DynamoDbLocal, config: RecoveryConfig): Promise<RecoveryResults> {
   const started = performance.now();
   const team = await loadTeamFile(TEAM_FILE);
-  const context: Context = { db, team, store: new CheckpointManager({ team: TEST_TEAM, client: db.documentClient(), tableName: LOCAL_TABLE_NAME }) };
+  const context: Context = { db, team, store: new CheckpointManager({ team: team.name, client: db.documentClient(), tableName: LOCAL_TABLE_NAME }) };
   const references = await referenceRuns(context, `recovery-${config.seed}`);
   const trials = planTrials(config, references, seededRandom(config.seed));
   process.stderr.write(`recovery after faults: ${trials.length} trials (${FAULT_KINDS.join(', ')}), in random order\n`);
@@ -523,7 +521,7 @@ function stepName(checkpoint: Checkpoint): string {
 /** Alters one stored checkpoint in place, as bit rot or a bad manual edit would. */
 async function corrupt(context: Context, checkpoint: Checkpoint, corruption: Corruption): Promise<void> {
   const client = context.db.documentClient();
-  const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition(TEST_TEAM, checkpoint.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(checkpoint.sequence) };
+  const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition(context.team.name, checkpoint.taskId), [CHECKPOINT_TABLE.sortKey]: checkpointSortKey(checkpoint.sequence) };
   const stored = await client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: key, ConsistentRead: true }));
   const state: unknown = stored.Item?.state;
   if (typeof state !== 'string') throw new Error(`checkpoint ${checkpoint.sequence} has no JSON state to corrupt`);

@@ -112,14 +112,10 @@ export class ApprovalKeeper extends Construct {
     // The next scheduled run is the retry: a failed run goes straight to the queue, with its error.
     fn.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.failedInvocations), retryAttempts: 0, maxEventAge });
 
-    // Query the sparse index only, its one partition (never the table: no Scan either), and record
-    // TIMED_OUT approvals: the approval items only.
+    // Query the sparse index only (never the table: no Scan either; the index has one partition,
+    // so no LeadingKeys condition), and record TIMED_OUT approvals: the approval items only.
     this.function.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${table.tableArn}/index/${PENDING_APPROVALS_INDEX.indexName}`],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PENDING_APPROVALS_INDEX.partitionValue] } },
-      }),
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${PENDING_APPROVALS_INDEX.indexName}`] }),
     );
     grantItems(table, fn, ['dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.approvals]);
     // IAM authorizes a token's heartbeat or failure against the state machine whose execution issued it.

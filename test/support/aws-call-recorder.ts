@@ -150,7 +150,8 @@ function dynamoDbCalls(operation: string, input: DynamoDbInput): Pick<RecordedCa
   }
   if (operation === 'Query') {
     const index = input.IndexName;
-    // A query's leading key is the partition key of what it reads: the index's for an index.
+    // A query's leading key is the partition key of what it reads: the index's for an index (the
+    // request names no table key there). No grant conditions an index query on it today.
     const keyName = index === PENDING_APPROVALS_INDEX.indexName ? PENDING_APPROVALS_INDEX.partitionKey : CHECKPOINT_TABLE.partitionKey;
     return [{ action: 'dynamodb:Query', target: { kind: 'table', table, ...(index ? { index } : {}) }, context: leadingKeys(queriedPartition(input, keyName)) }];
   }

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { TokenUsageSchema } from '../agent-contract.ts';
 import { CHILD_TASK_ID_MAX } from '../task-id.ts';
+import { DegradedPartSchema } from './degraded.ts';
 
 /** Step Functions resource of a nested execution that waits for the child and returns its output as JSON. */
 export const START_EXECUTION_SYNC_RESOURCE = 'arn:aws:states:::states:startExecution.sync:2';
@@ -115,6 +116,8 @@ export const RollupSchema = z.object({
   answer: z.string().min(1),
   teams: z.array(TeamReportSchema),
   failedTeams: z.array(z.string()),
+  /** The failed teams again as the run's `degraded` (`agentId`: the sub-team id); optional for roll-ups checkpointed before it existed. */
+  degraded: z.array(DegradedPartSchema).optional(),
   reassigned: z.array(ReassignmentSchema),
   retries: z.number().int().min(0),
   replans: z.number().int().min(0),

@@ -6,11 +6,12 @@
  */
 import { z } from 'zod';
 import { type ReviewEvent, ReviewEventSchema, type ReviewVerdict, ReviewVerdictSchema } from '../../../shared/contracts/hierarchical.ts';
-import { AgentOutputError, describeIssues } from '../../../shared/errors.ts';
+import { INFRASTRUCTURE_ERRORS } from '../../../shared/contract.ts';
+import { AgentOutputError, InfrastructureError, describeIssues } from '../../../shared/errors.ts';
 import { parseModelJson } from '../model-json.ts';
 import { type StepContext, maxReplyTokens } from '../step-context.ts';
 import { defineStep } from '../step-definition.ts';
-import { errorText, failedTeamIds } from './team-results.ts';
+import { errorNameOf, errorText, failedTeamIds } from './team-results.ts';
 
 type Decision = ReviewVerdict['decision'];
 
@@ -34,6 +35,11 @@ export function scriptedDecision(event: ReviewEvent, open: readonly Decision[]):
 }
 
 export async function review(event: ReviewEvent, { config, model, logger }: StepContext): Promise<ReviewVerdict> {
+  // A sub-team's errors reach the parent as States.TaskFailed, so no Catch can tell an
+  // infrastructure failure from the team's own: the review does, before the lead may work around
+  // it (retry, re-plan, roll up without it), and fails the run closed (Review -> ReviewFailed).
+  const broken = event.results.find((result) => result.status === 'FAILED' && (INFRASTRUCTURE_ERRORS as readonly string[]).includes(errorNameOf(result)));
+  if (broken) throw new InfrastructureError(errorNameOf(broken), `sub-team ${broken.subTeamId} failed on Legion's infrastructure: ${errorText(broken)}`);
   const failedTeams = failedTeamIds(event.results);
   const open = openDecisions(event);
   if (failedTeams.length === 0) {

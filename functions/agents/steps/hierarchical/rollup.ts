@@ -9,7 +9,7 @@ import { AgentOutputError } from '../../../shared/errors.ts';
 import { sameMembers } from '../../output-invariants.ts';
 import { type StepContext, maxReplyTokens } from '../step-context.ts';
 import { defineStep } from '../step-definition.ts';
-import { answerOf, errorText, failedTeamIds, nestedLimitsHit } from './team-results.ts';
+import { answerOf, errorNameOf, errorText, failedTeamIds, nestedLimitsHit } from './team-results.ts';
 
 export async function rollup(event: RollupEvent, { config, model }: StepContext): Promise<Rollup> {
   const teams = event.results.map(
@@ -45,6 +45,8 @@ export async function rollup(event: RollupEvent, { config, model }: StepContext)
     answer: answer || 'No team produced an answer.',
     teams,
     failedTeams: failedTeamIds(event.results),
+    // The teams whose part is missing (the run's `degraded`), by sub-team id, with their run's error name.
+    degraded: event.results.filter((result) => result.status === 'FAILED').map((result) => ({ agentId: result.subTeamId, reason: errorNameOf(result) })),
     reassigned: event.plan.reassigned,
     retries: event.retries,
     replans: event.replans,

@@ -14,6 +14,23 @@ import type { TeamResult } from '../../../shared/contracts/hierarchical.ts';
 const MAX_ERROR_CHARS = 300;
 const MAX_ANSWER_CHARS = 2000;
 
+/**
+ * The name of the error a failed team's run ended with: the nested execution's own error when
+ * Step Functions reports it (a `States.TaskFailed` cause is the child's describe-execution output),
+ * else the Task's error.
+ */
+export function errorNameOf(result: TeamResult): string {
+  const error = result.error;
+  if (!error) return 'unknown';
+  try {
+    const child = ChildFailureSchema.safeParse(JSON.parse(error.Cause ?? ''));
+    if (child.success && child.data.Error) return child.data.Error;
+  } catch {
+    // the cause is plain text: the Task's own error name
+  }
+  return error.Error;
+}
+
 /** The sub-team ids whose nested execution failed, in result order. */
 export function failedTeamIds(results: readonly TeamResult[]): string[] {
   return results.filter((result) => result.status === 'FAILED').map((result) => result.subTeamId);

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
 
@@ -103,5 +104,35 @@ describe('Fail closed: infrastructure errors under a supervisor-worker worker (l
     expect(result.status).toBe('FAILED');
     expect(result.error?.error).toBe('InfrastructureThrottledError');
     expect(faults).toBe(4); // the first attempt and the three retries the ASL allows
+  });
+});
+
+describe('Fail closed: an infrastructure error in a hierarchical sub-team (local runtime, DynamoDB Local)', () => {
+  it('fails the parent run (no retry, re-plan or roll-up around it) when a sub-team failed on a denied checkpoint write', async () => {
+    const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'));
+    try {
+      const team = await loadTeamFile('teams/research-hierarchy.yaml');
+      const taskId = `infra-hier-${randomUUID()}`;
+      // The second sub-team's workers cannot write their checkpoints.
+      const child = childTaskId(taskId, 0, 1);
+      runtime.db.client.middlewareStack.add(
+        (next) => async (args) => {
+          const text = JSON.stringify(args.input);
+          if ('TransactItems' in args.input && text.includes(child) && text.includes('Work#')) throw awsError('AccessDeniedException', 'not authorized to perform: dynamodb:TransactWriteItems');
+          return next(args);
+        },
+        { step: 'initialize', name: 'denyChildCheckpoints' },
+      );
+
+      const result = await runtime.run({ team, input: { request: 'Should we launch a serverless AI agent platform for mid-sized companies next year?' }, taskId });
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.error).toBe('InfrastructureError');
+      expect(result.error?.cause).toMatch(/failed on Legion's infrastructure: CheckpointError/);
+      // The review raised the failure (it finished no step): no retry, no re-plan, no roll-up.
+      expect(result.trace.map((step) => step.state)).toEqual(['Decompose']);
+    } finally {
+      await runtime.stop();
+    }
   });
 });

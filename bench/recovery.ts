@@ -405,6 +405,14 @@ async function crashRun(context: Context, trial: Trial, crashAt: number, mode: C
   const onStateEntered = (): void => {
     entered += 1;
     if (entered !== crashAt) return;
+    // The runtime stops an execution before the work of the state it was stopped in: a late writer
+    // needs its step started, so a held crash stops the execution once the step's model call is in flight.
+    if (mode === 'held') {
+      model.crash(mode, () => {
+        controller.abort();
+      });
+      return;
+    }
     model.crash(mode);
     controller.abort();
   };
@@ -576,6 +584,7 @@ class FaultyModel implements ModelProvider {
   public heldCalls = 0;
   private readonly released: Promise<void>;
   private releaseHeld: () => void = () => undefined;
+  private onFirstHeld: () => void = () => undefined;
 
   public constructor(private readonly options: FaultyModelOptions = {}) {
     this.failuresLeft = options.failing?.count ?? 0;
@@ -588,6 +597,7 @@ class FaultyModel implements ModelProvider {
     if (this.mode === 'dead') return Promise.reject(new ProcessCrashedError('the process crashed'));
     if (this.mode === 'held') {
       this.heldCalls += 1;
+      if (this.heldCalls === 1) this.onFirstHeld();
       return this.released.then(() => this.scripted.converse(request));
     }
     if (this.failuresLeft > 0 && this.options.failing && isStep(request, this.options.failing.step)) {
@@ -597,8 +607,10 @@ class FaultyModel implements ModelProvider {
     return this.scripted.converse(request);
   }
 
-  public crash(mode: CrashMode): void {
+  /** Crashes the model: `dead` refuses every call; `held` holds each call until `release()`, calling `onFirstHeld` as the first arrives. */
+  public crash(mode: CrashMode, onFirstHeld: () => void = () => undefined): void {
     this.mode = mode;
+    this.onFirstHeld = onFirstHeld;
   }
 
   public get crashed(): boolean {

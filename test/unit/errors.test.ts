@@ -28,6 +28,8 @@ import {
   ScriptedFailureError,
   StaleWriterError,
   TaskConflictError,
+  TaskOwnedByAnotherTeamError,
+  InvalidTaskIdError,
   TaskNotFoundError,
   TeamDefinitionError,
   UnboundTaskError,
@@ -87,6 +89,12 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
     new StaleWriterError('task-1', 2),
     { taskId: 'task-1', reason: 'writer with epoch 2 is stale: the task was taken over by a newer writer', epoch: 2 },
   ],
+  [
+    'TaskOwnedByAnotherTeamError',
+    new TaskOwnedByAnotherTeamError('task-1', 'other-team', 'telecom-support'),
+    { taskId: 'task-1', reason: 'the task id belongs to team telecom-support, not other-team; choose another task id', team: 'other-team', owner: 'telecom-support' },
+  ],
+  ['InvalidTaskIdError', new InvalidTaskIdError('a.b', 'a task id is 1-80 letters, digits, - or _'), { taskId: 'a.b', reason: 'a task id is 1-80 letters, digits, - or _' }],
   [
     'TaskConflictError',
     new TaskConflictError('task-1'),

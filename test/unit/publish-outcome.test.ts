@@ -107,7 +107,7 @@ describe('Function: publish-outcome', () => {
   });
 
   it('publishes nothing for a nested execution: its parent run reports', async () => {
-    const result = await handler(statusChange({ input: JSON.stringify({ nestedTask: { taskId: 'child', parentTaskId: 'parent' } }) }), context);
+    const result = await handler(statusChange({ input: JSON.stringify({ nestedTask: { taskId: 'child', parentTaskId: 'parent', parentTeam: 'research-hierarchy' } }) }), context);
     expect(result).toEqual({ published: false, reason: 'nested execution' });
     expect(events.entries).toEqual([]);
   });

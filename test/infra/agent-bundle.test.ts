@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
-import { LocalRuntime } from '../../local/local-runtime.ts';
+import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
+import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import { CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { ESM_REQUIRE_BANNER } from '../../lib/agent-function.ts';
@@ -77,7 +77,9 @@ describe('Class: AgentFunction', () => {
       if (!worker) throw new Error('no worker function');
       const variables = (worker.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
       const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderIntrinsic(value)]));
-      const agentId = (JSON.parse(String(environment[ENV.agent])) as { agent: { id: string } }).agent.id;
+      const settings = JSON.parse(String(environment[ENV.agent])) as { team: string; agent: { id: string } };
+      const agentId = settings.agent.id;
+      const agentTeam = settings.team;
       const taskId = `bundle-${String(Date.now())}`;
       const event = {
         step: 'work', stateName: 'Work', taskId, request: 'my bill is wrong', conversation: [],
@@ -106,13 +108,13 @@ describe('Class: AgentFunction', () => {
       expect(result.agentId).toBe(agentId);
       expect(result.status).toBe('ANSWERED');
       expect(result.answer).toContain('my bill is wrong');
-      // The checkpoint middleware ran inside the bundle: one item for this task in the table.
-      const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'));
+      // The checkpoint middleware ran inside the bundle: one item for this task, under the agent's team.
+      const db = await DynamoDbLocal.connect(inject('dynamoEndpoint'));
       try {
-        const stored = await runtime.checkpoints(taskId);
+        const stored = await new CheckpointManager({ client: db.documentClient(), tableName: LOCAL_TABLE_NAME, team: agentTeam }).list(taskId);
         expect(stored.map((checkpoint) => [checkpoint.agent, checkpoint.stateName])).toEqual([[agentId, 'Work']]);
       } finally {
-        await runtime.stop();
+        await db.stop();
       }
     });
   });

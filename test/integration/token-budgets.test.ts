@@ -81,7 +81,7 @@ describe('Feature: runs within token budgets (local runtime)', () => {
       const first = await runtime.run({ team, input: team.example, taskId: `budget-run-${randomUUID()}` });
       const last = work ? await work(runtime, first) : first;
       const db = await DynamoDbLocal.connect(endpoint);
-      const usage = await new TokenBudgets({ team: TEST_TEAM, client: db.documentClient(), tableName: LOCAL_TABLE_NAME }).usage(first.taskId);
+      const usage = await new TokenBudgets({ team: team.name, client: db.documentClient(), tableName: LOCAL_TABLE_NAME }).usage(first.taskId);
       return { first, last, refused: runtime.telemetry.metricValues(METRICS.budgetsExceeded).reduce((sum, value) => sum + value, 0), usage: usage.task };
     } finally {
       await runtime.stop();

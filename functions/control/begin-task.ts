@@ -98,7 +98,7 @@ async function taskIdOf(event: BeginTaskEvent, deps: BeginTaskDependencies): Pro
     return event.executionName;
   }
   const { taskId, parentTaskId, parentTeam } = nested.data.nestedTask;
-  if (!isChildOf(taskId, parentTaskId)) throw new InvalidTaskIdError(taskId, `not a task id that task ${parentTaskId} derives for its sub-teams`);
+  if (!isChildOf(taskId, parentTaskId, event.team)) throw new InvalidTaskIdError(taskId, `not a task id that task ${parentTaskId} derives for team ${event.team}`);
   const parent = await deps.checkpoints.findOwner(parentTaskId);
   if (parent?.team !== parentTeam || parent.pattern !== 'hierarchical') {
     throw new InvalidTaskIdError(taskId, `its parent ${parentTaskId} is not a hierarchical task of team ${parentTeam}`);

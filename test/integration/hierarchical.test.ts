@@ -14,6 +14,9 @@ import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
+/** The research hierarchy's sub-teams, in the order its lead assigns them (index 0, 1). */
+const RESEARCH_TEAMS = ['market-research', 'technical-research'];
+
 /**
  * Test double (not a real model): the scripted model, except that the Classify calls of the
  * sub-teams whose supervisor's system prompt contains one of `failing` throw ModelInvocationError,
@@ -89,8 +92,8 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
         expect(result.status).toBe('SUCCEEDED');
         expect(result.trace.map((step) => step.state)).toEqual(['Decompose', 'Review', 'Rollup']);
         expect(output.teams.map((report) => [report.subTeamId, report.team, report.status, report.taskId])).toEqual([
-          ['market', 'market-research', 'SUCCEEDED', childTaskId(taskId, 0, 0)],
-          ['technical', 'technical-research', 'SUCCEEDED', childTaskId(taskId, 0, 1)],
+          ['market', 'market-research', 'SUCCEEDED', childTaskId(taskId, 'market-research', 0, 0)],
+          ['technical', 'technical-research', 'SUCCEEDED', childTaskId(taskId, 'technical-research', 0, 1)],
         ]);
         for (const report of output.teams) {
           expect((await stepStates(runtime, report.taskId)).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
@@ -116,7 +119,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
           ['done', []],
         ]);
         // The market team's steps ran once: the retry replayed them from their checkpoints.
-        expect((await stepStates(runtime, childTaskId(taskId, 0, 0))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
+        expect((await stepStates(runtime, childTaskId(taskId, 'market-research', 0, 0))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
         return run;
       });
 
@@ -151,7 +154,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
       await withRuntime(new ScriptedModel(), async (runtime) => {
         const result = await runtime.run({ team: deep, input: deep.example, taskId });
         const output = result.output as Rollup;
-        const nestedTaskId = childTaskId(taskId, 0, 0);
+        const nestedTaskId = childTaskId(taskId, 'nested-hierarchy', 0, 0);
 
         expect(result.status).toBe('SUCCEEDED');
         expect(output.teams).toMatchObject([{ subTeamId: 'nested', team: 'nested-hierarchy', status: 'SUCCEEDED' }]);
@@ -159,7 +162,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
         expect(output.answer).toMatch(/Limit hit: nested > maxDepth/);
         // The nested lead planned and rolled up without starting any team of its own.
         expect(await stepStates(runtime, nestedTaskId)).toEqual(['Decompose', 'Rollup']);
-        expect(await runtime.describeTask(childTaskId(nestedTaskId, 0, 0))).toBeUndefined();
+        expect(await runtime.describeTask(childTaskId(nestedTaskId, 'market-research', 0, 0))).toBeUndefined();
       });
     });
 
@@ -183,7 +186,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
         expect(result.approval?.escalation.Error).toBe('RollbackLimitExceededError');
         expect(result.rollbacks).toHaveLength(1);
         expect(result.rollbacks[0]?.reason).toMatch(/plan has 3 sub-goals, over limits.maxFanOut 2/);
-        expect(await runtime.describeTask(childTaskId(taskId, 0, 0))).toBeUndefined();
+        expect(await runtime.describeTask(childTaskId(taskId, 'market-research', 0, 0))).toBeUndefined();
       });
     });
   });
@@ -197,7 +200,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
       );
       const resumed = await withRuntime(new ScriptedModel(), async (runtime) => {
         const result = await runtime.resume({ team, taskId });
-        for (const index of [0, 1]) expect((await stepStates(runtime, childTaskId(taskId, 0, index))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
+        for (const index of [0, 1]) expect((await stepStates(runtime, childTaskId(taskId, RESEARCH_TEAMS[index] ?? '', 0, index))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
         return result;
       });
 
@@ -217,7 +220,7 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
       await new Promise((resolve) => setTimeout(resolve, 200)); // let the abandoned handlers settle, as a dead process would not
       const resumed = await withRuntime(new ScriptedModel(), async (runtime) => {
         const result = await runtime.resume({ team, taskId });
-        for (const index of [0, 1]) expect((await stepStates(runtime, childTaskId(taskId, 0, index))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
+        for (const index of [0, 1]) expect((await stepStates(runtime, childTaskId(taskId, RESEARCH_TEAMS[index] ?? '', 0, index))).sort()).toEqual(['Classify', 'Synthesize', 'Work', 'Work']);
         return result;
       });
 

@@ -114,7 +114,7 @@ describe('Fail closed: an infrastructure error in a hierarchical sub-team (local
       const team = await loadTeamFile('teams/research-hierarchy.yaml');
       const taskId = `infra-hier-${randomUUID()}`;
       // The second sub-team's workers cannot write their checkpoints.
-      const child = childTaskId(taskId, 0, 1);
+      const child = childTaskId(taskId, 'technical-research', 0, 1);
       runtime.db.client.middlewareStack.add(
         (next) => async (args) => {
           const text = JSON.stringify(args.input);

@@ -55,7 +55,7 @@ describe('Feature: task identity and team isolation (DynamoDB Local)', () => {
 
     it('refuses a correctly derived child id whose parent task does not exist (squatting a child id ahead of its parent)', async () => {
       const parent = newTask();
-      const child = childTaskId(parent, 0, 0);
+      const child = childTaskId(parent, 'telecom-support', 0, 0);
 
       await expect(beginTask(begin({ input: { request: 'x', nestedTask: { taskId: child, parentTaskId: parent, parentTeam: 'research-hierarchy' } } }), deps())).rejects.toThrow(
         new RegExp(`parent ${parent} is not a hierarchical task of team research-hierarchy`),
@@ -63,21 +63,24 @@ describe('Feature: task identity and team isolation (DynamoDB Local)', () => {
       expect(await ownerOf(child)).toBeUndefined();
     });
 
-    it('starts a child derived from an existing hierarchical parent of the named team, and refuses it for another parent team', async () => {
+    it('starts a child derived from an existing hierarchical parent for this team, and refuses it for another parent team or another sub-team', async () => {
       const parent = newTask();
       await beginTask(begin({ team: 'research-hierarchy', pattern: 'hierarchical', executionName: parent, input: { request: 'plan' } }), deps());
-      const child = childTaskId(parent, 1, 2);
-      const nested = (parentTeam: string) => begin({ executionName: `${child}-${randomUUID()}`, input: { request: 'x', nestedTask: { taskId: child, parentTaskId: parent, parentTeam } } });
+      const child = childTaskId(parent, 'telecom-support', 1, 2);
+      const nested = (team: string, parentTeam: string) =>
+        begin({ team, executionName: `${child}-${randomUUID()}`, input: { request: 'x', nestedTask: { taskId: child, parentTaskId: parent, parentTeam } } });
 
-      await expect(beginTask(nested('telecom-support'), deps())).rejects.toBeInstanceOf(InvalidTaskIdError);
-      const started = await beginTask(nested('research-hierarchy'), deps());
+      await expect(beginTask(nested('telecom-support', 'telecom-support'), deps())).rejects.toThrow(/is not a hierarchical task of team telecom-support/);
+      // Another team claiming the child id of a live parent (squatting it ahead of the parent's own start).
+      await expect(beginTask(nested('other-team', 'research-hierarchy'), deps())).rejects.toThrow(/not a task id that task .* derives for team other-team/);
+      const started = await beginTask(nested('telecom-support', 'research-hierarchy'), deps());
 
       expect(started).toMatchObject({ taskId: child, resumed: false });
       expect(await ownerOf(child)).toMatchObject({ team: 'telecom-support' });
     });
 
     it('refuses an execution name outside the root rule: a child id (dots) cannot be started directly', async () => {
-      const squatted = childTaskId(newTask(), 0, 0);
+      const squatted = childTaskId(newTask(), 'telecom-support', 0, 0);
 
       await expect(beginTask(begin({ executionName: squatted }), deps())).rejects.toBeInstanceOf(InvalidTaskIdError);
       expect(await ownerOf(squatted)).toBeUndefined();
@@ -122,7 +125,7 @@ describe('Feature: task identity and team isolation (DynamoDB Local)', () => {
   });
 
   describe('Schema: RunRequested detail', () => {
-    it('refuses an input that sets nestedTask, and an idempotency key outside the root rule, naming each', () => {
+    it('refuses an input that sets nestedTask or resume, and an idempotency key outside the root rule, naming each', () => {
       const forged = RunRequestedDetailSchema.safeParse({ pattern: 'supervisor-worker', input: { request: 'bill', nestedTask: { taskId: 'victim', parentTaskId: 'p' } } });
       const dotted = RunRequestedDetailSchema.safeParse({ pattern: 'supervisor-worker', input: { request: 'bill' }, idempotencyKey: 'a.12345678.0.0' });
 
@@ -130,6 +133,9 @@ describe('Feature: task identity and team isolation (DynamoDB Local)', () => {
       expect(forged.error?.issues.map((issue) => issue.message).join()).toMatch(/"nestedTask" is set by Legion for nested executions only/);
       expect(dotted.success).toBe(false);
       expect(dotted.error?.issues[0]?.path).toEqual(['idempotencyKey']);
+      // A resume through an event would take a live task over (its epoch raised): refused too.
+      const resume = RunRequestedDetailSchema.safeParse({ pattern: 'supervisor-worker', input: { resume: { taskId: 'victim' } } });
+      expect(resume.error?.issues.map((issue) => issue.message).join()).toMatch(/"resume" resumes a task/);
     });
   });
 });

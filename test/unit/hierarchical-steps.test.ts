@@ -14,14 +14,17 @@ import { lintAsl } from '../statemachines/asl-rules.ts';
 describe('Function: childTaskId', () => {
   it('is deterministic, distinct per round and index, and fits an execution name with a UUID', () => {
     const parent = `a-very-long-parent-task-id-${'x'.repeat(70)}`;
-    expect(childTaskId(parent, 0, 1)).toBe(childTaskId(parent, 0, 1));
-    expect(new Set([childTaskId(parent, 0, 0), childTaskId(parent, 0, 1), childTaskId(parent, 1, 0)]).size).toBe(3);
-    expect(childTaskId(parent, 9, 9).length).toBeLessThanOrEqual(CHILD_TASK_ID_MAX);
+    const team = 'market-research';
+    expect(childTaskId(parent, team, 0, 1)).toBe(childTaskId(parent, team, 0, 1));
+    expect(new Set([childTaskId(parent, team, 0, 0), childTaskId(parent, team, 0, 1), childTaskId(parent, team, 1, 0), childTaskId(parent, 'technical-research', 0, 0)]).size).toBe(4);
+    expect(childTaskId(parent, team, 999, 999).length).toBeLessThanOrEqual(CHILD_TASK_ID_MAX);
     // Dots mark a child id: no root id (CLI, RunRequested) may hold one, so nobody can squat it.
-    expect(childTaskId('with spaces/and:colons', 0, 0)).toMatch(/^[A-Za-z0-9_-]+\.[0-9a-f]{8}\.0\.0$/);
-    expect(ROOT_TASK_ID_PATTERN.test(childTaskId(parent, 0, 0))).toBe(false);
-    expect(isChildOf(childTaskId(parent, 3, 2), parent)).toBe(true);
-    expect(isChildOf(childTaskId(parent, 3, 2), `${parent}y`)).toBe(false);
+    expect(childTaskId('with spaces/and:colons', team, 0, 0)).toMatch(/^[A-Za-z0-9_-]+\.[0-9a-f]{16}\.0\.0$/);
+    expect(ROOT_TASK_ID_PATTERN.test(childTaskId(parent, team, 0, 0))).toBe(false);
+    expect(isChildOf(childTaskId(parent, team, 3, 2), parent, team)).toBe(true);
+    expect(isChildOf(childTaskId(parent, team, 3, 2), `${parent}y`, team)).toBe(false);
+    // Tied to its sub-team: another team may not run it.
+    expect(isChildOf(childTaskId(parent, team, 3, 2), parent, 'technical-research')).toBe(false);
   });
 });
 

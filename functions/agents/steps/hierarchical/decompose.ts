@@ -51,7 +51,7 @@ export async function decompose(event: DecomposeEvent, { config, model, logger }
   const assignments = subGoals.map((subGoal, index): TeamAssignment => {
     const entry = roster.find((candidate) => candidate.id === subGoal.team);
     if (!entry) throw new AgentOutputError(config.agent.id, `unknown sub-team ${subGoal.team}`);
-    return { subTeamId: entry.id, team: entry.team, stateMachineArn: entry.stateMachineArn, taskId: childTaskId(event.taskId, event.round, index), goal: subGoal.goal };
+    return { subTeamId: entry.id, team: entry.team, stateMachineArn: entry.stateMachineArn, taskId: childTaskId(event.taskId, entry.team, event.round, index), goal: subGoal.goal };
   });
   logger.info('goal decomposed', { round: event.round, teams: assignments.map((assignment) => assignment.subTeamId) });
   return { route: 'delegate', ...base, assignments, reassigned: reassignments(event.feedback, assignments), usage: reply.usage };
@@ -111,7 +111,7 @@ export function teamPlanProblems(event: DecomposeEvent, plan: TeamPlan, config: 
     const entry = roster.find((candidate) => candidate.id === assignment.subTeamId);
     if (!entry) problems.push(`assignment ${assignment.subTeamId}: not a sub-team of the roster`);
     else if (entry.stateMachineArn !== assignment.stateMachineArn || entry.team !== assignment.team) problems.push(`assignment ${assignment.subTeamId}: state machine is not the roster's`);
-    if (assignment.taskId !== childTaskId(event.taskId, event.round, index)) problems.push(`assignment ${index}: task id is not derived from the parent task`);
+    if (assignment.taskId !== childTaskId(event.taskId, assignment.team, event.round, index)) problems.push(`assignment ${index}: task id is not derived from the parent task for its team`);
   });
   const tooDeep = event.input.depth >= effectiveMaxDepth(event);
   if ((plan.route === 'depth-limit') !== tooDeep) problems.push(`route ${plan.route} at depth ${event.input.depth} of ${effectiveMaxDepth(event)}`);

@@ -262,7 +262,8 @@ async function decisionCommand(decision: 'approve' | 'reject', taskId: string, o
   const result = await withProgress(options, async (runtime, onProgress) => {
     const team = await storedTeam(runtime, taskId, options);
     const approval = await runtime.approval(taskId);
-    if (approval?.status !== 'PENDING') {
+    // REQUESTED: the run decided to escalate but crashed before its wait began; a human may decide it all the same.
+    if (approval?.status !== 'PENDING' && approval?.status !== 'REQUESTED') {
       throw new UsageError(
         !approval
           ? `task ${taskId} is not waiting for a decision: it never escalated`

@@ -85,7 +85,7 @@ export interface RunResult {
   rollbacks: RollbackRecord[];
   /** auction: every round (bids received, admitted, rejected per reason) and every award. */
   auction?: AuctionSummary;
-  /** The task's human approval, once it escalated: PENDING (the run is WAITING), APPROVED, REJECTED, or TIMED_OUT (no decision by its deadline). */
+  /** The task's human approval, once it escalated: REQUESTED (decided, its wait not begun: a crash at Escalate), PENDING (the run is WAITING), APPROVED, REJECTED, or TIMED_OUT (no decision by its deadline). */
   approval?: ApprovalSummary;
   /** Loops, hallucinated consensus and deadlocks detected in the task, oldest first: what, where, and what was done. */
   detections: DetectionRecord[];
@@ -135,7 +135,7 @@ export interface LocalRuntimeOptions {
   model?: ModelProvider;
   /** Copy the handlers' structured logs to this stream. @default nowhere */
   logStream?: NodeJS.WritableStream | undefined;
-  /** How often a long step writes a progress checkpoint. @default DEFAULT_PROGRESS_CHECKPOINT_SECONDS */
+  /** How often a long step writes a progress checkpoint. @default a third of each agent's timeout, at most DEFAULT_PROGRESS_CHECKPOINT_SECONDS (progressCheckpointSecondsOf) */
   progressCheckpointSeconds?: number | undefined;
   /** The bus auctions announce on (and `legion emit` puts events on). @default a new LocalEventBus */
   eventBus?: LocalEventBus | undefined;

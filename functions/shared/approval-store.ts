@@ -1,6 +1,7 @@
 /**
- * Human approvals of escalated tasks, kept with the task (item `APPROVAL` of partition
- * `TASK#<taskId>` in the checkpoint table). An escalated execution waits on a callback token
+ * Human approvals of escalated tasks, one item per task in the checkpoint table (partition
+ * `APPROVAL#<team>#<taskId>`, sort key `APPROVAL`): outside the team's `TEAM#<team>#` prefix on
+ * purpose, since it holds the callback token, which only the control functions may read. An escalated execution waits on a callback token
  * (`.waitForTaskToken`); the token is stored here with the escalation, so that whoever decides,
  * from any process, can answer it. One approval per task: the first decision stands (conditional
  * write), and a later execution of the task (a resume) gets the decision instead of asking again.
@@ -305,7 +306,9 @@ export class ApprovalStore {
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        pending.push({ team: String(item.team), taskId: String(item.taskId), taskToken: String(item.taskToken), requestedAt: String(item[PENDING_APPROVALS_INDEX.sortKey]) });
+        // An approval stored before keys carried the team has no team: its key cannot be built any more.
+        if (typeof item.team !== 'string') continue;
+        pending.push({ team: item.team, taskId: String(item.taskId), taskToken: String(item.taskToken), requestedAt: String(item[PENDING_APPROVALS_INDEX.sortKey]) });
       }
     }
     return pending;

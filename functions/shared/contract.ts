@@ -9,6 +9,7 @@
  * const key = { [CHECKPOINT_TABLE.partitionKey]: taskPartition('telecom-support', 't-1') };
  * ```
  */
+import { ConfigurationError } from './errors.ts';
 
 /** The patterns Legion deploys; each has `statemachines/<name>.asl.json`. */
 export const PATTERN_NAMES = ['supervisor-worker', 'pipeline', 'peer-to-peer', 'hierarchical', 'auction'] as const;
@@ -91,7 +92,8 @@ export const UNSCOPED_TEAM = '';
  */
 export function teamPartitionPrefix(team: string): string {
   // Fail closed: a store a control function forgot to scope (UNSCOPED_TEAM) must not write anywhere.
-  if (team === UNSCOPED_TEAM) throw new Error('internal: a store was used before being scoped to a team (forTeam)');
+  // A ConfigurationError, so that it is classified as an infrastructure failure (never a graceful path).
+  if (team === UNSCOPED_TEAM) throw new ConfigurationError(['internal: a store was used before being scoped to a team (forTeam)']);
   return `TEAM#${team}#`;
 }
 
@@ -122,7 +124,7 @@ export function approvalItemKey(team: string, taskId: string): Record<string, st
 /**
  * Key of the item that says which team owns a task id. Written once, conditionally, when a task
  * starts (a task id belongs to one team: another team's run with it is refused), and read to find
- * a task's team from its id alone (`legion resume`, `status`, `approve`, outcome events). Control
+ * a task's team from its id alone (`legion resume`, `checkpoints`, `approve`). Control
  * functions only: outside every team's prefix.
  */
 export function taskOwnerKey(taskId: string): Record<string, string> {
@@ -266,6 +268,35 @@ export const CONSISTENCY_ERRORS = ['AgentOutputError', 'ConsistencyViolationErro
 
 /** Errors with which automatic recovery hands a run to a human; a run ending with one is ESCALATED, not FAILED. */
 export const ESCALATION_ERRORS = ['RollbackLimitExceededError', 'NoValidBidsError', 'AwardsExhaustedError', 'EscalationTimedOutError', 'LoopDetectedError', 'UnverifiedConsensusError'] as const;
+
+/**
+ * The errors a run ends with when its **agents** failed (not Legion's infrastructure): the model
+ * after its retries (or a scripted fault standing for it), a step's output or logic, a Lambda that
+ * timed out, a resource wait that gave up, a budget, an escalation a human rejected or let time out,
+ * and the Fail states of the patterns that sum such failures up (`TeamsFailed`, `QuorumUnreachable`,
+ * `StageFailed`, `StageRejected`, `ReviewLimitExceeded`). A hierarchical lead may work around a
+ * sub-team that failed with one of these (retry, re-plan, roll up without it); a sub-team that
+ * failed with **any other** error (an infrastructure error of any name, a raw AWS error of a control
+ * function, `States.Runtime`, a `StepFunctions.*` error of the nested execution, a Choice that saw
+ * an unknown value) fails the parent run closed. An allowlist, so that an unknown name fails
+ * closed; test/statemachines checks that every Fail state's fixed `Error` is sorted.
+ */
+export const AGENT_FAILURE_ERRORS = [
+  'ModelInvocationError',
+  'ScriptedFailureError',
+  ...CONSISTENCY_ERRORS,
+  'BudgetExceededError',
+  'DeadlockTimeoutError',
+  'States.Timeout',
+  'Sandbox.Timedout',
+  'HumanRejectedError',
+  ...ESCALATION_ERRORS,
+  'TeamsFailed',
+  'ReviewLimitExceeded',
+  'QuorumUnreachable',
+  'StageFailed',
+  'StageRejected',
+] as const;
 
 /** Tokens all agents may spend on one task, unless the team sets `limits.taskTokenBudget`. */
 export const DEFAULT_TASK_TOKEN_BUDGET = 100_000;

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type BeginTaskEvent, beginTask } from '../../functions/control/begin-task.ts';
 import { APPROVAL_SK, type Approval, type ApprovalRequest, ApprovalStore, DEADLINE_DECIDER } from '../../functions/shared/approval-store.ts';
@@ -286,6 +286,19 @@ describe('Class: ApprovalStore (DynamoDB Local)', () => {
       expect(indexKeys(resumed)).toEqual([undefined, undefined]);
       expect(resumed).toMatchObject({ status: decision, taskToken: 'token-resumed' });
       expect(await pendingOf(store, [taskId])).toEqual([]);
+    });
+
+    it('skips a pending approval stored before keys carried the team (no team: its key cannot be built)', async () => {
+      const { store } = fixture();
+      const legacy = newTask();
+      await client.send(
+        new PutCommand({
+          TableName: LOCAL_TABLE_NAME,
+          Item: { pk: `TASK#${legacy}`, sk: APPROVAL_SK, taskId: legacy, taskToken: 'old', status: 'PENDING', [PENDING_APPROVALS_INDEX.partitionKey]: PENDING_APPROVALS_INDEX.partitionValue, [PENDING_APPROVALS_INDEX.sortKey]: iso(T0) },
+        }),
+      );
+
+      expect(await pendingOf(store, [legacy])).toEqual([]);
     });
 
     it('lists the oldest first', async () => {

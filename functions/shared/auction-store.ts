@@ -311,7 +311,7 @@ export class AuctionStore {
     if (ranking.winner) {
       const award = this.awardOf(ranking.winner, ranking.ranking[0]?.score ?? 0, 1, input);
       const decision: CloseAuctionResult = { outcome: 'AWARDED', award, next: null, ...summary };
-      return (await close(decision, [this.putAward(input.taskId, award), this.takeLease(round.team, input.taskId, award)])) === 'CLOSED' ? decision : 'RETRY';
+      return (await close(decision, [this.putAward(input.taskId, award), this.takeLease(input.taskId, award)])) === 'CLOSED' ? decision : 'RETRY';
     }
     const nextWindow = nextWindowSeconds(input.windowSeconds, input.round, { maxRounds: input.maxRounds });
     if (nextWindow === undefined) {
@@ -339,9 +339,8 @@ export class AuctionStore {
     if (current.status !== 'AWARDED') return replaySettlement(input, current, failed, byAttempt(input.attempt + 1));
 
     const round = await this.requireRound(input.taskId, current.award.round);
-    const { team } = round;
     const settle = this.settleItem(input, current.award);
-    const release = this.releaseLease(team, input.taskId, current.award);
+    const release = this.releaseLease(input.taskId, current.award);
     if (input.outcome === 'COMPLETED') {
       await this.transactIdempotent([settle, release]);
       return { outcome: 'COMPLETED', award: null, failed };
@@ -352,7 +351,7 @@ export class AuctionStore {
       await this.transactIdempotent([settle, release]);
       throw new AwardsExhaustedError(input.taskId, allFailed);
     }
-    await this.transactIdempotent([settle, release, this.putAward(input.taskId, next), this.takeLease(team, input.taskId, next)]);
+    await this.transactIdempotent([settle, release, this.putAward(input.taskId, next), this.takeLease(input.taskId, next)]);
     return { outcome: 'AWARDED', award: next, failed: allFailed };
   }
 
@@ -450,13 +449,13 @@ export class AuctionStore {
    * An award takes a lease on its bidder's capacity until it is settled, or for at most
    * AWARD_LEASE_SECONDS: a run that crashed and is never resumed frees the bidder by itself.
    */
-  private takeLease(team: string, taskId: string, award: Award): TransactItem {
+  private takeLease(taskId: string, award: Award): TransactItem {
     const expiresAt = Math.floor(this.now() / 1000) + AWARD_LEASE_SECONDS;
-    return { Put: { TableName: this.tableName, Item: { ...leaseKey(team, taskId, award), expiresAt } } };
+    return { Put: { TableName: this.tableName, Item: { ...leaseKey(this.options.team, taskId, award), expiresAt } } };
   }
 
-  private releaseLease(team: string, taskId: string, award: Award): TransactItem {
-    return { Delete: { TableName: this.tableName, Key: leaseKey(team, taskId, award) } };
+  private releaseLease(taskId: string, award: Award): TransactItem {
+    return { Delete: { TableName: this.tableName, Key: leaseKey(this.options.team, taskId, award) } };
   }
 
   private async countRejection(taskId: string, round: number, reason: RejectionReason): Promise<void> {

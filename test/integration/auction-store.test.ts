@@ -572,11 +572,12 @@ describe('Class: AuctionStore (DynamoDB Local)', () => {
       await awarded(['polly']);
       const second = fixture();
       second.clock.ms = clock.ms;
-      // Another auction of the same team, also won by polly: two tasks in hand.
-      const opened = await second.store.openRound({ taskId: second.taskId, team, round: 1, windowSeconds: WINDOW, task: 'Another', requiredCapabilities: [], bidders: [...BIDDERS] });
-      await second.store.recordBid(bidFor(opened.announcement, 'polly'));
+      // Another auction of the same team (its store scoped to that team), also won by polly: two tasks in hand.
+      const sameTeam = second.store.forTeam(team);
+      const opened = await sameTeam.openRound({ taskId: second.taskId, team, round: 1, windowSeconds: WINDOW, task: 'Another', requiredCapabilities: [], bidders: [...BIDDERS] });
+      await sameTeam.recordBid(bidFor(opened.announcement, 'polly'));
       second.clock.ms += WINDOW * 1000;
-      await second.store.closeRound({ taskId: second.taskId, round: 1, windowSeconds: WINDOW, maxRounds: 1, ...DIRECTORY });
+      await sameTeam.closeRound({ taskId: second.taskId, round: 1, windowSeconds: WINDOW, maxRounds: 1, ...DIRECTORY });
 
       expect(await store.bidderLoad(team, 'polly')).toBe(2);
       expect(await store.bidderLoad(newTeam(), 'polly')).toBe(0);

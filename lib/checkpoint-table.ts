@@ -22,15 +22,26 @@ export const CHECKPOINT_PARTITIONS = {
   taskOwners: taskOwnerKey('*')[CHECKPOINT_TABLE.partitionKey] ?? '',
 } as const;
 
+/** One grant on the table: these item actions, on the items of these partitions (`dynamodb:LeadingKeys` patterns). */
+export interface ItemGrant {
+  readonly actions: readonly string[];
+  readonly partitions: readonly string[];
+}
+
 /**
  * Grants item actions on the table, not on its indexes, for the items whose partition key matches
  * one of `partitions` (a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys`). Every
  * item action (GetItem, PutItem, UpdateItem, DeleteItem, Query on the table, and each item of a
  * transaction) carries the key, so nothing else is reachable; Scan carries none: never grant it.
  *
+ * One call is one statement: every action on every partition. A role whose actions differ from one
+ * partition to the next gets one call per (actions, partitions) pair its code uses ({@link ItemGrant}),
+ * so that no action reaches a partition where the code never makes it.
+ *
  * @example
  * ```ts
  * grantItems(checkpoints.table, fn, ['dynamodb:GetItem'], [CHECKPOINT_PARTITIONS.team('telecom-support')]);
+ * grantItems(checkpoints.table, fn, ['dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.approvals]);
  * ```
  */
 export function grantItems(table: dynamodb.ITable, grantee: iam.IGrantable, actions: readonly string[], partitions: readonly string[]): iam.Grant {
@@ -73,9 +84,9 @@ export interface CheckpointTableProps {
  * `expiresAt`, point-in-time recovery, AWS-managed encryption, RETAIN on removal, and the sparse
  * global secondary index of pending approvals (`pending-approvals`, read by the approval keeper).
  *
- * Grant access with {@link grantItems}: the item actions a role uses, on the partitions it reaches
- * ({@link CHECKPOINT_PARTITIONS}), the table only. The index is granted apart, on
- * {@link pendingApprovalsIndexArn}.
+ * Grant access with {@link grantItems}: the item actions a role uses, on the partitions it uses
+ * them on ({@link CHECKPOINT_PARTITIONS}), one call per (actions, partitions) pair, the table only.
+ * The index is granted apart, on {@link pendingApprovalsIndexArn}.
  *
  * @example
  * ```ts

@@ -13,14 +13,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/shared/contract.ts';
-import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
+import { CHECKPOINT_PARTITIONS, type ItemGrant, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** The Step Functions actions that answer a callback token (`.waitForTaskToken`). */
 export const CALLBACK_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'] as const;
 
 export interface ControlFunctionsProps extends LegionLogOptions {
-  /** The checkpoint table; each function gets only the item actions it uses on it, on the partitions it reaches. */
+  /** The checkpoint table; each function gets only the item actions it uses on it, each on the partitions it uses it on. */
   readonly table: dynamodb.ITable;
   /**
    * The Legion event bus. request-approval puts its `ApprovalRequested` events on it: it is told
@@ -34,13 +34,12 @@ interface ControlFunctionSpec {
   id: string;
   entry: string;
   description: string;
-  /** The item actions it needs on the checkpoint table, and nothing else. */
-  tableActions: string[];
   /**
-   * The partitions of the table those actions reach (`dynamodb:LeadingKeys` patterns): every
-   * team's, and the approvals and task owners only for the functions that read or write them.
+   * Its grants on the checkpoint table, one statement each: the item actions its code makes on
+   * each kind of partition (`dynamodb:LeadingKeys` patterns), and nothing else. Every team's
+   * partitions; the approvals and the task owners only with the actions the function uses on them.
    */
-  partitions: string[];
+  tableGrants: ItemGrant[];
   /** It puts events on the Legion bus: it is told the bus's name and may put events on it. */
   putsEvents?: boolean;
   /** It answers the callback tokens of waiting executions (of the machines given to `allowCallbacksFrom`). */
@@ -54,18 +53,27 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     id: 'BeginTask',
     entry: entryOf('begin-task.lambda.ts'),
     description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
-    tableActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
-    // The task's items; its owner (which team a task id belongs to); a resumed task's approval (read).
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam, CHECKPOINT_PARTITIONS.taskOwners, CHECKPOINT_PARTITIONS.approvals],
+    tableGrants: [
+      // The task's input (Put, in the start's transaction) and head (Update: the epoch); a resume reads the input.
+      { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
+      // Its owner, claimed in the same transaction (Put); read when a start is refused, a resumed task is not found, or a nested task's parent is checked.
+      { actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.taskOwners] },
+      // A resumed task's approval: whether it escalated before.
+      { actions: ['dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] },
+    ],
   },
   'rollback-task': {
     id: 'RollbackTask',
     entry: entryOf('rollback-task.lambda.ts'),
     description: 'Legion: rolls a task back to its last valid checkpoint after an inconsistent step result',
-    // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback.
-    tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-    // The task's items; its owner (the pattern of an escalation); the escalation past the limit, recorded on its approval.
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam, CHECKPOINT_PARTITIONS.taskOwners, CHECKPOINT_PARTITIONS.approvals],
+    tableGrants: [
+      // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback; DeleteItem forgets a corrupt step's marker.
+      { actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
+      // Past the rollback limit: the task's owner gives the escalation its pattern ...
+      { actions: ['dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.taskOwners] },
+      // ... and the escalation is recorded on the task's approval (record-escalation.ts).
+      { actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] },
+    ],
   },
   'request-approval': {
     id: 'RequestApproval',
@@ -73,8 +81,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     description: 'Legion: an escalated run waits for a human (stores the request, puts ApprovalRequested on the bus)',
     // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
     // decision if there is one); GetItem reads an approval.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-    partitions: [CHECKPOINT_PARTITIONS.approvals],
+    tableGrants: [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] }],
     putsEvents: true,
     // A task decided before (a resume) is answered at once, on the new execution's token.
     answersCallbacks: true,
@@ -84,8 +91,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     entry: entryOf('record-detection.lambda.ts'),
     description: 'Legion: records a detected loop, hallucinated consensus or deadlock (stores it once, counts it, puts FailureDetected on the bus)',
     // UpdateItem stores the detection once (if_not_exists on every field) and marks its event announced.
-    tableActions: ['dynamodb:UpdateItem'],
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
+    tableGrants: [{ actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] }],
     putsEvents: true,
   },
   // The auction store writes with TransactWriteItems, which IAM authorizes item by item (a Put needs
@@ -94,25 +100,27 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     id: 'OpenAuction',
     entry: entryOf('open-auction.lambda.ts'),
     description: 'Legion: opens a round of an auction (stores the announcement and its bidding window)',
-    // PutItem stores the round (once: conditional); GetItem reads a round opened before (a replay).
-    tableActions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
+    // PutItem stores the round (once: conditional); GetItem reads a round opened before (a replay);
+    // UpdateItem gives a round never announced a fresh window when it is reopened past its deadline (a resume).
+    tableGrants: [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] }],
   },
   'close-auction': {
     id: 'CloseAuction',
     entry: entryOf('close-auction.lambda.ts'),
     description: 'Legion: closes a round of an auction, ranks the valid bids and awards the best one',
     // GetItem reads the round, Query its bids; the transaction closes it (Update), records the award and the winner's capacity lease (Put).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
+    tableGrants: [{ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] }],
   },
   'settle-award': {
     id: 'SettleAward',
     entry: entryOf('settle-award.lambda.ts'),
     description: "Legion: settles an auction's award (completed, or failed and handed to the runner-up)",
-    // GetItem reads the award and its round, Query the failed awards; the transaction settles it (Update), frees the bidder's lease (Delete), and awards a runner-up with its lease (Put).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-    partitions: [CHECKPOINT_PARTITIONS.anyTeam],
+    tableGrants: [
+      // GetItem reads the award and its round, Query the failed awards; the transaction settles it (Update), frees the bidder's lease (Delete), and awards a runner-up with its lease (Put).
+      { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
+      // No award left (AwardsExhaustedError): the escalation is recorded on the task's approval (record-escalation.ts).
+      { actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] },
+    ],
   },
 };
 
@@ -146,7 +154,7 @@ export class ControlFunctions extends Construct {
         environment: { [ENV.tableName]: table.tableName, ...(spec.putsEvents ? { [ENV.eventBusName]: eventBus.eventBusName } : {}) },
       });
       const fn = built.function;
-      grantItems(table, fn, spec.tableActions, spec.partitions);
+      for (const grant of spec.tableGrants) grantItems(table, fn, grant.actions, grant.partitions);
       if (spec.putsEvents) eventBus.grantPutEventsTo(fn);
       if (spec.answersCallbacks) this.callbackRoles.push({ id: spec.id, role: built.role });
       return fn;

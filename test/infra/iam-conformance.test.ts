@@ -3,12 +3,15 @@
  * enforces no IAM, so a call the deployed role would refuse (AccessDenied in AWS) passes every
  * other local test. Here every pattern runs on the local runtime with the shipped example teams,
  * and so do the recovery paths (a corrupt checkpoint replayed on resume, an automatic rollback,
- * escalations approved, rejected and timed out, a budget refusal, a loop and a deadlock
- * detected), while each local function's AWS calls are recorded (test/support/aws-call-recorder.ts).
+ * escalations approved, rejected and timed out, an auction whose awards all fail, an auction
+ * resumed past its bidding window, a budget refusal, a loop and a deadlock detected), while each
+ * local function's AWS calls are recorded (test/support/aws-call-recorder.ts). Every function
+ * that records an escalation (record-escalation.ts: rollback-task, settle-award) does so here.
  * The stack is synthesized with the same teams, each local function is matched with its Lambda's
  * role, and every call is evaluated against that role's identity policies by an IAM policy
  * simulator (test/support/iam-simulator.ts). Both ways: a call the role would deny fails, and so
- * does a grant no call uses, but for the exceptions listed below with their reasons.
+ * does a grant no call uses (on the table, each action on each partition pattern it is granted
+ * on), but for the exceptions listed below with their reasons.
  *
  * Bedrock: the scripted model answers locally; each of its calls is recorded as the
  * `bedrock:InvokeModel` (Converse) an agent deployed with Bedrock makes, on its tier's model.
@@ -16,13 +19,15 @@
  * and the state machines' own roles (Lambda invoke, the auction's PutEvents, nested executions).
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_TABLE, teamPartitionPrefix } from '../../functions/shared/contract.ts';
 import type { ModelProvider } from '../../functions/shared/models/model-provider.ts';
 import { type ScriptedFault, ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { CHECKPOINT_PARTITIONS } from '../../lib/checkpoint-table.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalEventTriggers } from '../../local/local-event-triggers.ts';
 import { LocalRuntime, type LocalRuntimeOptions, type RunResult } from '../../local/local-runtime.ts';
@@ -34,14 +39,14 @@ import { type Grant, grantsOf, simulateCall, wildcardMatch } from '../support/ia
 import { buildApp, removeTemporaryOutdirs } from './synth.ts';
 
 /**
- * Granted actions no scenario calls, each with the reason it is granted all the same. Keyed by
- * `<function>: <action>`, where `<function>` is `agent` for every agent role.
+ * Grants no scenario uses, each with the reason it is granted all the same. Keyed by
+ * `<function>: <action>`, and for a grant on partitions `<function>: <action> in <partition>`
+ * (a `dynamodb:LeadingKeys` pattern), where `<function>` is `agent` for every agent role.
  */
 const UNUSED_GRANT_EXCEPTIONS: Record<string, string> = {
-  'legion-control-open-auction: dynamodb:GetItem': 'Reads the round a retried invocation opened before (its conditional Put failed): a Lambda retry, which no scenario forces.',
-  'legion-control-rollback-task: dynamodb:DeleteItem':
+  'legion-control-rollback-task: dynamodb:DeleteItem in TEAM#*#*':
     'Forgets the step marker of a corrupt checkpoint that restore finds on top; an automatic rollback happens within a run, where no checkpoint can be tampered with on cue.',
-  'legion-control-request-approval: dynamodb:GetItem': "Reads the approval when recording its deadline lost the race to a human's decision.",
+  'legion-control-request-approval: dynamodb:GetItem in APPROVAL#*#*': "Reads the approval when recording its deadline lost the race to a human's decision.",
   'legion-control-publish-outcome: states:DescribeExecution':
     "Reads an execution's input and output when the status-change event left them out (over 256 KB); the local triggers always give them.",
 };
@@ -147,6 +152,25 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
     ]);
     for (const result of patterns) note(result.pattern, result);
 
+    // Every award fails (the winner, then the runner-up): settle-award records the escalation
+    // (AwardsExhaustedError) on the task's approval, and the run waits for a human.
+    const marketplace = at('marketplace');
+    const failTwice = new ScriptedModel({ faults: [{ kind: 'fail', stateName: 'RunWinner', times: 2 }] });
+    note('awards exhausted', await run(marketplace, 'awards-exhausted', { model: failTwice }));
+
+    // An auction that crashed as Announce started, resumed past its bidding window: open-auction reads
+    // the round it opened before and gives it a fresh window (it was never announced).
+    const reopening = await runtime();
+    const reopenTask = newTask(marketplace, 'reopen');
+    const crash = new AbortController();
+    const crashAtAnnounce = (state: string): void => {
+      if (state === 'Announce') crash.abort();
+    };
+    await reopening.run({ team: marketplace, input: marketplace.example, taskId: reopenTask, signal: crash.signal, onStateEntered: crashAtAnnounce });
+    const replyBy = (await reopening.auctionSummary(reopenTask)).rounds[0]?.replyBy ?? '';
+    await sleep(Math.max(0, Date.parse(replyBy) - Date.now() + 100));
+    note('auction resumed past its window', await reopening.resume({ team: marketplace, taskId: reopenTask }));
+
     // pipeline: started by a RunRequested event, so publish-outcome puts the outcome on the bus.
     const pipeline = at('content-pipeline');
     const triggered = await runtime();
@@ -234,6 +258,8 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
       hierarchical: 'SUCCEEDED',
       'peer-to-peer': 'SUCCEEDED',
       auction: 'SUCCEEDED',
+      'awards exhausted': 'WAITING',
+      'auction resumed past its window': 'SUCCEEDED',
       pipeline: 'SUCCEEDED',
       'resume after a corrupt checkpoint': 'SUCCEEDED',
       'automatic rollback': 'SUCCEEDED',
@@ -288,8 +314,8 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
     expect(denied).toEqual([]);
   });
 
-  it('uses every action each role grants (least privilege), but for the documented exceptions', () => {
-    /** Agents share one construct: a grant is used if any agent's call uses it. */
+  it('uses every action each role grants, on each partition it grants it on (least privilege), but for the documented exceptions', () => {
+    /** Agents share one construct: a grant is used if any agent's call uses it (in that agent's own team). */
     const group = (functionName: string, role: DeployedRole): string => (role.agent ? 'agent' : functionName);
     const used = new Map<string, CheckedCall[]>();
     for (const entry of checked) {
@@ -303,18 +329,34 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
       // A role none of whose functions ran is not judged: it is listed below instead.
       if (calls.length === 0) continue;
       for (const grant of grantsOf(role)) {
-        if (SERVICE_ACTIONS[grant.action] !== undefined || UNUSED_GRANT_EXCEPTIONS[`${name}: ${grant.action}`] !== undefined) continue;
-        if (!calls.some((entry) => usesGrant(entry, grant))) unused.add(`${name}: ${grant.action} on ${genericResource(grant.resource)}`);
-        // The partitions a control function may reach (an agent's are its team's, checked below).
-        if (role.agent) continue;
-        for (const partition of leadingKeysOf(grant)) {
-          const reached = calls.some((entry) => (entry.call.context['dynamodb:LeadingKeys'] ?? []).some((key) => wildcardMatch(partition, key)));
-          if (!reached) unused.add(`${name}: partitions ${partition}`);
+        if (SERVICE_ACTIONS[grant.action] !== undefined) continue;
+        // A grant on partitions (dynamodb:LeadingKeys) is judged per partition: each must be reached by a call of the action.
+        const partitions = leadingKeysOf(grant);
+        for (const partition of partitions.length === 0 ? [undefined] : partitions) {
+          const shown = partition === undefined ? undefined : role.agent ? partition.replace(teamPartitionPrefix(role.agent.team), teamPartitionPrefix('<team>')) : partition;
+          const label = shown === undefined ? grant.action : `${grant.action} in ${shown}`;
+          if (UNUSED_GRANT_EXCEPTIONS[`${name}: ${label}`] !== undefined) continue;
+          const reached = calls.some((entry) => usesGrant(entry, grant) && (partition === undefined || inPartition(entry, partition, role)));
+          if (!reached) unused.add(`${name}: ${grant.action} on ${genericResource(grant.resource)}${shown === undefined ? '' : ` in ${shown}`}`);
         }
       }
     }
 
     expect([...unused].sort()).toEqual([]);
+  });
+
+  it('runs every control function that records an escalation (record-escalation.ts) to the record, on the approvals', () => {
+    const controlDir = new URL('../../functions/control/', import.meta.url);
+    const recorders = readdirSync(controlDir)
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.lambda.ts') && file !== 'record-escalation.ts')
+      .filter((file) => /\brecordEscalation\(/.test(readFileSync(new URL(file, controlDir), 'utf8')))
+      .map((file) => `legion-control-${file.replace(/\.ts$/, '')}`);
+    // Each one's UpdateItem of its task's approval is recorded, and so checked against its role above.
+    const recorded = (name: string): boolean =>
+      checked.some(({ call }) => call.caller === name && call.action === 'dynamodb:UpdateItem' && (call.context['dynamodb:LeadingKeys'] ?? []).some((key) => wildcardMatch(CHECKPOINT_PARTITIONS.approvals, key)));
+
+    expect(recorders.sort()).toEqual(['legion-control-rollback-task', 'legion-control-settle-award']);
+    expect(recorders.filter((name) => !recorded(name))).toEqual([]);
   });
 
   it('exercises the role of every control function and of at least one agent per team', () => {
@@ -351,6 +393,16 @@ function usesGrant(entry: CheckedCall, grant: Grant): boolean {
   // Callback answers are granted on every machine whose executions may wait; one escalating team shows the grant is needed.
   if (grant.resource.includes(':stateMachine:')) return entry.resourceArn.includes(':stateMachine:');
   return wildcardMatch(grant.resource, entry.resourceArn);
+}
+
+/**
+ * Whether every partition key a call reaches lies in the partition pattern a role grants it. An
+ * agent's pattern is its own team's: a call of an agent of another team counts in that team's.
+ */
+function inPartition(entry: CheckedCall, partition: string, role: DeployedRole): boolean {
+  const keys = entry.call.context['dynamodb:LeadingKeys'] ?? [];
+  const pattern = role.agent && entry.role.agent ? partition.replace(teamPartitionPrefix(role.agent.team), teamPartitionPrefix(entry.role.agent.team)) : partition;
+  return keys.length > 0 && keys.every((key) => wildcardMatch(pattern, key));
 }
 
 /** The `dynamodb:LeadingKeys` patterns a grant's condition allows (none: no condition). */

@@ -270,11 +270,11 @@ describe('Class: LegionStack', () => {
   });
 
   describe('Feature: control functions', () => {
-    /** The control function whose logical id contains `idPart`, and its table actions. */
+    /** The control function whose logical id contains `idPart`, and its table actions (over all its statements, each once). */
     function controlFunction(idPart: string): { properties: Record<string, unknown>; tableActions: string[] } {
       const [, fn] = onlyOne(Object.fromEntries(Object.entries(controlFunctions).filter(([id]) => id.includes(idPart))));
       const dynamo = statementsOfRole(template, roleIdOf(fn)).filter((statement) => actionsOf(statement).some((a) => a.startsWith('dynamodb:')));
-      return { properties: fn.Properties ?? {}, tableActions: dynamo.flatMap(actionsOf).sort() };
+      return { properties: fn.Properties ?? {}, tableActions: [...new Set(dynamo.flatMap(actionsOf))].sort() };
     }
 
     it('adds one function per control function of the contract, each knowing the table', () => {
@@ -297,8 +297,8 @@ describe('Class: LegionStack', () => {
       expect(controlFunction('RequestApproval').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     });
 
-    it('lets open-auction only put and get items', () => {
-      expect(controlFunction('OpenAuction').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    it('lets open-auction only put, get and update items', () => {
+      expect(controlFunction('OpenAuction').tableActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     });
 
     it('lets close-auction only get, query, update and put items (no delete, no scan)', () => {

@@ -119,5 +119,6 @@ function duplicate(base: Omit<StartRunResult, 'status'>, executionArn: string | 
 }
 
 export function createStartRunHandler(deps: StartRunDependencies): ControlHandler<StartRunResult> {
-  return createControlHandler(HANDLER_NAME, RunRequestedEventSchema, (event) => startRun(event, deps), deps);
+  // No state machine invokes it: EventBridge retries its errors whatever their name, kept as they are.
+  return createControlHandler(HANDLER_NAME, RunRequestedEventSchema, (event) => startRun(event, deps), deps, { classifyErrors: false });
 }

@@ -135,4 +135,49 @@ describe('Fail closed: an infrastructure error in a hierarchical sub-team (local
       await runtime.stop();
     }
   });
+
+  /** Runs the research hierarchy with the child Begin's start transaction (it claims the child task id) failing as `fail` says. */
+  async function runWithChildBeginFault(fail: (attempt: number) => Error | undefined): Promise<{ result: Awaited<ReturnType<LocalRuntime['run']>>; attempts: number }> {
+    const runtime = await LocalRuntime.connect(inject('dynamoEndpoint'));
+    try {
+      const team = await loadTeamFile('teams/research-hierarchy.yaml');
+      const taskId = `infra-begin-${randomUUID()}`;
+      const child = childTaskId(taskId, 'technical-research', 0, 1);
+      let attempts = 0;
+      runtime.db.client.middlewareStack.add(
+        (next) => async (args) => {
+          if ('TransactItems' in args.input && JSON.stringify(args.input).includes(`TASKID#${child}`)) {
+            attempts += 1;
+            const error = fail(attempts);
+            if (error) throw error;
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'failChildBegin' },
+      );
+      const result = await runtime.run({ team, input: { request: 'Should we launch a serverless AI agent platform for mid-sized companies next year?' }, taskId });
+      return { result, attempts };
+    } finally {
+      await runtime.stop();
+    }
+  }
+
+  it("fails the parent run when a sub-team's control function (its Begin) is denied access, though no agent of it ran", async () => {
+    const { result, attempts } = await runWithChildBeginFault(() => awsError('AccessDeniedException', 'not authorized to perform: dynamodb:TransactWriteItems'));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.error).toBe('InfrastructureError');
+    // The child's Begin classified the AWS error (not its raw name); the parent's Review failed closed on it.
+    expect(result.error?.cause).toMatch(/sub-team technical failed on Legion's infrastructure: InfrastructureError: Infrastructure failure \(AccessDeniedException\)/);
+    expect(result.trace.map((step) => step.state)).toEqual(['Decompose']);
+    expect(attempts).toBe(1); // a permission is not retried
+  });
+
+  it("retries a sub-team's throttled control function (its Begin), then answers whole", async () => {
+    const { result, attempts } = await runWithChildBeginFault((attempt) => (attempt === 1 ? awsError('ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded') : undefined));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(attempts).toBe(2);
+    expect(result.output).toMatchObject({ failedTeams: [], degraded: [] });
+  });
 });

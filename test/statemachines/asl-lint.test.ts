@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PATTERN_NAMES, type PatternName } from '../../functions/shared/contract.ts';
+import { AGENT_FAILURE_ERRORS, PATTERN_NAMES, type PatternName } from '../../functions/shared/contract.ts';
 import { PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
 import { loadTeamFile } from '../../functions/shared/team.ts';
 import { type AslRuleOptions, lintAsl } from './asl-rules.ts';
@@ -82,6 +82,21 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       });
       expect(placeholdersIn(text)).toEqual(Object.keys(substitutions).sort());
     });
+  });
+
+  it('sorts the fixed Error of every Fail state: an agent failure a hierarchical lead may work around, or not', () => {
+    // Not agent failures: a parent run fails closed when a sub-team ended with one of them.
+    const notAgentFailures = ['ApprovalHeartbeatTimeoutError', 'UnknownRoute', 'UnknownOutcome', 'UnknownVerdict', 'UnexpectedValue'];
+    const fixedErrors = (states: Record<string, TestState>): string[] =>
+      Object.values(states).flatMap((state) => [
+        ...(state.Type === 'Fail' && typeof state.Error === 'string' ? [state.Error] : []),
+        ...(state.ItemProcessor ? fixedErrors(state.ItemProcessor.States) : []),
+      ]);
+    const names = new Set(aslFiles.flatMap((file) => fixedErrors((JSON.parse(readAsl(file)) as TestAsl).States)));
+
+    const unsorted = [...names].filter((name) => !(AGENT_FAILURE_ERRORS as readonly string[]).includes(name) && !notAgentFailures.includes(name));
+    expect(unsorted, 'add each to AGENT_FAILURE_ERRORS (functions/shared/contract.ts) or to notAgentFailures here').toEqual([]);
+    expect(names.size).toBeGreaterThan(5);
   });
 
   describe('Feature: the rules catch mistakes', () => {
@@ -196,7 +211,32 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
       );
       expect(problems).toEqual([
         'Delegate/Work: States.ALL leads to WorkerUnavailable, which does not fail the run, without a Catch of every infrastructure error ahead of it (InfrastructureError, InfrastructureThrottledError, CheckpointError, StaleWriterError, ConfigurationError, Lambda.ServiceException, Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException)',
-        'Delegate/Work: no Retry with backoff for InfrastructureThrottledError ahead of its graceful path',
+        'Delegate/Work: no Retry with backoff for InfrastructureThrottledError (every Task that invokes a Legion Lambda has one)',
+      ]);
+    });
+
+    it('rejects any Lambda Task, agent or control function, that does not retry throttling with backoff', () => {
+      const problems = lintAsl(
+        mutated((asl) => {
+          for (const name of ['Begin', 'Classify', 'RollBack']) {
+            const state = stateOf(asl, name);
+            state.Retry = state.Retry?.filter((retrier) => !retrier.ErrorEquals.includes('InfrastructureThrottledError'));
+          }
+          const escalate = stateOf(asl, 'Escalate');
+          escalate.Retry = escalate.Retry?.map((retrier) => (retrier.ErrorEquals.includes('InfrastructureThrottledError') ? { ...retrier, BackoffRate: 1 } : retrier));
+        }),
+        options,
+      );
+      expect(problems).toEqual(['Begin', 'Classify', 'RollBack', 'Escalate'].map((name) => `${name}: no Retry with backoff for InfrastructureThrottledError (every Task that invokes a Legion Lambda has one)`));
+    });
+
+    it('treats a States.ALL into a Fail state with a fixed Error name as a graceful path: it renames the infrastructure error', () => {
+      const pipeline = JSON.parse(readAsl('pipeline.asl.json')) as TestAsl;
+      const runStage = stateOf(pipeline, 'RunStage');
+      runStage.Catch = runStage.Catch?.filter((catcher) => !catcher.ErrorEquals.includes('InfrastructureError'));
+
+      expect(lintAsl(pipeline, RULES['pipeline.asl.json'] as AslRuleOptions)).toEqual([
+        expect.stringMatching(/^RunStage: States\.ALL leads to DescribeStageFailure, which does not fail the run, without a Catch of every infrastructure error ahead of it/),
       ]);
     });
 

@@ -129,6 +129,7 @@ function lintTask(name: string, state: Json, where: string, options: AslRuleOpti
     if (payload.stateName !== name) {
       problems.push(`${where}: Payload.stateName is ${JSON.stringify(payload.stateName)}, not the state's name`);
     }
+    lintThrottlingRetry(state, where, problems);
     if (!CONTROL_STEPS.includes(String(payload.step))) {
       lintAgentCatch(state, where, retriedErrors, problems);
       // Inside a Map, Escalate is out of reach: the iteration's own failure handling takes it.
@@ -176,11 +177,30 @@ function lintAgentCatch(state: Json, where: string, retriedErrors: Set<unknown>,
   }
 }
 
-/** Whether entering a state ends the run failed: a Fail state, or Pass states leading to one. */
+/**
+ * Every Task that invokes a Legion Lambda (agent or control function) retries throttling
+ * (RETRYABLE_INFRASTRUCTURE_ERRORS, which both kinds raise for DynamoDB throttling and lost
+ * transaction races) with backoff, whatever its Catch leads to.
+ */
+function lintThrottlingRetry(state: Json, where: string, problems: string[]): void {
+  const retriers = asArray(state.Retry).filter(isObject);
+  for (const error of RETRYABLE_INFRASTRUCTURE_ERRORS) {
+    const retrier = retriers.find((candidate) => asArray(candidate.ErrorEquals).includes(error));
+    if (!retrier || typeof retrier.MaxAttempts !== 'number' || retrier.MaxAttempts < 1 || typeof retrier.BackoffRate !== 'number' || retrier.BackoffRate < 1.5) {
+      problems.push(`${where}: no Retry with backoff for ${error} (every Task that invokes a Legion Lambda has one)`);
+    }
+  }
+}
+
+/**
+ * Whether entering a state ends the run failed under the error it was given: a Fail state with an
+ * `ErrorPath`, or Pass states leading to one. A Fail state with a fixed `Error` (`StageFailed`)
+ * renames the error, so it does not count: a hierarchical parent would read the new name.
+ */
 function failsRun(name: unknown, states: Json, depth = 0): boolean {
   const state = typeof name === 'string' ? states[name] : undefined;
   if (!isObject(state) || depth > 20) return false;
-  if (state.Type === 'Fail') return true;
+  if (state.Type === 'Fail') return typeof state.ErrorPath === 'string';
   return state.Type === 'Pass' && failsRun(state.Next, states, depth + 1);
 }
 
@@ -189,9 +209,11 @@ function failsRun(name: unknown, states: Json, depth = 0): boolean {
  * that failed (a worker the synthesis names as missing, a peer sitting a round out, a runner-up).
  * An infrastructure failure must never take it, or the run succeeds with a part silently missing:
  * a Catch of every INFRASTRUCTURE_ERRORS name comes first and leads to a Fail state, and a Task
- * retries RETRYABLE_INFRASTRUCTURE_ERRORS (throttling) with backoff before that. A nested
- * execution is exempt: its child's errors all arrive as States.TaskFailed, and the child run
- * fails closed by these same rules.
+ * retries RETRYABLE_INFRASTRUCTURE_ERRORS (throttling) with backoff before that. A States.ALL
+ * into a Fail state with a fixed Error name (an agent failure's name: `StageFailed`) counts as a
+ * graceful path too, since a hierarchical parent takes that name for the agents' failure. A nested
+ * execution is exempt: its child's errors all arrive as States.TaskFailed, and the parent's Review
+ * sorts them (AGENT_FAILURE_ERRORS).
  */
 function lintGracefulCatch(state: Json, states: Json, where: string, problems: string[]): void {
   if (state.Resource === START_EXECUTION_SYNC_RESOURCE) return;
@@ -207,7 +229,8 @@ function lintGracefulCatch(state: Json, states: Json, where: string, problems: s
     const next = catchers[infrastructure]?.Next;
     if (typeof next === 'string' && next in states && !failsRun(next, states)) problems.push(`${where}: the infrastructure errors' Catch leads to ${next}, which does not fail the run`);
   }
-  if (state.Type !== 'Task') return;
+  // A Lambda Task's throttling Retry is checked for every Lambda Task (lintThrottlingRetry).
+  if (state.Type !== 'Task' || (typeof state.Resource === 'string' && state.Resource.startsWith(LAMBDA_INVOKE_RESOURCE))) return;
   const retriers = asArray(state.Retry).filter(isObject);
   for (const error of RETRYABLE_INFRASTRUCTURE_ERRORS) {
     const retrier = retriers.find((candidate) => asArray(candidate.ErrorEquals).includes(error));

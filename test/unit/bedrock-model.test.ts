@@ -15,7 +15,7 @@ import { type Http2ServerRequest, type Http2ServerResponse, type Http2Server, ty
 import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
+import { InfrastructureError, InfrastructureThrottledError, ModelInvocationError } from '../../functions/shared/errors.ts';
 import { BedrockModel } from '../../functions/shared/models/bedrock-model.ts';
 import type { ModelRequest } from '../../functions/shared/models/model-provider.ts';
 
@@ -204,9 +204,37 @@ describe('Class: BedrockModel', () => {
       expect(reply.text).toBe('First part. Second part.');
     });
 
-    it('turns a 400 ValidationException into a ModelInvocationError naming the model', async () => {
+    it.each([
+      [400, 'ValidationException', 'The provided model identifier is invalid.'],
+      [403, 'AccessDeniedException', "You don't have access to the model with the specified model ID."],
+      [403, 'UnrecognizedClientException', 'The security token included in the request is invalid.'],
+      [404, 'ResourceNotFoundException', 'Could not resolve the foundation model from the provided model identifier.'],
+    ])('turns a %i %s (Legion refused, not the agent failing) into an InfrastructureError naming the model and tier', async (status, type, message) => {
       // Prepare
-      nextResponse = errorReply(400, 'ValidationException', 'The provided model identifier is invalid.');
+      nextResponse = errorReply(status, type, message);
+      const model = new BedrockModel({ modelIds: MODEL_IDS, client });
+
+      // Act
+      const error = await model.converse(modelRequest({ modelTier: 'deep' })).catch((caught: unknown) => caught);
+
+      // Assess
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect(error).not.toBeInstanceOf(InfrastructureThrottledError);
+      const infrastructureError = error as InfrastructureError;
+      expect(infrastructureError.name).toBe('InfrastructureError');
+      expect(infrastructureError.originalName).toBe(type);
+      expect(infrastructureError.message).toBe(`Infrastructure failure (${type}): Bedrock refused the call to model ${MODEL_IDS.deep} (tier deep): ${message}`);
+      expect((infrastructureError.cause as Error).name).toBe(type);
+      expect(received).toHaveLength(1);
+    });
+
+    it.each([
+      [429, 'ThrottlingException', 'Too many requests, please wait before trying again.'],
+      [503, 'ServiceUnavailableException', 'The service is unavailable.'],
+      [408, 'ModelTimeoutException', 'The model took too long.'],
+    ])('keeps a %i %s (the model failing to answer) a ModelInvocationError, the agent failure the state machines retry', async (status, type, message) => {
+      // Prepare
+      nextResponse = errorReply(status, type, message);
       const model = new BedrockModel({ modelIds: MODEL_IDS, client });
 
       // Act
@@ -214,12 +242,8 @@ describe('Class: BedrockModel', () => {
 
       // Assess
       expect(error).toBeInstanceOf(ModelInvocationError);
-      const invocationError = error as ModelInvocationError;
-      expect(invocationError.name).toBe('ModelInvocationError');
-      expect(invocationError.modelId).toBe(MODEL_IDS.fast);
-      expect(invocationError.message).toBe(`Model ${MODEL_IDS.fast} failed: The provided model identifier is invalid.`);
-      expect((invocationError.cause as Error).name).toBe('ValidationException');
-      expect(received).toHaveLength(1);
+      expect((error as ModelInvocationError).message).toBe(`Model ${MODEL_IDS.fast} failed: ${message}`);
+      expect(((error as ModelInvocationError).cause as Error).name).toBe(type);
     });
 
     it('turns a 500 InternalServerException into a ModelInvocationError naming the model', async () => {

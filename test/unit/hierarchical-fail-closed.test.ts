@@ -12,7 +12,7 @@ import { loadTeamFile } from '../../functions/shared/team.ts';
 import { FixedReplyModel, stepContext, unusedModel } from './support/agent-doubles.ts';
 import { agentSettingsFor } from '../../functions/shared/agent-settings.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS } from '../../functions/shared/contract.ts';
+import { AGENT_FAILURE_ERRORS, DEFAULT_MODEL_IDS } from '../../functions/shared/contract.ts';
 
 /** A failed child as `.sync:2` reports it: States.TaskFailed, the child's describe-execution output as the cause. */
 function failedTeam(subTeamId: string, childError: string): TeamResult {
@@ -47,20 +47,56 @@ describe('hierarchical: infrastructure failures of a sub-team, and degraded roll
     await expect(failure).rejects.toThrow(new RegExp(`sub-team technical failed on Legion's infrastructure: ${childError}`));
   });
 
-  it('leaves a sub-team that failed by itself to the lead', async () => {
-    const event = { ...base, step: 'review', stateName: 'Review', limits: { maxDepth: 2, maxFanOut: 4, maxTeamRetries: 1, maxReplans: 1 }, results: [succeeded('market'), failedTeam('technical', 'ClassificationFailed')] } as ReviewEvent;
+  // A control function of the child (Begin, RollBack, RecordDetection, Escalate, the auction's) ends
+  // it with its error's name; a name nobody sorted (a future raw AWS error) must fail closed too.
+  it.each([
+    'AccessDeniedException',
+    'ProvisionedThroughputExceededException',
+    'TransactionCanceledException',
+    'ResourceNotFoundException',
+    'TaskConflictError',
+    'TaskOwnedByAnotherTeamError',
+    'NoValidCheckpointError',
+    'EventPublishError',
+    'ApprovalHeartbeatTimeoutError',
+    'UnknownRoute',
+    'States.Runtime',
+    'SomethingNobodyNamedYet',
+  ])('fails the review closed when a sub-team ended with %s, which is no agent failure', async (childError) => {
+    const event = { ...base, step: 'review', stateName: 'Review', limits: { maxDepth: 2, maxFanOut: 4, maxTeamRetries: 1, maxReplans: 1 }, results: [succeeded('market'), failedTeam('technical', childError)] } as ReviewEvent;
+
+    const failure = review(event, stepContext(config, unusedModel));
+
+    await expect(failure).rejects.toBeInstanceOf(InfrastructureError);
+    await expect(failure).rejects.toMatchObject({ originalName: childError });
+  });
+
+  it.each([
+    ['StepFunctions.AccessDeniedException', 'User is not authorized to perform: states:StartExecution'],
+    ['StepFunctions.ExecutionLimitExceededException', 'Maximum number of running executions reached'],
+    ['States.Runtime', 'An error occurred while executing the state RunTeam'],
+  ])("fails the review closed when the parent's own nested-execution Task failed with %s", async (taskError, cause) => {
+    const failed: TeamResult = { ...succeeded('technical'), status: 'FAILED', output: undefined, error: { Error: taskError, Cause: cause } };
+    const event = { ...base, step: 'review', stateName: 'Review', limits: { maxDepth: 2, maxFanOut: 4, maxTeamRetries: 1, maxReplans: 1 }, results: [succeeded('market'), failed] } as ReviewEvent;
+
+    await expect(review(event, stepContext(config, unusedModel))).rejects.toMatchObject({ name: 'InfrastructureError', originalName: taskError });
+  });
+
+  it.each([...AGENT_FAILURE_ERRORS])('leaves a sub-team that failed by itself (%s) to the lead', async (childError) => {
+    const event = { ...base, step: 'review', stateName: 'Review', limits: { maxDepth: 2, maxFanOut: 4, maxTeamRetries: 1, maxReplans: 1 }, results: [succeeded('market'), failedTeam('technical', childError)] } as ReviewEvent;
 
     const verdict = await review(event, stepContext(config, new FixedReplyModel('{"decision": "done", "reason": "market answered"}')));
 
     expect(verdict.decision).toBe('done');
+    expect(verdict.failedTeams).toEqual(['technical']);
   });
 
   it('lists the teams whose part is missing as degraded, with their run error, and none when whole', async () => {
     const model = new FixedReplyModel('Merged answer.');
-    const partial = await rollup({ ...base, step: 'rollup', stateName: 'Rollup', results: [succeeded('market'), failedTeam('technical', 'ClassificationFailed')] } as RollupEvent, stepContext(config, model));
+    const partial = await rollup({ ...base, step: 'rollup', stateName: 'Rollup', results: [succeeded('market'), failedTeam('technical', 'ModelInvocationError')] } as RollupEvent, stepContext(config, model));
     const whole = await rollup({ ...base, step: 'rollup', stateName: 'Rollup', results: [succeeded('market')] } as RollupEvent, stepContext(config, model));
 
-    expect(partial.degraded).toEqual([{ agentId: 'technical', reason: 'ClassificationFailed' }]);
+    expect(partial.degraded).toEqual([{ agentId: 'technical', reason: 'ModelInvocationError' }]);
     expect(whole.degraded).toEqual([]);
   });
 });

@@ -16,11 +16,18 @@ import { classifyInfrastructureError } from '../infrastructure-errors.ts';
 export interface ClassifyErrorsOptions {
   /** Told of every infrastructure error (after classification), e.g. to log or count it. @default nothing */
   onInfrastructureError?: ((error: LegionError) => void) | undefined;
+  /**
+   * Names of errors that pass unchanged, though classification would rename them: errors whose
+   * own name a state machine, the CLI or a caller matches (a control function's `TaskConflictError`).
+   * They are still infrastructure for a hierarchical parent (not in AGENT_FAILURE_ERRORS). @default none
+   */
+  keep?: readonly string[] | undefined;
 }
 
 export function classifyErrors<E, R>(options: ClassifyErrorsOptions = {}): MiddlewareObj<E, R> {
   return {
     onError: (request) => {
+      if (request.error && options.keep?.includes(request.error.name)) return;
       const classified = classifyInfrastructureError(request.error);
       if (!classified) return;
       request.error = classified;

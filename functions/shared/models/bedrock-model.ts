@@ -2,6 +2,17 @@
  * Amazon Bedrock behind the model provider interface, through the Converse API. Each model tier
  * maps to a model id chosen at deploy time.
  *
+ * Errors: the model failing to answer (throttling, `ServiceUnavailableException`, a 5xx, a model
+ * timeout, an empty reply) is the agent's failure, `ModelInvocationError`, after the SDK's own
+ * retries; the state machines retry it twice more, then take the pattern's graceful path (a worker
+ * named as missing). Throttling stays there on purpose: a model's capacity is the agent's, and the
+ * ASL's retries are its backoff. Bedrock refusing Legion's request is no failure of the agent but of
+ * Legion's setup, and must not degrade a run silently: a permission error (the role lacks
+ * `bedrock:InvokeModel` for the tier's model, or the model is not enabled in the account:
+ * AWS_PERMISSION_ERRORS), `ValidationException` (a wrong model id, a request Legion built wrong) and
+ * `ResourceNotFoundException` (no such model in the region) raise `InfrastructureError` (the
+ * original name in `originalName`), which fails the run.
+ *
  * @example
  * ```ts
  * const model = new BedrockModel({ modelIds: { fast: 'anthropic.claude-3-haiku-20240307-v1:0', ... } });
@@ -9,9 +20,12 @@
  * ```
  */
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import type { ModelTier } from '../contract.ts';
-import { ModelInvocationError } from '../errors.ts';
+import { AWS_PERMISSION_ERRORS, type ModelTier } from '../contract.ts';
+import { InfrastructureError, ModelInvocationError } from '../errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
+
+/** Bedrock errors that mean Legion's request is refused (permissions, model access, model id, request): never the agent's failure. */
+const REFUSED_REQUEST_ERRORS: readonly string[] = [...AWS_PERMISSION_ERRORS, 'ValidationException', 'ResourceNotFoundException'];
 
 export interface BedrockModelOptions {
   modelIds: Record<ModelTier, string>;
@@ -41,6 +55,10 @@ export class BedrockModel implements ModelProvider {
         }),
       );
     } catch (error) {
+      const name = (error as Error).name;
+      if (REFUSED_REQUEST_ERRORS.includes(name)) {
+        throw new InfrastructureError(name, `Bedrock refused the call to model ${modelId} (tier ${request.modelTier}): ${(error as Error).message}`, { cause: error });
+      }
       throw new ModelInvocationError(modelId, (error as Error).message, { cause: error });
     }
     const text = (output.output?.message?.content ?? []).map((block) => block.text ?? '').join('');

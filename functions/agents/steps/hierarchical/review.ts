@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { type ReviewEvent, ReviewEventSchema, type ReviewVerdict, ReviewVerdictSchema } from '../../../shared/contracts/hierarchical.ts';
-import { INFRASTRUCTURE_ERRORS } from '../../../shared/contract.ts';
+import { AGENT_FAILURE_ERRORS } from '../../../shared/contract.ts';
 import { AgentOutputError, InfrastructureError, describeIssues } from '../../../shared/errors.ts';
 import { parseModelJson } from '../model-json.ts';
 import { type StepContext, maxReplyTokens } from '../step-context.ts';
@@ -14,6 +14,11 @@ import { defineStep } from '../step-definition.ts';
 import { errorNameOf, errorText, failedTeamIds } from './team-results.ts';
 
 type Decision = ReviewVerdict['decision'];
+
+/** Whether a sub-team's run ended because its agents failed (AGENT_FAILURE_ERRORS), not Legion's infrastructure. */
+export function isAgentFailure(errorName: string): boolean {
+  return (AGENT_FAILURE_ERRORS as readonly string[]).includes(errorName);
+}
 
 /** The decisions open to the lead for these results and counters; only `done` when nothing failed. */
 export function openDecisions(event: ReviewEvent): Decision[] {
@@ -38,7 +43,9 @@ export async function review(event: ReviewEvent, { config, model, logger }: Step
   // A sub-team's errors reach the parent as States.TaskFailed, so no Catch can tell an
   // infrastructure failure from the team's own: the review does, before the lead may work around
   // it (retry, re-plan, roll up without it), and fails the run closed (Review -> ReviewFailed).
-  const broken = event.results.find((result) => result.status === 'FAILED' && (INFRASTRUCTURE_ERRORS as readonly string[]).includes(errorNameOf(result)));
+  // An allowlist: only a team that failed because of its agents is left to the lead; any other
+  // name (an infrastructure error, a raw AWS error, States.Runtime, StepFunctions.*) fails closed.
+  const broken = event.results.find((result) => result.status === 'FAILED' && !isAgentFailure(errorNameOf(result)));
   if (broken) throw new InfrastructureError(errorNameOf(broken), `sub-team ${broken.subTeamId} failed on Legion's infrastructure: ${errorText(broken)}`);
   const failedTeams = failedTeamIds(event.results);
   const open = openDecisions(event);

@@ -212,7 +212,9 @@ describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB 
     const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-bidder-test' });
     const telemetry = new TelemetrySink();
     telemetry.attach(logger, metrics);
-    const deps = { auctions, events, eventBusName: BUS, logger, metrics, clock: () => new Date(T0 + 500) };
+    // The team's own store, as the bidder's Lambda has (keys carry the team).
+    const teamAuctions = auctions.forTeam(team);
+    const deps = { auctions: teamAuctions, events, eventBusName: BUS, logger, metrics, clock: () => new Date(T0 + 500) };
     const busEvent = (announcement: Announcement = announcementOf({ taskId: `t-${randomUUID()}`, auctionId: `t-${randomUUID()}` }), eventTeam = team): AuctionAnnouncedEvent => ({
       id: `e-${randomUUID()}`,
       source: LEGION_EVENT_SOURCE,
@@ -222,9 +224,9 @@ describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB 
     /** Gives `bidder` one award on this team, as the auction would: a round it wins, closed. */
     async function award(bidder: string): Promise<string> {
       const taskId = `t-${randomUUID()}`;
-      const { announcement } = await auctions.openRound({ taskId, team, round: 1, windowSeconds: 1, task: 'Earlier task', requiredCapabilities: [], bidders: [bidder] });
-      await auctions.recordBid(BidSchema.parse({ auctionId: taskId, round: 1, bidId: `${bidder}-r1`, bidder, capabilityScore: 1, priceEstimate: 0.01, etaSeconds: 30, expiresAt: iso(T0 + 3_600_000), submittedAt: announcement.announcedAt }));
-      await auctions.closeRound({ taskId, round: 1, windowSeconds: 1, maxRounds: 1, bidders: [bidder], bidderFunctionArns: [`arn:aws:lambda:us-east-1:123456789012:function:${bidder}`] });
+      const { announcement } = await teamAuctions.openRound({ taskId, team, round: 1, windowSeconds: 1, task: 'Earlier task', requiredCapabilities: [], bidders: [bidder] });
+      await teamAuctions.recordBid(BidSchema.parse({ auctionId: taskId, round: 1, bidId: `${bidder}-r1`, bidder, capabilityScore: 1, priceEstimate: 0.01, etaSeconds: 30, expiresAt: iso(T0 + 3_600_000), submittedAt: announcement.announcedAt }));
+      await teamAuctions.closeRound({ taskId, round: 1, windowSeconds: 1, maxRounds: 1, bidders: [bidder], bidderFunctionArns: [`arn:aws:lambda:us-east-1:123456789012:function:${bidder}`] });
       return taskId;
     }
     return { team, config, events, deps, telemetry, busEvent, award };
@@ -259,7 +261,7 @@ describe('Function: bidOnAnnouncement (fake PutEvents, AuctionStore on DynamoDB 
     await expect(bidOnAnnouncement(busEvent(), config, deps)).resolves.toEqual({ status: 'DECLINED', reason: 'no-capacity' });
     expect(events.commands).toEqual([]);
 
-    await auctions.settleAward({ taskId: earlier, attempt: 1, outcome: 'COMPLETED', reason: '', maxAwards: 1, bidders: ['polly'], bidderFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:polly'] });
+    await deps.auctions.settleAward({ taskId: earlier, attempt: 1, outcome: 'COMPLETED', reason: '', maxAwards: 1, bidders: ['polly'], bidderFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:polly'] });
     await expect(bidOnAnnouncement(busEvent(), config, deps)).resolves.toMatchObject({ status: 'BID', bid: { bidder: 'polly', etaSeconds: 30 } });
     expect(events.commands).toHaveLength(1);
   });

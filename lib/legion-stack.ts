@@ -5,6 +5,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
@@ -20,6 +21,16 @@ import { PeerToPeerTeam } from './peer-to-peer-team.ts';
 import { PipelineTeam } from './pipeline-team.ts';
 import { SupervisorWorkerTeam } from './supervisor-worker-team.ts';
 import { HierarchicalTeam } from './hierarchical-team.ts';
+import { LegionAlarms } from './legion-alarms.ts';
+import { LegionDashboard } from './legion-dashboard.ts';
+import {
+  ALARM_DEFINITIONS,
+  ALARM_EMAIL_CONTEXT,
+  ALARM_OVERRIDES_CONTEXT,
+  applyAlarmOverrides,
+  parseAlarmEmail,
+  parseAlarmOverrides,
+} from '../functions/shared/alarms.ts';
 
 /** The construct of one team, whatever its pattern. */
 export type TeamConstruct = AgentTeam;
@@ -74,7 +85,8 @@ export interface LegionStackProps extends StackProps {
  * for each team the construct of its pattern, then the {@link EventTriggers}, the
  * {@link ApprovalNotifications} and the {@link ApprovalKeeper}. Outputs the table name (`CheckpointTableName`), each team's state
  * machine ARN (`<TeamName>StateMachineArn`, e.g. `TelecomSupportStateMachineArn`), the event bus
- * name (`EventBusName`) and the topic of approval requests (`ApprovalTopicArn`).
+ * name (`EventBusName`), the topic of approval requests (`ApprovalTopicArn`) and the topic of
+ * alarms (`AlarmTopicArn`) and the {@link LegionDashboard}'s name (`DashboardName`; the {@link LegionAlarms} read the context `legion:alarms` and `legion:alarmEmail`).
  *
  * @example
  * ```ts
@@ -98,6 +110,10 @@ export class LegionStack extends Stack {
   public readonly approvals: ApprovalNotifications;
   /** The scheduled function that sends the heartbeats of runs waiting for a human and enforces their deadline. */
   public readonly approvalKeeper: ApprovalKeeper;
+  /** The CloudWatch alarms of functions/shared/alarms.ts and the topic they notify. */
+  public readonly alarms: LegionAlarms;
+  /** The CloudWatch dashboard of checkpoints, rollbacks, tokens, detections and alarms. */
+  public readonly dashboard: LegionDashboard;
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
@@ -170,6 +186,22 @@ export class LegionStack extends Stack {
       failedInvocations: this.events.failedInvocations,
       logRetention: props.logRetention,
     });
+
+    // Context (validated): `legion:alarms` overrides per alarm, `legion:alarmEmail` subscribes an address.
+    const definitions = applyAlarmOverrides(ALARM_DEFINITIONS, parseAlarmOverrides(this.node.tryGetContext(ALARM_OVERRIDES_CONTEXT)));
+    const email = parseAlarmEmail(this.node.tryGetContext(ALARM_EMAIL_CONTEXT));
+    // Every queue of the stack is a dead-letter queue (of rule and schedule targets, or of failed asynchronous invocations).
+    const deadLetterQueues = this.node.findAll().filter((construct): construct is sqs.Queue => construct instanceof sqs.Queue);
+    this.alarms = new LegionAlarms(this, 'Alarms', { definitions, deadLetterQueues, ...(email === undefined ? {} : { email }) });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'SNS topic of Legion alarms (ALARM and OK): subscribe to be told when a threshold is crossed',
+    });
+
+    this.dashboard = new LegionDashboard(this, 'Dashboard', {
+      alarms: [...Object.values(this.alarms.alarms), ...(this.alarms.health ? [this.alarms.health] : [])],
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of Legion' });
   }
 }
 

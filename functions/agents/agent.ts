@@ -136,13 +136,14 @@ export function checkAgentResult(event: StepEnvelope, result: StepResultBase, co
  * @throws {ConfigurationError} when the agent has resources but `deps` has no pool or detection log
  */
 export function createAgentHandler(config: AgentConfig, deps: AgentDependencies): AgentHandler {
-  deps.metrics.addDimension('team', config.team);
-  deps.metrics.addDimension('agent', config.agent.id);
   deps.logger.appendKeys({ team: config.team, agent: config.agent.id });
   const handler = middy<StepEnvelope, StepResultBase>((event: StepEnvelope) => runAgentStep(event, config, deps))
     .use(captureLambdaHandler(deps.tracer))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
+    // Every invocation (Powertools clears request dimensions when it publishes): the metrics go out
+    // with [service, team, agent] and with [service] alone, the stack-wide series alarms watch.
+    .use({ before: () => { deps.metrics.addDimensions({ team: config.team, agent: config.agent.id }); deps.metrics.addDimensions({}); } })
     .use({
       onError: (request) => {
         deps.metrics.addMetric(METRICS.agentStepErrors, MetricUnit.Count, 1);

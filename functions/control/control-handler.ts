@@ -21,7 +21,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { METRICS } from '../shared/contract.ts';
+import { METRICS, METRICS_SERVICE } from '../shared/contract.ts';
 import { classifyErrors } from '../shared/middlewares/classify-errors.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 
@@ -45,7 +45,7 @@ export interface ControlHandlerOptions {
 
 /** The logger and metrics of one control function, named after it (its Lambda entry point builds them once). */
 export function controlTelemetry(serviceName: string): { logger: Logger; metrics: Metrics } {
-  return { logger: new Logger({ serviceName }), metrics: new Metrics({ namespace: METRICS.namespace, serviceName }) };
+  return { logger: new Logger({ serviceName }), metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }) };
 }
 
 export type ControlHandler<R> = (event: unknown, context: Context) => Promise<R>;

@@ -136,6 +136,16 @@ export function checkpointSortKey(sequence: number): string {
   return `${CHECKPOINT_SK_PREFIX}${String(sequence).padStart(SEQUENCE_WIDTH, '0')}`;
 }
 
+/**
+ * The `service` dimension of every Legion metric (Powertools Metrics adds `service` to every
+ * dimension set). One value for all handlers, so that every metric also exists with the dimension
+ * set `[service]` alone, summed over all functions, teams and agents: that is the series the alarms
+ * (functions/shared/alarms.ts) watch. CloudWatch alarms cannot SEARCH, and metric math in an alarm
+ * takes at most 10 metrics, so one alarm could not add up per-agent series. Agent metrics are also
+ * emitted with `[service, team, agent]` for per-agent graphs.
+ */
+export const METRICS_SERVICE = 'legion';
+
 /** CloudWatch metric namespace and names (EMF), shared by handlers, alarms and the local evaluator. */
 export const METRICS = {
   namespace: 'Legion',

@@ -18,7 +18,7 @@ import type { AgentDependencies } from '../agents/agent.ts';
 import { TokenBudgets } from './budget-store.ts';
 import { CheckpointManager } from './checkpoint-manager.ts';
 import { type AgentConfig, leaseTimingsOf } from './config.ts';
-import { METRICS } from './contract.ts';
+import { METRICS, METRICS_SERVICE } from './contract.ts';
 import { DetectionLog } from './detection-log.ts';
 import { BedrockModel } from './models/bedrock-model.ts';
 import type { ModelProvider } from './models/model-provider.ts';
@@ -48,7 +48,8 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
     budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
     logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
+    // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
+    metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
     tracer: new Tracer({ serviceName }),
     ...leasingDependencies(config, documentClient, overrides.events),
   };

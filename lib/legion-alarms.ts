@@ -1,0 +1,174 @@
+/**
+ * Legion's CloudWatch alarms and where they notify: one alarm per definition of
+ * functions/shared/alarms.ts (the one list the local evaluator reads too), a composite "Legion
+ * health" alarm over them, and an encrypted SNS topic that is the alarm and OK action of every
+ * alarm, optionally with an email subscription.
+ *
+ * The topic is encrypted with a customer-managed KMS key, not the AWS-managed alias/aws/sns: that
+ * key's policy cannot be changed, and CloudWatch alarms could not publish to a topic it encrypts.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition } from '../functions/shared/alarms.ts';
+
+const COMPARISONS: Record<AlarmComparison, cloudwatch.ComparisonOperator> = {
+  GreaterThanThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  GreaterThanOrEqualToThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  LessThanThreshold: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+  LessThanOrEqualToThreshold: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+};
+
+export interface LegionAlarmsProps {
+  /**
+   * The alarms to build (overrides already applied; a definition with `enabled: false` is not built).
+   *
+   * @default ALARM_DEFINITIONS
+   */
+  readonly definitions?: readonly AlarmDefinition[];
+  /**
+   * An email address subscribed to the topic (it must confirm the subscription).
+   *
+   * @default no subscription
+   */
+  readonly email?: string;
+  /**
+   * The KMS key that encrypts the topic; CloudWatch must be allowed to use it (a key of this
+   * construct is; an imported key's policy must allow `cloudwatch.amazonaws.com`).
+   *
+   * @default a new customer-managed key, rotated every year
+   */
+  readonly masterKey?: kms.IKey;
+  /**
+   * The dead-letter queues watched by the definitions of scope `eachDeadLetterQueue`.
+   *
+   * @default none
+   */
+  readonly deadLetterQueues?: readonly sqs.IQueue[];
+  /**
+   * Prefix of the alarm names (`<prefix>-<definition name>`).
+   *
+   * @default the stack name
+   */
+  readonly alarmNamePrefix?: string;
+}
+
+/**
+ * @example
+ * ```ts
+ * const alarms = new LegionAlarms(this, 'Alarms', { email: 'on-call@example.com' });
+ * new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+ * ```
+ */
+export class LegionAlarms extends Construct {
+  /** Told of every alarm's change to ALARM and back to OK. */
+  public readonly topic: sns.Topic;
+  /** The key that encrypts {@link topic}. */
+  public readonly masterKey: kms.IKey;
+  /** The alarm of each enabled definition, by definition name (`<name>/<queue path>` for one per dead-letter queue). */
+  public readonly alarms: Record<string, cloudwatch.Alarm>;
+  /** "Legion health": in ALARM when any alarm of a definition with `inHealth` is; absent when none is enabled. */
+  public readonly health?: cloudwatch.CompositeAlarm;
+
+  public constructor(scope: Construct, id: string, props: LegionAlarmsProps = {}) {
+    super(scope, id);
+    const { definitions = ALARM_DEFINITIONS, alarmNamePrefix = Stack.of(this).stackName } = props;
+    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromThisAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
+
+    if (props.masterKey) {
+      this.masterKey = props.masterKey;
+    } else {
+      const key = new kms.Key(this, 'Key', {
+        description: 'Legion: encrypts the topic of alarm notifications',
+        enableKeyRotation: true,
+        // It encrypts messages in flight only (SNS keeps none): nothing is left to decrypt once the topic is gone.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // CloudWatch publishes as itself: it needs the key to encrypt what it sends to the topic.
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({ principals: [cloudWatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'], conditions: fromThisAccount }),
+      );
+      this.masterKey = key;
+    }
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Legion: alarm notifications',
+      masterKey: this.masterKey,
+      enforceSSL: true,
+    });
+    // The topic policy CDK writes (SSL only) replaces SNS's default one: let this account's alarms publish.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({ principals: [cloudWatch], actions: ['sns:Publish'], resources: [this.topic.topicArn], conditions: fromThisAccount }),
+    );
+    if (props.email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+
+    const action = new cwActions.SnsAction(this.topic);
+    this.alarms = {};
+    const healthAlarms: cloudwatch.Alarm[] = [];
+    const build = (definition: AlarmDefinition, key: string, id: string, nameSuffix: string, extraDimensions: Record<string, string>): void => {
+      const alarm = new cloudwatch.Alarm(this, id, {
+        alarmName: `${alarmNamePrefix}-${nameSuffix}`,
+        alarmDescription: `${definition.description}. Runbook: ${definition.runbook} (docs/operations.md#${definition.name.toLowerCase()})`,
+        metric: metricOf(definition, extraDimensions),
+        threshold: definition.threshold,
+        evaluationPeriods: definition.evaluationPeriods,
+        comparisonOperator: COMPARISONS[definition.comparison],
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.alarms[key] = alarm;
+      if (definition.inHealth) healthAlarms.push(alarm);
+    };
+    for (const definition of definitions) {
+      if (definition.enabled === false) continue;
+      if ((definition.scope ?? 'stack') === 'stack') {
+        build(definition, definition.name, definition.name, definition.name, {});
+        continue;
+      }
+      for (const queue of props.deadLetterQueues ?? []) {
+        const path = queuePath(queue);
+        build(definition, `${definition.name}/${path}`, `${definition.name}${path.replaceAll('-', '')}`, `${definition.name}-${path}`, { QueueName: queue.queueName });
+      }
+    }
+
+    if (healthAlarms.length > 0) {
+      this.health = new cloudwatch.CompositeAlarm(this, 'Health', {
+        compositeAlarmName: `${alarmNamePrefix}-LegionHealth`,
+        alarmDescription: 'Legion health: at least one Legion alarm is in ALARM (see docs/operations.md)',
+        alarmRule: cloudwatch.AlarmRule.anyOf(...healthAlarms.map((alarm) => cloudwatch.AlarmRule.fromAlarm(alarm, cloudwatch.AlarmState.ALARM))),
+      });
+      this.health.addAlarmAction(action);
+      this.health.addOkAction(action);
+    }
+  }
+}
+
+/** The metric or metric math a definition watches. */
+export function metricOf(definition: AlarmDefinition, extraDimensions: Record<string, string> = {}): cloudwatch.IMetric {
+  const period = Duration.seconds(definition.periodSeconds);
+  const metrics = Object.fromEntries(
+    definition.metrics.map((metric) => [
+      metric.id,
+      new cloudwatch.Metric({ namespace: metric.namespace, metricName: metric.metricName, statistic: metric.statistic, dimensionsMap: { ...metric.dimensions, ...extraDimensions }, period }),
+    ]),
+  );
+  if (definition.expression === undefined) {
+    const [only] = Object.values(metrics);
+    if (only === undefined || definition.metrics.length !== 1) throw new Error(`Alarm ${definition.name}: without an expression it must read exactly one metric`);
+    return only;
+  }
+  return new cloudwatch.MathExpression({ expression: definition.expression, usingMetrics: metrics, period, label: definition.name });
+}
+
+/** A queue's construct path inside its stack, as `A-B-C` (readable and unique in the stack). */
+function queuePath(queue: sqs.IQueue): string {
+  const stackPath = Stack.of(queue).node.path;
+  return queue.node.path.slice(stackPath.length + 1).replace(/[^A-Za-z0-9]+/g, '-');
+}

@@ -1,0 +1,69 @@
+/**
+ * One CloudWatch dashboard of Legion's health: checkpoint writes, failures and failure rate,
+ * rollbacks, tokens used and budget refusals, detections by type, and the state of every alarm.
+ * Its graphs read the same stack-wide series (service = METRICS_SERVICE) and math as the alarms of
+ * functions/shared/alarms.ts.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { AGGREGATE_DIMENSIONS, alarmDefinition } from '../functions/shared/alarms.ts';
+import { METRICS } from '../functions/shared/contract.ts';
+import { metricOf } from './legion-alarms.ts';
+
+export interface LegionDashboardProps {
+  /** The alarms shown in the alarm status widget. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /**
+   * The dashboard's name.
+   *
+   * @default `<stack name>-Legion`
+   */
+  readonly dashboardName?: string;
+}
+
+/**
+ * @example
+ * ```ts
+ * new LegionDashboard(this, 'Dashboard', { alarms: Object.values(alarms.alarms) });
+ * ```
+ */
+export class LegionDashboard extends Construct {
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  public constructor(scope: Construct, id: string, props: LegionDashboardProps) {
+    super(scope, id);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-Legion` });
+    const fiveMinutes = Duration.minutes(5);
+    const oneHour = Duration.hours(1);
+    const legion = (metricName: string, period: Duration): cloudwatch.Metric =>
+      new cloudwatch.Metric({ namespace: METRICS.namespace, metricName, statistic: 'Sum', dimensionsMap: { ...AGGREGATE_DIMENSIONS }, period, label: metricName });
+
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24, height: 4 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Checkpoint health',
+        left: [legion(METRICS.checkpointsWritten, fiveMinutes), legion(METRICS.checkpointFailures, fiveMinutes)],
+        right: [metricOf(alarmDefinition('CheckpointFailureRate'))],
+        rightYAxis: { label: '% failed', min: 0 },
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Rollbacks per hour', left: [legion(METRICS.rollbacks, oneHour)], width: 12 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Tokens and budget refusals',
+        left: [legion(METRICS.tokensUsed, fiveMinutes)],
+        right: [legion(METRICS.budgetsExceeded, fiveMinutes), legion(METRICS.tasksStarted, fiveMinutes)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Detections by type',
+        left: [METRICS.loopsDetected, METRICS.hallucinationsDetected, METRICS.deadlocksDetected].map((name) => legion(name, fiveMinutes)),
+        width: 12,
+      }),
+    );
+  }
+}

@@ -45,8 +45,6 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 export const OUTCOME_DETAIL_TYPES = [DETAIL_TYPES.runSucceeded, DETAIL_TYPES.runFailed, DETAIL_TYPES.runEscalated] as const;
 export type OutcomeDetailType = (typeof OUTCOME_DETAIL_TYPES)[number];
 
-/** Task ids and idempotency keys are Step Functions execution names: the root task-id rule (task-id.ts). */
-export const EXECUTION_NAME_PATTERN = ROOT_TASK_ID_PATTERN;
 
 /** The most characters an outcome's summary has (it is a preview, not the result). */
 export const SUMMARY_MAX_LENGTH = 280;

@@ -45,7 +45,6 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 export const OUTCOME_DETAIL_TYPES = [DETAIL_TYPES.runSucceeded, DETAIL_TYPES.runFailed, DETAIL_TYPES.runEscalated] as const;
 export type OutcomeDetailType = (typeof OUTCOME_DETAIL_TYPES)[number];
 
-
 /** The most characters an outcome's summary has (it is a preview, not the result). */
 export const SUMMARY_MAX_LENGTH = 280;
 

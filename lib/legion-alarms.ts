@@ -14,9 +14,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition } from '../functions/shared/alarms.ts';
+import { AGENT_FUNCTIONS_PER_ALARM, ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition } from '../functions/shared/alarms.ts';
 
 const COMPARISONS: Record<AlarmComparison, cloudwatch.ComparisonOperator> = {
   GreaterThanThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -52,6 +54,18 @@ export interface LegionAlarmsProps {
    */
   readonly deadLetterQueues?: readonly sqs.IQueue[];
   /**
+   * The teams' state machines, by team name, watched by the definitions of scope `eachStateMachine`.
+   *
+   * @default none
+   */
+  readonly stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
+  /**
+   * The teams' agent functions, by team name, watched by the definitions of scope `eachTeamsAgentFunctions`.
+   *
+   * @default none
+   */
+  readonly agentFunctions?: Readonly<Record<string, readonly lambda.IFunction[]>>;
+  /**
    * Prefix of the alarm names (`<prefix>-<definition name>`).
    *
    * @default the stack name
@@ -71,7 +85,10 @@ export class LegionAlarms extends Construct {
   public readonly topic: sns.Topic;
   /** The key that encrypts {@link topic}. */
   public readonly masterKey: kms.IKey;
-  /** The alarm of each enabled definition, by definition name (`<name>/<queue path>` for one per dead-letter queue). */
+  /**
+   * The alarm of each enabled definition, by definition name; for the scopes with one alarm per
+   * resource, `<name>/<queue path>`, `<name>/<team>`, or `<name>/<team>-<n>` for a team's n-th group of agent functions.
+   */
   public readonly alarms: Record<string, cloudwatch.Alarm>;
   /** "Legion health": in ALARM when any alarm of a definition with `inHealth` is; absent when none is enabled. */
   public readonly health?: cloudwatch.CompositeAlarm;
@@ -111,11 +128,12 @@ export class LegionAlarms extends Construct {
     const action = new cwActions.SnsAction(this.topic);
     this.alarms = {};
     const healthAlarms: cloudwatch.Alarm[] = [];
-    const build = (definition: AlarmDefinition, key: string, id: string, nameSuffix: string, extraDimensions: Record<string, string>): void => {
-      const alarm = new cloudwatch.Alarm(this, id, {
-        alarmName: `${alarmNamePrefix}-${nameSuffix}`,
+    const build = (definition: AlarmDefinition, resource: string | undefined, metric: cloudwatch.IMetric): void => {
+      const key = resource === undefined ? definition.name : `${definition.name}/${resource}`;
+      const alarm = new cloudwatch.Alarm(this, key.replace(/[^A-Za-z0-9]+/g, ''), {
+        alarmName: `${alarmNamePrefix}-${key.replace('/', '-')}`,
         alarmDescription: `${definition.description}. Runbook: ${definition.runbook} (docs/operations.md#${definition.name.toLowerCase()})`,
-        metric: metricOf(definition, extraDimensions),
+        metric,
         threshold: definition.threshold,
         evaluationPeriods: definition.evaluationPeriods,
         comparisonOperator: COMPARISONS[definition.comparison],
@@ -128,13 +146,24 @@ export class LegionAlarms extends Construct {
     };
     for (const definition of definitions) {
       if (definition.enabled === false) continue;
-      if ((definition.scope ?? 'stack') === 'stack') {
-        build(definition, definition.name, definition.name, definition.name, {});
-        continue;
-      }
-      for (const queue of props.deadLetterQueues ?? []) {
-        const path = queuePath(queue);
-        build(definition, `${definition.name}/${path}`, `${definition.name}${path.replaceAll('-', '')}`, `${definition.name}-${path}`, { QueueName: queue.queueName });
+      switch (definition.scope ?? 'stack') {
+        case 'stack':
+          build(definition, undefined, metricOf(definition));
+          break;
+        case 'eachDeadLetterQueue':
+          for (const queue of props.deadLetterQueues ?? []) build(definition, queuePath(queue), metricOf(definition, { QueueName: queue.queueName }));
+          break;
+        case 'eachStateMachine':
+          for (const [team, machine] of Object.entries(props.stateMachines ?? {})) build(definition, team, metricOf(definition, { StateMachineArn: machine.stateMachineArn }));
+          break;
+        case 'eachTeamsAgentFunctions':
+          for (const [team, functions] of Object.entries(props.agentFunctions ?? {})) {
+            const groups = chunks(functions, AGENT_FUNCTIONS_PER_ALARM);
+            groups.forEach((group, index) => {
+              build(definition, groups.length === 1 ? team : `${team}-${String(index + 1)}`, summedOverFunctions(definition, group));
+            });
+          }
+          break;
       }
     }
 
@@ -165,6 +194,38 @@ export function metricOf(definition: AlarmDefinition, extraDimensions: Record<st
     return only;
   }
   return new cloudwatch.MathExpression({ expression: definition.expression, usingMetrics: metrics, period, label: definition.name });
+}
+
+/**
+ * The definition's metric math repeated for each function (its metric ids suffixed with the
+ * function's index, its metrics given the dimension `FunctionName`) and added up: one series over
+ * all of them, as CloudWatch has no Legion-wide series of AWS/Lambda metrics to watch instead.
+ */
+export function summedOverFunctions(definition: AlarmDefinition, functions: readonly lambda.IFunction[]): cloudwatch.IMetric {
+  if (definition.expression === undefined) throw new Error(`Alarm ${definition.name}: a definition summed over functions needs an expression`);
+  const period = Duration.seconds(definition.periodSeconds);
+  const ids = definition.metrics.map((metric) => metric.id);
+  const identifier = new RegExp(`\\b(${ids.join('|')})\\b`, 'g');
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  const terms = functions.map((fn, index) => {
+    for (const metric of definition.metrics) {
+      usingMetrics[`${metric.id}${String(index)}`] = new cloudwatch.Metric({
+        namespace: metric.namespace,
+        metricName: metric.metricName,
+        statistic: metric.statistic,
+        dimensionsMap: { ...metric.dimensions, FunctionName: fn.functionName },
+        period,
+      });
+    }
+    return `(${definition.expression?.replace(identifier, (id) => `${id}${String(index)}`) ?? ''})`;
+  });
+  return new cloudwatch.MathExpression({ expression: terms.join(' + '), usingMetrics, period, label: definition.name });
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let start = 0; start < items.length; start += size) groups.push(items.slice(start, start + size));
+  return groups;
 }
 
 /** A queue's construct path inside its stack, as `A-B-C` (readable and unique in the stack). */

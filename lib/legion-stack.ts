@@ -192,7 +192,13 @@ export class LegionStack extends Stack {
     const email = parseAlarmEmail(this.node.tryGetContext(ALARM_EMAIL_CONTEXT));
     // Every queue of the stack is a dead-letter queue (of rule and schedule targets, or of failed asynchronous invocations).
     const deadLetterQueues = this.node.findAll().filter((construct): construct is sqs.Queue => construct instanceof sqs.Queue);
-    this.alarms = new LegionAlarms(this, 'Alarms', { definitions, deadLetterQueues, ...(email === undefined ? {} : { email }) });
+    this.alarms = new LegionAlarms(this, 'Alarms', {
+      definitions,
+      deadLetterQueues,
+      stateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
+      agentFunctions: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, Object.values(deployed.functions)])),
+      ...(email === undefined ? {} : { email }),
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarms.topic.topicArn,
       description: 'SNS topic of Legion alarms (ALARM and OK): subscribe to be told when a threshold is crossed',

@@ -55,6 +55,8 @@ export interface ApprovalKeeperDependencies {
   metrics: Metrics;
   /** How many approvals are looked after at once. @default 10 */
   concurrency?: number;
+  /** The clock the wait of pending approvals is measured with. @default Date.now */
+  now?: () => number;
 }
 
 /** What one run of the keeper did, by task id. */
@@ -81,6 +83,8 @@ export async function keepApprovals(deps: ApprovalKeeperDependencies): Promise<A
   deps.metrics.addMetric(METRICS.approvalHeartbeatsSent, MetricUnit.Count, sweep.heartbeatsSent.length);
   deps.metrics.addMetric(METRICS.approvalHeartbeatsFailed, MetricUnit.Count, sweep.heartbeatsFailed.length);
   deps.metrics.addMetric(METRICS.approvalsTimedOut, MetricUnit.Count, sweep.timedOut.length);
+  // Every sweep reports it, 0 when nothing waits, so the ApprovalWaitAge alarm sees the wait end.
+  deps.metrics.addMetric(METRICS.oldestPendingApprovalSeconds, MetricUnit.Seconds, oldestWaitSeconds(pending, (deps.now ?? Date.now)()));
   deps.logger.info('approvals looked after', { pending: sweep.pending, heartbeatsSent: sweep.heartbeatsSent.length, heartbeatsFailed: sweep.heartbeatsFailed.length, timedOut: sweep.timedOut });
   if (problems.length > 0) throw new ApprovalKeeperError(problems);
   return sweep;
@@ -123,6 +127,12 @@ async function timeOut(approval: PendingApproval, sweep: ApprovalSweep, deps: Ap
     deps.logger.error('could not fail the timed-out execution', { taskId: approval.taskId, error: errorName(error), message: (error as Error).message });
     return `timeout of task ${approval.taskId}: ${errorName(error)}`;
   }
+}
+
+/** How long the oldest of the pending approvals has waited, in whole seconds (0 when none waits). */
+export function oldestWaitSeconds(pending: readonly Pick<PendingApproval, 'requestedAt'>[], now: number): number {
+  const oldest = Math.min(...pending.map((approval) => Date.parse(approval.requestedAt)).filter(Number.isFinite));
+  return Number.isFinite(oldest) ? Math.max(0, Math.floor((now - oldest) / 1000)) : 0;
 }
 
 function errorName(error: unknown): string {

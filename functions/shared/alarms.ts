@@ -58,14 +58,29 @@ export interface AlarmDefinition {
   /** @default true */
   readonly enabled?: boolean;
   /**
-   * `stack`: one alarm on the stack-wide series. `eachDeadLetterQueue`: one alarm per dead-letter
-   * queue of the stack, its metrics getting the dimension `QueueName` (the local evaluator skips it:
-   * there are no queues locally).
+   * Which resources one alarm of the definition watches:
+   * - `stack`: one alarm on the stack-wide series;
+   * - `eachDeadLetterQueue`: one alarm per dead-letter queue of the stack, its metrics getting the dimension `QueueName`;
+   * - `eachStateMachine`: one alarm per team's state machine, its metrics getting the dimension `StateMachineArn`;
+   * - `eachTeamsAgentFunctions`: one alarm per team over all its agent functions (in groups of
+   *   {@link AGENT_FUNCTIONS_PER_ALARM}, since an alarm reads at most 10 metrics): the metrics and
+   *   expression are repeated per function with the dimension `FunctionName` and added up.
+   *
+   * The local evaluator evaluates `stack` only: the others read AWS namespaces (AWS/SQS, AWS/States,
+   * AWS/Lambda) that only AWS publishes.
    *
    * @default 'stack'
    */
-  readonly scope?: 'stack' | 'eachDeadLetterQueue';
+  readonly scope?: AlarmScope;
 }
+
+export type AlarmScope = 'stack' | 'eachDeadLetterQueue' | 'eachStateMachine' | 'eachTeamsAgentFunctions';
+
+/**
+ * Agent functions per alarm of scope `eachTeamsAgentFunctions`: each adds two metrics (errors and
+ * throttles) and an alarm's metric math reads at most 10.
+ */
+export const AGENT_FUNCTIONS_PER_ALARM = 5;
 
 /** The dimensions of the stack-wide series of every Legion metric. */
 export const AGGREGATE_DIMENSIONS: Readonly<Record<string, string>> = { service: METRICS_SERVICE };
@@ -130,11 +145,11 @@ export const ALARM_DEFINITIONS: readonly AlarmDefinition[] = [
   },
   {
     name: 'TokenBudgetExhaustion',
-    description: 'Token-budget refusals exceeded 1 % of the runs started in one hour',
+    description: 'More than 1 % of the runs started in one hour had a model call refused by a token budget',
     runbook: 'Runs hit their token budgets: check which agents refuse calls (BudgetsExceeded by agent) and raise tokenBudget or fix the prompts.',
-    // BudgetsExceeded counts refused model calls, not runs: a run refused twice counts twice, so
-    // this over-counts runs. Counting each run once needs a per-run metric (left for the next slice).
-    metrics: [legionMetric('exceeded', METRICS.budgetsExceeded), legionMetric('started', METRICS.tasksStarted)],
+    // TasksOverBudget counts a task once, at its first refusal, however many calls were refused.
+    // Both counts are per task: a hierarchical run's sub-team tasks are runs of their own state machines.
+    metrics: [legionMetric('exceeded', METRICS.tasksOverBudget), legionMetric('started', METRICS.tasksStarted)],
     expression: 'IF(FILL(started, 0) > 0, 100 * FILL(exceeded, 0) / FILL(started, 0), 0)',
     periodSeconds: ONE_HOUR,
     evaluationPeriods: 1,
@@ -152,6 +167,54 @@ export const ALARM_DEFINITIONS: readonly AlarmDefinition[] = [
     'Agents agreed on a result that failed verification: read the FailureDetected event and compare the result with its source of truth.',
   ),
   detectionAlarm('DeadlocksDetected', METRICS.deadlocksDetected, 'a deadlock', 'Agents waited on each other’s resources: read the FailureDetected event and the resource pool’s leases.'),
+  {
+    name: 'ExecutionsFailed',
+    description: 'Executions of a team’s state machine failed, timed out or were aborted in the last 5 minutes',
+    runbook: 'Open the failed executions in the Step Functions console (their error and cause), then the RunFailed events and the agents’ logs of the task.',
+    metrics: [
+      { id: 'failed', namespace: 'AWS/States', metricName: 'ExecutionsFailed', statistic: 'Sum', dimensions: {} },
+      { id: 'timedOut', namespace: 'AWS/States', metricName: 'ExecutionsTimedOut', statistic: 'Sum', dimensions: {} },
+      { id: 'aborted', namespace: 'AWS/States', metricName: 'ExecutionsAborted', statistic: 'Sum', dimensions: {} },
+    ],
+    expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+    periodSeconds: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+    treatMissingData: 'notBreaching',
+    inHealth: true,
+    scope: 'eachStateMachine',
+  },
+  {
+    name: 'AgentFunctionErrors',
+    description: 'Agent Lambda functions of a team failed (errors, timeouts included) or were throttled in the last 5 minutes',
+    runbook: 'Read the agents’ logs for the errors; for throttles, raise the account’s concurrency or the agents’ reserved concurrency.',
+    metrics: [
+      { id: 'errors', namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', dimensions: {} },
+      { id: 'throttles', namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', dimensions: {} },
+    ],
+    expression: 'FILL(errors, 0) + FILL(throttles, 0)',
+    periodSeconds: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+    treatMissingData: 'notBreaching',
+    inHealth: true,
+    scope: 'eachTeamsAgentFunctions',
+  },
+  {
+    name: 'ApprovalWaitAge',
+    description: 'A run has waited more than 4 hours for a human decision',
+    runbook: 'Find the waiting tasks (the approval topic’s messages, or RunEscalated events) and approve or reject them; tune the threshold (seconds) to your on-call response time.',
+    metrics: [legionMetric('oldest', METRICS.oldestPendingApprovalSeconds, 'Maximum')],
+    // The approval keeper reports the oldest wait on every sweep (every few minutes).
+    periodSeconds: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    comparison: 'GreaterThanThreshold',
+    threshold: 4 * ONE_HOUR,
+    treatMissingData: 'notBreaching',
+    inHealth: true,
+  },
   {
     name: 'DeadLetterQueueDepth',
     description: 'A dead-letter queue holds messages: events or invocations EventBridge or the scheduler could not deliver',

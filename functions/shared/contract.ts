@@ -71,6 +71,18 @@ export const SEQUENCE_WIDTH = 10;
 /** Sort key of the item that keeps a task's input, so that a resume can run it again. */
 export const TASK_INPUT_SK = 'INPUT';
 
+/**
+ * Sort key of a task's status item: what the task is doing now (status, current state and agent,
+ * steps done, tokens, model calls) and its child tasks. Outside every range or prefix the stores
+ * query (`CP#`, `STEP#`, `DETECTION#`, ...): no listing of the partition returns it.
+ */
+export const TASK_STATUS_SK = 'STATUS';
+
+/** The key of a task's status item (see functions/shared/task-status-store.ts). */
+export function taskStatusKey(team: string, taskId: string): Record<string, string> {
+  return taskItemKey(team, taskId, TASK_STATUS_SK);
+}
+
 /** Sort-key prefix of the markers that make a re-saved step idempotent. */
 export const STEP_MARKER_SK_PREFIX = 'STEP#';
 
@@ -213,6 +225,14 @@ export const METRICS = {
   awardsCompleted: 'AwardsCompleted',
   /** Runs that succeeded with a part missing (a worker or peer failed after its retries): their `degraded` list is not empty. */
   degradedRuns: 'DegradedRuns',
+  /** Tasks that had at least one model call refused by a token budget: counted once per task, at its first refusal. */
+  tasksOverBudget: 'TasksOverBudget',
+  /** How long an agent step took, in milliseconds (with [service, team, agent]: latency per agent). */
+  agentStepDuration: 'AgentStepDuration',
+  /** Runs that ended, by [service, team, status] (status: SUCCEEDED, FAILED, ESCALATED, TIMED_OUT, ABORTED). */
+  runsCompleted: 'RunsCompleted',
+  /** approval keeper: the age in seconds of the oldest approval still waiting for a human (0 when none waits). */
+  oldestPendingApprovalSeconds: 'OldestPendingApprovalSeconds',
 } as const;
 
 /** Error names the state machines match in `Retry`/`Catch`. */

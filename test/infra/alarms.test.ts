@@ -8,9 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AGENT_FUNCTIONS_PER_ALARM,
   AGGREGATE_DIMENSIONS,
   ALARM_DEFINITIONS,
   type AlarmDefinition,
@@ -22,6 +25,7 @@ import {
 import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
 import { controlTelemetry } from '../../functions/control/control-handler.ts';
+import { LegionAlarms } from '../../lib/legion-alarms.ts';
 import { REPO_ROOT, type Resource, type TemplateJson, TELECOM_TEAM_FILE, buildApp, logicalIdOf, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourcesOf } from './synth.ts';
 
 interface MetricDataQuery {
@@ -37,6 +41,8 @@ let team: TeamDefinition;
 /** The definitions with one alarm on the stack-wide series (not one per resource). */
 const STACK_DEFINITIONS = ALARM_DEFINITIONS.filter((definition) => (definition.scope ?? 'stack') === 'stack');
 const DEAD_LETTER_DEFINITIONS = ALARM_DEFINITIONS.filter((definition) => definition.scope === 'eachDeadLetterQueue');
+const STATE_MACHINE_DEFINITIONS = ALARM_DEFINITIONS.filter((definition) => definition.scope === 'eachStateMachine');
+const AGENT_FUNCTION_DEFINITIONS = ALARM_DEFINITIONS.filter((definition) => definition.scope === 'eachTeamsAgentFunctions');
 
 /** The value, or a failed test when it is missing. */
 function defined<T>(value: T | undefined | null, what: string): T {
@@ -52,11 +58,31 @@ afterAll(() => {
   removeTemporaryOutdirs();
 });
 
-function synth(context: Record<string, unknown> = {}): { template: TemplateJson; topicId: string; alarmIds: Record<string, string>; stackName: string } {
+interface Synthesized {
+  template: TemplateJson;
+  topicId: string;
+  alarmIds: Record<string, string>;
+  stackName: string;
+  /** The logical ids of each team's state machine and agent functions. */
+  teams: Record<string, { stateMachineId: string; functionIds: string[] }>;
+}
+
+function synth(context: Record<string, unknown> = {}): Synthesized {
   const { stack } = buildApp({ teams: [team], modelProvider: 'scripted', context });
   const template = Template.fromStack(stack).toJSON() as TemplateJson;
   const alarmIds = Object.fromEntries(Object.entries(stack.alarms.alarms).map(([name, alarm]) => [name, logicalIdOf(alarm)]));
-  return { template, topicId: logicalIdOf(stack.alarms.topic), alarmIds, stackName: stack.stackName };
+  const teams = Object.fromEntries(
+    Object.entries(stack.teams).map(([name, deployed]) => [name, { stateMachineId: logicalIdOf(deployed.stateMachine), functionIds: Object.values(deployed.functions).map(logicalIdOf) }]),
+  );
+  return { template, topicId: logicalIdOf(stack.alarms.topic), alarmIds, stackName: stack.stackName, teams };
+}
+
+/** The metric queries of a math alarm, and the one whose value it watches. */
+function queriesOf(alarm: Resource): { queries: MetricDataQuery[]; watched: MetricDataQuery } {
+  const queries = alarm.Properties?.Metrics as MetricDataQuery[];
+  const watched = queries.filter((query) => query.ReturnData !== false);
+  expect(watched).toHaveLength(1);
+  return { queries, watched: defined(watched[0], 'watched query') };
 }
 
 function dimensionsOf(definitionDimensions: Readonly<Record<string, string>>): { Name: string; Value: string }[] {
@@ -173,7 +199,11 @@ describe('Class: LegionAlarms (in LegionStack)', () => {
     const { template, topicId, alarmIds, stackName } = built;
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
     const queues = Object.keys(resourcesOf(template, 'AWS::SQS::Queue'));
-    expect(Object.keys(alarms)).toHaveLength(STACK_DEFINITIONS.length + DEAD_LETTER_DEFINITIONS.length * queues.length);
+    const machines = Object.keys(built.teams).length;
+    const functionGroups = Object.values(built.teams).reduce((sum, deployed) => sum + Math.ceil(deployed.functionIds.length / AGENT_FUNCTIONS_PER_ALARM), 0);
+    expect(Object.keys(alarms)).toHaveLength(
+      STACK_DEFINITIONS.length + DEAD_LETTER_DEFINITIONS.length * queues.length + STATE_MACHINE_DEFINITIONS.length * machines + AGENT_FUNCTION_DEFINITIONS.length * functionGroups,
+    );
     for (const definition of STACK_DEFINITIONS) {
       const alarm = defined(alarms[defined(alarmIds[definition.name], definition.name)], definition.name);
       expect(alarm.Properties?.AlarmName).toBe(`${stackName}-${definition.name}`);
@@ -197,6 +227,64 @@ describe('Class: LegionAlarms (in LegionStack)', () => {
         expect(String(alarm.Properties?.AlarmName)).toMatch(new RegExp(`-${definition.name}-`));
       }
     }
+  });
+
+  it('watches every team\'s state machine for failed, timed-out and aborted executions, as defined', () => {
+    const { template, topicId, alarmIds } = built;
+    expect(STATE_MACHINE_DEFINITIONS.map((definition) => definition.name)).toEqual(['ExecutionsFailed']);
+    for (const definition of STATE_MACHINE_DEFINITIONS) {
+      expect(definition.metrics.map((metric) => `${metric.namespace} ${metric.metricName}`)).toEqual([
+        'AWS/States ExecutionsFailed',
+        'AWS/States ExecutionsTimedOut',
+        'AWS/States ExecutionsAborted',
+      ]);
+      for (const [name, deployed] of Object.entries(built.teams)) {
+        const alarm = defined(template.Resources[defined(alarmIds[`${definition.name}/${name}`], `${definition.name}/${name}`)], 'alarm');
+        expect(alarm.Properties?.ThresholdMetricId).toBeUndefined();
+        const { queries, watched } = queriesOf(alarm);
+        expect(watched.Expression).toBe(definition.expression);
+        for (const metric of definition.metrics) {
+          const query = defined(queries.find((candidate) => candidate.Id === metric.id), metric.id);
+          expect(query.MetricStat?.Metric.MetricName).toBe(metric.metricName);
+          expect(query.MetricStat?.Stat).toBe(metric.statistic);
+          expect(query.MetricStat?.Period).toBe(definition.periodSeconds);
+          expect(referencedIds(query.MetricStat?.Metric.Dimensions)).toEqual([deployed.stateMachineId]);
+        }
+        expect(alarm.Properties).toMatchObject({ Threshold: definition.threshold, ComparisonOperator: definition.comparison, TreatMissingData: 'notBreaching' });
+        expect(referencedIds(alarm.Properties?.AlarmActions)).toEqual([topicId]);
+      }
+    }
+  });
+
+  it('watches all of a team\'s agent functions for errors and throttles in one alarm, summing per-function math', () => {
+    const { template, alarmIds } = built;
+    expect(AGENT_FUNCTION_DEFINITIONS.map((definition) => definition.name)).toEqual(['AgentFunctionErrors']);
+    const definition = alarmDefinition('AgentFunctionErrors');
+    for (const [name, deployed] of Object.entries(built.teams)) {
+      expect(deployed.functionIds.length).toBeLessThanOrEqual(AGENT_FUNCTIONS_PER_ALARM);
+      const alarm = defined(template.Resources[defined(alarmIds[`${definition.name}/${name}`], `${definition.name}/${name}`)], 'alarm');
+      const { queries, watched } = queriesOf(alarm);
+      const terms = deployed.functionIds.map((_, index) => `(FILL(errors${String(index)}, 0) + FILL(throttles${String(index)}, 0))`);
+      expect(watched.Expression).toBe(terms.join(' + '));
+      const watchedFunctions = queries.filter((query) => query.MetricStat).map((query) => `${query.MetricStat?.Metric.MetricName ?? ''} ${referencedIds(query.MetricStat?.Metric.Dimensions).join()}`);
+      expect(watchedFunctions.sort()).toEqual(deployed.functionIds.flatMap((id) => [`Errors ${id}`, `Throttles ${id}`]).sort());
+      expect(queries.length).toBeLessThanOrEqual(11);
+    }
+  });
+
+  it('splits a team of more agent functions than one alarm can read into groups', () => {
+    const stack = new Stack(new App(), 'Split');
+    const functions = Array.from({ length: AGENT_FUNCTIONS_PER_ALARM + 2 }, (_, index) => lambda.Function.fromFunctionName(stack, `F${String(index)}`, `agent-${String(index)}`));
+    const alarms = new LegionAlarms(stack, 'Alarms', { definitions: AGENT_FUNCTION_DEFINITIONS, agentFunctions: { big: functions } });
+    expect(Object.keys(alarms.alarms).sort()).toEqual(['AgentFunctionErrors/big-1', 'AgentFunctionErrors/big-2']);
+    const template = Template.fromStack(stack).toJSON() as TemplateJson;
+    const dimensions = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((alarm) =>
+      (alarm.Properties?.Metrics as MetricDataQuery[]).flatMap((query) => query.MetricStat?.Metric.Dimensions?.map((dimension) => dimension.Value) ?? []),
+    );
+    const watched = dimensions.flat().map((value) => JSON.stringify(value));
+    expect(new Set(watched)).toEqual(new Set(functions.map((fn) => JSON.stringify(stack.resolve(fn.functionName)))));
+    expect(watched).toHaveLength(2 * functions.length);
+    for (const group of dimensions) expect(group.length).toBeLessThanOrEqual(10);
   });
 
   it('has a composite "Legion health" alarm over every threshold alarm, notifying the topic', () => {
@@ -263,7 +351,20 @@ describe('Class: LegionAlarms (in LegionStack)', () => {
     const [dashboardId, dashboard] = defined(dashboards[0], 'dashboard');
     expect(template.Outputs?.DashboardName).toMatchObject({ Value: { Ref: dashboardId } });
     const body = renderIntrinsic(dashboard.Properties?.DashboardBody);
-    for (const title of ['Alarms', 'Checkpoint health', 'Rollbacks per hour', 'Tokens and budget refusals', 'Detections by type']) expect(body).toContain(`"title":"${title}"`);
+    for (const title of [
+      'Alarms',
+      'Runs by team and status',
+      'Agent step latency per agent (ms, p90)',
+      'Checkpoint health',
+      'Rollbacks per hour',
+      'Tokens and budget refusals',
+      'Detections by type',
+      'Oldest approval waiting (s)',
+    ]) {
+      expect(body).toContain(`"title":"${title}"`);
+    }
+    expect(body).toContain(`SEARCH('{${METRICS.namespace},service,team,status} MetricName=\\"${METRICS.runsCompleted}\\"', 'Sum', 300)`);
+    expect(body).toContain(`SEARCH('{${METRICS.namespace},service,team,agent} MetricName=\\"${METRICS.agentStepDuration}\\"', 'p90', 300)`);
     for (const definition of STACK_DEFINITIONS) {
       for (const metric of definition.metrics) expect(body).toContain(`"${metric.namespace}","${metric.metricName}","service","${METRICS_SERVICE}"`);
       expect(body).toContain(`<${alarmIds[definition.name]}.Arn>`);

@@ -108,7 +108,7 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
     const logger = new Logger({ serviceName: 'legion-approval-keeper' });
     const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'legion-approval-keeper' });
     telemetry.attach(logger, metrics);
-    deps = { approvals, callbacks: sfn, logger, metrics };
+    deps = { approvals, callbacks: sfn, logger, metrics, now: () => clock.ms };
     handler = createApprovalKeeperHandler(deps);
   });
   // Each test starts from an empty index: everything a test leaves pending is decided afterwards.
@@ -123,6 +123,21 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
     await approvals.request(taskId, requestWith(token));
     return taskId;
   }
+
+  describe('Feature: the age of the oldest wait (ApprovalWaitAge alarm)', () => {
+    it('reports the oldest pending approval\'s wait in seconds on every sweep, and 0 when none waits', async () => {
+      await handler(SCHEDULED_EVENT, context);
+      await escalated('token-old', T0);
+      const decided = await escalated('token-decided', T0 - 7_200_000);
+      await approvals.decide(decided, { decision: 'APPROVED', by: 'ops' });
+      await escalated('token-new', T0 + 60_000);
+      clock.ms = T0 + 3_600_000 + 999;
+
+      await handler(SCHEDULED_EVENT, context);
+
+      expect(telemetry.metricValues(METRICS.oldestPendingApprovalSeconds)).toEqual([0, 3600]);
+    });
+  });
 
   describe('Feature: heartbeats', () => {
     it('sends one SendTaskHeartbeat per pending approval, on its stored token, and nothing for decided ones', async () => {

@@ -2,16 +2,20 @@
  * The Legion CLI. Runs patterns on the local runtime and inspects what they stored.
  *
  *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
- *              [--inject crash:<StateName> | inconsistent:<StateName>[:N]]
+ *              [--inject crash:<StateName> | inconsistent:<StateName>[:N] | fail:<StateName>[:N] | checkpoint-failures:<rate> | ...]
  *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
  *   legion rollback <taskId> [--to SEQ] --data-dir DIR [--reason TEXT] [--json]
  *   legion checkpoints <taskId> --data-dir DIR [--json]
+ *   legion status [taskId] --data-dir DIR [--json]
  *   legion emit <file.json> [--data-dir DIR] [--json]
+ *   legion alarms --data-dir DIR [--window 30s|5m|1h|2d] [--json]
  *   legion patterns
  *   legion recommend [--complexity low|medium|high] [--flow single|many-roles] [--dynamic yes|no] [--decentralised yes|no] [--json]
  *
- * Exit codes: 0 the run SUCCEEDED (or the command did its job), 1 the run did not succeed or the
- * runtime failed, 2 bad usage or bad input. Progress goes to stderr; stdout carries only results.
+ * Exit codes: 0 the run SUCCEEDED (or the command did its job: `alarms` exits 0 even with alarms in
+ * ALARM), 1 the run did not succeed or the runtime failed, 2 bad usage or bad input. Progress goes to
+ * stderr; stdout carries only results. With --data-dir, run, resume, approve, reject and emit tell on
+ * stderr of each alarm their metrics moved into ALARM (or back to OK).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -25,13 +29,16 @@ import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from '../functions/shared/task-id.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
+import type { CheckpointFaults } from '../local/checkpoint-faults.ts';
 import { type EmitOptions, emitCommand } from './cli/emit.ts';
+import { ALARMS_HELP, type AlarmsOptions, alarmsCommand } from './cli/alarms.ts';
 import { describeAuction } from './cli/auction-output.ts';
 import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
 import { parseJsonOption, resolveInput, resolveTeam } from './cli/run-input.ts';
 import { withLocalRuntime } from './cli/runtime-session.ts';
+import { type StatusOptions, describeTotals, statusCommand } from './cli/status.ts';
 import { escapeControlCharacters, escapingStream, writeSafely } from './cli/terminal-text.ts';
 
 const EXIT_USAGE = 2;
@@ -99,7 +106,7 @@ withRunOutputOptions(program.command('run'))
   .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
   .option(
     '--inject <fault>',
-    'crash:<StateName>: kill this process (SIGKILL) as that state starts; inconsistent:<StateName>[:N]: the scripted model breaks the contract of that state N times (default 1), to see automatic rollback; fail:<StateName>[:N]: its model calls fail N times; auction: late-bid:<bidder>, duplicate-bid:<bidder>; repeatable',
+    'crash:<StateName>: kill this process (SIGKILL) as that state starts; inconsistent:<StateName>[:N]: the scripted model breaks the contract of that state N times (default 1), to see automatic rollback; fail:<StateName>[:N]: its model calls fail N times; auction: late-bid:<bidder>, duplicate-bid:<bidder>; checkpoint-failures:<rate>: that fraction (0 < rate <= 1) of checkpoint writes fail as throttled; repeatable',
     (value: string, previous: string[]) => [...previous, value],
     [] as string[],
   )
@@ -160,12 +167,33 @@ program
     process.exitCode = await checkpointsCommand(taskId, options);
   });
 
+program
+  .command('status')
+  .description('list the tasks of a data folder with their status, newest first; or show one task: its totals, agents and child tasks')
+  .argument('[taskId]', 'the task to show; default: every task')
+  .requiredOption('--data-dir <dir>', 'the data folder the runs used')
+  .option('--json', 'print one JSON object on stdout')
+  .action(async (taskId: string | undefined, options: StatusOptions) => {
+    process.exitCode = await statusCommand(taskId, options);
+  });
+
 withRunOutputOptions(program.command('emit'))
   .description('put events (one or an array, PutEvents entries or events) on the local event bus: a RunRequested event starts a run as its rule does in AWS')
   .argument('<file>', 'JSON file with the event(s), e.g. examples/run-requested.json')
   .option('--data-dir <dir>', 'keep DynamoDB Local data in this folder; default: in memory')
   .action(async (file: string, options: EmitOptions) => {
     process.exitCode = await emitCommand(file, options);
+  });
+
+program
+  .command('alarms')
+  .description('evaluate every alarm (functions/shared/alarms.ts) over the metrics the runs on a data folder emitted: state, value, threshold')
+  .requiredOption('--data-dir <dir>', 'the data folder the runs used')
+  .option('--window <duration>', "evaluate every alarm over this window ending now: 30s, 5m, 1h, 2d; default: each alarm's period")
+  .option('--json', 'print one JSON object { window, evaluatedAt, metricsFile, alarms } on stdout')
+  .addHelpText('after', ALARMS_HELP)
+  .action((options: AlarmsOptions) => {
+    process.exitCode = alarmsCommand(options);
   });
 
 program
@@ -229,7 +257,7 @@ async function runCommand(pattern: PatternName, options: RunOptions): Promise<nu
   if (reserved) throw new UsageError(`--input: ${reserved}`);
   writeSafely(process.stderr, `Task ${taskId}: ${team.name} on ${pattern}\n`);
   const model = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
-  const result = await withProgress({ ...options, model }, (runtime, onProgress) =>
+  const result = await withProgress({ ...options, model, checkpointFaults: injection.checkpointFaults }, (runtime, onProgress) =>
     runtime.run({
       team,
       input,
@@ -297,13 +325,20 @@ async function storedTeam(runtime: LocalRuntime, taskId: string, options: Resume
 
 /** Runs work on a started local runtime, with progress on stderr (unless quiet or verbose). */
 function withProgress(
-  options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean; model?: ModelProvider | undefined },
+  options: { dataDir?: string | undefined; verbose?: boolean; quiet?: boolean; model?: ModelProvider | undefined; checkpointFaults?: CheckpointFaults | undefined },
   work: (runtime: LocalRuntime, onProgress: (event: ProgressEvent) => void) => Promise<RunResult>,
 ): Promise<RunResult> {
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(startingDatabase(options.dataDir));
   return withLocalRuntime(
-    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined, ...(options.model ? { model: options.model } : {}) },
+    {
+      dataDir: options.dataDir,
+      logStream: options.verbose ? escapingStream(process.stderr) : undefined,
+      ...(options.model ? { model: options.model } : {}),
+      checkpointFaults: options.checkpointFaults,
+      // The commands that run agents tell of alarms their metrics moved (stderr, and the local bus).
+      watchAlarms: true,
+    },
     (runtime) => {
       progress.start('Running agents');
       return work(runtime, (event) => {
@@ -326,6 +361,7 @@ function printRunResult(result: RunResult, json: boolean, dataDir?: string): voi
   const rollbacks = result.rollbacks.length > 0 ? ` · ${result.rollbacks.length} rollbacks` : '';
   const summary = `${result.status} in ${result.durationMs} ms · ${result.trace.length} agent steps · ${result.checkpoints} checkpoints${rollbacks}`;
   writeSafely(process.stderr, `${summary}\n`);
+  writeSafely(process.stderr, `  totals (sub-teams included): ${describeTotals(result.totals)}\n`);
   for (const rollback of result.rollbacks) {
     writeSafely(process.stderr, `  rollback to checkpoint ${rollback.to} (${rollback.automatic ? 'automatic' : 'manual'}): ${rollback.reason}\n`);
   }

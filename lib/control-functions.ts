@@ -54,7 +54,8 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     entry: entryOf('begin-task.lambda.ts'),
     description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
     tableGrants: [
-      // The task's input (Put, in the start's transaction) and head (Update: the epoch); a resume reads the input.
+      // The task's input (Put, in the start's transaction), head (Update: the epoch) and status item
+      // (Update: RUNNING; a nested task is added to its parent's); a resume reads the input.
       { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
       // Its owner, claimed in the same transaction (Put); read when a start is refused, a resumed task is not found, or a nested task's parent is checked.
       { actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], partitions: [CHECKPOINT_PARTITIONS.taskOwners] },
@@ -79,9 +80,13 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
     id: 'RequestApproval',
     entry: entryOf('request-approval.lambda.ts'),
     description: 'Legion: an escalated run waits for a human (stores the request, puts ApprovalRequested on the bus)',
-    // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
-    // decision if there is one); GetItem reads an approval.
-    tableGrants: [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] }],
+    tableGrants: [
+      // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
+      // decision if there is one); GetItem reads an approval.
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] },
+      // UpdateItem sets the task's status item WAITING.
+      { actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
+    ],
     putsEvents: true,
     // A task decided before (a resume) is answered at once, on the new execution's token.
     answersCallbacks: true,

@@ -4,8 +4,9 @@
  * rule for `RunRequested` events of that pattern that invokes the start-run function (which starts
  * the team's state machine, once per idempotency key); and a rule on the default bus for the
  * "Step Functions Execution Status Change" events of Legion's state machines, which invokes
- * publish-outcome (it puts `RunSucceeded` / `RunFailed` / `RunEscalated` on the bus). No ASL file
- * changes: Step Functions emits the status changes by itself.
+ * publish-outcome (it puts `RunSucceeded` / `RunFailed` / `RunEscalated` on the bus, with the run's
+ * totals, and records how every execution ended on its task's status item in the checkpoint
+ * table). No ASL file changes: Step Functions emits the status changes by itself.
  *
  * Every rule target has a dead-letter queue and a retry policy; both functions send invocations
  * that still fail after Lambda's async retries to a second queue, with the error. The rule patterns
@@ -13,6 +14,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +27,7 @@ import { ENV, PATTERN_NAMES, type PatternName } from '../functions/shared/contra
 import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/shared/events.ts';
 import { defaultTeamOf } from '../functions/shared/patterns.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
+import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** A deployed team as the triggers need it: its definition and its state machine. */
@@ -38,6 +41,8 @@ export interface EventTriggersProps extends LegionLogOptions {
   readonly teams: Readonly<Record<string, TriggeredTeam>>;
   /** The Legion event bus: RunRequested rules go on it, outcome events are put on it. */
   readonly bus: events.IEventBus;
+  /** The checkpoint table: publish-outcome reads a run's totals there and records how each execution ended. */
+  readonly table: dynamodb.ITable;
   /**
    * How long EventBridge keeps trying to deliver an event to a target before dead-lettering it.
    *
@@ -56,7 +61,7 @@ export interface EventTriggersProps extends LegionLogOptions {
  * @example
  * ```ts
  * const bus = new events.EventBus(this, 'EventBus', { eventBusName: 'legion' });
- * const triggers = new EventTriggers(this, 'Events', { teams: stack.teams, bus });
+ * const triggers = new EventTriggers(this, 'Events', { teams: stack.teams, bus, table: checkpoints.table });
  * triggers.runRequestedRules.pipeline; // starts pipeline runs
  * ```
  */
@@ -80,7 +85,7 @@ export class EventTriggers extends Construct {
 
   public constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
-    const { teams, bus, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
+    const { teams, bus, table, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
     const stack = Stack.of(this);
     const deployed = Object.values(teams);
     this.machines = deployedMachines(deployed);
@@ -107,6 +112,7 @@ export class EventTriggers extends Construct {
     this.publishOutcome = controlFunction('PublishOutcome', 'publish-outcome.lambda.ts', 'Legion: publishes RunSucceeded / RunFailed / RunEscalated when an execution ends', {
       [ENV.stateMachines]: machinesJson,
       [ENV.eventBusName]: this.bus.eventBusName,
+      [ENV.tableName]: table.tableName,
     });
 
     const targetOptions = { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts };
@@ -129,6 +135,9 @@ export class EventTriggers extends Construct {
     // Least privilege: start exactly the teams' machines; describe only their executions; put only on this bus.
     for (const { stateMachine } of deployed) stateMachine.grantStartExecution(this.startRun.function);
     this.bus.grantPutEventsTo(this.publishOutcome.function);
+    // Every team's tasks: UpdateItem records how an execution ended on its status item; GetItem
+    // (status items, task heads) and Query (checkpoints, detections) read a run's totals.
+    grantItems(table, this.publishOutcome.function, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.anyTeam]);
     this.publishOutcome.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:DescribeExecution'],

@@ -168,7 +168,7 @@ export class LegionStack extends Stack {
     // Every machine (sub-teams' too) has an Escalate state whose token request-approval may answer.
     this.control.allowCallbacksFrom(Object.values(this.teams).map((deployed) => deployed.stateMachine));
 
-    this.events = new EventTriggers(eventsScope, 'Default', { teams: this.teams, bus: this.bus, logRetention: props.logRetention });
+    this.events = new EventTriggers(eventsScope, 'Default', { teams: this.teams, bus: this.bus, table: this.checkpoints.table, logRetention: props.logRetention });
 
     this.approvals = new ApprovalNotifications(this, 'Approvals', { eventBus: this.bus });
     new CfnOutput(this, 'ApprovalTopicArn', {

@@ -20,6 +20,7 @@ import type { ModelProvider } from '../functions/shared/models/model-provider.ts
 import type { PutEventsClient } from '../functions/shared/put-event.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
+import { type CheckpointWriteFaults, ThrottledCheckpointManager } from './checkpoint-faults.ts';
 import { LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { LocalLambda, type LocalHandler } from './local-lambda.ts';
 import type { TelemetrySink } from './telemetry-sink.ts';
@@ -40,6 +41,8 @@ export interface LocalAgentOptions {
   events?: PutEventsClient | undefined;
   /** Agents with `resources`: wraps the team's pool they lease from (e.g. `--inject deadlock` holds between leases). @default none */
   wrapResourcePool?: ((pool: LeasingPool) => LeasingPool) | undefined;
+  /** A fraction of its checkpoint saves fail as throttled (`--inject checkpoint-failures:<rate>`, a scripted fault); one counter for the whole runtime. @default none */
+  checkpointWrites?: CheckpointWriteFaults | undefined;
 }
 
 export interface LocalAgent {
@@ -60,7 +63,11 @@ export function createLocalAgent(options: LocalAgentOptions): LocalAgent {
   };
   const built = createAgentDependencies(config, { documentClient: options.documentClient, model: options.model, events: options.events });
   const { resourcePool } = built;
-  const deps = resourcePool && options.wrapResourcePool ? { ...built, resourcePool: options.wrapResourcePool(resourcePool) } : built;
+  const leasing = resourcePool && options.wrapResourcePool ? { ...built, resourcePool: options.wrapResourcePool(resourcePool) } : built;
+  const { checkpointWrites } = options;
+  const deps = checkpointWrites
+    ? { ...leasing, checkpoints: new ThrottledCheckpointManager({ client: options.documentClient, tableName: config.tableName, team: config.team }, checkpointWrites) }
+    : leasing;
   options.telemetry.attach(deps.logger, deps.metrics);
   return { config, deps, handler: createAgentHandler(config, deps), functionArn: functionArnOf(agentId) };
 }

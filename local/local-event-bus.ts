@@ -159,6 +159,20 @@ export class LocalEventBus {
     return { failedEntryCount: results.filter((result) => result.errorCode !== undefined).length, entries: results };
   }
 
+  /**
+   * Puts an event an AWS service sends (source `aws.*`, e.g. a CloudWatch alarm's state change),
+   * which PutEvents refuses from callers; it is matched and delivered as {@link putEvents} does.
+   *
+   * @throws {InvalidEventError} when the entry is not valid, or its source is not an AWS service's
+   */
+  public async putServiceEvent(entry: PutEventsEntry): Promise<PutEventsResultEntry> {
+    const problems = validatePutEventsEntry(entry, this, 'aws');
+    if (problems.length > 0) throw new InvalidEventError(`event bus ${this.name}`, problems);
+    const event = this.toEvent(entry);
+    this.events.push(event);
+    return { eventId: event.id, event, ...(await this.deliver(event)) };
+  }
+
   private async deliver(event: BusEvent): Promise<Pick<PutEventsResultEntry, 'matchedRules' | 'deliveries'>> {
     const matched = [...this.rules.values()].filter((rule) => matchesEventPattern(rule.eventPattern, event));
     if (matched.length === 0) this.undeliverable.push(event);
@@ -226,18 +240,20 @@ export function localEventsClient(bus: LocalEventBus, options: { repeat?: (entri
 /**
  * What is wrong with a PutEvents entry for this bus, as EventBridge would refuse it: missing
  * Source / DetailType / Detail, a Detail that is not a JSON object, a source in the reserved
- * `aws.` namespace, another bus named, or an event over 256 KB. Empty when it is fine.
+ * `aws.` namespace, another bus named, or an event over 256 KB. Empty when it is fine. With
+ * `sender` 'aws' (an AWS service's own event, see putServiceEvent), the source must be in `aws.`.
  *
  * @example
  * ```ts
  * validatePutEventsEntry({ Source: 'legion', DetailType: 'RunRequested', Detail: '[]' }, bus); // ['Detail: must be a JSON object']
  * ```
  */
-export function validatePutEventsEntry(entry: PutEventsEntry, bus: Pick<LocalEventBus, 'name' | 'arn'>): string[] {
+export function validatePutEventsEntry(entry: PutEventsEntry, bus: Pick<LocalEventBus, 'name' | 'arn'>, sender: 'caller' | 'aws' = 'caller'): string[] {
   const problems: string[] = [];
   const text = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
   if (!text(entry.Source)) problems.push('Source: required');
-  else if (entry.Source.startsWith('aws.')) problems.push(`Source: "${entry.Source}" is reserved for AWS services`);
+  else if (sender === 'caller' && entry.Source.startsWith('aws.')) problems.push(`Source: "${entry.Source}" is reserved for AWS services`);
+  else if (sender === 'aws' && !entry.Source.startsWith('aws.')) problems.push(`Source: "${entry.Source}" is not an AWS service's (aws.*)`);
   if (!text(entry.DetailType)) problems.push('DetailType: required');
   if (!text(entry.Detail)) problems.push('Detail: required');
   else {

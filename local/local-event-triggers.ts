@@ -53,7 +53,7 @@ export interface TriggeredRun {
 }
 
 export interface LocalEventTriggersOptions {
-  runtime: Pick<LocalRuntime, 'run' | 'describeTask' | 'telemetry'>;
+  runtime: Pick<LocalRuntime, 'run' | 'describeTask' | 'telemetry' | 'statuses'>;
   bus: LocalEventBus;
   /** The teams events may start. @default the example team of every pattern */
   teams?: readonly TeamDefinition[];
@@ -169,6 +169,9 @@ export class LocalEventTriggers {
       },
       eventBusName: bus.name,
       machines: this.machines.map(({ definition: _definition, ...machine }) => machine),
+      // The run has recorded how it ended already (the runtime does, for `legion run` too): the same
+      // status again, under the same execution name, so the two never disagree.
+      statuses: this.runtime.statuses,
       logger,
       metrics,
     });

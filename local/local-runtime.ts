@@ -16,12 +16,13 @@
  * ```
  */
 import { type ApprovalSweep, createApprovalKeeperHandler } from '../functions/control/approval-keeper.ts';
-import { createBeginTaskHandler } from '../functions/control/begin-task.ts';
+import { NestedTaskInputSchema, createBeginTaskHandler } from '../functions/control/begin-task.ts';
 import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
 import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
 import { type RequestApprovalDependencies, createRequestApprovalHandler } from '../functions/control/request-approval.ts';
 import { createRecordDetectionHandler } from '../functions/control/record-detection.ts';
 import type { DetectionRecord } from '../functions/shared/contracts/detections.ts';
+import type { RunTotals } from '../functions/shared/contracts/run-totals.ts';
 import { DetectionLog } from '../functions/shared/detection-log.ts';
 import { createSettleAwardHandler } from '../functions/control/settle-award.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
@@ -44,6 +45,7 @@ import type { ModelProvider, ModelReply, ModelRequest } from '../functions/share
 import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
 import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';
+import { type StoppedTaskStatus, type TaskStatus, TaskStatusStore } from '../functions/shared/task-status-store.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
@@ -53,6 +55,8 @@ import { createLocalAgent, localAgentLambda } from './local-agent.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
+import { type CheckpointFaults, CheckpointWriteFaults } from './checkpoint-faults.ts';
+import { metricsFileOf } from './metrics-file.ts';
 
 /**
  * WAITING: escalated, the run waits for a human decision (`approve` / `reject`).
@@ -89,6 +93,11 @@ export interface RunResult {
   approval?: ApprovalSummary;
   /** Loops, hallucinated consensus and deadlocks detected in the task, oldest first: what, where, and what was done. */
   detections: DetectionRecord[];
+  /**
+   * The task's totals over all its executions' steps and every sub-team's (tokens, model calls,
+   * agent steps, checkpoints, rollbacks, detections, budget refusals): restored steps count once.
+   */
+  totals: RunTotals;
   durationMs: number;
 }
 
@@ -146,6 +155,8 @@ export interface LocalRuntimeOptions {
   approvalWaitMs?: number | undefined;
   /** The clock of approvals: when they are requested and decided, and whether their deadline passed. @default Date.now */
   now?: (() => number) | undefined;
+  /** A fraction of the agents' checkpoint saves fail as throttled (`--inject checkpoint-failures:<rate>`, a scripted fault). @default none */
+  checkpointFaults?: CheckpointFaults | undefined;
 }
 
 /** The function ARN an agent has in the local runtime. */
@@ -167,6 +178,8 @@ interface ExecutionScope {
   onTaskTokenPending?: (() => void) | undefined;
   /** Nested teams' agents lease as the parent's do. */
   leasing?: LeasingRunOptions | undefined;
+  /** Whether the execution stopped because it waits for a human (not a crash): nested tasks stopped with it keep their status. */
+  waiting?: (() => boolean) | undefined;
 }
 
 export class LocalRuntime {
@@ -178,17 +191,23 @@ export class LocalRuntime {
   private readonly auctionHouse: LocalAuctionHouse;
   private readonly approvals: ApprovalStore;
   private readonly detections: DetectionLog;
+  /** The tasks' status items (unscoped, as the control functions' store in AWS: scope it with forTeam). */
+  public readonly statuses: TaskStatusStore;
   /** Where escalated executions' callback tokens are answered (Step Functions' SendTask* API: success, failure, heartbeat). */
   public readonly taskTokens = new LocalTaskTokens();
   private readonly approvalWaitMs: number;
   private readonly model: ModelProvider;
   private readonly progressCheckpointSeconds: number | undefined;
+  /** One count of checkpoint saves for every agent of the runtime, when some must fail. */
+  private readonly checkpointWrites: CheckpointWriteFaults | undefined;
 
   private constructor(
     public readonly db: DynamoDbLocal,
     options: LocalRuntimeOptions,
   ) {
-    this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream });
+    // With a data folder, metrics add up across runs and processes there (for `legion alarms`).
+    this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream, metricsFile: options.dataDir ? metricsFileOf(options.dataDir) : undefined });
+    this.checkpointWrites = options.checkpointFaults ? new CheckpointWriteFaults(options.checkpointFaults) : undefined;
     // Unscoped, as the control functions' stores are in AWS: each use is scoped to a team (forTeam).
     const table = { client: db.documentClient(), tableName: LOCAL_TABLE_NAME, team: UNSCOPED_TEAM };
     this.store = new CheckpointManager(table);
@@ -198,6 +217,7 @@ export class LocalRuntime {
     this.auctions = new AuctionStore(table);
     this.approvals = new ApprovalStore({ ...table, ...(options.now ? { now: options.now } : {}) });
     this.detections = new DetectionLog(table);
+    this.statuses = new TaskStatusStore(table);
     this.approvalWaitMs = options.approvalWaitMs ?? 0;
     this.auctionHouse = new LocalAuctionHouse({
       bus: this.eventBus,
@@ -247,6 +267,8 @@ export class LocalRuntime {
     const { team, taskId } = request;
     const store = this.store.forTeam(team.name);
     const checkpointsBefore = (await store.list(taskId)).filter((checkpoint) => checkpoint.valid && checkpoint.kind === 'step').length;
+    // Every Begin that takes the task raises its epoch: unchanged after the run, this execution never began it.
+    const { epoch: epochBefore } = await store.rollbackSummary(taskId);
     if (team.pattern === 'auction') {
       this.auctionHouse.install(team);
       this.auctionHouse.setFaults(taskId, request.auctionFaults ?? { lateBidders: [], duplicateBidders: [] });
@@ -264,7 +286,7 @@ export class LocalRuntime {
       stop.abort();
     };
     const leasing: LeasingRunOptions = { wrapResourcePool: request.wrapResourcePool, leaseWaitTimeoutMs: request.leaseWaitTimeoutMs };
-    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending, leasing };
+    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending, leasing, waiting: () => pending.waiting };
     const machine = await this.buildMachine(team, model, request.onProgress, scope);
     const started = performance.now();
     let output: unknown = null;
@@ -280,10 +302,16 @@ export class LocalRuntime {
       request.signal?.removeEventListener('abort', abort);
     }
     const checkpoints = await store.list(taskId);
-    const { log: rollbacks } = await store.rollbackSummary(taskId);
+    const { log: rollbacks, epoch } = await store.rollbackSummary(taskId);
     const approval = await this.approvals.forTeam(team.name).get(taskId);
+    const status: RunStatus = pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error);
+    // In AWS publish-outcome records how an execution ended; here the runtime is Step Functions.
+    // Not for an execution refused at Begin (a task id run again with another input): the task's
+    // status is its own execution's. The same status as publish-outcome's, for the event-triggered runs it also sees.
+    const statuses = this.statuses.forTeam(team.name);
+    if (epoch > epochBefore) await statuses.finish(taskId, status, { executionName });
     return {
-      status: pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error),
+      status,
       taskId,
       pattern: team.pattern,
       team: team.name,
@@ -296,6 +324,7 @@ export class LocalRuntime {
       ...(team.pattern === 'auction' ? { auction: await this.auctions.forTeam(team.name).summary(taskId) } : {}),
       ...(approval ? { approval: withoutToken(approval) } : {}),
       detections: await this.detections.forTeam(team.name).list(taskId),
+      totals: await statuses.totals(taskId),
       trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
       durationMs: Math.round(performance.now() - started),
     };
@@ -399,6 +428,25 @@ export class LocalRuntime {
     return this.store.forTeam(await this.teamOf(taskId)).rollback(taskId, options);
   }
 
+  /**
+   * The status item of a task (found by its id alone), its totals (sub-teams included) and the
+   * statuses of its child tasks; undefined for an unknown task or one without a status item.
+   */
+  public async taskStatus(taskId: string): Promise<{ status: TaskStatus; totals: RunTotals; children: TaskStatus[] } | undefined> {
+    const owner = await this.store.findOwner(taskId);
+    if (!owner) return undefined;
+    const statuses = this.statuses.forTeam(owner.team);
+    const status = await statuses.get(taskId);
+    if (!status) return undefined;
+    const children = await Promise.all(status.children.map((child) => this.statuses.forTeam(child.team).get(child.taskId)));
+    return { status, totals: await statuses.totals(taskId), children: children.filter((child): child is TaskStatus => child !== undefined) };
+  }
+
+  /** Every task's status, the most recently updated first (a Scan of the local table: see TaskStatusStore.list). */
+  public taskStatuses(): Promise<TaskStatus[]> {
+    return this.statuses.list();
+  }
+
   /** @throws {TaskNotFoundError} when no team owns the task id */
   private async teamOf(taskId: string): Promise<string> {
     const owner = await this.store.findOwner(taskId);
@@ -427,6 +475,7 @@ export class LocalRuntime {
         extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds, leaseWaitTimeoutMs: scope.leasing?.leaseWaitTimeoutMs, eventBusName: this.eventBus.name },
         events: localEventsClient(this.eventBus),
         wrapResourcePool: scope.leasing?.wrapResourcePool,
+        checkpointWrites: this.checkpointWrites,
       });
       return localAgentLambda(team.name, agent, withProgress(definition.id, agent.handler, counter, onProgress));
     });
@@ -453,11 +502,27 @@ export class LocalRuntime {
       if (!child) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded (load the team with loadTeamFile)`]);
       if (runners.has(localStateMachineArn(child.name))) continue;
       const parentHook = scope.onStateEntered;
-      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, leasing: scope.leasing, onStateEntered: parentHook && ((state) => {
+      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, leasing: scope.leasing, waiting: scope.waiting, onStateEntered: parentHook && ((state) => {
           parentHook(`${child.name}/${state}`);
         }) };
       const machine = await this.buildMachine(child, model, onProgress, childScope);
-      runners.set(localStateMachineArn(child.name), (input, executionName) => machine.run(input, { executionName, ...childScope }));
+      runners.set(localStateMachineArn(child.name), async (input, executionName) => {
+        // As publish-outcome records a nested execution's end in AWS (its parent publishes the run's outcome).
+        const nested = NestedTaskInputSchema.safeParse(input);
+        const finish = async (status: StoppedTaskStatus): Promise<void> => {
+          if (nested.success) await this.statuses.forTeam(child.name).finish(nested.data.nestedTask.taskId, status, { executionName });
+        };
+        try {
+          const output = await machine.run(input, { executionName, ...childScope });
+          await finish('SUCCEEDED');
+          return output;
+        } catch (failure) {
+          if (failure instanceof ExecutionFailedError) await finish(statusOf({ error: failure.errorName, cause: failure.errorCause }));
+          // Stopped to wait for a human: the task that escalated says WAITING (request-approval), the others keep theirs.
+          else if (failure instanceof ExecutionAbortedError && scope.waiting?.() !== true) await finish('ABORTED');
+          throw failure;
+        }
+      });
     }
     return runners;
   }
@@ -470,6 +535,7 @@ export class LocalRuntime {
       auctions: this.auctions,
       approvals: this.approvals,
       detections: this.detections,
+      statuses: this.statuses,
       callbacks: this.taskTokens,
       events: localEventsClient(this.eventBus),
       eventBusName: this.eventBus.name,

@@ -122,7 +122,8 @@ export async function emitCommand(file: string, options: EmitOptions): Promise<n
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
   progress.start(`Starting DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
   const report = await withLocalRuntime(
-    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined },
+    // watchAlarms: the runs the events started may move alarms (told on stderr, put on the bus).
+    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined, watchAlarms: true },
     async (runtime): Promise<EmitReport> => {
       const { LocalEventTriggers } = await import('../../local/local-event-triggers.ts');
       // The runtime's own bus: the runs events start (an auction's announcements and bids) use it too.

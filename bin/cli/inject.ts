@@ -14,6 +14,9 @@
  *   until the conflict rule takes the highest-ranked peer's), `hallucination` (pipeline and peer-to-peer: a
  *   fabricated market statistic the other stages or peers build on), `deadlock` (supervisor-worker
  *   and peer-to-peer: two agents lease a database lock and a verification key in opposite orders).
+ * - `checkpoint-failures:<rate>`: that fraction of the agents' checkpoint writes (0 < rate <= 1) fail
+ *   as a throttled DynamoDB table makes them fail; the steps are retried by the state machine, and
+ *   the CheckpointFailureRate alarm can be driven with it (local/checkpoint-faults.ts).
  * All but `crash` are scripted shortcuts, not model or bus behaviour. The option repeats, so a
  * crash can be injected in the middle of a recovery.
  */
@@ -24,6 +27,7 @@ import { PATTERNS } from '../../functions/shared/patterns.ts';
 import type { PatternName } from '../../functions/shared/contract.ts';
 import { type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
 import type { AuctionFaults } from '../../local/local-auction.ts';
+import type { CheckpointFaults } from '../../local/checkpoint-faults.ts';
 import { allStates } from '../../local/asl.ts';
 import { hallucinationScenario } from '../../local/scenarios/hallucination.ts';
 import { loopScenario } from '../../local/scenarios/loop.ts';
@@ -42,9 +46,11 @@ export interface Injection {
   team?: TeamDefinition;
   /** deadlock: how the run's resource pool behaves (a hold between leases, so the deadlock forms every time). */
   runOptions?: LeasingRunOptions;
+  /** checkpoint-failures: the fraction of checkpoint writes that fail as throttled. */
+  checkpointFaults?: CheckpointFaults;
 }
 
-const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination or deadlock';
+const FORMS = 'crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination, deadlock or checkpoint-failures:<rate>';
 
 /** The failure modes `--inject` reproduces, and the patterns each applies to offline. */
 interface FailureMode {
@@ -62,6 +68,7 @@ const FAILURE_MODES: Record<string, FailureMode> = {
 /** Parses an `--inject` value for a team, checking the state exists in its pattern's ASL (or the bidder in the team). */
 export function parseInjection(value: string, pattern: PatternName, team?: TeamDefinition): Injection {
   if (value === 'deadlock') return deadlockOf(pattern, team);
+  if (value === 'checkpoint-failures' || value.startsWith('checkpoint-failures:')) return checkpointFailures(value);
   const [mode, variant, ...rest] = value.split(':');
   if (mode !== undefined && Object.hasOwn(FAILURE_MODES, mode)) return failureModeInjection(mode, variant, rest.length, pattern, team);
   const match = /^(crash|inconsistent|fail|late-bid|duplicate-bid):([^:]+)(?::(.*))?$/.exec(value);
@@ -89,6 +96,8 @@ export function parseInjections(values: readonly string[], pattern: PatternName,
   const scenarios = parsed.flatMap((injection) => injection.scenarios ?? []);
   const deadlock = parsed.find((injection) => injection.team);
   if (parsed.filter((injection) => injection.team).length > 1) throw new UsageError('--inject deadlock may be given once');
+  const checkpointFaults = parsed.filter((injection) => injection.checkpointFaults);
+  if (checkpointFaults.length > 1) throw new UsageError('--inject checkpoint-failures:<rate> may be given once');
   return {
     ...(deadlock?.team ? { team: deadlock.team } : {}),
     ...(deadlock?.runOptions ? { runOptions: deadlock.runOptions } : {}),
@@ -96,7 +105,19 @@ export function parseInjections(values: readonly string[], pattern: PatternName,
     ...(crashes[0] ? { onStateEntered: crashes[0] } : {}),
     ...(modelFaults.length > 0 ? { modelFaults } : {}),
     ...(lateBidders.length + duplicateBidders.length > 0 ? { auctionFaults: { lateBidders, duplicateBidders } } : {}),
+    ...(checkpointFaults[0]?.checkpointFaults ? { checkpointFaults: checkpointFaults[0].checkpointFaults } : {}),
   };
+}
+
+/** `checkpoint-failures:<rate>`: a decimal fraction above 0 and at most 1 (0.2: one write in five fails). */
+function checkpointFailures(value: string): Injection {
+  const rate = value.slice('checkpoint-failures:'.length);
+  if (!value.includes(':') || rate === '') throw new UsageError('--inject checkpoint-failures needs a rate: checkpoint-failures:<rate>, e.g. checkpoint-failures:0.2');
+  const failureRate = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(rate) ? Number(rate) : Number.NaN;
+  if (!(failureRate > 0 && failureRate <= 1)) {
+    throw new UsageError(`--inject ${value}: the rate must be a fraction above 0 and at most 1 (e.g. 0.2: one checkpoint write in five fails), got "${rate}"`);
+  }
+  return { checkpointFaults: { failureRate } };
 }
 
 function deadlockOf(pattern: PatternName, team?: TeamDefinition): Injection {

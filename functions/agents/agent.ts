@@ -26,13 +26,16 @@ import type { DetectionLog } from '../shared/detection-log.ts';
 import { BudgetExceededError, InvalidEventError, describeIssues } from '../shared/errors.ts';
 import type { TokenBudgets } from '../shared/budget-store.ts';
 import { BudgetedModel } from '../shared/models/budgeted-model.ts';
+import type { ModelCallMeter } from '../shared/models/model-call-meter.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
 import { classifyErrors } from '../shared/middlewares/classify-errors.ts';
+import { type TaskStatusMiddleware, taskStatus } from '../shared/middlewares/task-status.ts';
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
 import type { PutEventsClient } from '../shared/put-event.ts';
 import type { LeasingPool } from '../shared/resource-pool.ts';
+import type { TaskStatusStore } from '../shared/task-status-store.ts';
 import { agentLeases } from './agent-leases.ts';
 import { checkStepResult } from './output-invariants.ts';
 import { stepNamed } from './steps/index.ts';
@@ -43,6 +46,11 @@ export interface AgentDependencies {
   /** Token budgets every model call spends from. @default none: calls are not budgeted */
   budgets?: Pick<TokenBudgets, 'reserve' | 'settle'> | undefined;
   checkpoints: CheckpointManager;
+  /**
+   * The task's status item, updated around each step (state, agent, steps done, tokens, model
+   * calls, budget refusals). createAgentDependencies always gives one. @default none: no status is kept
+   */
+  taskStatus?: Pick<TaskStatusStore, 'stepStarted' | 'stepFinished' | 'stepFailed' | 'budgetRefused'> | undefined;
   logger: Logger;
   metrics: Metrics;
   tracer: Tracer;
@@ -92,22 +100,32 @@ function parseStepEvent(event: StepEnvelope, definition: AgentStepDefinition): {
   return { data: parsed.data };
 }
 
-/** Runs one step of one agent: no middlewares, no checkpoint. Tests may call it directly. */
-export async function runAgentStep(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): Promise<StepResultBase> {
+/**
+ * Runs one step of one agent: no middlewares, no checkpoint. Tests may call it directly. With a
+ * `meter`, the step's model calls (those that reach the model) are counted on it.
+ */
+export async function runAgentStep(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies, meter?: ModelCallMeter): Promise<StepResultBase> {
   const definition = definitionFor(event, config);
   const parsed = parseStepEvent(event, definition);
   if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
-  const result = await definition.run(parsed.data, { config, model: budgetedModel(event.taskId, config, deps), logger: deps.logger });
+  const started = performance.now();
+  const result = await definition.run(parsed.data, { config, model: budgetedModel(event.taskId, config, deps, meter), logger: deps.logger });
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
   deps.metrics.addMetric(METRICS.agentSteps, MetricUnit.Count, 1);
+  // Steps that ran to their end, as AgentSteps counts them: a restored step never gets here.
+  deps.metrics.addMetric(METRICS.agentStepDuration, MetricUnit.Milliseconds, Math.round(performance.now() - started));
   return result;
 }
 
-/** The agent's model, spending from the agent's and the task's token budgets; every request names the agent. */
-function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies): ModelProvider {
+/**
+ * The agent's model, spending from the agent's and the task's token budgets; every request names
+ * the agent. The meter sits below the budget: a refused call never reaches the model, nor the count.
+ */
+function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
   const agentId = config.agent.id;
-  const model: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId }) };
+  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId }) };
+  const model = meter ? meter.wrap(named) : named;
   if (!deps.budgets) return model;
   return new BudgetedModel(model, deps.budgets, {
     taskId,
@@ -130,14 +148,20 @@ export function checkAgentResult(event: StepEnvelope, result: StepResultBase, co
  * store, throttling, permissions, configuration) leave it under the names the state machines match
  * in INFRASTRUCTURE_ERRORS (see classify-errors.ts); the agent's own errors keep theirs. verifyOutput comes after
  * checkpoint so that its `after` runs first: an inconsistent result is refused before it can be
- * checkpointed. The leases come last: a step restored from its checkpoint returns early from
- * checkpoint's `before`, so it takes none, and a step that runs holds them around its work only.
+ * checkpointed. The task's status comes right after checkpoint, for the same reason as the leases:
+ * a step restored from its checkpoint returns early from checkpoint's `before`, so it neither
+ * shows as running nor counts as done. The leases come last: a restored step takes none, and a
+ * step that runs holds them around its work only. A failed status write fails the step as an
+ * infrastructure error, as a failed checkpoint write does (classifyErrors sees it).
  *
  * @throws {ConfigurationError} when the agent has resources but `deps` has no pool or detection log
  */
 export function createAgentHandler(config: AgentConfig, deps: AgentDependencies): AgentHandler {
   deps.logger.appendKeys({ team: config.team, agent: config.agent.id });
-  const handler = middy<StepEnvelope, StepResultBase>((event: StepEnvelope) => runAgentStep(event, config, deps))
+  const status: TaskStatusMiddleware<StepEnvelope, StepResultBase> | undefined = deps.taskStatus
+    ? taskStatus({ store: deps.taskStatus, agentId: config.agent.id, metrics: deps.metrics })
+    : undefined;
+  const handler = middy<StepEnvelope, StepResultBase>((event: StepEnvelope) => runAgentStep(event, config, deps, status?.meterOf(event)))
     .use(captureLambdaHandler(deps.tracer))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
@@ -163,6 +187,7 @@ export function createAgentHandler(config: AgentConfig, deps: AgentDependencies)
         progressIntervalMs: progressCheckpointSecondsOf(config) * 1000,
       }),
     )
+    .use(status ? [status] : [])
     .use(verifyOutput<StepEnvelope, StepResultBase>({ agentId: config.agent.id, check: (event, result) => checkAgentResult(event, result, config) }))
     .use(agentLeases(config, deps));
   return handler;

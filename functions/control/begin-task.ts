@@ -3,7 +3,9 @@
  * input under its task id (the execution name); an execution whose input is
  * `{ "resume": { "taskId": "..." } }` reloads that task's input instead. Either way the task's
  * epoch is raised, so writers of an earlier execution of the task are fenced off, and the steps it
- * already checkpointed are not run again (see the checkpoint middleware).
+ * already checkpointed are not run again (see the checkpoint middleware). The task's status item
+ * says RUNNING under this execution (functions/shared/task-status-store.ts); a nested task is
+ * recorded as a child in its parent's item, so that the parent's totals include it.
  *
  * @example
  * ```ts
@@ -19,6 +21,7 @@ import { METRICS } from '../shared/contract.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import type { ApprovalStatus, ApprovalStore } from '../shared/approval-store.ts';
 import { InvalidTaskIdError } from '../shared/errors.ts';
+import type { TaskRef, TaskStatusStore } from '../shared/task-status-store.ts';
 import { ROOT_TASK_ID_RULE, TaskIdSchema, assertRootTaskId, isChildOf } from '../shared/task-id.ts';
 
 export const BeginTaskEventSchema = z.object({
@@ -52,6 +55,8 @@ export interface BeginTaskDependencies {
   checkpoints: CheckpointManager;
   /** Where a resumed task finds the approval it escalated to before. */
   approvals: Pick<ApprovalStore, 'forTeam'>;
+  /** The tasks' status items. createControlDependencies always gives them. @default none: no status is kept */
+  statuses?: Pick<TaskStatusStore, 'forTeam'> | undefined;
   logger: Logger;
   metrics: Metrics;
 }
@@ -73,9 +78,15 @@ const NO_APPROVAL: BeginApproval = { status: 'NONE', escalation: { Error: '', Ca
 export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<BeginTaskResult> {
   const checkpoints = deps.checkpoints.forTeam(event.team);
   const resume = ResumeInputSchema.safeParse(event.input);
+  const parent = resume.success ? undefined : await parentOf(event, deps);
   const start = resume.success
     ? await checkpoints.resumeTask(checkedTaskId(resume.data.resume.taskId), event.startedAt)
-    : await checkpoints.startTask(await taskIdOf(event, deps), event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
+    : await checkpoints.startTask(parent?.child ?? rootTaskId(event), event.input, { team: event.team, pattern: event.pattern }, event.startedAt);
+  if (deps.statuses) {
+    // After the start, which fenced off older executions: the status says which execution runs now.
+    await deps.statuses.forTeam(event.team).begin(start.taskId, { pattern: event.pattern, executionName: event.executionName, parent: parent?.ref });
+    if (parent) await deps.statuses.forTeam(parent.ref.team).addChild(parent.ref.taskId, { team: event.team, taskId: start.taskId });
+  }
   deps.logger.info(start.resumed ? 'task resumed' : 'task started', { taskId: start.taskId, epoch: start.epoch });
   deps.metrics.addMetric(start.resumed ? METRICS.tasksResumed : METRICS.tasksStarted, MetricUnit.Count, 1);
   const approval = start.resumed ? await deps.approvals.forTeam(event.team).get(start.taskId) : undefined;
@@ -86,24 +97,31 @@ export async function beginTask(event: BeginTaskEvent, deps: BeginTaskDependenci
 }
 
 /**
- * The task id of a fresh execution: its execution name (a root id), or for a nested execution the
- * child id its parent derives, checked against the parent's record.
+ * The task id of a fresh root execution: its execution name.
  *
- * @throws {InvalidTaskIdError} when the id breaks the rule, or the nested task is not its parent's
+ * @throws {InvalidTaskIdError} when the id breaks the rule
  */
-async function taskIdOf(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<string> {
+function rootTaskId(event: BeginTaskEvent): string {
+  assertRootTaskId(event.executionName);
+  return event.executionName;
+}
+
+/**
+ * A fresh nested execution's task: the child id its parent derives, checked against the parent's
+ * record, and the parent. Undefined for any other execution.
+ *
+ * @throws {InvalidTaskIdError} when the nested task is not its parent's
+ */
+async function parentOf(event: BeginTaskEvent, deps: BeginTaskDependencies): Promise<{ child: string; ref: TaskRef } | undefined> {
   const nested = NestedTaskInputSchema.safeParse(event.input);
-  if (!nested.success) {
-    assertRootTaskId(event.executionName);
-    return event.executionName;
-  }
+  if (!nested.success) return undefined;
   const { taskId, parentTaskId, parentTeam } = nested.data.nestedTask;
   if (!isChildOf(taskId, parentTaskId, event.team)) throw new InvalidTaskIdError(taskId, `not a task id that task ${parentTaskId} derives for team ${event.team}`);
   const parent = await deps.checkpoints.findOwner(parentTaskId);
   if (parent?.team !== parentTeam || parent.pattern !== 'hierarchical') {
     throw new InvalidTaskIdError(taskId, `its parent ${parentTaskId} is not a hierarchical task of team ${parentTeam}`);
   }
-  return taskId;
+  return { child: taskId, ref: { team: parentTeam, taskId: parentTaskId } };
 }
 
 /** @throws {InvalidTaskIdError} unless `taskId` is a root or a derived child task id */

@@ -1,6 +1,6 @@
 /**
- * What every control function's Lambda entry point builds once per container: the checkpoint
- * store and the auction store on the configured table, a logger and metrics.
+ * What every control function's Lambda entry point builds once per container: the stores on the
+ * configured table (checkpoints, auctions, approvals, detections, task statuses), a logger and metrics.
  *
  * @example
  * ```ts
@@ -17,6 +17,7 @@ import { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { DetectionLog } from '../shared/detection-log.ts';
 import { readControlConfig } from '../shared/config.ts';
 import { UNSCOPED_TEAM } from '../shared/contract.ts';
+import { TaskStatusStore } from '../shared/task-status-store.ts';
 import { controlTelemetry } from './control-handler.ts';
 
 export interface ControlDependencies {
@@ -27,6 +28,8 @@ export interface ControlDependencies {
   approvals: ApprovalStore;
   /** Detected loops, hallucinated consensus and deadlocks, on the same table. */
   detections: DetectionLog;
+  /** The tasks' status items, on the same table. */
+  statuses: TaskStatusStore;
   logger: Logger;
   metrics: Metrics;
 }
@@ -41,6 +44,7 @@ export function createControlDependencies(serviceName: string): ControlDependenc
     auctions: new AuctionStore({ ...table, team: UNSCOPED_TEAM }),
     approvals: new ApprovalStore({ ...table, team: UNSCOPED_TEAM }),
     detections: new DetectionLog({ ...table, team: UNSCOPED_TEAM }),
+    statuses: new TaskStatusStore({ ...table, team: UNSCOPED_TEAM }),
     ...controlTelemetry(serviceName),
   };
 }

@@ -1,7 +1,11 @@
 /** Lambda entry point of the publish-outcome function (target of the execution status-change rule). */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readPublishOutcomeConfig } from '../shared/config.ts';
+import { UNSCOPED_TEAM } from '../shared/contract.ts';
+import { TaskStatusStore } from '../shared/task-status-store.ts';
 import { controlTelemetry } from './control-handler.ts';
 import { createPublishOutcomeHandler } from './publish-outcome.ts';
 
@@ -12,5 +16,7 @@ export const handler = createPublishOutcomeHandler({
   sfn: new SFNClient({}),
   eventBusName: config.eventBusName,
   machines: config.machines,
+  // Every team's executions end here: scoped per event (forTeam).
+  statuses: new TaskStatusStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName: config.tableName, team: UNSCOPED_TEAM }),
   ...controlTelemetry(serviceName),
 });

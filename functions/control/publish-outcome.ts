@@ -7,9 +7,15 @@
  * (`{ "resume": { "taskId" } }`) the task it resumed. Nested executions (a hierarchical team's
  * sub-teams) publish nothing: they are part of their parent's run, which reports the outcome.
  *
+ * Every execution's end, nested ones too, is recorded on its task's status item (only by the
+ * execution the task runs under: a late report of an execution a resume replaced changes nothing)
+ * and counted in `RunsCompleted` by team and status (dimension sets [service, team, status] and
+ * [service]). The outcome event carries the run's `totals`, sub-teams included
+ * (TaskStatusStore.totals).
+ *
  * @example
  * ```ts
- * const handler = createPublishOutcomeHandler({ events: new EventBridgeClient({}), sfn: new SFNClient({}), eventBusName, machines, logger, metrics });
+ * const handler = createPublishOutcomeHandler({ events: new EventBridgeClient({}), sfn: new SFNClient({}), eventBusName, machines, statuses, logger, metrics });
  * await handler(statusChangeEvent, context); // → RunSucceeded on the bus
  * ```
  */
@@ -27,9 +33,11 @@ import {
   type FinalExecutionStatus,
   type RunOutcomeDetail,
   outcomeEntry,
+  outcomeOf,
 } from '../shared/events.ts';
 import { NestedTaskInputSchema, ResumeInputSchema } from './begin-task.ts';
 import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
+import type { TaskStatusStore } from '../shared/task-status-store.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'publish-outcome';
@@ -53,6 +61,8 @@ export interface PublishOutcomeDependencies {
   sfn: DescribeExecutionClient;
   eventBusName: string;
   machines: readonly DeployedMachine[];
+  /** The tasks' status items: how each execution ended, and the run's totals. */
+  statuses: { forTeam(team: string): Pick<TaskStatusStore, 'finish' | 'totals'> };
   logger: Logger;
   metrics: Metrics;
 }
@@ -78,27 +88,37 @@ export async function publishOutcome(event: ExecutionStatusChangeEvent, deps: Pu
     output ??= described.output;
   }
   const parsedInput = parseJson(input);
-  if (NestedTaskInputSchema.safeParse(parsedInput).success) {
+  const nested = NestedTaskInputSchema.safeParse(parsedInput);
+  const resume = ResumeInputSchema.safeParse(parsedInput);
+  const taskId = nested.success ? nested.data.nestedTask.taskId : resume.success ? resume.data.resume.taskId : detail.name;
+  const run = {
+    taskId,
+    pattern: machine.pattern,
+    team: machine.team,
+    status,
+    output: parseJson(output),
+    error: detail.error == null ? undefined : { error: detail.error, cause: detail.cause ?? '' },
+  };
+  const statuses = deps.statuses.forTeam(machine.team);
+  const ended = outcomeOf(run).detail.status;
+  const recorded = await statuses.finish(taskId, ended, { executionName: detail.name });
+  if (!recorded) deps.logger.info('status not recorded: another execution runs the task, or it never began', { taskId, executionName: detail.name, status: ended });
+  // Both dimension sets (Powertools clears them after each invocation): by team and status, and [service] alone.
+  deps.metrics.addDimensions({ team: machine.team, status: ended });
+  deps.metrics.addDimensions({});
+  if (nested.success) {
+    deps.metrics.addMetric(METRICS.runsCompleted, MetricUnit.Count, 1);
     deps.logger.info('nested execution: its parent run reports the outcome', { executionArn: detail.executionArn });
     return { published: false, reason: 'nested execution' };
   }
-  const resume = ResumeInputSchema.safeParse(parsedInput);
-  const entry = outcomeEntry(
-    {
-      taskId: resume.success ? resume.data.resume.taskId : detail.name,
-      pattern: machine.pattern,
-      team: machine.team,
-      status,
-      output: parseJson(output),
-      error: detail.error == null ? undefined : { error: detail.error, cause: detail.cause ?? '' },
-    },
-    deps.eventBusName,
-  );
+  const entry = outcomeEntry({ ...run, totals: await statuses.totals(taskId) }, deps.eventBusName);
   // A refused entry throws EventPublishError: the Lambda retries, then dead-letters it.
   await putEvent(entry, deps);
   const outcome = { detailType: entry.DetailType, detail: JSON.parse(entry.Detail) as RunOutcomeDetail };
   deps.logger.info('run outcome published', { ...outcome.detail, detailType: outcome.detailType });
   deps.metrics.addMetric(METRICS.runOutcomesPublished, MetricUnit.Count, 1);
+  // After the put: a put that fails is retried, and the run must not be counted twice.
+  deps.metrics.addMetric(METRICS.runsCompleted, MetricUnit.Count, 1);
   // A success with a part missing is counted apart: it must not pass for a whole answer.
   if (outcome.detail.degraded !== undefined && outcome.detail.degraded.length > 0) deps.metrics.addMetric(METRICS.degradedRuns, MetricUnit.Count, 1);
   return { published: true, ...outcome };

@@ -10,6 +10,8 @@
  * on the new token. A task still pending past its deadline (`requestedAt` + APPROVAL_TIMEOUT_SECONDS:
  * the task's, however many executions waited) is recorded TIMED_OUT and answered at once with
  * SendTaskFailure `EscalationTimedOutError`, as the approval keeper does to a waiting execution.
+ * A task left waiting shows WAITING in its status item until an execution resumes it (RUNNING) or
+ * its execution ends (publish-outcome records how).
  *
  * @example
  * ```ts
@@ -27,6 +29,7 @@ import { METRICS } from '../shared/contract.ts';
 import { EscalationTimedOutError, HumanRejectedError } from '../shared/errors.ts';
 import { type ApprovalRequestedDetail, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
 import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
+import type { TaskStatusStore } from '../shared/task-status-store.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const RequestApprovalEventSchema = z.object({
@@ -48,6 +51,8 @@ export interface TaskCallbackClient {
 
 export interface RequestApprovalDependencies {
   approvals: Pick<ApprovalStore, 'forTeam'>;
+  /** The tasks' status items (WAITING). createControlDependencies always gives them. @default none: no status is kept */
+  statuses?: Pick<TaskStatusStore, 'forTeam'> | undefined;
   callbacks: TaskCallbackClient;
   events: PutEventsClient;
   eventBusName: string;
@@ -90,6 +95,7 @@ export async function requestApproval(event: RequestApprovalEvent, deps: Request
     taskToken: event.taskToken,
     requestedAt: approval.requestedAt,
   };
+  await deps.statuses?.forTeam(event.team).waiting(event.taskId);
   await putEvent({ Source: LEGION_EVENT_SOURCE, DetailType: DETAIL_TYPES.approvalRequested, Detail: JSON.stringify(detail), EventBusName: deps.eventBusName }, deps);
   deps.metrics.addMetric(METRICS.approvalsRequested, MetricUnit.Count, 1);
   deps.logger.warn('run escalated: waiting for a human decision', { taskId: event.taskId, escalation: event.error.Error });

@@ -1,7 +1,8 @@
 /**
  * Every Legion alarm, defined once: the CDK stack builds its CloudWatch alarms from this list
- * (lib/legion-alarms.ts), the tests read their expectations from it, and the local evaluator (not
- * built yet) will evaluate the same math over stored datapoints. No CDK import here on purpose.
+ * (lib/legion-alarms.ts), the tests read their expectations from it, and the local evaluator
+ * (local/local-alarms.ts, `legion alarms`) evaluates the same math over the datapoints the local
+ * runtime stores. No CDK import here on purpose.
  *
  * Which series: every Legion metric is also emitted with the single dimension `service` =
  * METRICS_SERVICE (see contract.ts), the sum over all functions, teams and agents. Each alarm

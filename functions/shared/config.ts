@@ -232,15 +232,18 @@ export function readStartRunConfig(env: NodeJS.ProcessEnv = process.env): StartR
 /** What the publish-outcome function is configured with. */
 export interface PublishOutcomeConfig extends StartRunConfig {
   eventBusName: string;
+  /** The checkpoint table: the tasks' status items (their totals, how they ended). */
+  tableName: string;
 }
 
 /**
- * Reads the configuration of the publish-outcome function (the bus, and the machines it reports on).
+ * Reads the configuration of the publish-outcome function (the bus, the machines it reports on, and
+ * the table of the tasks' status items).
  *
  * @throws {ConfigurationError} naming each missing or malformed variable
  * @example
  * ```ts
- * const { eventBusName, machines } = readPublishOutcomeConfig(); // LEGION_EVENT_BUS_NAME, LEGION_STATE_MACHINES
+ * const { eventBusName, machines, tableName } = readPublishOutcomeConfig(); // LEGION_EVENT_BUS_NAME, LEGION_STATE_MACHINES, LEGION_TABLE_NAME
  * ```
  */
 export function readPublishOutcomeConfig(env: NodeJS.ProcessEnv = process.env): PublishOutcomeConfig {
@@ -248,6 +251,8 @@ export function readPublishOutcomeConfig(env: NodeJS.ProcessEnv = process.env): 
   const eventBusName = env[ENV.eventBusName];
   if (!eventBusName) problems.push(`${ENV.eventBusName} is not set`);
   const machines = parseJsonVariable(env, ENV.stateMachines, z.array(DeployedMachineSchema), problems, undefined);
-  if (problems.length > 0 || !machines || !eventBusName) throw new ConfigurationError(problems);
-  return { machines, eventBusName };
+  const tableName = env[ENV.tableName];
+  if (!tableName) problems.push(`${ENV.tableName} is not set`);
+  if (problems.length > 0 || !machines || !eventBusName || !tableName) throw new ConfigurationError(problems);
+  return { machines, eventBusName, tableName };
 }

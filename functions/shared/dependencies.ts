@@ -25,6 +25,7 @@ import type { ModelProvider } from './models/model-provider.ts';
 import { ScriptedModel } from './models/scripted-model.ts';
 import type { PutEventsClient } from './put-event.ts';
 import { ResourcePool } from './resource-pool.ts';
+import { TaskStatusStore } from './task-status-store.ts';
 
 export interface DependencyOverrides {
   documentClient?: DynamoDBDocumentClient;
@@ -47,6 +48,7 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     model: overrides.model ?? createModelProvider(config),
     checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
     budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
+    taskStatus: new TaskStatusStore({ client: documentClient, tableName: config.tableName, team: config.team }),
     logger: new Logger({ serviceName }),
     // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),

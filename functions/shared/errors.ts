@@ -114,6 +114,21 @@ export class CheckpointError extends LegionError {
   }
 }
 
+/**
+ * A task's status item could not be written or read. Infrastructure, like a failed checkpoint: an
+ * agent step whose status write fails fails closed (classified as InfrastructureError, or
+ * InfrastructureThrottledError when DynamoDB throttled it), so the counters never drift silently.
+ */
+export class TaskStatusError extends LegionError {
+  public constructor(
+    public readonly taskId: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Status of task ${taskId} could not be recorded: ${reason}`, { taskId, reason }, options);
+  }
+}
+
 /** A checkpoint's state does not fit in one DynamoDB item, even compressed. Nothing was written. */
 export class CheckpointTooLargeError extends CheckpointError {
   public constructor(taskId: string, jsonBytes: number, compressedBytes: number, limitBytes: number) {

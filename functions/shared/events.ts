@@ -17,6 +17,7 @@ import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from '.
 import { ESCALATION_ERRORS } from './contract.ts';
 import { DegradedPartSchema, degradedPartsOf } from './contracts/degraded.ts';
 import { DetectionSchema } from './contracts/detections.ts';
+import { type RunTotals, RunTotalsSchema } from './contracts/run-totals.ts';
 import { executionInputSizeProblem } from './execution-input.ts';
 
 /** The `source` of every event Legion puts on its bus. */
@@ -113,6 +114,12 @@ export const RunOutcomeDetailSchema = z.object({
   error: RunErrorSchema.optional(),
   /** RunSucceeded with a part missing: the agents that failed after their retries (the output's `degraded`). Absent when the answer is whole. */
   degraded: z.array(DegradedPartSchema).optional(),
+  /**
+   * What the whole run did, sub-teams included: tokens, model calls, agent steps, checkpoints,
+   * rollbacks, detections, budget refusals (contracts/run-totals.ts). Legion's publish-outcome
+   * always sets it; optional for events of deployments older than the field.
+   */
+  totals: RunTotalsSchema.optional(),
 });
 export type RunOutcomeDetail = z.infer<typeof RunOutcomeDetailSchema>;
 
@@ -225,6 +232,8 @@ export interface FinishedRun {
   /** The execution's output (SUCCEEDED). */
   output?: unknown;
   error?: { error: string; cause: string } | undefined;
+  /** The run's totals over all its steps, sub-teams included (carried in the outcome's detail). */
+  totals?: RunTotals | undefined;
 }
 
 /**
@@ -254,6 +263,7 @@ export function outcomeOf(run: FinishedRun): { detailType: OutcomeDetailType; de
       summary: truncate(summary, SUMMARY_MAX_LENGTH),
       ...(status === 'SUCCEEDED' || !error ? {} : { error }),
       ...(degraded.length > 0 ? { degraded } : {}),
+      ...(run.totals ? { totals: run.totals } : {}),
     },
   };
 }

@@ -21,6 +21,7 @@ import {
   InfrastructureError,
   InfrastructureThrottledError,
   LegionError,
+  TaskStatusError,
 } from './errors.ts';
 
 /** Reasons in a TransactionCanceledException that pass by themselves. */
@@ -48,9 +49,15 @@ function causeChain(error: Error): Error[] {
   return chain;
 }
 
-/** Legion errors that mean its infrastructure failed: the checkpoint store, configuration, the event bus. */
+/** Legion errors that mean its infrastructure failed: the checkpoint store, a task's status item, configuration, the event bus. */
 function isLegionInfrastructureError(error: LegionError): boolean {
-  return error instanceof CheckpointError || error instanceof ConfigurationError || error instanceof EventPublishError || error instanceof InfrastructureError;
+  return (
+    error instanceof CheckpointError ||
+    error instanceof TaskStatusError ||
+    error instanceof ConfigurationError ||
+    error instanceof EventPublishError ||
+    error instanceof InfrastructureError
+  );
 }
 
 /**
@@ -61,7 +68,7 @@ function isLegionInfrastructureError(error: LegionError): boolean {
  *   `InfrastructureThrottledError`, which the state machines retry with backoff.
  * - `CheckpointError`, `StaleWriterError`, `ConfigurationError`: themselves (their names are in
  *   INFRASTRUCTURE_ERRORS, and say more than a wrapper would).
- * - Other Legion infrastructure errors (a CheckpointError subclass, EventPublishError), AWS
+ * - Other Legion infrastructure errors (a CheckpointError subclass, TaskStatusError, EventPublishError), AWS
  *   permission errors and any other AWS service error of Legion's stores: `InfrastructureError`.
  *   The model's errors never get here as AWS errors: model providers raise ModelInvocationError.
  * - Anything else (ModelInvocationError, AgentOutputError, BudgetExceededError, a bug in a step):

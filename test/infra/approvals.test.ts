@@ -29,6 +29,7 @@ import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.t
 import { ApprovalKeeper } from '../../lib/approval-keeper.ts';
 import { ApprovalNotifications } from '../../lib/approval-notifications.ts';
 import { ControlFunctions } from '../../lib/control-functions.ts';
+import { CHECKPOINT_PARTITIONS } from '../../lib/checkpoint-table.ts';
 import type { LegionStack } from '../../lib/legion-stack.ts';
 import {
   REPO_ROOT,
@@ -160,10 +161,17 @@ describe('Class: ControlFunctions', () => {
       expect(variablesOf(recordDetectionId)).toMatchObject({ [ENV.eventBusName]: { Ref: busId }, [ENV.tableName]: { Ref: tableId } });
     });
 
-    it('has exactly GetItem and UpdateItem on the table', () => {
+    it('has exactly GetItem and UpdateItem on the approvals, and UpdateItem (the WAITING status) on the tasks', () => {
       const dynamo = statementsOfRole(template, requestApprovalRoleId).filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
-      expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-      expect(dynamo.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
+      const byPartitions = dynamo.map((statement) => ({
+        actions: actionsOf(statement).sort(),
+        partitions: ((statement as { Condition?: unknown }).Condition as { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': string[] } })['ForAllValues:StringLike']['dynamodb:LeadingKeys'],
+      }));
+      expect(byPartitions).toEqual([
+        { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.approvals] },
+        { actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] },
+      ]);
+      expect(dynamo.flatMap(resourceList)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }, { 'Fn::GetAtt': [tableId, 'Arn'] }]);
     });
 
     it("may answer callbacks (SendTaskSuccess, SendTaskFailure) of every team's machine, sub-teams included, and of no other resource", () => {

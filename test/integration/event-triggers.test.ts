@@ -64,6 +64,10 @@ describe('Feature: runs started by events (local event bus, local runtime, Dynam
     expect(detail.summary).toMatch(/Billing/);
     expect(detail.summary.length).toBeLessThanOrEqual(280);
     expect(triggers.runs[0]?.outcome?.detailType).toBe(DETAIL_TYPES.runSucceeded);
+    // The outcome carries the run's totals, the same the run reported; the status the run recorded stands.
+    expect(detail.totals).toEqual(triggers.runs[0]?.result?.totals);
+    expect(detail.totals?.agentSteps).toBeGreaterThan(0);
+    expect((await runtime.statuses.forTeam('telecom-support').get(key))?.status).toBe('SUCCEEDED');
   });
 
   it('starts one run for the same idempotency key twice, and reports the duplicate', async () => {

@@ -31,6 +31,7 @@ import {
   TaskOwnedByAnotherTeamError,
   InvalidTaskIdError,
   TaskNotFoundError,
+  TaskStatusError,
   TeamDefinitionError,
   UnboundTaskError,
   UsageError,
@@ -73,6 +74,7 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
     { originalName: 'ProvisionedThroughputExceededException', reason: 'throughput exceeded' },
   ],
   ['CheckpointError', new CheckpointError('task-1', 'table missing', { cause }), { taskId: 'task-1', reason: 'table missing' }],
+  ['TaskStatusError', new TaskStatusError('task-1', 'throttled', { cause }), { taskId: 'task-1', reason: 'throttled' }],
   [
     'CheckpointTooLargeError',
     new CheckpointTooLargeError('task-1', 900_000, 450_000, 380_000),

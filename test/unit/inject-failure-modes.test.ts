@@ -154,7 +154,7 @@ describe('Function: parseInjection (failure modes)', () => {
 
     it.each(['LOOP', 'Hallucination', 'loops', 'halluc'])('refuses %s, which is no form, listing the forms', (value) => {
       expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(UsageError);
-      expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(`--inject must be crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination or deadlock, got "${value}"`);
+      expect(() => parseInjection(value, 'pipeline', pipeline)).toThrow(`--inject must be crash:<StateName>, inconsistent:<StateName>[:N], fail:<StateName>[:N], late-bid:<bidder>, duplicate-bid:<bidder>, loop[:stubborn], hallucination, deadlock or checkpoint-failures:<rate>, got "${value}"`);
     });
 
     // Regression (bin/cli/inject.ts, parseInjection and failureModeInjection): found by this test, fixed.

@@ -133,6 +133,28 @@ describe('Class: LocalEventBus', () => {
     });
   });
 
+  describe('Method: putServiceEvent', () => {
+    const alarmEntry = (source: string): PutEventsEntry => ({ Source: source, DetailType: 'CloudWatch Alarm State Change', Detail: JSON.stringify({ alarmName: 'Rollbacks' }) });
+
+    it('delivers an AWS service\'s event (aws.* source), which putEvents refuses from callers', async () => {
+      const bus = new LocalEventBus({ clock: () => NOW });
+      const received: BusEvent[] = [];
+      bus.addRule({ name: 'alarms', eventPattern: { source: ['aws.cloudwatch'] }, targets: [{ id: 'inbox', handler: (event) => Promise.resolve(received.push(event)) }] });
+
+      const refused = await bus.putEvents([alarmEntry('aws.cloudwatch')]);
+      const delivered = await bus.putServiceEvent(alarmEntry('aws.cloudwatch'));
+
+      expect(refused.entries[0]?.errorMessage).toMatch(/reserved for AWS services/);
+      expect(delivered.matchedRules).toEqual(['alarms']);
+      expect(received).toMatchObject([{ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'Rollbacks' } }]);
+      expect(bus.events).toHaveLength(1);
+    });
+
+    it('refuses a source that is not an AWS service\'s', async () => {
+      await expect(new LocalEventBus().putServiceEvent(alarmEntry('legion'))).rejects.toThrow(InvalidEventError);
+    });
+  });
+
   describe('Method: addRule', () => {
     it('validates the pattern as PutRule does', () => {
       const bus = new LocalEventBus();

@@ -37,7 +37,7 @@ import { parseInjections } from './cli/inject.ts';
 import { createProgressReporter } from './cli/progress.ts';
 import { type Answers, QUESTIONS, profileFrom, recommendPattern } from './cli/recommend.ts';
 import { parseJsonOption, resolveInput, resolveTeam } from './cli/run-input.ts';
-import { withLocalRuntime } from './cli/runtime-session.ts';
+import { describeDatabaseStart, withLocalRuntime } from './cli/runtime-session.ts';
 import { type StatusOptions, describeTotals, statusCommand } from './cli/status.ts';
 import { escapeControlCharacters, escapingStream, writeSafely } from './cli/terminal-text.ts';
 
@@ -329,7 +329,7 @@ function withProgress(
   work: (runtime: LocalRuntime, onProgress: (event: ProgressEvent) => void) => Promise<RunResult>,
 ): Promise<RunResult> {
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
-  progress.start(startingDatabase(options.dataDir));
+  progress.start(describeDatabaseStart(options.dataDir));
   return withLocalRuntime(
     {
       dataDir: options.dataDir,
@@ -393,7 +393,7 @@ async function rollbackCommand(taskId: string, options: RollbackCommandOptions):
   const to = options.to === undefined ? undefined : Number(options.to);
   if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new UsageError(`--to must be a checkpoint sequence number (a positive integer), got "${String(options.to)}"`);
   const progress = createProgressReporter(process.stderr);
-  progress.start(startingDatabase(options.dataDir));
+  progress.start(describeDatabaseStart(options.dataDir));
   const outcome = await withLocalRuntime({ dataDir: options.dataDir }, async (runtime) => {
     try {
       return await runtime.rollback(taskId, { to, reason: options.reason });
@@ -418,7 +418,7 @@ async function rollbackCommand(taskId: string, options: RollbackCommandOptions):
 async function checkpointsCommand(taskId: string, options: CheckpointsOptions): Promise<number> {
   requireDataDir(options.dataDir);
   const progress = createProgressReporter(process.stderr);
-  progress.start(startingDatabase(options.dataDir));
+  progress.start(describeDatabaseStart(options.dataDir));
   const checkpoints = await withLocalRuntime({ dataDir: options.dataDir }, (runtime) => runtime.checkpoints(taskId), () => {
     progress.stop();
   }).finally(() => {
@@ -445,10 +445,6 @@ async function checkpointsCommand(taskId: string, options: CheckpointsOptions): 
 
 function requireDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist`);
-}
-
-function startingDatabase(dataDir: string | undefined): string {
-  return `Starting DynamoDB Local (${dataDir ? `data in ${dataDir}` : 'in memory'})`;
 }
 
 function generateTaskId(teamName: string): string {

@@ -128,6 +128,14 @@ export class DamagedDatabaseError extends LocalDatabaseError {
 export interface DynamoDbLocalOptions {
   /** Folder for the database files. @default in memory */
   dataDir?: string | undefined;
+  /** The checkpoint table, created if missing. @default LOCAL_TABLE_NAME */
+  tableName?: string | undefined;
+}
+
+/** Where an already running DynamoDB (Local) is, for {@link DynamoDbLocal.connect}. */
+export interface DynamoDbConnectOptions {
+  /** The checkpoint table, created if missing. @default LOCAL_TABLE_NAME */
+  tableName?: string | undefined;
 }
 
 export class DynamoDbLocal {
@@ -138,6 +146,8 @@ export class DynamoDbLocal {
     private readonly child: ChildProcess | undefined,
     private readonly lock: DataFolderLock | undefined,
     public readonly client: DynamoDBClient,
+    /** The checkpoint table every store of this database uses. */
+    public readonly tableName: string,
   ) {}
 
   /**
@@ -161,7 +171,7 @@ export class DynamoDbLocal {
       const child = spawnDynamoDbLocal(port, dataDir);
       output = new OutputTail(child);
       const endpoint = `http://127.0.0.1:${port}`;
-      db = new DynamoDbLocal(endpoint, child, lock, localClient(endpoint));
+      db = new DynamoDbLocal(endpoint, child, lock, localClient(endpoint), options.tableName ?? LOCAL_TABLE_NAME);
       cleanUpOnExit(child);
       if (child.pid !== undefined) lock?.recordGuard(child.pid);
       await db.waitUntilReady(output);
@@ -176,11 +186,16 @@ export class DynamoDbLocal {
   }
 
   /**
-   * Uses a DynamoDB Local that is already running (e.g. one started once for a whole test run);
-   * `stop()` then only closes the client.
+   * Uses a DynamoDB Local that is already running (e.g. one started once for a whole test run, or
+   * `LEGION_DYNAMODB_ENDPOINT` in the CLI); `stop()` then only closes the client.
+   *
+   * @example
+   * ```ts
+   * const db = await DynamoDbLocal.connect('http://127.0.0.1:8000', { tableName: 'legion-dev' });
+   * ```
    */
-  public static async connect(endpoint: string): Promise<DynamoDbLocal> {
-    const db = new DynamoDbLocal(endpoint, undefined, undefined, localClient(endpoint));
+  public static async connect(endpoint: string, options: DynamoDbConnectOptions = {}): Promise<DynamoDbLocal> {
+    const db = new DynamoDbLocal(endpoint, undefined, undefined, localClient(endpoint), options.tableName ?? LOCAL_TABLE_NAME);
     await db.ensureTable();
     return db;
   }
@@ -224,7 +239,7 @@ export class DynamoDbLocal {
   }
 
   private async ensureTable(): Promise<void> {
-    await ensureCheckpointTable(this.client, LOCAL_TABLE_NAME);
+    await ensureCheckpointTable(this.client, this.tableName);
   }
 }
 
@@ -360,7 +375,13 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
   }
-  await client.send(new CreateTableCommand(checkpointTableDefinition(tableName)));
+  try {
+    await client.send(new CreateTableCommand(checkpointTableDefinition(tableName)));
+  } catch (error) {
+    // Another process sharing the endpoint created it first (and sets its TTL).
+    if ((error as Error).name === 'ResourceInUseException') return;
+    throw error;
+  }
   await client.send(
     new UpdateTimeToLiveCommand({
       TableName: tableName,
@@ -418,8 +439,10 @@ function freePort(): Promise<number> {
  * Creates the data folder (and missing parents) one level at a time. Node's recursive mkdir loops
  * forever on some virtual file systems (e.g. under /proc), and its error would not say which
  * problem the user has to fix.
+ *
+ * @throws {@link DataFolderError} when it is a file, or cannot be created
  */
-function prepareDataFolder(dataDir: string): void {
+export function prepareDataFolder(dataDir: string): void {
   const missing: string[] = [];
   for (let folder = dataDir; !existsSync(folder) && dirname(folder) !== folder; folder = dirname(folder)) missing.unshift(folder);
   try {

@@ -21,7 +21,6 @@ import type { PutEventsClient } from '../functions/shared/put-event.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
 import { type CheckpointWriteFaults, ThrottledCheckpointManager } from './checkpoint-faults.ts';
-import { LOCAL_TABLE_NAME } from './dynamodb-local.ts';
 import { LocalLambda, type LocalHandler } from './local-lambda.ts';
 import type { TelemetrySink } from './telemetry-sink.ts';
 
@@ -33,6 +32,8 @@ export interface LocalAgentOptions {
   /** hierarchical leads: the local state machine ARN of a team. */
   stateMachineArnOf?: (teamName: string) => string;
   documentClient: DynamoDBDocumentClient;
+  /** The checkpoint table of the runtime's database. */
+  tableName: string;
   model: ModelProvider;
   telemetry: TelemetrySink;
   /** Settings the runtime adds to the team's (progress checkpoints, the event bus of bidders, the wait for a leased resource). */
@@ -57,7 +58,7 @@ export function createLocalAgent(options: LocalAgentOptions): LocalAgent {
   const { team, agentId, functionArnOf } = options;
   const config: AgentConfig = {
     ...agentSettingsFor(team, agentId, functionArnOf, options.stateMachineArnOf),
-    tableName: LOCAL_TABLE_NAME,
+    tableName: options.tableName,
     model: { provider: 'scripted', modelIds: DEFAULT_MODEL_IDS },
     ...options.extraConfig,
   };

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * const house = new LocalAuctionHouse({ bus, auctions, telemetry, documentClient, model, functionArnOf });
+ * const house = new LocalAuctionHouse({ bus, auctions, telemetry, documentClient, tableName, model, functionArnOf });
  * house.install(team); // once per team; later calls do nothing
  * house.setFaults('t-1', { lateBidders: ['polly'], duplicateBidders: [] });
  * ```
@@ -45,6 +45,8 @@ export interface LocalAuctionHouseOptions {
   auctions: AuctionStore;
   telemetry: TelemetrySink;
   documentClient: DynamoDBDocumentClient;
+  /** The checkpoint table of the runtime's database. */
+  tableName: string;
   /** The model of the bidders' step handler (never called from the bus: bidding makes no model call). */
   model: ModelProvider;
   /** The ARN of an agent in the local runtime. */
@@ -103,6 +105,7 @@ export class LocalAuctionHouse {
       agentId,
       functionArnOf: (id) => options.functionArnOf(team.name, id),
       documentClient: options.documentClient,
+      tableName: options.tableName,
       model: options.model,
       telemetry: options.telemetry,
       extraConfig: { eventBusName: options.bus.name },

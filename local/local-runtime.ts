@@ -47,7 +47,7 @@ import { PATTERNS } from '../functions/shared/patterns.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';
 import { type StoppedTaskStatus, type TaskStatus, TaskStatusStore } from '../functions/shared/task-status-store.ts';
 import type { TeamDefinition } from '../functions/shared/team.ts';
-import { DynamoDbLocal, LOCAL_TABLE_NAME } from './dynamodb-local.ts';
+import { DynamoDbLocal, prepareDataFolder } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
 import { LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalTaskTokens } from './local-task-tokens.ts';
@@ -138,8 +138,15 @@ export type LeasingRunOptions = Pick<RunRequest, 'wrapResourcePool' | 'leaseWait
 export type ResumeRequest = Omit<RunRequest, 'input'>;
 
 export interface LocalRuntimeOptions {
-  /** Keep DynamoDB data on disk in this folder. @default in memory */
+  /**
+   * Keep DynamoDB data on disk in this folder (and the metrics `legion alarms` reads). With
+   * `endpoint`, the folder holds only the metrics and alarm states. @default in memory
+   */
   dataDir?: string | undefined;
+  /** Use the DynamoDB (Local) already running at this URL instead of starting one. @default start DynamoDB Local */
+  endpoint?: string | undefined;
+  /** The checkpoint table, created if missing. @default LOCAL_TABLE_NAME */
+  tableName?: string | undefined;
   /** The model every agent uses. @default the scripted model */
   model?: ModelProvider;
   /** Copy the handlers' structured logs to this stream. @default nowhere */
@@ -209,7 +216,7 @@ export class LocalRuntime {
     this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream, metricsFile: options.dataDir ? metricsFileOf(options.dataDir) : undefined });
     this.checkpointWrites = options.checkpointFaults ? new CheckpointWriteFaults(options.checkpointFaults) : undefined;
     // Unscoped, as the control functions' stores are in AWS: each use is scoped to a team (forTeam).
-    const table = { client: db.documentClient(), tableName: LOCAL_TABLE_NAME, team: UNSCOPED_TEAM };
+    const table = { client: db.documentClient(), tableName: db.tableName, team: UNSCOPED_TEAM };
     this.store = new CheckpointManager(table);
     this.model = options.model ?? new ScriptedModel();
     this.progressCheckpointSeconds = options.progressCheckpointSeconds;
@@ -224,20 +231,27 @@ export class LocalRuntime {
       auctions: this.auctions,
       telemetry: this.telemetry,
       documentClient: db.documentClient(),
+      tableName: db.tableName,
       model: this.model,
       functionArnOf: localFunctionArn,
     });
   }
 
-  /** Starts DynamoDB Local (in memory, or on disk in `dataDir`) and returns a ready runtime. */
+  /**
+   * Starts DynamoDB Local (in memory, or on disk in `dataDir`), or connects to `endpoint` when
+   * given, and returns a ready runtime.
+   */
   public static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-    const db = await DynamoDbLocal.start({ dataDir: options.dataDir });
+    const { endpoint, tableName, dataDir } = options;
+    // The metrics of the folder still go there when another process holds the database.
+    if (endpoint && dataDir) prepareDataFolder(dataDir);
+    const db = endpoint ? await DynamoDbLocal.connect(endpoint, { tableName }) : await DynamoDbLocal.start({ dataDir: options.dataDir, tableName });
     return new LocalRuntime(db, options);
   }
 
   /** A runtime on a DynamoDB Local that is already running (shared by a test run). */
-  public static async connect(endpoint: string, options: Omit<LocalRuntimeOptions, 'dataDir'> = {}): Promise<LocalRuntime> {
-    return new LocalRuntime(await DynamoDbLocal.connect(endpoint), options);
+  public static async connect(endpoint: string, options: Omit<LocalRuntimeOptions, 'dataDir' | 'endpoint'> = {}): Promise<LocalRuntime> {
+    return new LocalRuntime(await DynamoDbLocal.connect(endpoint, { tableName: options.tableName }), options);
   }
 
   /** Runs a team on its pattern's state machine to the end and reports what happened. */
@@ -470,6 +484,7 @@ export class LocalRuntime {
         functionArnOf: arnOf,
         stateMachineArnOf: localStateMachineArn,
         documentClient: this.db.documentClient(),
+        tableName: this.db.tableName,
         model,
         telemetry: this.telemetry,
         extraConfig: { progressCheckpointSeconds: this.progressCheckpointSeconds, leaseWaitTimeoutMs: scope.leasing?.leaseWaitTimeoutMs, eventBusName: this.eventBus.name },

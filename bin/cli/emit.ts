@@ -21,7 +21,7 @@ import { PATTERNS } from '../../functions/shared/patterns.ts';
 import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
 import { createProgressReporter } from './progress.ts';
-import { withLocalRuntime } from './runtime-session.ts';
+import { describeDatabaseStart, withLocalRuntime } from './runtime-session.ts';
 import { escapingStream, writeSafely } from './terminal-text.ts';
 
 export interface EmitOptions {
@@ -120,7 +120,7 @@ function runRequestProblems(entry: PutEventsEntry): string[] {
 export async function emitCommand(file: string, options: EmitOptions): Promise<number> {
   const entries = await readEventsFile(file);
   const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
-  progress.start(`Starting DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
+  progress.start(describeDatabaseStart(options.dataDir));
   const report = await withLocalRuntime(
     // watchAlarms: the runs the events started may move alarms (told on stderr, put on the bus).
     { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined, watchAlarms: true },

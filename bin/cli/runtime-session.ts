@@ -6,9 +6,47 @@
  * emit), the alarms are checked once the command's work is done, on the runtime's bus: an alarm that
  * moved into ALARM or back to OK is told on stderr and put on the bus as CloudWatch would (see
  * reportAlarmStateChanges in alarms.ts).
+ *
+ * With LEGION_DYNAMODB_ENDPOINT set, it uses that DynamoDB instead of starting DynamoDB Local; the
+ * data folder then keeps only the metrics and alarm states.
  */
+import { UsageError } from '../../functions/shared/errors.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/local-runtime.ts';
 import { writeSafely } from './terminal-text.ts';
+
+/** Environment variable: the URL of a DynamoDB (Local) already running, used instead of starting one per command. */
+export const ENDPOINT_VARIABLE = 'LEGION_DYNAMODB_ENDPOINT';
+/** Environment variable: the checkpoint table on that endpoint (created if missing). */
+export const TABLE_VARIABLE = 'LEGION_TABLE_NAME';
+/** DynamoDB's own rule for table names. */
+const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** Where the CLI's DynamoDB is: one it starts (the default) or one already running. */
+export type DatabaseTarget = Pick<LocalRuntimeOptions, 'endpoint' | 'tableName'>;
+
+/**
+ * Reads {@link ENDPOINT_VARIABLE} and {@link TABLE_VARIABLE}. A command then skips the start of
+ * DynamoDB Local (about 3 s of Java start-up): useful to whoever runs many commands, and to the tests.
+ *
+ * @example
+ * ```ts
+ * databaseTargetFrom({ LEGION_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }); // { endpoint: 'http://127.0.0.1:8000' }
+ * ```
+ * @throws {@link UsageError} when either variable is set to something DynamoDB would not accept
+ */
+export function databaseTargetFrom(env: NodeJS.ProcessEnv): DatabaseTarget {
+  const endpoint = env[ENDPOINT_VARIABLE] || undefined;
+  const tableName = env[TABLE_VARIABLE] || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError(`${ENDPOINT_VARIABLE} must be an http(s) URL such as http://127.0.0.1:8000, got "${endpoint}"`);
+  if (tableName !== undefined && !TABLE_NAME_PATTERN.test(tableName)) throw new UsageError(`${TABLE_VARIABLE} must be 3 to 255 letters, digits, '_', '-' or '.', got "${tableName}"`);
+  return { ...(endpoint ? { endpoint } : {}), ...(tableName ? { tableName } : {}) };
+}
+
+/** The progress line shown while a command gets its database ready. */
+export function describeDatabaseStart(dataDir: string | undefined, target: DatabaseTarget = databaseTargetFrom(process.env)): string {
+  if (target.endpoint) return `Connecting to DynamoDB at ${target.endpoint}`;
+  return `Starting DynamoDB Local (${dataDir ? `data in ${dataDir}` : 'in memory'})`;
+}
 
 export interface SessionOptions extends LocalRuntimeOptions {
   /** Check the alarms of the data folder after the work. @default false */
@@ -28,7 +66,7 @@ export async function withLocalRuntime<T>(options: SessionOptions, work: (runtim
   try {
     // Loaded on demand so that usage errors answer without loading the SDK and the interpreter.
     const { LocalRuntime: Runtime } = await import('../../local/local-runtime.ts');
-    runtime = await Runtime.start(runtimeOptions);
+    runtime = await Runtime.start({ ...databaseTargetFrom(process.env), ...runtimeOptions });
     const result = await work(runtime);
     if (watchAlarms && runtimeOptions.dataDir !== undefined) await checkAlarms(runtime, runtimeOptions.dataDir);
     return result;

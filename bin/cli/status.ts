@@ -20,7 +20,7 @@ import type { RunTotals } from '../../functions/shared/contracts/run-totals.ts';
 import { UsageError } from '../../functions/shared/errors.ts';
 import type { TaskStatus } from '../../functions/shared/task-status-store.ts';
 import { createProgressReporter } from './progress.ts';
-import { withLocalRuntime } from './runtime-session.ts';
+import { describeDatabaseStart, withLocalRuntime } from './runtime-session.ts';
 import { writeSafely } from './terminal-text.ts';
 
 export interface StatusOptions {
@@ -85,7 +85,7 @@ export function agentsOf(checkpoints: readonly Checkpoint[]): AgentSummary[] {
 export async function statusCommand(taskId: string | undefined, options: StatusOptions): Promise<number> {
   if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
   const progress = createProgressReporter(process.stderr);
-  progress.start(`Starting DynamoDB Local (data in ${options.dataDir})`);
+  progress.start(describeDatabaseStart(options.dataDir));
   const found = await withLocalRuntime(
     { dataDir: options.dataDir },
     async (runtime): Promise<TaskStatus[] | TaskReport | string> => {

@@ -4,15 +4,16 @@
  * processes of bin/legion.js; the scripted model's `inconsistent` fault (a scripted shortcut) makes
  * the runs escalate.
  */
-import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { legionSync } from '../support/legion-process.ts';
 
-const legion = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-const escalate = (dir: string, taskId: string): ReturnType<typeof spawnSync> =>
+const legion = (...args: string[]): SpawnSyncReturns<string> => legionSync(args, { timeoutMs: 60_000 });
+const escalate = (dir: string, taskId: string): SpawnSyncReturns<string> =>
   legion('run', 'supervisor-worker', '--data-dir', dir, '--task-id', taskId, '--inject', 'inconsistent:Classify:9', '--quiet');
 
 describe('CLI: legion approve / legion reject', () => {
@@ -33,10 +34,10 @@ describe('CLI: legion approve / legion reject', () => {
 
     // Assess
     expect(waiting.status).toBe(1);
-    expect(String(waiting.stderr)).toMatch(/WAITING/);
-    expect(String(waiting.stderr)).toContain(`legion approve approve-me --data-dir ${dir}`);
-    expect(approved.status, String(approved.stderr)).toBe(0);
-    const run = JSON.parse(String(approved.stdout)) as RunResult;
+    expect(waiting.stderr).toMatch(/WAITING/);
+    expect(waiting.stderr).toContain(`legion approve approve-me --data-dir ${dir}`);
+    expect(approved.status, approved.stderr).toBe(0);
+    const run = JSON.parse(approved.stdout) as RunResult;
     expect(run.status).toBe('SUCCEEDED');
     expect(run.output).toMatchObject({ approvedBy: 'ops', output: { answer: 'Refund issued by hand' } });
   }, 120_000);
@@ -49,21 +50,21 @@ describe('CLI: legion approve / legion reject', () => {
 
     // Assess
     expect(rejected.status).toBe(1);
-    const run = JSON.parse(String(rejected.stdout)) as RunResult;
+    const run = JSON.parse(rejected.stdout) as RunResult;
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ error: 'HumanRejectedError' });
     expect(run.error?.cause).toContain('not worth a refund');
     expect(again.status).toBe(2);
-    expect(String(again.stderr)).toMatch(/task reject-me was rejected already/);
+    expect(again.stderr).toMatch(/task reject-me was rejected already/);
   }, 120_000);
 
   it('exits 2 naming the problem for a task that is not waiting, bad --output JSON, or a missing --reason', () => {
-    expect(String(legion('approve', 'nobody', '--data-dir', dir).stderr)).toMatch(/no task nobody/);
+    expect(legion('approve', 'nobody', '--data-dir', dir).stderr).toMatch(/no task nobody/);
     const badJson = legion('approve', 'approve-me', '--data-dir', dir, '--output', '{oops');
     expect(badJson.status).toBe(2);
-    expect(String(badJson.stderr)).toMatch(/--output must be JSON/);
+    expect(badJson.stderr).toMatch(/--output must be JSON/);
     const noReason = legion('reject', 'approve-me', '--data-dir', dir);
     expect(noReason.status).toBe(2);
-    expect(String(noReason.stderr)).toMatch(/--reason/);
+    expect(noReason.stderr).toMatch(/--reason/);
   }, 120_000);
 });

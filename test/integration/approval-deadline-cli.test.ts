@@ -1,33 +1,34 @@
 /**
  * `legion approve` / `reject` / `resume` on a task past its approval deadline, as a user runs them:
  * real child processes of bin/legion.js on one `--data-dir`. The run escalates and stops WAITING;
- * then its approval is moved two days into the past in the data folder's DynamoDB Local (what a
+ * then its approval is moved two days into the past in the data folder's table (what a
  * day of waiting would leave), since the CLI has no clock to move. The scripted model's
  * `inconsistent` fault (a scripted shortcut) makes the run escalate.
  */
-import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, approvalItemKey } from '../../functions/shared/contract.ts';
-import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
+import { DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { legionSync, tableOfDataFolder } from '../support/legion-process.ts';
 
 /** The team of the example supervisor-worker run this file escalates (approval keys carry the team). */
 const TEST_TEAM = 'telecom-support';
 
-const legion = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+const legion = (...args: string[]): SpawnSyncReturns<string> => legionSync(args, { timeoutMs: 60_000 });
 
-/** Moves a stored approval's request `days` into the past (the index's sort key with it). */
+/** Moves a stored approval's request `days` into the past (the index's sort key with it), in the table the data folder's commands use. */
 async function requestedDaysAgo(dataDir: string, taskId: string, days: number): Promise<string> {
   const requestedAt = new Date(Date.now() - days * APPROVAL_TIMEOUT_SECONDS * 1000).toISOString();
-  const db = await DynamoDbLocal.start({ dataDir });
+  const db = await DynamoDbLocal.connect(inject('dynamoEndpoint'), { tableName: tableOfDataFolder(dataDir) });
   try {
     await db.documentClient().send(
       new UpdateCommand({
-        TableName: LOCAL_TABLE_NAME,
+        TableName: db.tableName,
         Key: approvalItemKey(TEST_TEAM, taskId),
         UpdateExpression: 'SET #requestedAt = :at, #since = :at',
         ConditionExpression: '#status = :pending',
@@ -55,7 +56,7 @@ describe('CLI: a task past its approval deadline', () => {
   it('approve and reject exit 2 saying it timed out; resume ends its run ESCALATED with EscalationTimedOutError (exit 1)', async () => {
     // Arrange
     const waiting = legion('run', 'supervisor-worker', '--data-dir', dir, '--task-id', 'too-late', '--inject', 'inconsistent:Classify:9', '--quiet');
-    expect(String(waiting.stderr)).toMatch(/WAITING/);
+    expect(waiting.stderr).toMatch(/WAITING/);
     const requestedAt = await requestedDaysAgo(dir, 'too-late', 2);
 
     // Act
@@ -64,13 +65,13 @@ describe('CLI: a task past its approval deadline', () => {
     const resumed = legion('resume', 'too-late', '--data-dir', dir, '--json', '--quiet');
 
     // Assess
-    expect(approved.status, String(approved.stderr)).toBe(2);
-    expect(String(approved.stderr)).toContain(`task too-late timed out waiting for a decision (waiting since ${requestedAt}, no decision by its deadline)`);
-    expect(String(approved.stderr)).toMatch(/can no longer be approved or rejected/);
+    expect(approved.status, approved.stderr).toBe(2);
+    expect(approved.stderr).toContain(`task too-late timed out waiting for a decision (waiting since ${requestedAt}, no decision by its deadline)`);
+    expect(approved.stderr).toMatch(/can no longer be approved or rejected/);
     expect(rejected.status).toBe(2);
-    expect(String(rejected.stderr)).toMatch(/task too-late timed out waiting for a decision/);
+    expect(rejected.stderr).toMatch(/task too-late timed out waiting for a decision/);
     expect(resumed.status).toBe(1);
-    const run = JSON.parse(String(resumed.stdout)) as RunResult;
+    const run = JSON.parse(resumed.stdout) as RunResult;
     expect(run.status).toBe('ESCALATED');
     expect(run.error?.error).toBe('EscalationTimedOutError');
     expect(run.error?.cause).toContain(`Task too-late waited for a human decision since ${requestedAt}`);

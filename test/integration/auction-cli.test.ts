@@ -2,12 +2,13 @@
  * `legion run auction` as a user runs it: a real child process of bin/legion.js with the example
  * marketplace (teams/marketplace.yaml), its example input, the scripted model and the local bus.
  */
-import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { AuctionOutput } from '../../functions/shared/contracts/auction.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { legionSync } from '../support/legion-process.ts';
 
-const legion = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+const legion = (...args: string[]): SpawnSyncReturns<string> => legionSync(args, { timeoutMs: 60_000 });
 
 describe('CLI: legion run auction', () => {
   it('runs the example marketplace offline, with a late and a duplicated bid and a failing winner, and exits 0', () => {
@@ -16,8 +17,8 @@ describe('CLI: legion run auction', () => {
     const result = legion('run', 'auction', '--json', '--inject', 'duplicate-bid:polly', '--inject', 'late-bid:lexi', '--inject', 'fail:RunWinner');
 
     // Assess: polly won and failed; lexi's late bid was never admitted, so nobody is left: escalated.
-    expect(result.status, String(result.stderr)).toBe(1);
-    const run = JSON.parse(String(result.stdout)) as RunResult;
+    expect(result.status, result.stderr).toBe(1);
+    const run = JSON.parse(result.stdout) as RunResult;
     expect(run.status).toBe('WAITING');
     expect(run.approval?.escalation.Error).toBe('AwardsExhaustedError');
     expect(run.auction?.rounds[0]).toMatchObject({ received: 3, admitted: 1, rejected: { duplicate: 1, late: 1 } });
@@ -29,28 +30,28 @@ describe('CLI: legion run auction', () => {
     const result = legion('run', 'auction', '--quiet');
 
     // Assess
-    expect(result.status, String(result.stderr)).toBe(0);
-    expect(String(result.stderr)).toMatch(/round 1 \(2 s window\): 2 bids received, 2 admitted → AWARDED/);
-    expect(String(result.stderr)).toMatch(/award 1: polly \(round 1\) COMPLETED/);
-    expect(String(result.stdout)).toMatch(/^\[polly\] .*translation/);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/round 1 \(2 s window\): 2 bids received, 2 admitted → AWARDED/);
+    expect(result.stderr).toMatch(/award 1: polly \(round 1\) COMPLETED/);
+    expect(result.stdout).toMatch(/^\[polly\] .*translation/);
   });
 
   it('exits 2 naming the bidders when --inject names an agent that is not a bidder', () => {
     const result = legion('run', 'auction', '--inject', 'late-bid:auditor');
     expect(result.status).toBe(2);
-    expect(String(result.stderr)).toMatch(/no bidder "auditor" \(bidders: lexi, polly, quill, atlas\)/);
+    expect(result.stderr).toMatch(/no bidder "auditor" \(bidders: lexi, polly, quill, atlas\)/);
   });
 
   it('exits 2 for a bid fault on another pattern', () => {
     const result = legion('run', 'pipeline', '--inject', 'duplicate-bid:writer');
     expect(result.status).toBe(2);
-    expect(String(result.stderr)).toMatch(/only the auction pattern has bids/);
+    expect(result.stderr).toMatch(/only the auction pattern has bids/);
   });
 
   it('prints the awarded bidder in the JSON output', () => {
     const result = legion('run', 'auction', '--json', '--input', '{"task":"Adapt the launch copy for the French market","requiredCapabilities":["localisation","french"]}');
-    expect(result.status, String(result.stderr)).toBe(0);
-    const run = JSON.parse(String(result.stdout)) as RunResult;
+    expect(result.status, result.stderr).toBe(0);
+    const run = JSON.parse(result.stdout) as RunResult;
     // Only lexi has localisation and french.
     expect((run.output as AuctionOutput).awardedTo).toBe('lexi');
   });

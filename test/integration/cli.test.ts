@@ -8,6 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { legionSync } from '../support/legion-process.ts';
 
 interface CliResult {
   status: number | null;
@@ -16,7 +17,7 @@ interface CliResult {
 }
 
 function legion(...args: string[]): CliResult {
-  const result = spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const result = legionSync(args, { timeoutMs: 60_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -74,6 +75,12 @@ describe('CLI: legion run (bad usage)', () => {
     const result = legion('run', 'supervisor-worker', '--task-id', 'has spaces');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--task-id/);
+  });
+
+  it('rejects a LEGION_DYNAMODB_ENDPOINT that is not a URL with exit code 2, before starting anything', () => {
+    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'supervisor-worker'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LEGION_DYNAMODB_ENDPOINT: 'localhost:8000' } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
   });
 
   it('requires --data-dir for checkpoints', () => {

@@ -1,16 +1,16 @@
 /**
  * `legion emit` as a user runs it: a real child process of bin/legion.js that puts the events of a
- * file on the local event bus, with DynamoDB Local started by the command itself.
+ * file on the local event bus (on the test run's DynamoDB Local, test/support/legion-process.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmitReport } from '../../bin/cli/emit.ts';
+import { legionSync } from '../support/legion-process.ts';
 
 function legion(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['bin/legion.js', ...args], { encoding: 'utf8', timeout: 90_000 });
+  const result = legionSync(args, { timeoutMs: 90_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

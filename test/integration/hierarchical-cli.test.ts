@@ -1,12 +1,12 @@
 /** `legion run hierarchical` as a user runs it: a real child process of bin/legion.js, the example team, the scripted model. */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Rollup } from '../../functions/shared/contracts/hierarchical.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { legionSync } from '../support/legion-process.ts';
 
 describe('CLI: legion run hierarchical', () => {
   it('runs the example team offline and exits 0 with the rolled-up answer of both sub-teams', () => {
-    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'hierarchical', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const result = legionSync(['run', 'hierarchical', '--json'], { timeoutMs: 60_000 });
 
     expect(result.status, result.stderr).toBe(0);
     const run = JSON.parse(result.stdout) as RunResult;

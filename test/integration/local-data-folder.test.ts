@@ -76,7 +76,7 @@ describe('DynamoDbLocal data folder lock', () => {
       expect(javaProcessesFor(dataDir)).toHaveLength(1);
 
       // Another process (the CLI) is refused too, with exit code 1 and the holder's pid.
-      const cli = await legionProcess(['checkpoints', 'any-task', '--data-dir', dataDir], { timeoutMs: 60_000 });
+      const cli = await legionProcess(['checkpoints', 'any-task', '--data-dir', dataDir], { ownDatabase: true, timeoutMs: 60_000 });
       expect(cli.status).toBe(1);
       expectOneLineError(cli.stderr, new RegExp(`in use by another legion process \\(pid ${process.pid}\\)`));
       expect(lockOf(dataDir)).toEqual(lock);
@@ -158,8 +158,8 @@ describe('DynamoDbLocal data folder that cannot hold a database', () => {
     writeFileSync(file, 'x');
 
     const [checkpoints, run] = await Promise.all([
-      legionProcess(['checkpoints', 'any-task', '--data-dir', file], { timeoutMs: 60_000 }),
-      legionProcess(['run', 'supervisor-worker', '--data-dir', join(file, 'data')], { timeoutMs: 60_000 }),
+      legionProcess(['checkpoints', 'any-task', '--data-dir', file], { ownDatabase: true, timeoutMs: 60_000 }),
+      legionProcess(['run', 'supervisor-worker', '--data-dir', join(file, 'data')], { ownDatabase: true, timeoutMs: 60_000 }),
     ]);
 
     expect(checkpoints.status).toBe(2);
@@ -202,7 +202,7 @@ describe('DynamoDbLocal on a damaged database file', () => {
     const dataDir = await freshFolder('damaged-cli');
     damagedFolder(dataDir);
 
-    const outcome = await legionProcess(['checkpoints', 'any-task', '--data-dir', dataDir], { timeoutMs: 25_000 });
+    const outcome = await legionProcess(['checkpoints', 'any-task', '--data-dir', dataDir], { ownDatabase: true, timeoutMs: 25_000 });
 
     expect(outcome.signal).toBeNull(); // it exited by itself, not killed by the timeout
     expect(outcome.status).toBe(1);

@@ -2,15 +2,15 @@
  * `legion run pipeline` as a user runs it: a real child process of bin/legion.js with the example
  * team (teams/content-pipeline.yaml), its example input and the scripted model.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { legionSync } from '../support/legion-process.ts';
 
 describe('CLI: legion run pipeline', () => {
   it('runs the example content pipeline offline and exits 0 with status SUCCEEDED', () => {
     // Act
-    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'pipeline', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const result = legionSync(['run', 'pipeline', '--json'], { timeoutMs: 60_000 });
 
     // Assess
     expect(result.status, result.stderr).toBe(0);
@@ -23,7 +23,7 @@ describe('CLI: legion run pipeline', () => {
   });
 
   it('rejects input without a brief with exit code 2', () => {
-    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'pipeline', '--input', '{"request": "hello"}'], { encoding: 'utf8', timeout: 60_000 });
+    const result = legionSync(['run', 'pipeline', '--input', '{"request": "hello"}'], { timeoutMs: 60_000 });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/brief/);
   });

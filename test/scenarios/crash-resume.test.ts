@@ -4,6 +4,11 @@
  * then `legion resume` in another process on the same `--data-dir` finishes the task. The result
  * must equal an uninterrupted run, and no agent step may act twice: the resumed process calls the
  * model only for steps that had no checkpoint, and each step has exactly one checkpoint.
+ *
+ * One crash point runs as a user's first commands do: each process starts DynamoDB Local on the data
+ * folder, so the kill takes that DynamoDB Local down too and the resume reads what reached the disk.
+ * The others use the test run's DynamoDB Local (LEGION_DYNAMODB_ENDPOINT, a table per data folder),
+ * which spares two Java start-ups per case.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,13 +26,13 @@ const UNCLASSIFIABLE = { request: 'Hello there, anybody around?' };
  * States a run passes through, with the checkpoints that must exist when it starts (the steps
  * finished before it). A Work state starts while its sibling worker may already be done.
  */
-const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]; alsoInject?: string }[] = [
+const CRASH_POINTS: { state: string; input: object; doneBefore: [number, number]; alsoInject?: string; ownDatabase?: boolean }[] = [
   { state: 'Begin', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'CheckApproval', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Classify', input: MULTI_INTENT, doneBefore: [0, 0] },
   { state: 'Route', input: MULTI_INTENT, doneBefore: [1, 1] },
   { state: 'Delegate', input: MULTI_INTENT, doneBefore: [1, 1] },
-  { state: 'Work', input: MULTI_INTENT, doneBefore: [1, 2] },
+  { state: 'Work', input: MULTI_INTENT, doneBefore: [1, 2], ownDatabase: true },
   { state: 'Synthesize', input: MULTI_INTENT, doneBefore: [3, 3] },
   { state: 'Fallback', input: UNCLASSIFIABLE, doneBefore: [1, 1] },
   // In the middle of an automatic rollback: the inconsistent result was never checkpointed.
@@ -58,8 +63,6 @@ const UNREACHABLE = [
   'EscalationFailed',
 ];
 
-/** A real `legion` child process (test/support/legion-process.ts). */
-const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 120_000 });
 
 describe('Scenario: crash at every state of supervisor-worker, then resume from another process', () => {
   const reference = new Map<object, RunResult>();
@@ -82,8 +85,9 @@ describe('Scenario: crash at every state of supervisor-worker, then resume from 
     expect([...CRASH_POINTS.map((point) => point.state), ...UNREACHABLE].sort()).toEqual(names);
   });
 
-  // Three at a time: each case starts DynamoDB Local twice, which is most of its time.
-  it.concurrent.each(CRASH_POINTS)('crash as $state starts', async ({ state, input, doneBefore, alsoInject }) => {
+  it.concurrent.each(CRASH_POINTS)('crash as $state starts', async ({ state, input, doneBefore, alsoInject, ownDatabase = false }) => {
+    /** A real `legion` child process (test/support/legion-process.ts). */
+    const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 120_000, ownDatabase });
     const dataDir = mkdtempSync(join(tmpdir(), 'legion-crash-'));
     const taskId = `crash-${state.toLowerCase()}`;
     const crashed = await legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');

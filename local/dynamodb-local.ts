@@ -58,7 +58,7 @@ const GUARD_SCRIPT = 'java "$@" & java_pid=$!; cat > /dev/null; kill "$java_pid"
 function spawnDynamoDbLocal(port: number, dataDir: string | undefined): ChildProcess {
   const { jar, libraryPath } = dynamoDbLocalJar();
   const storage = dataDir ? ['-dbPath', dataDir] : ['-inMemory'];
-  const javaArgs = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), '-sharedDb', ...storage];
+  const javaArgs = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), '-sharedDb', '-disableTelemetry', ...storage];
   return spawn('sh', ['-c', GUARD_SCRIPT, 'dynamodb-local', ...javaArgs], {
     stdio: ['pipe', 'pipe', 'pipe'],
     // DynamoDB Local writes a metadata file into its working folder: keep it out of the user's.

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { legionSync } from '../support/legion-process.ts';
+import { legionProcess, legionSync } from '../support/legion-process.ts';
 
 interface CliResult {
   status: number | null;
@@ -16,63 +16,68 @@ interface CliResult {
   stderr: string;
 }
 
+function legionInBackground(...args: string[]): Promise<CliResult> {
+  return legionProcess(args, { timeoutMs: 60_000 });
+}
+
 function legion(...args: string[]): CliResult {
   const result = legionSync(args, { timeoutMs: 60_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('CLI: legion run (bad usage)', () => {
-  it('rejects an unknown pattern with exit code 2 and the allowed choices', () => {
-    const result = legion('run', 'round-robin');
+// Concurrent: each test is one short child process that refuses its arguments before starting anything.
+describe.concurrent('CLI: legion run (bad usage)', () => {
+  it('rejects an unknown pattern with exit code 2 and the allowed choices', async () => {
+    const result = await legionInBackground('run', 'round-robin');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/round-robin/);
     expect(result.stderr).toMatch(/supervisor-worker/);
   });
 
-  it('rejects malformed JSON input with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input', '{"request": ');
+  it('rejects malformed JSON input with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"request": ');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--input is not valid JSON/);
   });
 
-  it('rejects input without the required request field with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input', '{"text": "hello"}');
+  it('rejects input without the required request field with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"text": "hello"}');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/request/);
   });
 
-  it('rejects an empty request with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input', '{"request": "   "}');
+  it('rejects an empty request with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"request": "   "}');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/request: must not be empty/);
   });
 
-  it('rejects --input given without a value with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input');
+  it('rejects --input given without a value with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/argument missing/);
   });
 
-  it('rejects a missing --input-file with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input-file', '/nonexistent/input.json');
+  it('rejects a missing --input-file with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input-file', '/nonexistent/input.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/cannot read --input-file \/nonexistent\/input.json: ENOENT/);
   });
 
-  it('rejects --input together with --input-file with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--input', '{}', '--input-file', 'x.json');
+  it('rejects --input together with --input-file with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{}', '--input-file', 'x.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/cannot be used with/);
   });
 
-  it('rejects an invalid team file with exit code 2 naming the problem', () => {
-    const result = legion('run', 'supervisor-worker', '--team', 'package.json');
+  it('rejects an invalid team file with exit code 2 naming the problem', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--team', 'package.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/Invalid team definition package.json/);
   });
 
-  it('rejects a bad task id with exit code 2', () => {
-    const result = legion('run', 'supervisor-worker', '--task-id', 'has spaces');
+  it('rejects a bad task id with exit code 2', async () => {
+    const result = await legionInBackground('run', 'supervisor-worker', '--task-id', 'has spaces');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--task-id/);
   });
@@ -83,8 +88,8 @@ describe('CLI: legion run (bad usage)', () => {
     expect(result.stderr).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
   });
 
-  it('requires --data-dir for checkpoints', () => {
-    const result = legion('checkpoints', 'some-task');
+  it('requires --data-dir for checkpoints', async () => {
+    const result = await legionInBackground('checkpoints', 'some-task');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--data-dir/);
   });

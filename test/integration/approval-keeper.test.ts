@@ -30,7 +30,7 @@ import { type TaskHeartbeatClient, createApprovalKeeperHandler, keepApprovals } 
 import { type ApprovalRequest, ApprovalStore, approvalDeadline } from '../../functions/shared/approval-store.ts';
 import { APPROVAL_TIMEOUT_SECONDS, CHECKPOINT_TABLE, METRICS, PENDING_APPROVALS_INDEX } from '../../functions/shared/contract.ts';
 import { ApprovalKeeperError, EscalationTimedOutError, InvalidEventError } from '../../functions/shared/errors.ts';
-import { LOCAL_TABLE_NAME, ensureCheckpointTable } from '../../local/dynamodb-local.ts';
+import { DynamoDbLocal, LOCAL_TABLE_NAME, ensureCheckpointTable } from '../../local/dynamodb-local.ts';
 import { LocalTaskTokens } from '../../local/local-task-tokens.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 
@@ -311,15 +311,17 @@ describe('Function: approval-keeper (DynamoDB Local)', () => {
 });
 
 describe('Function: ensureCheckpointTable (DynamoDB Local)', () => {
+  let db: DynamoDbLocal;
   let raw: DynamoDBClient;
-  const made: string[] = [];
 
-  beforeAll(() => {
-    raw = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  // A DynamoDB Local of its own: the test run's one serves CLI children that create their tables
+  // meanwhile, and DynamoDB Local can then leave an index added by UpdateTable CREATING for good.
+  beforeAll(async () => {
+    db = await DynamoDbLocal.start();
+    raw = db.client;
   });
   afterAll(async () => {
-    for (const name of made) await raw.send(new DeleteTableCommand({ TableName: name }));
-    raw.destroy();
+    await db.stop();
   });
 
   const indexOf = async (tableName: string) =>
@@ -339,7 +341,6 @@ describe('Function: ensureCheckpointTable (DynamoDB Local)', () => {
 
   it('adds the index to a table made before it existed (an older data folder), keeping its items', async () => {
     const tableName = `old-${randomUUID()}`;
-    made.push(tableName);
     await raw.send(
       new CreateTableCommand({
         TableName: tableName,

@@ -11,11 +11,11 @@
  * ```
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type AgentDependencies, type AgentHandler, createAgentHandler } from '../functions/agents/agent.ts';
+import { type AgentHandler, createAgentHandler } from '../functions/agents/agent.ts';
 import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
 import type { AgentConfig } from '../functions/shared/config.ts';
 import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
-import { createAgentDependencies } from '../functions/shared/dependencies.ts';
+import { type AgentDependencies, createAgentDependencies } from '../functions/shared/dependencies.ts';
 import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
 import type { PutEventsClient } from '../functions/shared/put-event.ts';
 import type { LeasingPool } from '../functions/shared/resource-pool.ts';

@@ -16,8 +16,8 @@ import { ConfigurationError } from '../shared/errors.ts';
 import { leaseResources } from '../shared/middlewares/lease-resources.ts';
 import { reportDetection } from '../shared/report-detection.ts';
 import type { DeadlockDetection, PoolHolder } from '../shared/resource-pool.ts';
-import type { AgentDependencies, StepEnvelope } from './agent.ts';
-import type { StepResultBase } from './steps/step-definition.ts';
+import type { AgentDependencies } from '../shared/dependencies.ts';
+import type { StepEnvelope, StepResultBase } from './steps/step-definition.ts';
 
 /**
  * The holder of an agent step's leases: `<taskId>/<agentId>/<stateName>[#<stepId>]`, unique per

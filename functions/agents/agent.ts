@@ -10,21 +10,15 @@
  * await handler({ step: 'work', taskId: 't-1', stateName: 'Work', ... }, lambdaContext);
  * ```
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
 import { type AgentConfig, progressCheckpointSecondsOf } from '../shared/config.ts';
 import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../shared/contract.ts';
-import type { DetectionLog } from '../shared/detection-log.ts';
 import { BudgetExceededError, InvalidEventError, describeIssues } from '../shared/errors.ts';
-import type { TokenBudgets } from '../shared/budget-store.ts';
 import { BudgetedModel } from '../shared/models/budgeted-model.ts';
 import type { ModelCallMeter } from '../shared/models/model-call-meter.ts';
 import { checkpoint } from '../shared/middlewares/checkpoint.ts';
@@ -33,46 +27,14 @@ import { type TaskStatusMiddleware, taskStatus } from '../shared/middlewares/tas
 import { validateEvent } from '../shared/middlewares/validate-event.ts';
 import { verifyOutput } from '../shared/middlewares/verify-output.ts';
 import type { ModelProvider } from '../shared/models/model-provider.ts';
-import type { PutEventsClient } from '../shared/put-event.ts';
-import type { LeasingPool } from '../shared/resource-pool.ts';
-import type { TaskStatusStore } from '../shared/task-status-store.ts';
 import { agentLeases } from './agent-leases.ts';
 import { checkStepResult } from './output-invariants.ts';
 import { stepNamed } from './steps/index.ts';
-import type { AgentStepDefinition, StepEventBase, StepResultBase } from './steps/step-definition.ts';
-
-export interface AgentDependencies {
-  model: ModelProvider;
-  /** Token budgets every model call spends from. @default none: calls are not budgeted */
-  budgets?: Pick<TokenBudgets, 'reserve' | 'settle'> | undefined;
-  checkpoints: CheckpointManager;
-  /**
-   * The task's status item, updated around each step (state, agent, steps done, tokens, model
-   * calls, budget refusals). createAgentDependencies always gives one. @default none: no status is kept
-   */
-  taskStatus?: Pick<TaskStatusStore, 'stepStarted' | 'stepFinished' | 'stepFailed' | 'budgetRefused'> | undefined;
-  logger: Logger;
-  metrics: Metrics;
-  tracer: Tracer;
-  /** Agents with `resources`: the team's pool they lease them from. @default none */
-  resourcePool?: LeasingPool | undefined;
-  /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
-  detections?: Pick<DetectionLog, 'record' | 'markAnnounced'> | undefined;
-  /** Agents with `resources`: the Legion bus their deadlock detections are announced on (with `eventBusName` in the config). @default none */
-  events?: PutEventsClient | undefined;
-}
+import { type AgentStepDefinition, type StepEnvelope, StepEnvelopeSchema, type StepEventBase, type StepResultBase } from './steps/step-definition.ts';
+import type { AgentDependencies } from '../shared/dependencies.ts';
 
 export type AgentHandler = (event: unknown, context: Context) => Promise<StepResultBase>;
 
-/** What every step event has; the step's own schema checks the rest once the step is known. */
-export const StepEnvelopeSchema = z.looseObject({
-  step: z.string().min(1),
-  taskId: z.string().min(1).max(128),
-  stateName: z.string().min(1),
-  epoch: z.number().int().positive().optional(),
-  stepId: z.string().min(1).max(200).optional(),
-});
-export type StepEnvelope = z.infer<typeof StepEnvelopeSchema>;
 
 /** The definition of the step an event asks for, if this agent's role may run it. */
 function definitionFor(event: StepEventBase, config: AgentConfig): AgentStepDefinition {

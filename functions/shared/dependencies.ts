@@ -14,7 +14,6 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import type { AgentDependencies } from '../agents/agent.ts';
 import { TokenBudgets } from './budget-store.ts';
 import { CheckpointManager } from './checkpoint-manager.ts';
 import { type AgentConfig, leaseTimingsOf } from './config.ts';
@@ -24,8 +23,30 @@ import { BedrockModel } from './models/bedrock-model.ts';
 import type { ModelProvider } from './models/model-provider.ts';
 import { ScriptedModel } from './models/scripted-model.ts';
 import type { PutEventsClient } from './put-event.ts';
-import { ResourcePool } from './resource-pool.ts';
+import { type LeasingPool, ResourcePool } from './resource-pool.ts';
 import { TaskStatusStore } from './task-status-store.ts';
+
+/** What an agent's handler uses: its model, stores, telemetry and (with `resources`) its pool. */
+export interface AgentDependencies {
+  model: ModelProvider;
+  /** Token budgets every model call spends from. @default none: calls are not budgeted */
+  budgets?: Pick<TokenBudgets, 'reserve' | 'settle'> | undefined;
+  checkpoints: CheckpointManager;
+  /**
+   * The task's status item, updated around each step (state, agent, steps done, tokens, model
+   * calls, budget refusals). createAgentDependencies always gives one. @default none: no status is kept
+   */
+  taskStatus?: Pick<TaskStatusStore, 'stepStarted' | 'stepFinished' | 'stepFailed' | 'budgetRefused'> | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  tracer: Tracer;
+  /** Agents with `resources`: the team's pool they lease them from. @default none */
+  resourcePool?: LeasingPool | undefined;
+  /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
+  detections?: Pick<DetectionLog, 'record' | 'markAnnounced'> | undefined;
+  /** Agents with `resources`: the Legion bus their deadlock detections are announced on (with `eventBusName` in the config). @default none */
+  events?: PutEventsClient | undefined;
+}
 
 export interface DependencyOverrides {
   documentClient?: DynamoDBDocumentClient;

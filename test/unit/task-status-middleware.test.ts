@@ -9,7 +9,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentDependencies, createAgentHandler } from '../../functions/agents/agent.ts';
+import { createAgentHandler } from '../../functions/agents/agent.ts';
+import type { AgentDependencies } from '../../functions/shared/dependencies.ts';
 import type { Checkpoint, CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../../functions/shared/config.ts';
 import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';

@@ -12,7 +12,7 @@
  * });
  * ```
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AgentConfig } from '../../shared/config.ts';
 import type { AgentRole } from '../../shared/contract.ts';
 import type { TokenUsage } from '../../shared/models/model-provider.ts';
@@ -54,3 +54,13 @@ export interface AgentStepDefinition<E extends StepEventBase = StepEventBase, R 
 export function defineStep<E extends StepEventBase, R extends StepResultBase>(definition: AgentStepDefinition<E, R>): AgentStepDefinition {
   return definition;
 }
+
+/** What every step event has; the step's own schema checks the rest once the step is known. */
+export const StepEnvelopeSchema = z.looseObject({
+  step: z.string().min(1),
+  taskId: z.string().min(1).max(128),
+  stateName: z.string().min(1),
+  epoch: z.number().int().positive().optional(),
+  stepId: z.string().min(1).max(200).optional(),
+});
+export type StepEnvelope = z.infer<typeof StepEnvelopeSchema>;

@@ -10,7 +10,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { AgentDependencies } from '../../../functions/agents/agent.ts';
+import type { AgentDependencies } from '../../../functions/shared/dependencies.ts';
 import type { StepContext } from '../../../functions/agents/steps/step-context.ts';
 import type { CheckpointManager } from '../../../functions/shared/checkpoint-manager.ts';
 import type { AgentConfig } from '../../../functions/shared/config.ts';

@@ -15,16 +15,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through functions/shared/config.ts only.' },
+        { object: 'process', property: 'env', message: 'Read configuration through functions/core/config.ts only.' },
       ],
     },
   },
   {
-    files: ['functions/shared/config.ts', 'bin/**', 'local/dynamodb-local.ts', 'test/**', '*.config.ts'],
+    files: ['functions/core/config.ts', 'bin/**', 'local/dynamodb-local.ts', 'test/**', '*.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

@@ -10,7 +10,7 @@
  * process.stdout.write(renderReport(results));
  * ```
  */
-import { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
+import { CheckpointManager } from '../functions/recovery/checkpoint-manager.ts';
 import { type DynamoDbLocal, LOCAL_TABLE_NAME } from '../local/dynamodb-local.ts';
 import { type CostResults, measureCosts } from './cost.ts';
 import { agentStepState } from './fixtures.ts';

@@ -10,14 +10,14 @@
  * ```
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
+import { CheckpointManager } from '../functions/recovery/checkpoint-manager.ts';
 import {
   CHECKPOINT_TABLE,
   TASK_HEAD_SK,
   checkpointSortKey,
   stepMarkerSortKey,
   taskPartition,
-} from '../functions/shared/contract.ts';
+} from '../functions/core/contract.ts';
 import { itemBytes, requestCostUsd, saveWriteUnits, storageCostUsd } from './cost-model.ts';
 import { jsonBytes } from './fixtures.ts';
 import type { Consumption, MeteredClient } from './metered-client.ts';

@@ -1,6 +1,6 @@
 /**
  * Agent-step states of a given JSON size, shaped like the results the agent steps return
- * (functions/shared/agent-contract.ts): a worker's answer for small states, a synthesis that
+ * (functions/core/agent-contract.ts): a worker's answer for small states, a synthesis that
  * carries a long conversation for large ones. The text is made of words, so gzip compresses it
  * about as well as it compresses real answers (not as well as it compresses repeated characters).
  *
@@ -10,7 +10,7 @@
  * Buffer.byteLength(JSON.stringify(state)); // 1024
  * ```
  */
-import type { ConversationTurn, Synthesis, WorkerResult } from '../functions/shared/agent-contract.ts';
+import type { ConversationTurn, Synthesis, WorkerResult } from '../functions/core/agent-contract.ts';
 import { type Random, randomText } from './random.ts';
 
 /** Longest text of one conversation turn allowed by the contract. */

@@ -14,8 +14,8 @@
  * ```
  */
 import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions/shared/contract.ts';
+import type { CheckpointManager } from '../functions/recovery/checkpoint-manager.ts';
+import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions/core/contract.ts';
 import { BENCH_TEAM, type BenchTask } from './populate.ts';
 import { type Random, shuffled } from './random.ts';
 

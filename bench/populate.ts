@@ -7,7 +7,7 @@
  * await populate(checkpoints, { taskId: 't-1', epoch }, 10_000, { concurrency: 16, state, onSaved: () => progress.add(1) });
  * ```
  */
-import type { CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
+import type { CheckpointManager } from '../functions/recovery/checkpoint-manager.ts';
 
 /** The team the checkpoint benchmarks write their tasks under (keys carry the team). */
 export const BENCH_TEAM = 'bench';

@@ -11,7 +11,7 @@
  * ```
  */
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_SK_PREFIX, CHECKPOINT_TABLE, SEQUENCE_WIDTH, checkpointSortKey, taskPartition } from '../functions/shared/contract.ts';
+import { CHECKPOINT_SK_PREFIX, CHECKPOINT_TABLE, SEQUENCE_WIDTH, checkpointSortKey, taskPartition } from '../functions/core/contract.ts';
 import type { HistoryTask } from './latency.ts';
 import { type Random, shuffled } from './random.ts';
 import { BENCH_TEAM } from './populate.ts';

@@ -1,4 +1,6 @@
 /**
+ * Over 500 lines on purpose: one benchmark's scenarios and their measurements, side by side.
+ *
  * Recovery success after randomised faults (issue 3): each trial starts a task of the telecom team
  * on the local runtime (real ASL, real handlers, one DynamoDB Local), injects one fault at a random
  * point, recovers the way the fault calls for (resume, rollback, or nothing when the state machine
@@ -35,12 +37,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Checkpoint, CheckpointManager, verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions/shared/contract.ts';
-import { ModelInvocationError } from '../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../functions/shared/team.ts';
+import { type Checkpoint, CheckpointManager, verifyCheckpoint } from '../functions/recovery/checkpoint-manager.ts';
+import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../functions/core/contract.ts';
+import { ModelInvocationError } from '../functions/core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../functions/models/model-provider.ts';
+import { ScriptedModel } from '../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../functions/core/team.ts';
 import { type DynamoDbLocal, LOCAL_TABLE_NAME } from '../local/dynamodb-local.ts';
 import { LocalRuntime, type ProgressEvent, type RunResult } from '../local/local-runtime.ts';
 import { Progress } from './progress.ts';

@@ -7,7 +7,7 @@
  * const samples = await measureSaves(checkpoints, variants, { iterations: 200, warmup: 10, random });
  * ```
  */
-import type { CheckpointInput, CheckpointManager } from '../functions/shared/checkpoint-manager.ts';
+import type { CheckpointInput, CheckpointManager } from '../functions/recovery/checkpoint-manager.ts';
 import { type Random, shuffled } from './random.ts';
 
 export interface SaveVariant {

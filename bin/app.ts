@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import type { ModelProviderName } from '../lib/agent-function.ts';
 import { LegionStack } from '../lib/legion-stack.ts';
-import { loadTeamFile } from '../functions/shared/team.ts';
+import { loadTeamFile } from '../functions/core/team.ts';
 
 const MODEL_PROVIDERS: readonly ModelProviderName[] = ['bedrock', 'scripted'];
 const teamsDir = fileURLToPath(new URL('../teams/', import.meta.url));

@@ -20,14 +20,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
-import { InvalidTaskIdError, LegionError, NoValidCheckpointError, TaskOwnedByAnotherTeamError, UsageError } from '../functions/shared/errors.ts';
-import { verifyCheckpoint } from '../functions/shared/checkpoint-manager.ts';
-import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
-import { PATTERNS } from '../functions/shared/patterns.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
-import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from '../functions/shared/task-id.ts';
+import { PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
+import { InvalidTaskIdError, LegionError, NoValidCheckpointError, TaskOwnedByAnotherTeamError, UsageError } from '../functions/core/errors.ts';
+import { verifyCheckpoint } from '../functions/recovery/checkpoint-manager.ts';
+import type { ModelProvider } from '../functions/models/model-provider.ts';
+import { ScriptedModel } from '../functions/models/scripted-model.ts';
+import { PATTERNS } from '../functions/patterns/index.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
+import { ROOT_TASK_ID_PATTERN, ROOT_TASK_ID_RULE, reservedInputProblem } from '../functions/core/task-id.ts';
 import type { LocalRuntime, ProgressEvent, RunResult } from '../local/local-runtime.ts';
 import type { CheckpointFaults } from '../local/checkpoint-faults.ts';
 import { type EmitOptions, emitCommand } from './cli/emit.ts';
@@ -187,7 +187,7 @@ withRunOutputOptions(program.command('emit'))
 
 program
   .command('alarms')
-  .description('evaluate every alarm (functions/shared/alarms.ts) over the metrics the runs on a data folder emitted: state, value, threshold')
+  .description('evaluate every alarm (functions/observability/alarms.ts) over the metrics the runs on a data folder emitted: state, value, threshold')
   .requiredOption('--data-dir <dir>', 'the data folder the runs used')
   .option('--window <duration>', "evaluate every alarm over this window ending now: 30s, 5m, 1h, 2d; default: each alarm's period")
   .option('--json', 'print one JSON object { window, evaluatedAt, metricsFile, alarms } on stdout')

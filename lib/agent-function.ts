@@ -15,9 +15,9 @@ import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 export { ESM_REQUIRE_BANNER } from './legion-function.ts';
-import type { AgentSettings, ModelSettings } from '../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/shared/contract.ts';
-import type { AgentDefinition } from '../functions/shared/team-schema.ts';
+import type { AgentSettings, ModelSettings } from '../functions/core/config.ts';
+import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/core/contract.ts';
+import type { AgentDefinition } from '../functions/core/team-schema.ts';
 
 /** Which model provider the agents use: Amazon Bedrock, or the deterministic scripted model. */
 export type ModelProviderName = ModelSettings['provider'];

@@ -7,10 +7,10 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { ControlFunctionName } from '../functions/shared/contract.ts';
-import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import type { PatternName } from '../functions/shared/contract.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import type { ControlFunctionName } from '../functions/core/contract.ts';
+import { agentSettingsFor } from '../functions/core/agent-settings.ts';
+import type { PatternName } from '../functions/core/contract.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import { AgentFunction, type AgentFunctionOptions } from './agent-function.ts';
 import { TeamStateMachine } from './team-state-machine.ts';
 

@@ -23,7 +23,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_KEEPER_INTERVAL_MINUTES, ENV, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
+import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_KEEPER_INTERVAL_MINUTES, ENV, PENDING_APPROVALS_INDEX } from '../functions/core/contract.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { secureQueue } from './event-triggers.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';

@@ -2,7 +2,7 @@
  * Tells humans that a run waits for them: a rule on the Legion event bus sends every
  * `ApprovalRequested` event (put by request-approval, the `Escalate` state of every pattern) to an
  * SNS topic, which people and systems subscribe to. The rule's pattern comes from
- * functions/shared/events.ts, which the local event bus matches too.
+ * functions/core/events.ts, which the local event bus matches too.
  *
  * The topic gets the whole event, task token included (a subscriber may answer with it), so it is
  * encrypted with a customer-managed KMS key and refuses requests without TLS. Not the AWS-managed
@@ -16,8 +16,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { APPROVAL_TIMEOUT_SECONDS } from '../functions/shared/contract.ts';
-import { approvalRequestedPattern } from '../functions/shared/events.ts';
+import { APPROVAL_TIMEOUT_SECONDS } from '../functions/core/contract.ts';
+import { approvalRequestedPattern } from '../functions/core/events.ts';
 import { secureQueue, toCdkPattern } from './event-triggers.ts';
 
 /** The longest maxEventAge EventBridge accepts for a target. */

@@ -8,7 +8,7 @@
  * send invocations that still fail after Lambda's async retries to a second queue, with the error.
  * An announcement or a bid is worth delivering only while its round is open, so both give up after
  * the team's longest bidding window by default. The rule patterns come from
- * functions/shared/events.ts, which the local event bus uses too.
+ * functions/core/events.ts, which the local event bus uses too.
  */
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -18,11 +18,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { nextWindowSeconds } from '../functions/shared/auction-rules.ts';
-import { ENV } from '../functions/shared/contract.ts';
-import { type RulePattern, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/shared/events.ts';
-import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import { nextWindowSeconds } from '../functions/patterns/auction/auction-rules.ts';
+import { ENV } from '../functions/core/contract.ts';
+import { type RulePattern, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/core/events.ts';
+import { biddersOf } from '../functions/patterns/auction/spec.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import type { AgentFunction } from './agent-function.ts';
 import { AgentTeam, type AgentTeamProps, requirePattern } from './agent-team.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
@@ -32,7 +32,7 @@ import { LegionFunction } from './legion-function.ts';
 /** The least maxEventAge EventBridge targets and Lambda async invocations accept. */
 const MIN_EVENT_AGE = Duration.minutes(1);
 
-const COLLECT_BID_ENTRY = fileURLToPath(new URL('../functions/control/collect-bid.lambda.ts', import.meta.url));
+const COLLECT_BID_ENTRY = fileURLToPath(new URL('../functions/patterns/auction/collect-bid.lambda.ts', import.meta.url));
 
 /** How events reach a bidder or the collector. */
 interface Delivery {
@@ -77,7 +77,7 @@ export class AuctionTeam extends AgentTeam {
   public readonly announcementRules: Readonly<Record<string, events.Rule>>;
   /** The rule that delivers the bids for the team's auctions to its collector. */
   public readonly bidRule: events.Rule;
-  /** Stores the bids for the team's open rounds (functions/control/collect-bid.ts). */
+  /** Stores the bids for the team's open rounds (functions/patterns/auction/collect-bid.ts). */
   public readonly collector: LegionFunction;
   /** Events EventBridge could not deliver to a bidder or the collector (after its retry policy). */
   public readonly deadLetterQueue: sqs.Queue;

@@ -8,7 +8,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, approvalItemKey, taskOwnerKey, teamPartitionPrefix } from '../functions/shared/contract.ts';
+import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX, approvalItemKey, taskOwnerKey, teamPartitionPrefix } from '../functions/core/contract.ts';
 
 /**
  * The partitions of the checkpoint table a role may reach, as `dynamodb:LeadingKeys` patterns,

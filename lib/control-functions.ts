@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/core/contract.ts';
 import { CHECKPOINT_PARTITIONS, type ItemGrant, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
@@ -46,12 +46,13 @@ interface ControlFunctionSpec {
   answersCallbacks?: boolean;
 }
 
-const entryOf = (file: string): string => fileURLToPath(new URL(`../functions/control/${file}`, import.meta.url));
+/** A handler's entry, by its path under functions/. */
+const entryOf = (file: string): string => fileURLToPath(new URL(`../functions/${file}`, import.meta.url));
 
 const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> = {
   'begin-task': {
     id: 'BeginTask',
-    entry: entryOf('begin-task.lambda.ts'),
+    entry: entryOf('control/begin-task.lambda.ts'),
     description: 'Legion: starts or resumes a task (stores its input, raises its epoch)',
     tableGrants: [
       // The task's input (Put, in the start's transaction), head (Update: the epoch) and status item
@@ -65,7 +66,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
   },
   'rollback-task': {
     id: 'RollbackTask',
-    entry: entryOf('rollback-task.lambda.ts'),
+    entry: entryOf('control/rollback-task.lambda.ts'),
     description: 'Legion: rolls a task back to its last valid checkpoint after an inconsistent step result',
     tableGrants: [
       // Query and GetItem find the latest valid checkpoint; UpdateItem marks corrupt ones and counts the rollback; DeleteItem forgets a corrupt step's marker.
@@ -78,7 +79,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
   },
   'request-approval': {
     id: 'RequestApproval',
-    entry: entryOf('request-approval.lambda.ts'),
+    entry: entryOf('control/request-approval.lambda.ts'),
     description: 'Legion: an escalated run waits for a human (stores the request, puts ApprovalRequested on the bus)',
     tableGrants: [
       // UpdateItem stores the request (ReturnValues ALL_NEW: the approval as stored, with an earlier
@@ -93,7 +94,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
   },
   'record-detection': {
     id: 'RecordDetection',
-    entry: entryOf('record-detection.lambda.ts'),
+    entry: entryOf('control/record-detection.lambda.ts'),
     description: 'Legion: records a detected loop, hallucinated consensus or deadlock (stores it once, counts it, puts FailureDetected on the bus)',
     // UpdateItem stores the detection once (if_not_exists on every field) and marks its event announced.
     tableGrants: [{ actions: ['dynamodb:UpdateItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] }],
@@ -103,7 +104,7 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
   // PutItem, an Update UpdateItem): there is no action of its own to grant.
   'open-auction': {
     id: 'OpenAuction',
-    entry: entryOf('open-auction.lambda.ts'),
+    entry: entryOf('patterns/auction/open-auction.lambda.ts'),
     description: 'Legion: opens a round of an auction (stores the announcement and its bidding window)',
     // PutItem stores the round (once: conditional); GetItem reads a round opened before (a replay);
     // UpdateItem gives a round never announced a fresh window when it is reopened past its deadline (a resume).
@@ -111,14 +112,14 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
   },
   'close-auction': {
     id: 'CloseAuction',
-    entry: entryOf('close-auction.lambda.ts'),
+    entry: entryOf('patterns/auction/close-auction.lambda.ts'),
     description: 'Legion: closes a round of an auction, ranks the valid bids and awards the best one',
     // GetItem reads the round, Query its bids; the transaction closes it (Update), records the award and the winner's capacity lease (Put).
     tableGrants: [{ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], partitions: [CHECKPOINT_PARTITIONS.anyTeam] }],
   },
   'settle-award': {
     id: 'SettleAward',
-    entry: entryOf('settle-award.lambda.ts'),
+    entry: entryOf('patterns/auction/settle-award.lambda.ts'),
     description: "Legion: settles an auction's award (completed, or failed and handed to the runner-up)",
     tableGrants: [
       // GetItem reads the award and its round, Query the failed awards; the transaction settles it (Update), frees the bidder's lease (Delete), and awards a runner-up with its lease (Put).

@@ -10,7 +10,7 @@
  *
  * Every rule target has a dead-letter queue and a retry policy; both functions send invocations
  * that still fail after Lambda's async retries to a second queue, with the error. The rule patterns
- * come from functions/shared/events.ts, which the local event bus uses too.
+ * come from functions/core/events.ts, which the local event bus uses too.
  */
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
@@ -22,11 +22,11 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { DeployedMachine } from '../functions/shared/config.ts';
-import { ENV, PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
-import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/shared/events.ts';
-import { defaultTeamOf } from '../functions/shared/patterns.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import type { DeployedMachine } from '../functions/core/config.ts';
+import { ENV, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
+import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/core/events.ts';
+import { defaultTeamOf } from '../functions/patterns/index.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Legion's CloudWatch alarms and where they notify: one alarm per definition of
- * functions/shared/alarms.ts (the one list the local evaluator reads too), a composite "Legion
+ * functions/observability/alarms.ts (the one list the local evaluator reads too), a composite "Legion
  * health" alarm over them, and an encrypted SNS topic that is the alarm and OK action of every
  * alarm, optionally with an email subscription.
  *
@@ -18,7 +18,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AGENT_FUNCTIONS_PER_ALARM, ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition } from '../functions/shared/alarms.ts';
+import { AGENT_FUNCTIONS_PER_ALARM, ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition } from '../functions/observability/alarms.ts';
 
 const COMPARISONS: Record<AlarmComparison, cloudwatch.ComparisonOperator> = {
   GreaterThanThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -2,14 +2,14 @@
  * One CloudWatch dashboard of Legion's health: runs by team and status, checkpoint writes, failures
  * and failure rate, rollbacks, tokens used and budget refusals, detections by type, agent step
  * latency per agent, and the state of every alarm. Its graphs read the same stack-wide series
- * (service = METRICS_SERVICE) and math as the alarms of functions/shared/alarms.ts; the graphs by
+ * (service = METRICS_SERVICE) and math as the alarms of functions/observability/alarms.ts; the graphs by
  * team, status or agent SEARCH the finer dimension sets, so a team deployed later shows up unasked.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { AGGREGATE_DIMENSIONS, alarmDefinition } from '../functions/shared/alarms.ts';
-import { METRICS } from '../functions/shared/contract.ts';
+import { AGGREGATE_DIMENSIONS, alarmDefinition } from '../functions/observability/alarms.ts';
+import { METRICS } from '../functions/core/contract.ts';
 import { metricOf } from './legion-alarms.ts';
 
 export interface LegionDashboardProps {

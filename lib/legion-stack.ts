@@ -7,8 +7,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ModelTier, PatternName } from '../functions/shared/contract.ts';
-import { type TeamDefinition, teamsInDeployOrder } from '../functions/shared/team.ts';
+import type { ModelTier, PatternName } from '../functions/core/contract.ts';
+import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import { ApprovalKeeper } from './approval-keeper.ts';
 import { ApprovalNotifications } from './approval-notifications.ts';
@@ -30,7 +30,7 @@ import {
   applyAlarmOverrides,
   parseAlarmEmail,
   parseAlarmOverrides,
-} from '../functions/shared/alarms.ts';
+} from '../functions/observability/alarms.ts';
 
 /** The construct of one team, whatever its pattern. */
 export type TeamConstruct = AgentTeam;
@@ -110,7 +110,7 @@ export class LegionStack extends Stack {
   public readonly approvals: ApprovalNotifications;
   /** The scheduled function that sends the heartbeats of runs waiting for a human and enforces their deadline. */
   public readonly approvalKeeper: ApprovalKeeper;
-  /** The CloudWatch alarms of functions/shared/alarms.ts and the topic they notify. */
+  /** The CloudWatch alarms of functions/observability/alarms.ts and the topic they notify. */
   public readonly alarms: LegionAlarms;
   /** The CloudWatch dashboard of checkpoints, rollbacks, tokens, detections and alarms. */
   public readonly dashboard: LegionDashboard;

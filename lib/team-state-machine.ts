@@ -9,9 +9,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PATTERNS, placeholdersIn } from '../functions/shared/patterns.ts';
-import type { ControlFunctionName } from '../functions/shared/contract.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import { PATTERNS, placeholdersIn } from '../functions/patterns/index.ts';
+import type { ControlFunctionName } from '../functions/core/contract.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 
 export interface TeamStateMachineProps {
   /** The team; its pattern names the ASL file. */

@@ -18,8 +18,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALARM_DEFINITIONS, type AlarmDefinition } from '../functions/shared/alarms.ts';
-import type { PutEventsEntry } from '../functions/shared/events.ts';
+import { ALARM_DEFINITIONS, type AlarmDefinition } from '../functions/observability/alarms.ts';
+import type { PutEventsEntry } from '../functions/core/events.ts';
 import { type AlarmEvaluation, type AlarmState, evaluateAlarms } from './local-alarms.ts';
 import type { LocalEventBus } from './local-event-bus.ts';
 import { metricsFileOf, readMetricRecords } from './metrics-file.ts';

@@ -17,8 +17,8 @@
  * ```
  */
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { type Checkpoint, type CheckpointInput, CheckpointManager, type CheckpointManagerOptions } from '../functions/shared/checkpoint-manager.ts';
-import { CheckpointError } from '../functions/shared/errors.ts';
+import { type Checkpoint, type CheckpointInput, CheckpointManager, type CheckpointManagerOptions } from '../functions/recovery/checkpoint-manager.ts';
+import { CheckpointError } from '../functions/core/errors.ts';
 
 /** A scripted fault of the checkpoint store. */
 export interface CheckpointFaults {

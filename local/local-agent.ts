@@ -12,14 +12,14 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AgentHandler, createAgentHandler } from '../functions/agents/agent.ts';
-import { agentSettingsFor } from '../functions/shared/agent-settings.ts';
-import type { AgentConfig } from '../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS } from '../functions/shared/contract.ts';
-import { type AgentDependencies, createAgentDependencies } from '../functions/shared/dependencies.ts';
-import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
-import type { PutEventsClient } from '../functions/shared/put-event.ts';
-import type { LeasingPool } from '../functions/shared/resource-pool.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import { agentSettingsFor } from '../functions/core/agent-settings.ts';
+import type { AgentConfig } from '../functions/core/config.ts';
+import { DEFAULT_MODEL_IDS } from '../functions/core/contract.ts';
+import { type AgentDependencies, createAgentDependencies } from '../functions/agents/agent-dependencies.ts';
+import type { ModelProvider } from '../functions/models/model-provider.ts';
+import type { PutEventsClient } from '../functions/core/put-event.ts';
+import type { LeasingPool } from '../functions/guards/resource-pool.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import { type CheckpointWriteFaults, ThrottledCheckpointManager } from './checkpoint-faults.ts';
 import { LocalLambda, type LocalHandler } from './local-lambda.ts';
 import type { TelemetrySink } from './telemetry-sink.ts';

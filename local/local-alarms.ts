@@ -1,5 +1,5 @@
 /**
- * CloudWatch alarms in the local runtime: every definition of functions/shared/alarms.ts (the one
+ * CloudWatch alarms in the local runtime: every definition of functions/observability/alarms.ts (the one
  * list the stack builds its alarms from) evaluated over the EMF records the handlers printed
  * (local/metrics-file.ts), with CloudWatch's math:
  *
@@ -7,7 +7,7 @@
  *   dimension set is exactly the metric's `dimensions` (a record listing [service, team, agent]
  *   only is another series, as in CloudWatch);
  * - the metric's statistic (Sum, Maximum, Minimum, Average, SampleCount) over the window;
- * - the definition's metric math (functions/shared/metric-math.ts), then the comparison with the
+ * - the definition's metric math (functions/observability/metric-math.ts), then the comparison with the
  *   threshold. Missing data is not breaching: a window without any datapoint of the definition's
  *   metrics is OK (idle is OK), as `treatMissingData: notBreaching` makes it in AWS.
  *
@@ -28,9 +28,9 @@
  * evaluations.filter((alarm) => alarm.state === 'ALARM').map((alarm) => alarm.name);
  * ```
  */
-import { ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition, type AlarmMetric, type AlarmStatistic } from '../functions/shared/alarms.ts';
-import { METRICS } from '../functions/shared/contract.ts';
-import { evaluateMetricMath } from '../functions/shared/metric-math.ts';
+import { ALARM_DEFINITIONS, type AlarmComparison, type AlarmDefinition, type AlarmMetric, type AlarmStatistic } from '../functions/observability/alarms.ts';
+import { METRICS } from '../functions/core/contract.ts';
+import { evaluateMetricMath } from '../functions/observability/metric-math.ts';
 import type { EmfRecord } from './metrics-file.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';

@@ -21,14 +21,14 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
-import { createCollectBidHandler } from '../functions/control/collect-bid.ts';
-import { createBidderAgentHandler } from '../functions/agents/bidder.ts';
-import type { AuctionStore } from '../functions/shared/auction-store.ts';
-import { AuctionAnnouncedDetailSchema, BidSubmittedDetailSchema } from '../functions/shared/contracts/auction.ts';
-import { type PutEventsEntry, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/shared/events.ts';
-import type { ModelProvider } from '../functions/shared/models/model-provider.ts';
-import { biddersOf } from '../functions/shared/pattern-specs/auction.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+import { createCollectBidHandler } from '../functions/patterns/auction/collect-bid.ts';
+import { createBidderAgentHandler } from '../functions/patterns/auction/bidder.ts';
+import type { AuctionStore } from '../functions/patterns/auction/auction-store.ts';
+import { AuctionAnnouncedDetailSchema, BidSubmittedDetailSchema } from '../functions/patterns/auction/contract.ts';
+import { type PutEventsEntry, auctionAnnouncedPattern, bidSubmittedPattern } from '../functions/core/events.ts';
+import type { ModelProvider } from '../functions/models/model-provider.ts';
+import { biddersOf } from '../functions/patterns/auction/spec.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import { type BusEvent, type LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { createLocalAgent, localAgentLambda } from './local-agent.ts';
 import { LocalLambda } from './local-lambda.ts';

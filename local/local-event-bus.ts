@@ -2,7 +2,7 @@
  * EventBridge in the local runtime: an event bus that takes PutEvents entries, turns them into
  * events the way EventBridge does (id, time, account, region, `detail` parsed), matches them
  * against its rules' event patterns (local/event-pattern.ts, the same patterns the stack deploys,
- * from functions/shared/events.ts) and delivers each to the rule's targets: local async functions.
+ * from functions/core/events.ts) and delivers each to the rule's targets: local async functions.
  * Every delivery is recorded, and so is an event that no rule matched ("undeliverable": in AWS it
  * would be dropped silently, which is worth showing offline).
  *
@@ -20,9 +20,9 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidEventError } from '../functions/shared/errors.ts';
-import type { PutEventsEntry } from '../functions/shared/events.ts';
-import type { PutEventsClient } from '../functions/shared/put-event.ts';
+import { InvalidEventError } from '../functions/core/errors.ts';
+import type { PutEventsEntry } from '../functions/core/events.ts';
+import type { PutEventsClient } from '../functions/core/put-event.ts';
 import { type EventPattern, matchesEventPattern, validateEventPattern } from './event-pattern.ts';
 
 /** An event as EventBridge delivers it to a target. */

@@ -1,7 +1,7 @@
 /**
  * Runs started by events, offline: what lib/event-triggers.ts deploys, on a {@link LocalEventBus}.
  * One rule per pattern with a team, with the same pattern (`runRequestedPattern` of
- * functions/shared/events.ts), starts the team's run on the local runtime; the team is chosen as
+ * functions/core/events.ts), starts the team's run on the local runtime; the team is chosen as
  * start-run chooses it (`chooseTeam`) and the task id is the same (`taskIdOf`: the idempotency key,
  * else one from the event id). A request whose task already exists (`runtime.describeTask`) or is
  * running in this process is a duplicate: no second run, counted like start-run counts it
@@ -23,12 +23,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import { createPublishOutcomeHandler, type PublishOutcomeResult } from '../functions/control/publish-outcome.ts';
 import { RunRequestedEventSchema, chooseTeam, taskIdOf } from '../functions/control/start-run.ts';
-import type { DeployedMachine } from '../functions/shared/config.ts';
-import { METRICS, PATTERN_NAMES, type PatternName } from '../functions/shared/contract.ts';
-import { InvalidEventError, UnboundTaskError, describeIssues } from '../functions/shared/errors.ts';
-import { EXECUTION_STATUS_CHANGE, type RunOutcomeDetail, runRequestedPattern } from '../functions/shared/events.ts';
-import { PATTERNS, defaultTeamOf } from '../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../functions/shared/team.ts';
+import type { DeployedMachine } from '../functions/core/config.ts';
+import { METRICS, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
+import { InvalidEventError, UnboundTaskError, describeIssues } from '../functions/core/errors.ts';
+import { EXECUTION_STATUS_CHANGE, type RunOutcomeDetail, runRequestedPattern } from '../functions/core/events.ts';
+import { PATTERNS, defaultTeamOf } from '../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../functions/core/team.ts';
 import { type BusEvent, type LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { type LocalRuntime, type RunRequest, type RunResult, localStateMachineArn } from './local-runtime.ts';

@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { LegionError } from '../functions/shared/errors.ts';
+import { LegionError } from '../functions/core/errors.ts';
 
 export type LocalHandler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -1,4 +1,7 @@
 /**
+ * Over 500 lines on purpose: run, resume, approve, reject and rollback share one execution path
+ * (the machine, its nested teams, the agents and control functions bound to it).
+ *
  * The local runtime: one machine standing in for the parts of AWS a team uses. The real ASL file
  * runs in aws-local-stepfunctions, each agent's real middy-wrapped handler runs in-process as its
  * "Lambda", checkpoints go to DynamoDB Local, and metrics/logs are collected from the handlers'
@@ -17,36 +20,36 @@
  */
 import { type ApprovalSweep, createApprovalKeeperHandler } from '../functions/control/approval-keeper.ts';
 import { NestedTaskInputSchema, createBeginTaskHandler } from '../functions/control/begin-task.ts';
-import { createCloseAuctionHandler } from '../functions/control/close-auction.ts';
-import { createOpenAuctionHandler } from '../functions/control/open-auction.ts';
+import { createCloseAuctionHandler } from '../functions/patterns/auction/close-auction.ts';
+import { createOpenAuctionHandler } from '../functions/patterns/auction/open-auction.ts';
 import { type RequestApprovalDependencies, createRequestApprovalHandler } from '../functions/control/request-approval.ts';
 import { createRecordDetectionHandler } from '../functions/control/record-detection.ts';
-import type { DetectionRecord } from '../functions/shared/contracts/detections.ts';
-import type { RunTotals } from '../functions/shared/contracts/run-totals.ts';
-import { DetectionLog } from '../functions/shared/detection-log.ts';
-import { createSettleAwardHandler } from '../functions/control/settle-award.ts';
+import type { DetectionRecord } from '../functions/core/contracts/detections.ts';
+import type { RunTotals } from '../functions/core/contracts/run-totals.ts';
+import { DetectionLog } from '../functions/guards/detection-log.ts';
+import { createSettleAwardHandler } from '../functions/patterns/auction/settle-award.ts';
 import { createRollbackTaskHandler } from '../functions/control/rollback-task.ts';
 import type { ControlDependencies } from '../functions/control/control-dependencies.ts';
 import { controlTelemetry } from '../functions/control/control-handler.ts';
 import type { Context } from 'aws-lambda';
-import { CONTROL_FUNCTIONS, type ControlFunctionName, ESCALATION_ERRORS, UNSCOPED_TEAM } from '../functions/shared/contract.ts';
-import { type AuctionSummary, AuctionStore } from '../functions/shared/auction-store.ts';
-import { type Approval, type DecisionInput, ApprovalStore } from '../functions/shared/approval-store.ts';
+import { CONTROL_FUNCTIONS, type ControlFunctionName, ESCALATION_ERRORS, UNSCOPED_TEAM } from '../functions/core/contract.ts';
+import { type AuctionSummary, AuctionStore } from '../functions/patterns/auction/auction-store.ts';
+import { type Approval, type DecisionInput, ApprovalStore } from '../functions/approvals/approval-store.ts';
 import {
   type Checkpoint,
   CheckpointManager,
   type RollbackOptions,
   type RollbackRecord,
   type RollbackResult,
-} from '../functions/shared/checkpoint-manager.ts';
-import { InvalidEventError, TaskNotFoundError, TaskOwnedByAnotherTeamError, TeamDefinitionError, describeIssues } from '../functions/shared/errors.ts';
-import { executionInputSizeProblem } from '../functions/shared/execution-input.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../functions/shared/models/scripted-model.ts';
-import { PATTERNS } from '../functions/shared/patterns.ts';
-import type { LeasingPool } from '../functions/shared/resource-pool.ts';
-import { type StoppedTaskStatus, type TaskStatus, TaskStatusStore } from '../functions/shared/task-status-store.ts';
-import type { TeamDefinition } from '../functions/shared/team.ts';
+} from '../functions/recovery/checkpoint-manager.ts';
+import { InvalidEventError, TaskNotFoundError, TaskOwnedByAnotherTeamError, TeamDefinitionError, describeIssues } from '../functions/core/errors.ts';
+import { executionInputSizeProblem } from '../functions/core/execution-input.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../functions/models/model-provider.ts';
+import { ScriptedModel } from '../functions/models/scripted-model.ts';
+import { PATTERNS } from '../functions/patterns/index.ts';
+import type { LeasingPool } from '../functions/guards/resource-pool.ts';
+import { type StoppedTaskStatus, type TaskStatus, TaskStatusStore } from '../functions/observability/task-status-store.ts';
+import type { TeamDefinition } from '../functions/core/team.ts';
 import { DynamoDbLocal, prepareDataFolder } from './dynamodb-local.ts';
 import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
 import { LocalEventBus, localEventsClient } from './local-event-bus.ts';

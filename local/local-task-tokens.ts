@@ -18,7 +18,7 @@
  * ```
  */
 import { InvalidToken, SendTaskFailureCommand, SendTaskHeartbeatCommand, type SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
-import { LegionError } from '../functions/shared/errors.ts';
+import { LegionError } from '../functions/core/errors.ts';
 import type { TaskCallbackClient } from '../functions/control/request-approval.ts';
 
 /** SendTaskFailure's error, as the waiting Task fails with it (its `name` is what `Catch` matches). */

@@ -1,6 +1,6 @@
 /**
  * `legion alarms --data-dir D [--window 1h] [--json]`: evaluates every alarm definition
- * (functions/shared/alarms.ts, the ones the stack deploys) over the metrics the runs on a data
+ * (functions/observability/alarms.ts, the ones the stack deploys) over the metrics the runs on a data
  * folder emitted (`<dataDir>/metrics.jsonl`), and prints each alarm's state, value and threshold.
  * It only reads files: no DynamoDB Local is started, so it answers at once, even while a run holds
  * the folder. Exit code 0 whenever it evaluated, whatever the states (a script reads `--json`);
@@ -16,7 +16,7 @@
  * ```
  */
 import { existsSync, statSync } from 'node:fs';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 import { describeAlarmStateChange, watchAlarmStates } from '../../local/alarm-states.ts';
 import { type AlarmEvaluation, COMPARISON_SYMBOLS, describeSeconds, evaluateAlarms, formatNumber } from '../../local/local-alarms.ts';
 import type { LocalEventBus } from '../../local/local-event-bus.ts';

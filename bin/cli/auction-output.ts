@@ -9,7 +9,7 @@
  * // award 1: polly (round 1) FAILED: ...
  * ```
  */
-import type { AuctionSummary } from '../../functions/shared/auction-store.ts';
+import type { AuctionSummary } from '../../functions/patterns/auction/auction-store.ts';
 
 export function describeAuction(auction: AuctionSummary): string {
   const lines = auction.rounds.map((round) => {

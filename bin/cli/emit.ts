@@ -14,10 +14,10 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
-import { PATTERN_NAMES, type PatternName } from '../../functions/shared/contract.ts';
-import { UsageError, describeIssues } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunRequestedDetailSchema } from '../../functions/shared/events.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
+import { PATTERN_NAMES, type PatternName } from '../../functions/core/contract.ts';
+import { UsageError, describeIssues } from '../../functions/core/errors.ts';
+import { DETAIL_TYPES, LEGION_EVENT_SOURCE, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunRequestedDetailSchema } from '../../functions/core/events.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
 import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
 import { createProgressReporter } from './progress.ts';

@@ -21,11 +21,11 @@
  * crash can be injected in the middle of a recovery.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../functions/shared/errors.ts';
-import type { ScriptedFault, ScriptedScenario } from '../../functions/shared/models/scripted-model.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import type { PatternName } from '../../functions/shared/contract.ts';
-import { type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import type { ScriptedFault, ScriptedScenario } from '../../functions/models/scripted-model.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import type { PatternName } from '../../functions/core/contract.ts';
+import { type TeamDefinition, agentsWithRole } from '../../functions/core/team-schema.ts';
 import type { AuctionFaults } from '../../local/local-auction.ts';
 import type { CheckpointFaults } from '../../local/checkpoint-faults.ts';
 import { allStates } from '../../local/asl.ts';

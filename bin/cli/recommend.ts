@@ -8,8 +8,8 @@
  * // { pattern: 'hierarchical', reason: 'a complex goal that splits into parts for several teams', ... }
  * ```
  */
-import { PATTERN_NAMES } from '../../functions/shared/contract.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { PATTERN_NAMES } from '../../functions/core/contract.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 
 export interface TaskProfile {
   /** How hard the task is to do well. */

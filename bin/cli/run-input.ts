@@ -4,11 +4,11 @@
  * anything is started.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError, describeIssues, TeamDefinitionError } from '../../functions/shared/errors.ts';
-import { executionInputSizeProblem } from '../../functions/shared/execution-input.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
-import type { PatternName } from '../../functions/shared/contract.ts';
+import { UsageError, describeIssues, TeamDefinitionError } from '../../functions/core/errors.ts';
+import { executionInputSizeProblem } from '../../functions/core/execution-input.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
+import type { PatternName } from '../../functions/core/contract.ts';
 
 export interface RunInputOptions {
   team?: string;

@@ -10,7 +10,7 @@
  * With LEGION_DYNAMODB_ENDPOINT set, it uses that DynamoDB instead of starting DynamoDB Local; the
  * data folder then keeps only the metrics and alarm states.
  */
-import { UsageError } from '../../functions/shared/errors.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/local-runtime.ts';
 import { writeSafely } from './terminal-text.ts';
 

@@ -1,6 +1,6 @@
 /**
  * `legion status [taskId] --data-dir D [--json]`: the tasks of a data folder as their status items
- * say (functions/shared/task-status-store.ts), newest first, one line each; or one task: its status,
+ * say (functions/observability/task-status-store.ts), newest first, one line each; or one task: its status,
  * its totals (sub-teams included), its agents (steps, tokens and last state, from the task's step
  * checkpoints) and its child tasks. An unknown task exits 1 (`no task ...`), a bad or missing
  * data folder exits 2.
@@ -15,10 +15,10 @@
  * ```
  */
 import { existsSync } from 'node:fs';
-import type { Checkpoint } from '../../functions/shared/checkpoint-manager.ts';
-import type { RunTotals } from '../../functions/shared/contracts/run-totals.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
-import type { TaskStatus } from '../../functions/shared/task-status-store.ts';
+import type { Checkpoint } from '../../functions/recovery/checkpoint-manager.ts';
+import type { RunTotals } from '../../functions/core/contracts/run-totals.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import type { TaskStatus } from '../../functions/observability/task-status-store.ts';
 import { createProgressReporter } from './progress.ts';
 import { describeDatabaseStart, withLocalRuntime } from './runtime-session.ts';
 import { writeSafely } from './terminal-text.ts';

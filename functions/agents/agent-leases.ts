@@ -1,7 +1,7 @@
 /**
  * Leases on an agent's shared `resources` around each of its steps, and the deadlocks met on the
  * way recorded with the step's task. `agentLeases` gives the middlewares the agent handler adds
- * last (none for an agent without resources); see functions/shared/resource-pool.ts for the pool,
+ * last (none for an agent without resources); see functions/guards/resource-pool.ts for the pool,
  * and docs/failure-modes.md.
  *
  * @example
@@ -10,13 +10,13 @@
  * ```
  */
 import type { MiddlewareObj } from '@middy/core';
-import { type AgentConfig, leaseTimingsOf } from '../shared/config.ts';
-import type { Detection } from '../shared/contracts/detections.ts';
-import { ConfigurationError } from '../shared/errors.ts';
-import { leaseResources } from '../shared/middlewares/lease-resources.ts';
-import { reportDetection } from '../shared/report-detection.ts';
-import type { DeadlockDetection, PoolHolder } from '../shared/resource-pool.ts';
-import type { AgentDependencies } from '../shared/dependencies.ts';
+import { type AgentConfig, leaseTimingsOf } from '../core/config.ts';
+import type { Detection } from '../core/contracts/detections.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { leaseResources } from '../guards/lease-resources.ts';
+import { reportDetection } from '../guards/report-detection.ts';
+import type { DeadlockDetection, PoolHolder } from '../guards/resource-pool.ts';
+import type { AgentDependencies } from './agent-dependencies.ts';
 import type { StepEnvelope, StepResultBase } from './steps/step-definition.ts';
 
 /**

@@ -6,10 +6,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createAgentHandler } from './agent.ts';
-import { createBidderAgentHandler } from './bidder.ts';
-import { AuctionStore } from '../shared/auction-store.ts';
-import { readAgentConfig } from '../shared/config.ts';
-import { createAgentDependencies } from '../shared/dependencies.ts';
+import { createBidderAgentHandler } from '../patterns/auction/bidder.ts';
+import { AuctionStore } from '../patterns/auction/auction-store.ts';
+import { readAgentConfig } from '../core/config.ts';
+import { createAgentDependencies } from './agent-dependencies.ts';
 
 const config = readAgentConfig();
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));

@@ -12,9 +12,9 @@
  * ```
  */
 import type { z } from 'zod';
-import type { Plan, Synthesis, SynthesizeEventSchema, WorkEventSchema, WorkerResult } from '../shared/agent-contract.ts';
-import type { AgentConfig } from '../shared/config.ts';
-import { describeIssues } from '../shared/errors.ts';
+import type { Plan, Synthesis, SynthesizeEventSchema, WorkEventSchema, WorkerResult } from '../core/agent-contract.ts';
+import type { AgentConfig } from '../core/config.ts';
+import { describeIssues } from '../core/errors.ts';
 import type { AgentStepDefinition, StepEventBase, StepResultBase } from './steps/step-definition.ts';
 
 /** Lists every way a step's result breaks its schema or invariants; empty when consistent. */

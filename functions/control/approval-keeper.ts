@@ -27,9 +27,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { type SendTaskFailureCommand, SendTaskHeartbeatCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { type ApprovalStore, type PendingApproval, approvalDeadline } from '../shared/approval-store.ts';
-import { METRICS } from '../shared/contract.ts';
-import { ApprovalKeeperError } from '../shared/errors.ts';
+import { type ApprovalStore, type PendingApproval, approvalDeadline } from '../approvals/approval-store.ts';
+import { METRICS } from '../core/contract.ts';
+import { ApprovalKeeperError } from '../core/errors.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import { timedOutAnswer } from './request-approval.ts';
 

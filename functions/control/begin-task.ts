@@ -4,7 +4,7 @@
  * `{ "resume": { "taskId": "..." } }` reloads that task's input instead. Either way the task's
  * epoch is raised, so writers of an earlier execution of the task are fenced off, and the steps it
  * already checkpointed are not run again (see the checkpoint middleware). The task's status item
- * says RUNNING under this execution (functions/shared/task-status-store.ts); a nested task is
+ * says RUNNING under this execution (functions/observability/task-status-store.ts); a nested task is
  * recorded as a child in its parent's item, so that the parent's totals include it.
  *
  * @example
@@ -16,13 +16,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { CheckpointManager, TaskStart } from '../shared/checkpoint-manager.ts';
-import { METRICS } from '../shared/contract.ts';
+import type { CheckpointManager, TaskStart } from '../recovery/checkpoint-manager.ts';
+import { METRICS } from '../core/contract.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
-import type { ApprovalStatus, ApprovalStore } from '../shared/approval-store.ts';
-import { InvalidTaskIdError } from '../shared/errors.ts';
-import type { TaskRef, TaskStatusStore } from '../shared/task-status-store.ts';
-import { ROOT_TASK_ID_RULE, TaskIdSchema, assertRootTaskId, isChildOf } from '../shared/task-id.ts';
+import type { ApprovalStatus, ApprovalStore } from '../approvals/approval-store.ts';
+import { InvalidTaskIdError } from '../core/errors.ts';
+import type { TaskRef, TaskStatusStore } from '../observability/task-status-store.ts';
+import { ROOT_TASK_ID_RULE, TaskIdSchema, assertRootTaskId, isChildOf } from '../core/task-id.ts';
 
 export const BeginTaskEventSchema = z.object({
   step: z.literal('begin'),

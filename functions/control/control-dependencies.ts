@@ -11,13 +11,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ApprovalStore } from '../shared/approval-store.ts';
-import { AuctionStore } from '../shared/auction-store.ts';
-import { CheckpointManager } from '../shared/checkpoint-manager.ts';
-import { DetectionLog } from '../shared/detection-log.ts';
-import { readControlConfig } from '../shared/config.ts';
-import { UNSCOPED_TEAM } from '../shared/contract.ts';
-import { TaskStatusStore } from '../shared/task-status-store.ts';
+import { ApprovalStore } from '../approvals/approval-store.ts';
+import { AuctionStore } from '../patterns/auction/auction-store.ts';
+import { CheckpointManager } from '../recovery/checkpoint-manager.ts';
+import { DetectionLog } from '../guards/detection-log.ts';
+import { readControlConfig } from '../core/config.ts';
+import { UNSCOPED_TEAM } from '../core/contract.ts';
+import { TaskStatusStore } from '../observability/task-status-store.ts';
 import { controlTelemetry } from './control-handler.ts';
 
 export interface ControlDependencies {

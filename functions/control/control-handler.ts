@@ -21,9 +21,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { METRICS, METRICS_SERVICE } from '../shared/contract.ts';
-import { classifyErrors } from '../shared/middlewares/classify-errors.ts';
-import { validateEvent } from '../shared/middlewares/validate-event.ts';
+import { METRICS, METRICS_SERVICE } from '../core/contract.ts';
+import { classifyErrors } from '../middlewares/classify-errors.ts';
+import { validateEvent } from '../middlewares/validate-event.ts';
 
 /**
  * CheckpointError subclasses and EventPublishError that a control function raises under their own

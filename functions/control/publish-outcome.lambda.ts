@@ -3,9 +3,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readPublishOutcomeConfig } from '../shared/config.ts';
-import { UNSCOPED_TEAM } from '../shared/contract.ts';
-import { TaskStatusStore } from '../shared/task-status-store.ts';
+import { readPublishOutcomeConfig } from '../core/config.ts';
+import { UNSCOPED_TEAM } from '../core/contract.ts';
+import { TaskStatusStore } from '../observability/task-status-store.ts';
 import { controlTelemetry } from './control-handler.ts';
 import { createPublishOutcomeHandler } from './publish-outcome.ts';
 

@@ -23,9 +23,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import type { DeployedMachine } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
-import { InvalidEventError } from '../shared/errors.ts';
+import type { DeployedMachine } from '../core/config.ts';
+import { METRICS } from '../core/contract.ts';
+import { InvalidEventError } from '../core/errors.ts';
 import {
   EXECUTION_STATUS_CHANGE,
   ExecutionStatusChangeDetailSchema,
@@ -34,10 +34,10 @@ import {
   type RunOutcomeDetail,
   outcomeEntry,
   outcomeOf,
-} from '../shared/events.ts';
+} from '../core/events.ts';
 import { NestedTaskInputSchema, ResumeInputSchema } from './begin-task.ts';
-import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
-import type { TaskStatusStore } from '../shared/task-status-store.ts';
+import { type PutEventsClient, putEvent } from '../core/put-event.ts';
+import type { TaskStatusStore } from '../observability/task-status-store.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'publish-outcome';
@@ -49,7 +49,7 @@ export const ExecutionStatusChangeEventSchema = z.looseObject({
 });
 export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEventSchema>;
 
-export type { PutEventsClient } from '../shared/put-event.ts';
+export type { PutEventsClient } from '../core/put-event.ts';
 
 /** The part of the SFN client publish-outcome uses, for input/output too large for the event. */
 export interface DescribeExecutionClient {

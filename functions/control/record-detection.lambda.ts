@@ -1,8 +1,8 @@
 /** Lambda entry point of the record-detection control function (the patterns' RecordDetection states). */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ENV } from '../shared/contract.ts';
-import { ConfigurationError } from '../shared/errors.ts';
-import { readControlConfig } from '../shared/config.ts';
+import { ENV } from '../core/contract.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { readControlConfig } from '../core/config.ts';
 import { createControlDependencies } from './control-dependencies.ts';
 import { createRecordDetectionHandler } from './record-detection.ts';
 

@@ -15,10 +15,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { type Detection, DetectionSchema } from '../shared/contracts/detections.ts';
-import type { DetectionLog } from '../shared/detection-log.ts';
-import type { PutEventsClient } from '../shared/put-event.ts';
-import { reportDetection } from '../shared/report-detection.ts';
+import { type Detection, DetectionSchema } from '../core/contracts/detections.ts';
+import type { DetectionLog } from '../guards/detection-log.ts';
+import type { PutEventsClient } from '../core/put-event.ts';
+import { reportDetection } from '../guards/report-detection.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const RecordDetectionEventSchema = z.object({

@@ -12,7 +12,7 @@
  * throw error;
  * ```
  */
-import type { ApprovalStore } from '../shared/approval-store.ts';
+import type { ApprovalStore } from '../approvals/approval-store.ts';
 
 /** What records an escalation: the approval store, scoped to the task's team per call. */
 export interface EscalationRecorder {

@@ -1,9 +1,9 @@
 /** Lambda entry point of the request-approval control function (every pattern's Escalate state). */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ENV } from '../shared/contract.ts';
-import { ConfigurationError } from '../shared/errors.ts';
-import { readControlConfig } from '../shared/config.ts';
+import { ENV } from '../core/contract.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { readControlConfig } from '../core/config.ts';
 import { createControlDependencies } from './control-dependencies.ts';
 import { createRequestApprovalHandler } from './request-approval.ts';
 

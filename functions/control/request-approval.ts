@@ -24,12 +24,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { type Approval, type ApprovalStatus, type ApprovalStore, approvalDeadline } from '../shared/approval-store.ts';
-import { METRICS } from '../shared/contract.ts';
-import { EscalationTimedOutError, HumanRejectedError } from '../shared/errors.ts';
-import { type ApprovalRequestedDetail, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../shared/events.ts';
-import { type PutEventsClient, putEvent } from '../shared/put-event.ts';
-import type { TaskStatusStore } from '../shared/task-status-store.ts';
+import { type Approval, type ApprovalStatus, type ApprovalStore, approvalDeadline } from '../approvals/approval-store.ts';
+import { METRICS } from '../core/contract.ts';
+import { EscalationTimedOutError, HumanRejectedError } from '../core/errors.ts';
+import { type ApprovalRequestedDetail, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../core/events.ts';
+import { type PutEventsClient, putEvent } from '../core/put-event.ts';
+import type { TaskStatusStore } from '../observability/task-status-store.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 export const RequestApprovalEventSchema = z.object({

@@ -15,9 +15,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { CheckpointManager } from '../shared/checkpoint-manager.ts';
-import { METRICS } from '../shared/contract.ts';
-import { RollbackLimitExceededError } from '../shared/errors.ts';
+import type { CheckpointManager } from '../recovery/checkpoint-manager.ts';
+import { METRICS } from '../core/contract.ts';
+import { RollbackLimitExceededError } from '../core/errors.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 import { type EscalationRecorder, recordEscalation } from './record-escalation.ts';
 

@@ -1,6 +1,6 @@
 /** Lambda entry point of the start-run function (target of the RunRequested rules). */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { readStartRunConfig } from '../shared/config.ts';
+import { readStartRunConfig } from '../core/config.ts';
 import { controlTelemetry } from './control-handler.ts';
 import { createStartRunHandler } from './start-run.ts';
 

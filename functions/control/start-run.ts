@@ -18,10 +18,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { StartExecutionCommand, type StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import type { DeployedMachine } from '../shared/config.ts';
-import { METRICS } from '../shared/contract.ts';
-import { InvalidEventError } from '../shared/errors.ts';
-import { DETAIL_TYPES, RunRequestedDetailSchema, type RunRequestedDetail, legionEventSchema } from '../shared/events.ts';
+import type { DeployedMachine } from '../core/config.ts';
+import { METRICS } from '../core/contract.ts';
+import { InvalidEventError } from '../core/errors.ts';
+import { DETAIL_TYPES, RunRequestedDetailSchema, type RunRequestedDetail, legionEventSchema } from '../core/events.ts';
 import { type ControlHandler, createControlHandler } from './control-handler.ts';
 
 const HANDLER_NAME = 'start-run';

@@ -22,10 +22,10 @@
  * result.detections; // [{ type: 'deadlock', step: 'Work', action: 'released-youngest', agents: ['billing', 'technical-support'], ... }]
  * ```
  */
-import { UsageError } from '../../functions/shared/errors.ts';
-import { matchIntents } from '../../functions/shared/models/scripted-model.ts';
-import type { LeasingPool } from '../../functions/shared/resource-pool.ts';
-import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import { matchIntents } from '../../functions/models/scripted-model.ts';
+import type { LeasingPool } from '../../functions/guards/resource-pool.ts';
+import { type AgentDefinition, type TeamDefinition, agentsWithRole } from '../../functions/core/team-schema.ts';
 import type { LeasingRunOptions } from '../local-runtime.ts';
 
 /** What A leases, in order; B leases the same the other way round. */

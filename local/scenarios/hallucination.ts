@@ -21,11 +21,11 @@
  * result.detections; // [{ type: 'hallucination', step: 'Verify', action: 'flagged', ... }]
  * ```
  */
-import { factKeywordsOf } from '../../functions/shared/fact-check.ts';
-import type { ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import type { ScriptedScenario } from '../../functions/shared/models/scripted-model.ts';
-import { TeamDefinitionError } from '../../functions/shared/errors.ts';
-import { type TeamDefinition, agentsWithRole } from '../../functions/shared/team-schema.ts';
+import { factKeywordsOf } from '../../functions/guards/fact-check.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import type { ScriptedScenario } from '../../functions/models/scripted-model.ts';
+import { TeamDefinitionError } from '../../functions/core/errors.ts';
+import { type TeamDefinition, agentsWithRole } from '../../functions/core/team-schema.ts';
 
 /** The market statistic the researcher makes up. */
 export interface FabricatedStatistic {

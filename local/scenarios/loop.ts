@@ -18,11 +18,11 @@
  * const model = new ScriptedModel({ scenarios: [loopScenario(team)] });
  * ```
  */
-import { UsageError } from '../../functions/shared/errors.ts';
-import type { ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import type { ScriptedScenario } from '../../functions/shared/models/scripted-model.ts';
-import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
-import type { TeamDefinition } from '../../functions/shared/team-schema.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import type { ScriptedScenario } from '../../functions/models/scripted-model.ts';
+import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
+import type { TeamDefinition } from '../../functions/core/team-schema.ts';
 
 export interface LoopScenarioOptions {
   /** pipeline: the agent bound by the conflict rule ignores its ruling too. @default false */

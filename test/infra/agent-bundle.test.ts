@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
-import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import { CONTROL_FUNCTIONS, ENV } from '../../functions/core/contract.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { ESM_REQUIRE_BANNER } from '../../lib/agent-function.ts';
 import { type Resource, type TemplateJson, TELECOM_TEAM_FILE, buildApp, renderIntrinsic, resourcesOf } from './synth.ts';
 

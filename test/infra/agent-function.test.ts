@@ -8,9 +8,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentSettingsFor } from '../../functions/shared/agent-settings.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { AgentFunction } from '../../lib/agent-function.ts';
 import { cdkJsonContext } from './synth.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Legion's alarms in the synthesized template: one CloudWatch alarm per definition of
- * functions/shared/alarms.ts (metric or math expression, statistic, period, threshold, comparison,
+ * functions/observability/alarms.ts (metric or math expression, statistic, period, threshold, comparison,
  * missing data, actions), all read from the definitions so a changed threshold changes both; the
  * composite "Legion health" alarm; the KMS-encrypted, TLS-only topic and its `AlarmTopicArn`
  * output; the email subscription only with `legion:alarmEmail`; and the `legion:alarms` overrides.
@@ -21,9 +21,9 @@ import {
   alarmDefinition,
   applyAlarmOverrides,
   parseAlarmOverrides,
-} from '../../functions/shared/alarms.ts';
-import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+} from '../../functions/observability/alarms.ts';
+import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { controlTelemetry } from '../../functions/control/control-handler.ts';
 import { LegionAlarms } from '../../lib/legion-alarms.ts';
 import { REPO_ROOT, type Resource, type TemplateJson, TELECOM_TEAM_FILE, buildApp, logicalIdOf, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourcesOf } from './synth.ts';

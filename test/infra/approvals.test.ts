@@ -23,9 +23,9 @@ import {
   ENV,
   PATTERN_NAMES,
   PENDING_APPROVALS_INDEX,
-} from '../../functions/shared/contract.ts';
-import { approvalRequestedPattern } from '../../functions/shared/events.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+} from '../../functions/core/contract.ts';
+import { approvalRequestedPattern } from '../../functions/core/events.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { ApprovalKeeper } from '../../lib/approval-keeper.ts';
 import { ApprovalNotifications } from '../../lib/approval-notifications.ts';
 import { ControlFunctions } from '../../lib/control-functions.ts';

@@ -1,7 +1,7 @@
 /**
  * The auction team in the synthesized template (lib/auction-team.ts): the rules that deliver the
  * team's announcements to each bidder and its bids to the collector (their patterns are those of
- * functions/shared/events.ts, which the local event bus matches), their dead-letter queues and
+ * functions/core/events.ts, which the local event bus matches), their dead-letter queues and
  * retry policies, and the grants: the state machine and the bidders may put events on the Legion
  * bus only, the collector has exactly three table actions, and only the auction's machine may
  * invoke the auction's control functions.
@@ -10,11 +10,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_FUNCTIONS, COMMON_CONTROL_FUNCTIONS, ENV, type ControlFunctionName } from '../../functions/shared/contract.ts';
-import { auctionAnnouncedPattern, bidSubmittedPattern } from '../../functions/shared/events.ts';
-import { biddersOf } from '../../functions/shared/pattern-specs/auction.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { CONTROL_FUNCTIONS, COMMON_CONTROL_FUNCTIONS, ENV, type ControlFunctionName } from '../../functions/core/contract.ts';
+import { auctionAnnouncedPattern, bidSubmittedPattern } from '../../functions/core/events.ts';
+import { biddersOf } from '../../functions/patterns/auction/spec.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { AgentTeam, type AgentTeamProps } from '../../lib/agent-team.ts';
 import { AuctionTeam } from '../../lib/auction-team.ts';
 import type { LegionStack } from '../../lib/legion-stack.ts';

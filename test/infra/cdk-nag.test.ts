@@ -6,7 +6,7 @@ import { type App, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { TELECOM_TEAM_FILE, buildApp } from './synth.ts';
 
 interface ValidationReport {

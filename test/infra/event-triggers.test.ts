@@ -1,6 +1,6 @@
 /**
  * lib/event-triggers.ts in the synthesized template: the rules' event patterns are the patterns of
- * functions/shared/events.ts (what the local event bus matches), every target has a dead-letter
+ * functions/core/events.ts (what the local event bus matches), every target has a dead-letter
  * queue and a retry policy, the grants are scoped to Legion's machines and bus, and cdk-nag's
  * AwsSolutions and Serverless packs pass with every example team deployed.
  */
@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, PATTERN_NAMES } from '../../functions/shared/contract.ts';
-import { executionStatusChangePattern, runRequestedPattern } from '../../functions/shared/events.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { ENV, PATTERN_NAMES } from '../../functions/core/contract.ts';
+import { executionStatusChangePattern, runRequestedPattern } from '../../functions/core/events.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import {
   REPO_ROOT,
   type Resource,

@@ -4,8 +4,8 @@
  * what `.sync:2` needs besides; the lead's roster carries the children's ARNs from deployment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAgentConfig } from '../../functions/shared/config.ts';
-import { loadTeamFile } from '../../functions/shared/team.ts';
+import { readAgentConfig } from '../../functions/core/config.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
 import { type Resource, type TemplateJson, actionsOf, buildApp, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourceList, resourcesOf, statementsOfRole } from './synth.ts';
 
 describe('Construct: HierarchicalTeam', () => {

@@ -1,10 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAgentConfig } from '../../functions/shared/config.ts';
-import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV, PENDING_APPROVALS_INDEX } from '../../functions/shared/contract.ts';
-import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
+import { readAgentConfig } from '../../functions/core/config.ts';
+import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV, PENDING_APPROVALS_INDEX } from '../../functions/core/contract.ts';
+import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
 import {
   REPO_ROOT,
   type Resource,

@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/core/contract.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import type { AgentTeamProps } from '../../lib/agent-team.ts';
 import { PeerToPeerTeam } from '../../lib/peer-to-peer-team.ts';
 import { type Resource, type TemplateJson, actionsOf, buildApp, logicalIdOf, referencedIds, removeTemporaryOutdirs, renderIntrinsic, resourceList, resourcesOf, statementsOfRole } from './synth.ts';

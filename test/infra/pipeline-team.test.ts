@@ -10,11 +10,11 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_FUNCTIONS, DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/shared/contract.ts';
-import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
-import { verifierOf } from '../../functions/shared/team-schema.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { CONTROL_FUNCTIONS, DETECTING_CONTROL_FUNCTIONS, ENV } from '../../functions/core/contract.ts';
+import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
+import { verifierOf } from '../../functions/core/team-schema.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { PipelineTeam } from '../../lib/pipeline-team.ts';
 import {
   REPO_ROOT,

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmsReport } from '../../bin/cli/alarms.ts';
-import { CHECKPOINT_MINIMUM_ATTEMPTS } from '../../functions/shared/alarms.ts';
+import { CHECKPOINT_MINIMUM_ATTEMPTS } from '../../functions/observability/alarms.ts';
 import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
 const ATTEMPTS_PER_RUN = 5;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, approvalItemKey } from '../../functions/shared/contract.ts';
+import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, approvalItemKey } from '../../functions/core/contract.ts';
 import { DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionSync, tableOfDataFolder } from '../support/legion-process.ts';

@@ -4,7 +4,7 @@
  */
 import type { SpawnSyncReturns } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { AuctionOutput } from '../../functions/shared/contracts/auction.ts';
+import type { AuctionOutput } from '../../functions/patterns/auction/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionSync } from '../support/legion-process.ts';
 

@@ -11,14 +11,14 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { describe, expect, inject, it } from 'vitest';
-import { createCloseAuctionHandler } from '../../functions/control/close-auction.ts';
-import { createCollectBidHandler } from '../../functions/control/collect-bid.ts';
-import { createOpenAuctionHandler } from '../../functions/control/open-auction.ts';
-import { createSettleAwardHandler } from '../../functions/control/settle-award.ts';
-import { ApprovalStore } from '../../functions/shared/approval-store.ts';
-import { REJECTION_REASONS, type RejectionReason, chooseWinner } from '../../functions/shared/auction-rules.ts';
-import { AWARD_LEASE_SECONDS, AuctionStore, type CloseRoundInput, type OpenRoundInput } from '../../functions/shared/auction-store.ts';
-import { ESCALATION_ERRORS, METRICS } from '../../functions/shared/contract.ts';
+import { createCloseAuctionHandler } from '../../functions/patterns/auction/close-auction.ts';
+import { createCollectBidHandler } from '../../functions/patterns/auction/collect-bid.ts';
+import { createOpenAuctionHandler } from '../../functions/patterns/auction/open-auction.ts';
+import { createSettleAwardHandler } from '../../functions/patterns/auction/settle-award.ts';
+import { ApprovalStore } from '../../functions/approvals/approval-store.ts';
+import { REJECTION_REASONS, type RejectionReason, chooseWinner } from '../../functions/patterns/auction/auction-rules.ts';
+import { AWARD_LEASE_SECONDS, AuctionStore, type CloseRoundInput, type OpenRoundInput } from '../../functions/patterns/auction/auction-store.ts';
+import { ESCALATION_ERRORS, METRICS } from '../../functions/core/contract.ts';
 import {
   type Announcement,
   AnnouncementSchema,
@@ -29,9 +29,9 @@ import {
   CloseAuctionResultSchema,
   OpenAuctionResultSchema,
   SettleAwardResultSchema,
-} from '../../functions/shared/contracts/auction.ts';
-import { AwardsExhaustedError, InvalidEventError, NoValidBidsError } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
+} from '../../functions/patterns/auction/contract.ts';
+import { AwardsExhaustedError, InvalidEventError, NoValidBidsError } from '../../functions/core/errors.ts';
+import { DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/core/events.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';

@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AuctionOutput, AuctionInput } from '../../functions/shared/contracts/auction.ts';
-import { DETAIL_TYPES, LEGION_EVENT_SOURCE, auctionAnnouncedPattern } from '../../functions/shared/events.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel, type ScriptedFault } from '../../functions/shared/models/scripted-model.ts';
-import type { AuctionSummary } from '../../functions/shared/auction-store.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import type { AuctionOutput, AuctionInput } from '../../functions/patterns/auction/contract.ts';
+import { DETAIL_TYPES, LEGION_EVENT_SOURCE, auctionAnnouncedPattern } from '../../functions/core/events.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel, type ScriptedFault } from '../../functions/models/scripted-model.ts';
+import type { AuctionSummary } from '../../functions/patterns/auction/auction-store.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import type { AuctionFaults } from '../../local/local-auction.ts';
 import type { BusEvent } from '../../local/local-event-bus.ts';
 import { LocalRuntime, type RunRequest, type RunResult } from '../../local/local-runtime.ts';

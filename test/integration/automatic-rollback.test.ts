@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../../functions/shared/contract.ts';
-import type { ModelProvider } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel, type ScriptedFault } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import type { ModelProvider } from '../../functions/models/model-provider.ts';
+import { ScriptedModel, type ScriptedFault } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
 const REQUEST = { request: 'My bill is wrong and my wifi keeps dropping' };

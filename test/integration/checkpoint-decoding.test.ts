@@ -10,9 +10,9 @@ import { gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointManager, checksumOf, verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
-import { TASK_INPUT_SK, checkpointSortKey, taskItemKey } from '../../functions/shared/contract.ts';
-import { LegionError } from '../../functions/shared/errors.ts';
+import { CheckpointManager, checksumOf, verifyCheckpoint } from '../../functions/recovery/checkpoint-manager.ts';
+import { TASK_INPUT_SK, checkpointSortKey, taskItemKey } from '../../functions/core/contract.ts';
+import { LegionError } from '../../functions/core/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

@@ -6,9 +6,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CheckpointManager, verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../../functions/shared/contract.ts';
-import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, RollbackLimitExceededError, StaleWriterError } from '../../functions/shared/errors.ts';
+import { CheckpointManager, verifyCheckpoint } from '../../functions/recovery/checkpoint-manager.ts';
+import { CHECKPOINT_TABLE, checkpointSortKey, taskPartition } from '../../functions/core/contract.ts';
+import { CheckpointError, CheckpointTooLargeError, NoValidCheckpointError, RollbackLimitExceededError, StaleWriterError } from '../../functions/core/errors.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 
 /** The team whose partition the stores of this file use (keys carry the team). */

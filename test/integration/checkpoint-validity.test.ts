@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, stepMarkerSortKey } from '../../functions/shared/contract.ts';
+import { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import { CHECKPOINT_TABLE, stepMarkerSortKey } from '../../functions/core/contract.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

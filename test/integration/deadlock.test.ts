@@ -8,13 +8,13 @@
  * which the state machine handles like any failing agent. Each test runs a team renamed for it, so
  * its resource pool (one per team) is its own; every run has a time bound and is asserted to have ended.
  */
-import { DETAIL_TYPES } from '../../functions/shared/events.ts';
+import { DETAIL_TYPES } from '../../functions/core/events.ts';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../../functions/shared/contract.ts';
-import type { DetectionRecord } from '../../functions/shared/contracts/detections.ts';
-import { type LeasingPool, ResourcePool } from '../../functions/shared/resource-pool.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import type { DetectionRecord } from '../../functions/core/contracts/detections.ts';
+import { type LeasingPool, ResourcePool } from '../../functions/guards/resource-pool.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalRuntime, type RunRequest, type RunResult } from '../../local/local-runtime.ts';
 import { DEADLOCK_RESOURCES, deadlockInjection } from '../../local/scenarios/deadlock.ts';

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_SK } from '../../functions/shared/approval-store.ts';
-import { CHECKPOINT_TABLE, checkpointSortKey, taskItemKey, taskPartition } from '../../functions/shared/contract.ts';
-import type { Detection } from '../../functions/shared/contracts/detections.ts';
-import { DETECTION_SK_PREFIX, DetectionLog } from '../../functions/shared/detection-log.ts';
+import { APPROVAL_SK } from '../../functions/approvals/approval-store.ts';
+import { CHECKPOINT_TABLE, checkpointSortKey, taskItemKey, taskPartition } from '../../functions/core/contract.ts';
+import type { Detection } from '../../functions/core/contracts/detections.ts';
+import { DETECTION_SK_PREFIX, DetectionLog } from '../../functions/guards/detection-log.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 import { LOOP_DETECTION as LOOP } from '../support/detections.ts';

@@ -1,17 +1,17 @@
 /**
  * Runs started by events, end to end offline: RunRequested events put on the local event bus are
- * matched by the rules of functions/shared/events.ts, start the real state machine on the local
+ * matched by the rules of functions/core/events.ts, start the real state machine on the local
  * runtime against DynamoDB Local (started once in test/global-setup.ts), and the real
  * publish-outcome handler puts the outcome event back on the bus.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunOutcomeDetailSchema } from '../../functions/shared/events.ts';
-import type { ModelProvider } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import { DETAIL_TYPES, OUTCOME_DETAIL_TYPES, type PutEventsEntry, RunOutcomeDetailSchema } from '../../functions/core/events.ts';
+import type { ModelProvider } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { type BusEvent, LocalEventBus } from '../../local/local-event-bus.ts';
 import { LocalEventTriggers, runRequestedRuleName } from '../../local/local-event-triggers.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';

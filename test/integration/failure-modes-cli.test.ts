@@ -9,8 +9,8 @@
  * in-process (loop.test.ts, pipeline-hallucination.test.ts, hallucination.test.ts, deadlock.test.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DetectionRecord } from '../../functions/shared/contracts/detections.ts';
-import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
+import type { DetectionRecord } from '../../functions/core/contracts/detections.ts';
+import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 

@@ -8,13 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEFAULT_CONFIDENCE_THRESHOLD } from '../../functions/shared/calibrated-confidence.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import type { Verification } from '../../functions/shared/contracts/peer-to-peer.ts';
-import { DETAIL_TYPES } from '../../functions/shared/events.ts';
-import { type Facts, checkTextClaims } from '../../functions/shared/fact-check.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, agentsWithRole, loadTeamFile } from '../../functions/shared/team.ts';
+import { DEFAULT_CONFIDENCE_THRESHOLD } from '../../functions/guards/calibrated-confidence.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import type { Verification } from '../../functions/patterns/peer-to-peer/contract.ts';
+import { DETAIL_TYPES } from '../../functions/core/events.ts';
+import { type Facts, checkTextClaims } from '../../functions/guards/fact-check.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, agentsWithRole, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { fabricatedStatistic, hallucinationScenario } from '../../local/scenarios/hallucination.ts';
 

@@ -1,6 +1,6 @@
 /** `legion run hierarchical` as a user runs it: a real child process of bin/legion.js, the example team, the scripted model. */
 import { describe, expect, it } from 'vitest';
-import type { Rollup } from '../../functions/shared/contracts/hierarchical.ts';
+import type { Rollup } from '../../functions/patterns/hierarchical/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionSync } from '../support/legion-process.ts';
 

@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Rollup, type ReviewVerdict, childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { type Rollup, type ReviewVerdict, childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
 /** The research hierarchy's sub-teams, in the order its lead assigns them (index 0, 1). */

@@ -15,11 +15,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS } from '../../functions/shared/contract.ts';
-import { DETAIL_TYPES } from '../../functions/shared/events.ts';
-import { ApprovalDeadlinePassedError, ApprovalNotPendingError, EscalationTimedOutError } from '../../functions/shared/errors.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS } from '../../functions/core/contract.ts';
+import { DETAIL_TYPES } from '../../functions/core/events.ts';
+import { ApprovalDeadlinePassedError, ApprovalNotPendingError, EscalationTimedOutError } from '../../functions/core/errors.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type LocalRuntimeOptions, type RunResult } from '../../local/local-runtime.ts';
 
 const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;

@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
 
 /** The step of the billing worker, as its checkpoint items and step marker name it. */

@@ -8,9 +8,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { leaseResources, type LeaseResourcesOptions } from '../../functions/shared/middlewares/lease-resources.ts';
-import { DeadlockTimeoutError } from '../../functions/shared/errors.ts';
-import { type DeadlockDetection, type LeasingPool, type PoolHolder, ResourcePool } from '../../functions/shared/resource-pool.ts';
+import { leaseResources, type LeaseResourcesOptions } from '../../functions/guards/lease-resources.ts';
+import { DeadlockTimeoutError } from '../../functions/core/errors.ts';
+import { type DeadlockDetection, type LeasingPool, type PoolHolder, ResourcePool } from '../../functions/guards/resource-pool.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

@@ -14,7 +14,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 import {
   DamagedDatabaseError,
   DataFolderError,

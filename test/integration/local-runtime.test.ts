@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UnboundTaskError } from '../../functions/shared/errors.ts';
+import { UnboundTaskError } from '../../functions/core/errors.ts';
 import { LocalLambda } from '../../local/local-lambda.ts';
 import { ExecutionFailedError, LocalStateMachine } from '../../local/local-state-machine.ts';
 

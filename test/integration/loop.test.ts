@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { DETAIL_TYPES } from '../../functions/shared/events.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { DETAIL_TYPES } from '../../functions/core/events.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { type LoopScenarioOptions, loopScenario } from '../../local/scenarios/loop.ts';
 

@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Tally, Verification } from '../../functions/shared/contracts/peer-to-peer.ts';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import type { Tally, Verification } from '../../functions/patterns/peer-to-peer/contract.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
 interface Negotiated {

@@ -3,7 +3,7 @@
  * team (teams/content-pipeline.yaml), its example input and the scripted model.
  */
 import { describe, expect, it } from 'vitest';
-import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
+import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionSync } from '../support/legion-process.ts';
 

@@ -10,12 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../../functions/shared/contract.ts';
-import type { PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
-import { DETAIL_TYPES } from '../../functions/shared/events.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
+import { DETAIL_TYPES } from '../../functions/core/events.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { fabricatedStatistic, hallucinationScenario } from '../../local/scenarios/hallucination.ts';
 

@@ -5,14 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
-import { PipelineOutputSchema, type PipelineOutput } from '../../functions/shared/contracts/pipeline.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { stagesOf } from '../../functions/shared/pattern-specs/pipeline.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { verifyCheckpoint } from '../../functions/recovery/checkpoint-manager.ts';
+import { PipelineOutputSchema, type PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
 const INPUT = { brief: 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery' };

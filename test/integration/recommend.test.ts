@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DECISION_TABLE, type TaskProfile, profileFrom, recommendPattern } from '../../bin/cli/recommend.ts';
-import { PATTERN_NAMES } from '../../functions/shared/contract.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { PATTERN_NAMES } from '../../functions/core/contract.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 
 const base: TaskProfile = { complexity: 'medium', flow: 'many-roles', dynamic: false, decentralised: false };
 

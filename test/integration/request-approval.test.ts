@@ -24,10 +24,10 @@ import {
   createRequestApprovalHandler,
   requestApproval,
 } from '../../functions/control/request-approval.ts';
-import { type Approval, ApprovalStore } from '../../functions/shared/approval-store.ts';
-import { APPROVAL_TIMEOUT_SECONDS, METRICS } from '../../functions/shared/contract.ts';
-import { EscalationTimedOutError, EventPublishError, HumanRejectedError, InvalidEventError } from '../../functions/shared/errors.ts';
-import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
+import { type Approval, ApprovalStore } from '../../functions/approvals/approval-store.ts';
+import { APPROVAL_TIMEOUT_SECONDS, METRICS } from '../../functions/core/contract.ts';
+import { EscalationTimedOutError, EventPublishError, HumanRejectedError, InvalidEventError } from '../../functions/core/errors.ts';
+import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/core/events.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from '../unit/support/fake-event-bridge.ts';

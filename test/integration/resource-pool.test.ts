@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_TABLE, poolPartition } from '../../functions/shared/contract.ts';
-import { DeadlockTimeoutError, LegionError } from '../../functions/shared/errors.ts';
+import { CHECKPOINT_TABLE, poolPartition } from '../../functions/core/contract.ts';
+import { DeadlockTimeoutError, LegionError } from '../../functions/core/errors.ts';
 import {
   acquireAll,
   chooseVictim,
@@ -23,7 +23,7 @@ import {
   type PoolHolder,
   ResourcePool,
   type WaitEdge,
-} from '../../functions/shared/resource-pool.ts';
+} from '../../functions/guards/resource-pool.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
 
 /** The scripted model, counting calls per step kind; it can be told to fail one kind. */

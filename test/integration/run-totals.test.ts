@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
 
 /** Test double around the scripted model: counts every call that reaches it. */

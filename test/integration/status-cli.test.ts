@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TaskReport } from '../../bin/cli/status.ts';
-import type { TaskStatus } from '../../functions/shared/task-status-store.ts';
+import type { TaskStatus } from '../../functions/observability/task-status-store.ts';
 import { legionProcess } from '../support/legion-process.ts';
 
 const TIMEOUT_MS = 90_000;

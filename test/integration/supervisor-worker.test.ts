@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { verifyCheckpoint } from '../../functions/shared/checkpoint-manager.ts';
-import { ModelInvocationError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { verifyCheckpoint } from '../../functions/recovery/checkpoint-manager.ts';
+import { ModelInvocationError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 
 interface Answer {

@@ -8,12 +8,12 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type BeginTaskEvent, beginTask } from '../../functions/control/begin-task.ts';
-import { ApprovalStore } from '../../functions/shared/approval-store.ts';
-import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { CHECKPOINT_TABLE, UNSCOPED_TEAM, taskOwnerKey, taskPartition, teamPartitionPrefix } from '../../functions/shared/contract.ts';
-import { InvalidTaskIdError, TaskOwnedByAnotherTeamError } from '../../functions/shared/errors.ts';
-import { RunRequestedDetailSchema } from '../../functions/shared/events.ts';
-import { childTaskId } from '../../functions/shared/task-id.ts';
+import { ApprovalStore } from '../../functions/approvals/approval-store.ts';
+import { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import { CHECKPOINT_TABLE, UNSCOPED_TEAM, taskOwnerKey, taskPartition, teamPartitionPrefix } from '../../functions/core/contract.ts';
+import { InvalidTaskIdError, TaskOwnedByAnotherTeamError } from '../../functions/core/errors.ts';
+import { RunRequestedDetailSchema } from '../../functions/core/events.ts';
+import { childTaskId } from '../../functions/core/task-id.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

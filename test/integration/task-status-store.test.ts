@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import { DetectionLog } from '../../functions/shared/detection-log.ts';
-import { TaskStatusError } from '../../functions/shared/errors.ts';
-import { TaskStatusStore } from '../../functions/shared/task-status-store.ts';
+import { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import { DetectionLog } from '../../functions/guards/detection-log.ts';
+import { TaskStatusError } from '../../functions/core/errors.ts';
+import { TaskStatusStore } from '../../functions/observability/task-status-store.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { TokenBudgets } from '../../functions/shared/budget-store.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { BudgetExceededError } from '../../functions/shared/errors.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { TokenBudgets } from '../../functions/guards/budget-store.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { BudgetExceededError } from '../../functions/core/errors.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadTeamFile } from '../../functions/shared/team.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
 import { allStates } from '../../local/asl.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { type CliOutcome, legionProcess } from '../support/legion-process.ts';

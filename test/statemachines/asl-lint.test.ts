@@ -2,9 +2,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_FAILURE_ERRORS, PATTERN_NAMES, type PatternName } from '../../functions/shared/contract.ts';
-import { PATTERNS, placeholdersIn } from '../../functions/shared/patterns.ts';
-import { loadTeamFile } from '../../functions/shared/team.ts';
+import { AGENT_FAILURE_ERRORS, PATTERN_NAMES, type PatternName } from '../../functions/core/contract.ts';
+import { PATTERNS, placeholdersIn } from '../../functions/patterns/index.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
 import { type AslRuleOptions, lintAsl } from './asl-rules.ts';
 
 const STATEMACHINES_DIR = fileURLToPath(new URL('../../statemachines/', import.meta.url));
@@ -95,7 +95,7 @@ describe('Class: state machine definitions (statemachines/*.asl.json)', () => {
     const names = new Set(aslFiles.flatMap((file) => fixedErrors((JSON.parse(readAsl(file)) as TestAsl).States)));
 
     const unsorted = [...names].filter((name) => !(AGENT_FAILURE_ERRORS as readonly string[]).includes(name) && !notAgentFailures.includes(name));
-    expect(unsorted, 'add each to AGENT_FAILURE_ERRORS (functions/shared/contract.ts) or to notAgentFailures here').toEqual([]);
+    expect(unsorted, 'add each to AGENT_FAILURE_ERRORS (functions/core/contract.ts) or to notAgentFailures here').toEqual([]);
     expect(names.size).toBeGreaterThan(5);
   });
 

@@ -9,8 +9,8 @@ import {
   LAMBDA_INVOKE_RESOURCE,
   LAMBDA_SERVICE_ERRORS,
   RETRYABLE_INFRASTRUCTURE_ERRORS,
-} from '../../functions/shared/contract.ts';
-import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/shared/contracts/hierarchical.ts';
+} from '../../functions/core/contract.ts';
+import { NESTED_EXECUTION_RETRY_ERRORS, START_EXECUTION_SYNC_RESOURCE } from '../../functions/patterns/hierarchical/contract.ts';
 
 /** Payload `step`s of the control functions; every other Lambda Task is an agent step. */
 const CONTROL_STEPS = ['begin', 'rollback', 'request-approval', 'record-detection', 'open-auction', 'close-auction', 'settle-award'];

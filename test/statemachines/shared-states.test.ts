@@ -6,8 +6,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS, ESCALATION_ERRORS } from '../../functions/shared/contract.ts';
-import { EscalationTimedOutError } from '../../functions/shared/errors.ts';
+import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS, ESCALATION_ERRORS } from '../../functions/core/contract.ts';
+import { EscalationTimedOutError } from '../../functions/core/errors.ts';
 
 const DIR = fileURLToPath(new URL('../../statemachines/', import.meta.url));
 const REFERENCE = 'supervisor-worker.asl.json';

@@ -19,9 +19,9 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, type SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { CHECKPOINT_TABLE, DEFAULT_MODEL_IDS, PENDING_APPROVALS_INDEX } from '../../functions/shared/contract.ts';
-import type { PutEventsEntry } from '../../functions/shared/events.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
+import { CHECKPOINT_TABLE, DEFAULT_MODEL_IDS, PENDING_APPROVALS_INDEX } from '../../functions/core/contract.ts';
+import type { PutEventsEntry } from '../../functions/core/events.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { LocalEventBus, type PutEventsResult } from '../../local/local-event-bus.ts';
 import { attributeWorkToLocalFunctions, runningLocalFunction } from '../../local/local-lambda.ts';
 import type { LocalRuntime } from '../../local/local-runtime.ts';

@@ -14,7 +14,7 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import { CONTROL_FUNCTIONS } from '../../functions/shared/contract.ts';
+import { CONTROL_FUNCTIONS } from '../../functions/core/contract.ts';
 import { AuctionTeam } from '../../lib/auction-team.ts';
 import type { LegionStack } from '../../lib/legion-stack.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';

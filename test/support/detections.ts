@@ -2,7 +2,7 @@
  * Test support: a detection as the pipeline's loop check reports a writer-editor oscillation, for
  * the tests of the stores and handlers that keep detections.
  */
-import type { Detection } from '../../functions/shared/contracts/detections.ts';
+import type { Detection } from '../../functions/core/contracts/detections.ts';
 
 export const LOOP_DETECTION: Detection = {
   type: 'loop',

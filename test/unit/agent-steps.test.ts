@@ -4,13 +4,13 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAgentStep } from '../../functions/agents/agent.ts';
-import { type AgentEvent, AgentEventSchema, type ConversationTurn, type Plan, PlanSchema, type Synthesis, SynthesisSchema, type WorkerResult, WorkerResultSchema } from '../../functions/shared/agent-contract.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { AgentOutputError, ConfigurationError, InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import type { TeamDefinition } from '../../functions/shared/team.ts';
+import { type AgentEvent, AgentEventSchema, type ConversationTurn, type Plan, PlanSchema, type Synthesis, SynthesisSchema, type WorkerResult, WorkerResultSchema } from '../../functions/core/agent-contract.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { AgentOutputError, ConfigurationError, InvalidEventError } from '../../functions/core/errors.ts';
+import type { ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import type { TeamDefinition } from '../../functions/core/team.ts';
 import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
 import { FixedReplyModel, agentDependencies, unusedModel } from './support/agent-doubles.ts';
 

@@ -1,17 +1,17 @@
 /**
- * The EMF an agent prints carries what the alarms of functions/shared/alarms.ts watch: namespace
+ * The EMF an agent prints carries what the alarms of functions/observability/alarms.ts watch: namespace
  * Legion, the dimension set [service] alone (service = METRICS_SERVICE) besides [service, team,
  * agent], on every invocation (Powertools clears request dimensions when it publishes).
  */
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAgentHandler } from '../../functions/agents/agent.ts';
-import { AGGREGATE_DIMENSIONS, alarmDefinition } from '../../functions/shared/alarms.ts';
-import type { CheckpointManager } from '../../functions/shared/checkpoint-manager.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';
+import { AGGREGATE_DIMENSIONS, alarmDefinition } from '../../functions/observability/alarms.ts';
+import type { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { agentDependencies } from './support/agent-doubles.ts';
 import { agentConfigOf, loadTelecomTeam } from './support/telecom.ts';
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AlarmsReport, alarmsCommand, parseWindow } from '../../bin/cli/alarms.ts';
-import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 import { appendMetricRecord, metricsFileOf } from '../../local/metrics-file.ts';
 
 describe('Function: parseWindow', () => {

@@ -1,5 +1,5 @@
 /**
- * functions/shared/auction-rules.ts: admission of bids when the window closes, the scoring rule and
+ * functions/patterns/auction/auction-rules.ts: admission of bids when the window closes, the scoring rule and
  * its tie-break, and the wider window of a re-announcement. Pure functions: no bus, no clock.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,8 +9,8 @@ import {
   admitBids,
   chooseWinner,
   nextWindowSeconds,
-} from '../../functions/shared/auction-rules.ts';
-import { type Announcement, AnnouncementSchema, type Bid, BidSchema } from '../../functions/shared/contracts/auction.ts';
+} from '../../functions/patterns/auction/auction-rules.ts';
+import { type Announcement, AnnouncementSchema, type Bid, BidSchema } from '../../functions/patterns/auction/contract.ts';
 
 const ANNOUNCEMENT: Announcement = AnnouncementSchema.parse({
   taskId: 't-1',

@@ -5,13 +5,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
-import { awardProblems, execute } from '../../functions/agents/steps/auction/execute.ts';
-import { MIN_RESULT_CHARS, resultProblems, verifyAward, verifyAwardProblems } from '../../functions/agents/steps/auction/verify-award.ts';
-import { type Award, AwardSchema, type ExecuteEvent, ExecuteEventSchema, type ExecuteResult, ExecuteResultSchema, type VerifyAwardEvent, VerifyAwardEventSchema, type VerifyAwardResult, VerifyAwardResultSchema } from '../../functions/shared/contracts/auction.ts';
-import { AgentOutputError, InvalidEventError } from '../../functions/shared/errors.ts';
-import type { ModelReply, ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { awardProblems, execute } from '../../functions/patterns/auction/execute.ts';
+import { MIN_RESULT_CHARS, resultProblems, verifyAward, verifyAwardProblems } from '../../functions/patterns/auction/verify-award.ts';
+import { type Award, AwardSchema, type ExecuteEvent, ExecuteEventSchema, type ExecuteResult, ExecuteResultSchema, type VerifyAwardEvent, VerifyAwardEventSchema, type VerifyAwardResult, VerifyAwardResultSchema } from '../../functions/patterns/auction/contract.ts';
+import { AgentOutputError, InvalidEventError } from '../../functions/core/errors.ts';
+import type { ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { agentConfigOf, fakeFunctionArn } from './support/telecom.ts';
 import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
 

@@ -15,9 +15,9 @@ import { type Http2ServerRequest, type Http2ServerResponse, type Http2Server, ty
 import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InfrastructureError, InfrastructureThrottledError, ModelInvocationError } from '../../functions/shared/errors.ts';
-import { BedrockModel } from '../../functions/shared/models/bedrock-model.ts';
-import type { ModelRequest } from '../../functions/shared/models/model-provider.ts';
+import { InfrastructureError, InfrastructureThrottledError, ModelInvocationError } from '../../functions/core/errors.ts';
+import { BedrockModel } from '../../functions/models/bedrock-model.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
 
 interface RecordedRequest {
   method: string;

@@ -3,8 +3,8 @@
  * confident agreement on claims that failed verification is a detection.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIDENCE_THRESHOLD, UNCHECKED_PRIOR, calibrateConfidence } from '../../functions/shared/calibrated-confidence.ts';
-import { CHECK_STATUSES, type CheckStatus } from '../../functions/shared/fact-check.ts';
+import { DEFAULT_CONFIDENCE_THRESHOLD, UNCHECKED_PRIOR, calibrateConfidence } from '../../functions/guards/calibrated-confidence.ts';
+import { CHECK_STATUSES, type CheckStatus } from '../../functions/guards/fact-check.ts';
 
 const checks = (...statuses: CheckStatus[]): { status: CheckStatus }[] => statuses.map((status) => ({ status }));
 

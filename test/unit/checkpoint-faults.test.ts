@@ -6,8 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, InfrastructureThrottledError, UsageError } from '../../functions/shared/errors.ts';
-import { classifyInfrastructureError } from '../../functions/shared/infrastructure-errors.ts';
+import { CheckpointError, InfrastructureThrottledError, UsageError } from '../../functions/core/errors.ts';
+import { classifyInfrastructureError } from '../../functions/core/infrastructure-errors.ts';
 import { parseInjections } from '../../bin/cli/inject.ts';
 import { CheckpointWriteFaults, ThrottledCheckpointManager } from '../../local/checkpoint-faults.ts';
 

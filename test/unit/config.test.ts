@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { progressCheckpointSecondsOf, readAgentConfig } from '../../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV } from '../../functions/shared/contract.ts';
-import { ConfigurationError } from '../../functions/shared/errors.ts';
+import { progressCheckpointSecondsOf, readAgentConfig } from '../../functions/core/config.ts';
+import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV } from '../../functions/core/contract.ts';
+import { ConfigurationError } from '../../functions/core/errors.ts';
 
 const AGENT_SETTINGS = {
   team: 'telecom-support',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { databaseTargetFrom, describeDatabaseStart } from '../../bin/cli/runtime-session.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
+import { UsageError } from '../../functions/core/errors.ts';
 
 describe('Function: databaseTargetFrom', () => {
   it('starts DynamoDB Local when neither variable is set (or both are empty)', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as errors from '../../functions/shared/errors.ts';
+import * as errors from '../../functions/core/errors.ts';
 import {
   AgentOutputError,
   ApprovalDeadlinePassedError,
@@ -35,10 +35,10 @@ import {
   TeamDefinitionError,
   UnboundTaskError,
   UsageError,
-} from '../../functions/shared/errors.ts';
-import { LAMBDA_SERVICE_ERRORS } from '../../functions/shared/contract.ts';
-import { NESTED_EXECUTION_RETRY_ERRORS } from '../../functions/shared/contracts/hierarchical.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
+} from '../../functions/core/errors.ts';
+import { LAMBDA_SERVICE_ERRORS } from '../../functions/core/contract.ts';
+import { NESTED_EXECUTION_RETRY_ERRORS } from '../../functions/patterns/hierarchical/contract.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
 
 const cause = new Error('underlying failure');
 

@@ -1,5 +1,5 @@
 /**
- * functions/shared/events.ts: the rule patterns (checked with the local matcher, which follows the
+ * functions/core/events.ts: the rule patterns (checked with the local matcher, which follows the
  * EventBridge documentation), the detail schemas, and how a finished run becomes an outcome event.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import {
   outcomeEntry,
   outcomeOf,
   runRequestedPattern,
-} from '../../functions/shared/events.ts';
+} from '../../functions/core/events.ts';
 import { matchesEventPattern, validateEventPattern } from '../../local/event-pattern.ts';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:legion-telecom';

@@ -4,8 +4,8 @@
  * contradicted however many texts repeat it.
  */
 import { describe, expect, it } from 'vitest';
-import { calibrateConfidence } from '../../functions/shared/calibrated-confidence.ts';
-import { checkClaim, checkTextClaims, extractStatisticClaims, factKeywordsOf, sameFactValue } from '../../functions/shared/fact-check.ts';
+import { calibrateConfidence } from '../../functions/guards/calibrated-confidence.ts';
+import { checkClaim, checkTextClaims, extractStatisticClaims, factKeywordsOf, sameFactValue } from '../../functions/guards/fact-check.ts';
 
 const MARKET_FACTS = {
   agentPlatformMarketGrowthPercent: 23,

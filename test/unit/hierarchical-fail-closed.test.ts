@@ -4,15 +4,15 @@
  * closed), and the roll-up lists the teams whose part is missing as the run's `degraded`.
  */
 import { describe, expect, it } from 'vitest';
-import { review } from '../../functions/agents/steps/hierarchical/review.ts';
-import { rollup } from '../../functions/agents/steps/hierarchical/rollup.ts';
-import type { ReviewEvent, RollupEvent, TeamPlan, TeamResult } from '../../functions/shared/contracts/hierarchical.ts';
-import { InfrastructureError } from '../../functions/shared/errors.ts';
-import { loadTeamFile } from '../../functions/shared/team.ts';
+import { review } from '../../functions/patterns/hierarchical/review.ts';
+import { rollup } from '../../functions/patterns/hierarchical/rollup.ts';
+import type { ReviewEvent, RollupEvent, TeamPlan, TeamResult } from '../../functions/patterns/hierarchical/contract.ts';
+import { InfrastructureError } from '../../functions/core/errors.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
 import { FixedReplyModel, stepContext, unusedModel } from './support/agent-doubles.ts';
-import { agentSettingsFor } from '../../functions/shared/agent-settings.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { AGENT_FAILURE_ERRORS, DEFAULT_MODEL_IDS } from '../../functions/shared/contract.ts';
+import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { AGENT_FAILURE_ERRORS, DEFAULT_MODEL_IDS } from '../../functions/core/contract.ts';
 
 /** A failed child as `.sync:2` reports it: States.TaskFailed, the child's describe-execution output as the cause. */
 function failedTeam(subTeamId: string, childError: string): TeamResult {

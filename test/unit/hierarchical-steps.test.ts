@@ -4,11 +4,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDecisions } from '../../functions/agents/steps/hierarchical/review.ts';
-import { CHILD_TASK_ID_MAX, type ReviewEvent, type TeamResult, childTaskId } from '../../functions/shared/contracts/hierarchical.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { ROOT_TASK_ID_PATTERN, isChildOf } from '../../functions/shared/task-id.ts';
-import { loadTeamFile, teamsInDeployOrder } from '../../functions/shared/team.ts';
+import { openDecisions } from '../../functions/patterns/hierarchical/review.ts';
+import { CHILD_TASK_ID_MAX, type ReviewEvent, type TeamResult, childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { ROOT_TASK_ID_PATTERN, isChildOf } from '../../functions/core/task-id.ts';
+import { loadTeamFile, teamsInDeployOrder } from '../../functions/core/team.ts';
 import { lintAsl } from '../statemachines/asl-rules.ts';
 
 describe('Function: childTaskId', () => {

@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CONTROL_KEPT_ERRORS, createControlHandler } from '../../functions/control/control-handler.ts';
-import { INFRASTRUCTURE_ERRORS, UNSCOPED_TEAM, teamPartitionPrefix } from '../../functions/shared/contract.ts';
+import { INFRASTRUCTURE_ERRORS, UNSCOPED_TEAM, teamPartitionPrefix } from '../../functions/core/contract.ts';
 import {
   AgentOutputError,
   BudgetExceededError,
@@ -27,8 +27,8 @@ import {
   ScriptedFailureError,
   StaleWriterError,
   TaskConflictError,
-} from '../../functions/shared/errors.ts';
-import { classifyInfrastructureError } from '../../functions/shared/infrastructure-errors.ts';
+} from '../../functions/core/errors.ts';
+import { classifyInfrastructureError } from '../../functions/core/infrastructure-errors.ts';
 
 const aws = (name: string, extra: Record<string, unknown> = {}): DynamoDBServiceException =>
   Object.assign(new DynamoDBServiceException({ name, message: `${name} happened`, $fault: 'client', $metadata: {} }), extra);

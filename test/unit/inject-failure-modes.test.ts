@@ -8,10 +8,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseInjection, parseInjections } from '../../bin/cli/inject.ts';
-import { UsageError } from '../../functions/shared/errors.ts';
-import type { ModelRequest } from '../../functions/shared/models/model-provider.ts';
-import type { ScriptedScenario } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import type { ScriptedScenario } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { fabricatedStatistic } from '../../local/scenarios/hallucination.ts';
 
 const REPLY = 'Draft of the brief: the introduction states the problem.';

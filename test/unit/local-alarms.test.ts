@@ -6,8 +6,8 @@
  */
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { AGGREGATE_DIMENSIONS, ALARM_DEFINITIONS, type AlarmDefinition, type AlarmMetric, alarmDefinition } from '../../functions/shared/alarms.ts';
-import { METRICS, METRICS_SERVICE } from '../../functions/shared/contract.ts';
+import { AGGREGATE_DIMENSIONS, ALARM_DEFINITIONS, type AlarmDefinition, type AlarmMetric, alarmDefinition } from '../../functions/observability/alarms.ts';
+import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
 import { type AlarmEvaluation, evaluateAlarms } from '../../local/local-alarms.ts';
 import type { EmfRecord } from '../../local/metrics-file.ts';
 

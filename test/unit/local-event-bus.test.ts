@@ -1,11 +1,11 @@
 /**
  * The local event bus: PutEvents entry validation, events built the way EventBridge builds them,
- * and routing through the real rule patterns of functions/shared/events.ts.
+ * and routing through the real rule patterns of functions/core/events.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, type PutEventsEntry, runOutcomePattern, runRequestedPattern } from '../../functions/shared/events.ts';
-import { PATTERN_NAMES } from '../../functions/shared/contract.ts';
+import { InvalidEventError } from '../../functions/core/errors.ts';
+import { DETAIL_TYPES, type PutEventsEntry, runOutcomePattern, runRequestedPattern } from '../../functions/core/events.ts';
+import { PATTERN_NAMES } from '../../functions/core/contract.ts';
 import { InvalidEventPatternError } from '../../local/event-pattern.ts';
 import { type BusEvent, LocalEventBus, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 

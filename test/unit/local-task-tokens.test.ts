@@ -7,8 +7,8 @@
 import { InvalidToken, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SendTaskSuccessCommandInput, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { answer } from '../../functions/control/request-approval.ts';
-import type { Approval } from '../../functions/shared/approval-store.ts';
-import { HumanRejectedError, LegionError } from '../../functions/shared/errors.ts';
+import type { Approval } from '../../functions/approvals/approval-store.ts';
+import { HumanRejectedError, LegionError } from '../../functions/core/errors.ts';
 import { LocalTaskTokens, TaskFailureAnswer, type TokenAnswer } from '../../local/local-task-tokens.ts';
 
 const success = (taskToken: string, output: unknown): SendTaskSuccessCommand => new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) });

@@ -7,14 +7,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgentResult } from '../../functions/agents/agent.ts';
-import { loopCheck, loopCheckProblems } from '../../functions/agents/steps/pipeline/loop-check.ts';
-import { HAND_BACK_PREFIX, handBackIn, runStage, stageProblems } from '../../functions/agents/steps/pipeline/stage.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { type LoopCheckEvent, LoopCheckEventSchema, LoopCheckResultSchema, type PipelineLoop, type StageEvent, StageEventSchema } from '../../functions/shared/contracts/pipeline.ts';
-import { DetectionSchema } from '../../functions/shared/contracts/detections.ts';
-import { InvalidEventError } from '../../functions/shared/errors.ts';
-import { detectLoop } from '../../functions/shared/loop-detector.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { loopCheck, loopCheckProblems } from '../../functions/patterns/pipeline/loop-check.ts';
+import { HAND_BACK_PREFIX, handBackIn, runStage, stageProblems } from '../../functions/patterns/pipeline/stage.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { type LoopCheckEvent, LoopCheckEventSchema, LoopCheckResultSchema, type PipelineLoop, type StageEvent, StageEventSchema } from '../../functions/patterns/pipeline/contract.ts';
+import { DetectionSchema } from '../../functions/core/contracts/detections.ts';
+import { InvalidEventError } from '../../functions/core/errors.ts';
+import { detectLoop } from '../../functions/guards/loop-detector.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
 import { LOOP_DETECTION } from '../support/detections.ts';
 import { FixedReplyModel, stepContext } from './support/agent-doubles.ts';
@@ -304,7 +304,7 @@ describe('Function: loopCheck', () => {
       expect(checkAgentResult(event, result, agentConfigOf(team, 'quality-gate'))).toEqual([]);
     });
 
-    // Regression (functions/agents/steps/pipeline/loop-check.ts, ruledOn): found by this test, fixed.
+    // Regression (functions/patterns/pipeline/loop-check.ts, ruledOn): found by this test, fixed.
     it('does not escalate the first hand-back of another pair after a ruling on one of its agents', async () => {
       // Arrange: the rule bound the writer (pair editor-writer); the writer now hands the notes back to the researcher.
       const ruling = { agentId: 'writer', over: 'editor', instruction: `editor outranks you on this; follow its instruction: ${SOURCES}` };

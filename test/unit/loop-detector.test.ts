@@ -1,10 +1,10 @@
 /**
- * The loop detector and the conflict rule (functions/shared/loop-detector.ts): pure functions, so
+ * The loop detector and the conflict rule (functions/guards/loop-detector.ts): pure functions, so
  * every case is a history built by hand. Texts are chosen so that their word-set Jaccard index is
  * known exactly (e.g. 4 shared words of 5 distinct ones = 0.8, the NEAR_SAME_SIMILARITY threshold).
  */
 import { describe, expect, it } from 'vitest';
-import { type HandBack, type LoopLimits, NEAR_SAME_SIMILARITY, ROLE_RANKS, conflictRule, detectLoop, rankOf, similarity } from '../../functions/shared/loop-detector.ts';
+import { type HandBack, type LoopLimits, NEAR_SAME_SIMILARITY, ROLE_RANKS, conflictRule, detectLoop, rankOf, similarity } from '../../functions/guards/loop-detector.ts';
 
 const DRAFT = 'Serverless agent teams checkpoint every step, so a crashed run resumes where it stopped.';
 const OTHER_DRAFT = 'Quarterly revenue figures for the bakery chain, by region and by product line.';

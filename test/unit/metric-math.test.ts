@@ -3,8 +3,8 @@
  * comparisons, logic, IF and FILL, missing data, and errors that name the position at fault.
  */
 import { describe, expect, it } from 'vitest';
-import { ALARM_DEFINITIONS } from '../../functions/shared/alarms.ts';
-import { MetricMathError, evaluateMetricMath, metricMathIds, parseMetricMath } from '../../functions/shared/metric-math.ts';
+import { ALARM_DEFINITIONS } from '../../functions/observability/alarms.ts';
+import { MetricMathError, evaluateMetricMath, metricMathIds, parseMetricMath } from '../../functions/observability/metric-math.ts';
 
 describe('Function: evaluateMetricMath', () => {
   describe('Feature: arithmetic', () => {

@@ -6,11 +6,11 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgentResult } from '../../functions/agents/agent.ts';
-import type { AgentEvent, Plan, Synthesis, WorkerResult } from '../../functions/shared/agent-contract.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { ConsistencyViolationError } from '../../functions/shared/errors.ts';
-import { verifyOutput } from '../../functions/shared/middlewares/verify-output.ts';
-import type { TeamDefinition } from '../../functions/shared/team.ts';
+import type { AgentEvent, Plan, Synthesis, WorkerResult } from '../../functions/core/agent-contract.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { ConsistencyViolationError } from '../../functions/core/errors.ts';
+import { verifyOutput } from '../../functions/guards/verify-output.ts';
+import type { TeamDefinition } from '../../functions/core/team.ts';
 import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
 
 const CONVERSATION = [{ from: 'customer' as const, text: 'my bill is wrong' }];

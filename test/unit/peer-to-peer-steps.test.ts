@@ -5,16 +5,16 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { critique, critiqueProblems, scriptedCritique } from '../../functions/agents/steps/peer-to-peer/critique.ts';
-import { propose } from '../../functions/agents/steps/peer-to-peer/propose.ts';
-import { requiredBackers, tallyProblems, tallyRound } from '../../functions/agents/steps/peer-to-peer/tally.ts';
-import { verificationProblems, verifyAnswer } from '../../functions/agents/steps/peer-to-peer/verify.ts';
+import { critique, critiqueProblems, scriptedCritique } from '../../functions/patterns/peer-to-peer/critique.ts';
+import { propose } from '../../functions/patterns/peer-to-peer/propose.ts';
+import { requiredBackers, tallyProblems, tallyRound } from '../../functions/patterns/peer-to-peer/tally.ts';
+import { verificationProblems, verifyAnswer } from '../../functions/patterns/peer-to-peer/verify.ts';
 import type { StepContext } from '../../functions/agents/steps/step-context.ts';
-import type { Critique, CritiqueEvent, Proposal, ProposeEvent, TallyEvent, VerifyEvent } from '../../functions/shared/contracts/peer-to-peer.ts';
-import { AgentOutputError } from '../../functions/shared/errors.ts';
-import type { ModelProvider, ModelReply } from '../../functions/shared/models/model-provider.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type AgentDefinition, type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import type { Critique, CritiqueEvent, Proposal, ProposeEvent, TallyEvent, VerifyEvent } from '../../functions/patterns/peer-to-peer/contract.ts';
+import { AgentOutputError } from '../../functions/core/errors.ts';
+import type { ModelProvider, ModelReply } from '../../functions/models/model-provider.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type AgentDefinition, type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
 
 const PEERS = ['ana', 'ben', 'cy'];

@@ -5,14 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runAgentStep } from '../../functions/agents/agent.ts';
-import { gate, gateProblems, verdictFor } from '../../functions/agents/steps/pipeline/gate.ts';
-import { keyTermsOf, qualityProblems } from '../../functions/agents/steps/pipeline/quality-checks.ts';
-import { runStage, stageProblems } from '../../functions/agents/steps/pipeline/stage.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { type GateEvent, GateEventSchema, type GateResult, type StageEvent, StageEventSchema } from '../../functions/shared/contracts/pipeline.ts';
-import { AgentOutputError, InvalidEventError } from '../../functions/shared/errors.ts';
-import { ScriptedModel } from '../../functions/shared/models/scripted-model.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { gate, gateProblems, verdictFor } from '../../functions/patterns/pipeline/gate.ts';
+import { keyTermsOf, qualityProblems } from '../../functions/patterns/pipeline/quality-checks.ts';
+import { runStage, stageProblems } from '../../functions/patterns/pipeline/stage.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { type GateEvent, GateEventSchema, type GateResult, type StageEvent, StageEventSchema } from '../../functions/patterns/pipeline/contract.ts';
+import { AgentOutputError, InvalidEventError } from '../../functions/core/errors.ts';
+import { ScriptedModel } from '../../functions/models/scripted-model.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
 import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
 

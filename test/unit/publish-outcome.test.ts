@@ -12,11 +12,11 @@ import type { DescribeExecutionCommand, DescribeExecutionCommandOutput } from '@
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPublishOutcomeHandler } from '../../functions/control/publish-outcome.ts';
-import { type DeployedMachine, readPublishOutcomeConfig } from '../../functions/shared/config.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { type RunTotals, emptyTotals } from '../../functions/shared/contracts/run-totals.ts';
-import type { StoppedTaskStatus, TaskStatusStore } from '../../functions/shared/task-status-store.ts';
-import { ConfigurationError, EventPublishError, InvalidEventError } from '../../functions/shared/errors.ts';
+import { type DeployedMachine, readPublishOutcomeConfig } from '../../functions/core/config.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { type RunTotals, emptyTotals } from '../../functions/core/contracts/run-totals.ts';
+import type { StoppedTaskStatus, TaskStatusStore } from '../../functions/observability/task-status-store.ts';
+import { ConfigurationError, EventPublishError, InvalidEventError } from '../../functions/core/errors.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
 

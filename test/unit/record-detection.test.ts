@@ -17,12 +17,12 @@ import {
   createRecordDetectionHandler,
   recordDetection,
 } from '../../functions/control/record-detection.ts';
-import { METRICS } from '../../functions/shared/contract.ts';
-import { DETECTION_METRICS } from '../../functions/shared/report-detection.ts';
-import type { Detection, DetectionType } from '../../functions/shared/contracts/detections.ts';
-import type { DetectionLog, RecordOutcome } from '../../functions/shared/detection-log.ts';
-import { EventPublishError, InvalidEventError } from '../../functions/shared/errors.ts';
-import { DETAIL_TYPES, FailureDetectedDetailSchema, LEGION_EVENT_SOURCE } from '../../functions/shared/events.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import { DETECTION_METRICS } from '../../functions/guards/report-detection.ts';
+import type { Detection, DetectionType } from '../../functions/core/contracts/detections.ts';
+import type { DetectionLog, RecordOutcome } from '../../functions/guards/detection-log.ts';
+import { EventPublishError, InvalidEventError } from '../../functions/core/errors.ts';
+import { DETAIL_TYPES, FailureDetectedDetailSchema, LEGION_EVENT_SOURCE } from '../../functions/core/events.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 import { FakeEventBridge } from './support/fake-event-bridge.ts';
 import { LOOP_DETECTION as LOOP } from '../support/detections.ts';

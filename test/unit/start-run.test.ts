@@ -12,8 +12,8 @@ import { ExecutionAlreadyExists, type StartExecutionCommand, type StartExecution
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type StartExecutionClient, chooseTeam, createStartRunHandler, taskIdOf } from '../../functions/control/start-run.ts';
-import { type DeployedMachine, readStartRunConfig } from '../../functions/shared/config.ts';
-import { ConfigurationError, InvalidEventError } from '../../functions/shared/errors.ts';
+import { type DeployedMachine, readStartRunConfig } from '../../functions/core/config.ts';
+import { ConfigurationError, InvalidEventError } from '../../functions/core/errors.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
 
 const arnOf = (team: string): string => `arn:aws:states:eu-west-1:123456789012:stateMachine:legion-${team}`;

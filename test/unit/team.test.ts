@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { SupervisorWorkerInputSchema } from '../../functions/shared/agent-contract.ts';
-import { TeamDefinitionError } from '../../functions/shared/errors.ts';
-import { PATTERNS } from '../../functions/shared/patterns.ts';
-import { loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/shared/team.ts';
+import { SupervisorWorkerInputSchema } from '../../functions/core/agent-contract.ts';
+import { TeamDefinitionError } from '../../functions/core/errors.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import { loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
 import { TELECOM_TEAM_FILE } from './support/telecom.ts';
 
 /** A minimal valid team: only required fields, so every default is observable. */

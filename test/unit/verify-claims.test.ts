@@ -1,5 +1,5 @@
 /**
- * The pipeline's verification layer (functions/agents/steps/pipeline/verify-claims.ts): every
+ * The pipeline's verification layer (functions/patterns/pipeline/verify-claims.ts): every
  * passed stage's statistics checked against the input's facts, grouped by fact and value with the
  * stages that state them; stages agreeing on a statistic the facts do not confirm is hallucinated
  * consensus, flagged or (high impact) escalated. Deterministic, no model call: the step is also run
@@ -7,12 +7,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgentResult, runAgentStep } from '../../functions/agents/agent.ts';
-import { claimsVerificationProblems, verifyClaims } from '../../functions/agents/steps/pipeline/verify-claims.ts';
-import { DEFAULT_CONFIDENCE_THRESHOLD, UNCHECKED_PRIOR } from '../../functions/shared/calibrated-confidence.ts';
-import type { AgentConfig } from '../../functions/shared/config.ts';
-import { type ClaimsVerification, ClaimsVerificationSchema, type VerifyClaimsEvent, VerifyClaimsEventSchema } from '../../functions/shared/contracts/pipeline.ts';
-import { InvalidEventError } from '../../functions/shared/errors.ts';
-import { type TeamDefinition, loadTeamFile } from '../../functions/shared/team.ts';
+import { claimsVerificationProblems, verifyClaims } from '../../functions/patterns/pipeline/verify-claims.ts';
+import { DEFAULT_CONFIDENCE_THRESHOLD, UNCHECKED_PRIOR } from '../../functions/guards/calibrated-confidence.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { type ClaimsVerification, ClaimsVerificationSchema, type VerifyClaimsEvent, VerifyClaimsEventSchema } from '../../functions/patterns/pipeline/contract.ts';
+import { InvalidEventError } from '../../functions/core/errors.ts';
+import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { agentConfigOf } from './support/telecom.ts';
 import { agentDependencies, unusedModel } from './support/agent-doubles.ts';
 

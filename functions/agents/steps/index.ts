@@ -7,23 +7,23 @@
  * const definition = stepNamed('classify'); // undefined for an unknown step
  * ```
  */
-import { executeStep } from './auction/execute.ts';
-import { verifyAwardStep } from './auction/verify-award.ts';
-import { classifyStep } from './classify.ts';
-import { decomposeStep } from './hierarchical/decompose.ts';
-import { reviewStep } from './hierarchical/review.ts';
-import { rollupStep } from './hierarchical/rollup.ts';
-import { critiqueStep } from './peer-to-peer/critique.ts';
-import { proposeStep } from './peer-to-peer/propose.ts';
-import { tallyStep } from './peer-to-peer/tally.ts';
-import { verifyStep } from './peer-to-peer/verify.ts';
-import { gateStep } from './pipeline/gate.ts';
-import { loopCheckStep } from './pipeline/loop-check.ts';
-import { verifyClaimsStep } from './pipeline/verify-claims.ts';
-import { stageStep } from './pipeline/stage.ts';
+import { executeStep } from '../../patterns/auction/execute.ts';
+import { verifyAwardStep } from '../../patterns/auction/verify-award.ts';
+import { classifyStep } from '../../patterns/supervisor-worker/classify.ts';
+import { decomposeStep } from '../../patterns/hierarchical/decompose.ts';
+import { reviewStep } from '../../patterns/hierarchical/review.ts';
+import { rollupStep } from '../../patterns/hierarchical/rollup.ts';
+import { critiqueStep } from '../../patterns/peer-to-peer/critique.ts';
+import { proposeStep } from '../../patterns/peer-to-peer/propose.ts';
+import { tallyStep } from '../../patterns/peer-to-peer/tally.ts';
+import { verifyStep } from '../../patterns/peer-to-peer/verify.ts';
+import { gateStep } from '../../patterns/pipeline/gate.ts';
+import { loopCheckStep } from '../../patterns/pipeline/loop-check.ts';
+import { verifyClaimsStep } from '../../patterns/pipeline/verify-claims.ts';
+import { stageStep } from '../../patterns/pipeline/stage.ts';
 import type { AgentStepDefinition } from './step-definition.ts';
-import { synthesizeStep } from './synthesize.ts';
-import { workStep } from './work.ts';
+import { synthesizeStep } from '../../patterns/supervisor-worker/synthesize.ts';
+import { workStep } from '../../patterns/supervisor-worker/work.ts';
 
 export const AGENT_STEPS: readonly AgentStepDefinition[] = [
   // supervisor-worker

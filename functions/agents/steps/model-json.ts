@@ -1,4 +1,4 @@
-import { AgentOutputError } from '../../shared/errors.ts';
+import { AgentOutputError } from '../../core/errors.ts';
 
 /** Parses the first JSON object in a model reply (models often wrap JSON in prose or fences). */
 export function parseModelJson(agentId: string, text: string): unknown {

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { AgentConfig } from '../../shared/config.ts';
-import type { ConversationTurn } from '../../shared/agent-contract.ts';
-import type { ModelProvider } from '../../shared/models/model-provider.ts';
+import type { AgentConfig } from '../../core/config.ts';
+import type { ConversationTurn } from '../../core/agent-contract.ts';
+import type { ModelProvider } from '../../models/model-provider.ts';
 
 /** What every step implementation gets besides its event. */
 export interface StepContext {

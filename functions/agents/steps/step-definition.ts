@@ -13,9 +13,9 @@
  * ```
  */
 import { z } from 'zod';
-import type { AgentConfig } from '../../shared/config.ts';
-import type { AgentRole } from '../../shared/contract.ts';
-import type { TokenUsage } from '../../shared/models/model-provider.ts';
+import type { AgentConfig } from '../../core/config.ts';
+import type { AgentRole } from '../../core/contract.ts';
+import type { TokenUsage } from '../../models/model-provider.ts';
 import type { StepContext } from './step-context.ts';
 
 /** The fields every agent step event has (the state machine sets them). */

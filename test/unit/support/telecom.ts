@@ -1,12 +1,12 @@
 /**
  * Test support: the shipped telecom team (teams/telecom-support.yaml) and the agent configuration
- * of one of its roles, shaped as functions/shared/config.ts shapes it in AWS.
+ * of one of its roles, shaped as functions/core/config.ts shapes it in AWS.
  */
 import { fileURLToPath } from 'node:url';
-import type { AgentConfig, RosterEntry } from '../../../functions/shared/config.ts';
-import { DEFAULT_MODEL_IDS } from '../../../functions/shared/contract.ts';
-import { agentSettingsFor } from '../../../functions/shared/agent-settings.ts';
-import { type TeamDefinition, loadTeamFile, supervisorOf } from '../../../functions/shared/team.ts';
+import type { AgentConfig, RosterEntry } from '../../../functions/core/config.ts';
+import { DEFAULT_MODEL_IDS } from '../../../functions/core/contract.ts';
+import { agentSettingsFor } from '../../../functions/core/agent-settings.ts';
+import { type TeamDefinition, loadTeamFile, supervisorOf } from '../../../functions/core/team.ts';
 
 export const TELECOM_TEAM_FILE = fileURLToPath(new URL('../../../teams/telecom-support.yaml', import.meta.url));
 

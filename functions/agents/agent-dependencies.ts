@@ -1,0 +1,90 @@
+/**
+ * Builds the clients an agent needs from its configuration: once per cold start in AWS, once per
+ * agent in the local runtime (which passes its own DynamoDB client and model).
+ *
+ * @example
+ * ```ts
+ * const deps = createAgentDependencies(config);
+ * ```
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { TokenBudgets } from '../guards/budget-store.ts';
+import { CheckpointManager } from '../recovery/checkpoint-manager.ts';
+import { type AgentConfig, leaseTimingsOf } from '../core/config.ts';
+import { METRICS, METRICS_SERVICE } from '../core/contract.ts';
+import { DetectionLog } from '../guards/detection-log.ts';
+import { BedrockModel } from '../models/bedrock-model.ts';
+import type { ModelProvider } from '../models/model-provider.ts';
+import { ScriptedModel } from '../models/scripted-model.ts';
+import type { PutEventsClient } from '../core/put-event.ts';
+import { type LeasingPool, ResourcePool } from '../guards/resource-pool.ts';
+import { TaskStatusStore } from '../observability/task-status-store.ts';
+
+/** What an agent's handler uses: its model, stores, telemetry and (with `resources`) its pool. */
+export interface AgentDependencies {
+  model: ModelProvider;
+  /** Token budgets every model call spends from. @default none: calls are not budgeted */
+  budgets?: Pick<TokenBudgets, 'reserve' | 'settle'> | undefined;
+  checkpoints: CheckpointManager;
+  /**
+   * The task's status item, updated around each step (state, agent, steps done, tokens, model
+   * calls, budget refusals). createAgentDependencies always gives one. @default none: no status is kept
+   */
+  taskStatus?: Pick<TaskStatusStore, 'stepStarted' | 'stepFinished' | 'stepFailed' | 'budgetRefused'> | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  tracer: Tracer;
+  /** Agents with `resources`: the team's pool they lease them from. @default none */
+  resourcePool?: LeasingPool | undefined;
+  /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
+  detections?: Pick<DetectionLog, 'record' | 'markAnnounced'> | undefined;
+  /** Agents with `resources`: the Legion bus their deadlock detections are announced on (with `eventBusName` in the config). @default none */
+  events?: PutEventsClient | undefined;
+}
+
+export interface DependencyOverrides {
+  documentClient?: DynamoDBDocumentClient;
+  model?: ModelProvider;
+  /** Where agents with `resources` announce their deadlock detections. @default an EventBridgeClient when the config names a bus */
+  events?: PutEventsClient | undefined;
+}
+
+/** The provider named by the configuration: Bedrock, or the scripted model when asked for. */
+export function createModelProvider(config: AgentConfig): ModelProvider {
+  if (config.model.provider === 'scripted') return new ScriptedModel();
+  const client = new BedrockRuntimeClient(config.model.endpoint ? { endpoint: config.model.endpoint } : {});
+  return new BedrockModel({ modelIds: config.model.modelIds, client });
+}
+
+export function createAgentDependencies(config: AgentConfig, overrides: DependencyOverrides = {}): AgentDependencies {
+  const documentClient = overrides.documentClient ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const serviceName = `legion-${config.team}-${config.agent.id}`;
+  return {
+    model: overrides.model ?? createModelProvider(config),
+    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
+    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
+    taskStatus: new TaskStatusStore({ client: documentClient, tableName: config.tableName, team: config.team }),
+    logger: new Logger({ serviceName }),
+    // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
+    metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
+    tracer: new Tracer({ serviceName }),
+    ...leasingDependencies(config, documentClient, overrides.events),
+  };
+}
+
+/** An agent with `resources` leases them from its team's pool and reports the deadlocks it meets; others get none of it. */
+function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient, events: PutEventsClient | undefined): Pick<AgentDependencies, 'resourcePool' | 'detections' | 'events'> {
+  if (config.agent.resources.length === 0) return {};
+  const { tableName } = config;
+  return {
+    resourcePool: new ResourcePool({ client, tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }),
+    detections: new DetectionLog({ client, tableName, team: config.team }),
+    events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
+  };
+}

@@ -1,5 +1,0 @@
-/** Lambda entry point of the close-auction control function. */
-import { createCloseAuctionHandler } from './close-auction.ts';
-import { createControlDependencies } from './control-dependencies.ts';
-
-export const handler = createCloseAuctionHandler(createControlDependencies('legion-close-auction'));

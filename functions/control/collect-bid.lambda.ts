@@ -1,5 +1,0 @@
-/** Lambda entry point of the collect-bid control function. */
-import { createCollectBidHandler } from './collect-bid.ts';
-import { createControlDependencies } from './control-dependencies.ts';
-
-export const handler = createCollectBidHandler(createControlDependencies('legion-collect-bid'));

@@ -1,5 +1,0 @@
-/** Lambda entry point of the open-auction control function. */
-import { createOpenAuctionHandler } from './open-auction.ts';
-import { createControlDependencies } from './control-dependencies.ts';
-
-export const handler = createOpenAuctionHandler(createControlDependencies('legion-open-auction'));

@@ -1,5 +1,0 @@
-/** Lambda entry point of the settle-award control function. */
-import { createSettleAwardHandler } from './settle-award.ts';
-import { createControlDependencies } from './control-dependencies.ts';
-
-export const handler = createSettleAwardHandler(createControlDependencies('legion-settle-award'));

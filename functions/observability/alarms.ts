@@ -115,6 +115,24 @@ function detectionAlarm(name: string, metricName: string, what: string, runbook:
   };
 }
 
+/** A metric of an AWS service; the alarm's scope adds the dimension of each resource it watches. */
+function serviceMetric(id: string, namespace: string, metricName: string, statistic: AlarmStatistic = 'Sum'): AlarmMetric {
+  return { id, namespace, metricName, statistic, dimensions: {} };
+}
+
+/** An alarm per resource of its scope that fires on any occurrence in 5 minutes. */
+function resourceAlarm(definition: Pick<AlarmDefinition, 'name' | 'description' | 'runbook' | 'metrics' | 'expression' | 'scope'>): AlarmDefinition {
+  return {
+    ...definition,
+    periodSeconds: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+    treatMissingData: 'notBreaching',
+    inHealth: true,
+  };
+}
+
 /** Every Legion alarm, with its default settings. */
 export const ALARM_DEFINITIONS: readonly AlarmDefinition[] = [
   {
@@ -168,41 +186,26 @@ export const ALARM_DEFINITIONS: readonly AlarmDefinition[] = [
     'Agents agreed on a result that failed verification: read the FailureDetected event and compare the result with its source of truth.',
   ),
   detectionAlarm('DeadlocksDetected', METRICS.deadlocksDetected, 'a deadlock', 'Agents waited on each other’s resources: read the FailureDetected event and the resource pool’s leases.'),
-  {
+  resourceAlarm({
     name: 'ExecutionsFailed',
     description: 'Executions of a team’s state machine failed, timed out or were aborted in the last 5 minutes',
     runbook: 'Open the failed executions in the Step Functions console (their error and cause), then the RunFailed events and the agents’ logs of the task.',
     metrics: [
-      { id: 'failed', namespace: 'AWS/States', metricName: 'ExecutionsFailed', statistic: 'Sum', dimensions: {} },
-      { id: 'timedOut', namespace: 'AWS/States', metricName: 'ExecutionsTimedOut', statistic: 'Sum', dimensions: {} },
-      { id: 'aborted', namespace: 'AWS/States', metricName: 'ExecutionsAborted', statistic: 'Sum', dimensions: {} },
+      serviceMetric('failed', 'AWS/States', 'ExecutionsFailed'),
+      serviceMetric('timedOut', 'AWS/States', 'ExecutionsTimedOut'),
+      serviceMetric('aborted', 'AWS/States', 'ExecutionsAborted'),
     ],
     expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
-    periodSeconds: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    comparison: 'GreaterThanThreshold',
-    threshold: 0,
-    treatMissingData: 'notBreaching',
-    inHealth: true,
     scope: 'eachStateMachine',
-  },
-  {
+  }),
+  resourceAlarm({
     name: 'AgentFunctionErrors',
     description: 'Agent Lambda functions of a team failed (errors, timeouts included) or were throttled in the last 5 minutes',
     runbook: 'Read the agents’ logs for the errors; for throttles, raise the account’s concurrency or the agents’ reserved concurrency.',
-    metrics: [
-      { id: 'errors', namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', dimensions: {} },
-      { id: 'throttles', namespace: 'AWS/Lambda', metricName: 'Throttles', statistic: 'Sum', dimensions: {} },
-    ],
+    metrics: [serviceMetric('errors', 'AWS/Lambda', 'Errors'), serviceMetric('throttles', 'AWS/Lambda', 'Throttles')],
     expression: 'FILL(errors, 0) + FILL(throttles, 0)',
-    periodSeconds: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    comparison: 'GreaterThanThreshold',
-    threshold: 0,
-    treatMissingData: 'notBreaching',
-    inHealth: true,
     scope: 'eachTeamsAgentFunctions',
-  },
+  }),
   {
     name: 'ApprovalWaitAge',
     description: 'A run has waited more than 4 hours for a human decision',
@@ -216,19 +219,13 @@ export const ALARM_DEFINITIONS: readonly AlarmDefinition[] = [
     treatMissingData: 'notBreaching',
     inHealth: true,
   },
-  {
+  resourceAlarm({
     name: 'DeadLetterQueueDepth',
     description: 'A dead-letter queue holds messages: events or invocations EventBridge or the scheduler could not deliver',
     runbook: 'Read the messages in the queue (their attributes name the error), fix the cause, then redrive or delete them.',
-    metrics: [{ id: 'visible', namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum', dimensions: {} }],
-    periodSeconds: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    comparison: 'GreaterThanThreshold',
-    threshold: 0,
-    treatMissingData: 'notBreaching',
-    inHealth: true,
+    metrics: [serviceMetric('visible', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum')],
     scope: 'eachDeadLetterQueue',
-  },
+  }),
 ];
 
 /** What `legion:alarms` may change for one alarm. */

@@ -6,7 +6,7 @@
  * escalations approved, rejected and timed out, an auction whose awards all fail, an auction
  * resumed past its bidding window, a budget refusal, a loop and a deadlock detected), while each
  * local function's AWS calls are recorded (test/support/aws-call-recorder.ts). Every function
- * that records an escalation (record-escalation.ts: rollback-task, settle-award) does so here.
+ * that records an escalation (record-escalation.ts: rollback-task, the auction's settle-award) does so here.
  * The stack is synthesized with the same teams, each local function is matched with its Lambda's
  * role, and every call is evaluated against that role's identity policies by an IAM policy
  * simulator (test/support/iam-simulator.ts). Both ways: a call the role would deny fails, and so
@@ -20,6 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -346,11 +347,13 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
   });
 
   it('runs every control function that records an escalation (record-escalation.ts) to the record, on the approvals', () => {
-    const controlDir = new URL('../../functions/control/', import.meta.url);
-    const recorders = readdirSync(controlDir)
-      .filter((file) => file.endsWith('.ts') && !file.endsWith('.lambda.ts') && file !== 'record-escalation.ts')
-      .filter((file) => /\brecordEscalation\(/.test(readFileSync(new URL(file, controlDir), 'utf8')))
-      .map((file) => `legion-control-${file.replace(/\.ts$/, '')}`);
+    // Control functions are the handlers with a Lambda entry beside them: in functions/control/ and in the pattern folders.
+    const functionsDir = new URL('../../functions/', import.meta.url);
+    const files = readdirSync(functionsDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.startsWith('control/') || file.startsWith('patterns/'));
+    const recorders = files
+      .filter((file) => file.endsWith('.ts') && files.includes(file.replace(/\.ts$/, '.lambda.ts')) && !file.endsWith('.lambda.ts'))
+      .filter((file) => /\brecordEscalation\(/.test(readFileSync(new URL(file, functionsDir), 'utf8')))
+      .map((file) => `legion-control-${basename(file, '.ts')}`);
     // Each one's UpdateItem of its task's approval is recorded, and so checked against its role above.
     const recorded = (name: string): boolean =>
       checked.some(({ call }) => call.caller === name && call.action === 'dynamodb:UpdateItem' && (call.context['dynamodb:LeadingKeys'] ?? []).some((key) => wildcardMatch(CHECKPOINT_PARTITIONS.approvals, key)));

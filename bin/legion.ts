@@ -451,6 +451,13 @@ function generateTaskId(teamName: string): string {
   return `${teamName}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`.slice(-80);
 }
 
+// A reader that stops early (`legion status | head`) closes stdout: end quietly, as Unix tools do,
+// rather than with an unhandled EPIPE and its stack. DynamoDB Local stops with this process.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -130,6 +130,19 @@ function dynamoDbLocalProcessesFor(dataDir: string): string[] {
   return listing.split('\n').filter((line) => /^\s*\d+\s+java\s/.test(line) && line.includes('DynamoDBLocal.jar') && line.includes(dataDir));
 }
 
+describe('CLI: a reader that stops early', () => {
+  it('ends quietly with exit code 0 when stdout is closed before the output is written (legion ... | head)', async () => {
+    const child = spawn(process.execPath, ['bin/legion.js', 'patterns'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+});
+
 describe('CLI: interrupting a run', () => {
   it('stops DynamoDB Local and releases the data folder on Ctrl-C', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'legion-sigint-'));

@@ -21,6 +21,7 @@ import { describeAlarmStateChange, watchAlarmStates } from '../../local/alarm-st
 import { type AlarmEvaluation, COMPARISON_SYMBOLS, describeSeconds, evaluateAlarms, formatNumber } from '../../local/local-alarms.ts';
 import type { LocalEventBus } from '../../local/local-event-bus.ts';
 import { metricsFileOf, readMetricRecords } from '../../local/metrics-file.ts';
+import type { CliIo } from './cli-io.ts';
 import { writeSafely } from './terminal-text.ts';
 
 export interface AlarmsOptions {
@@ -72,14 +73,14 @@ function requireDataFolder(dataDir: string): void {
 }
 
 /** Runs `legion alarms`; returns the exit code. */
-export function alarmsCommand(options: AlarmsOptions, now: number = Date.now()): number {
+export function alarmsCommand(options: AlarmsOptions, io: Pick<CliIo, 'stdout'>, now: number = Date.now()): number {
   const windowSeconds = options.window === undefined ? undefined : parseWindow(options.window);
   requireDataFolder(options.dataDir);
   const metricsFile = metricsFileOf(options.dataDir);
   const alarms = evaluateAlarms(readMetricRecords(metricsFile), { now, windowSeconds });
   const report: AlarmsReport = { window: options.window?.trim() ?? 'per-alarm', evaluatedAt: new Date(now).toISOString(), metricsFile, alarms };
-  if (options.json) writeSafely(process.stdout, `${JSON.stringify(report, null, 2)}\n`);
-  else writeSafely(process.stdout, describeReport(report, windowSeconds));
+  if (options.json) writeSafely(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
+  else writeSafely(io.stdout, describeReport(report, windowSeconds));
   return 0;
 }
 
@@ -100,7 +101,7 @@ function describeReport(report: AlarmsReport, windowSeconds: number | undefined)
  * into ALARM or back to OK, and puts its state change event on the bus. A failure here is reported
  * as a warning: the command's own result matters more.
  */
-export async function reportAlarmStateChanges(dataDir: string, bus: Pick<LocalEventBus, 'putServiceEvent'>, stream: NodeJS.WritableStream = process.stderr): Promise<void> {
+export async function reportAlarmStateChanges(dataDir: string, bus: Pick<LocalEventBus, 'putServiceEvent'>, stream: NodeJS.WritableStream): Promise<void> {
   try {
     const changes = await watchAlarmStates({ dataDir, bus });
     for (const change of changes) writeSafely(stream, `${describeAlarmStateChange(change)}\n`);

@@ -20,8 +20,9 @@ import { DETAIL_TYPES, LEGION_EVENT_SOURCE, OUTCOME_DETAIL_TYPES, type PutEvents
 import { PATTERNS } from '../../functions/patterns/index.ts';
 import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
+import type { CliIo } from './cli-io.ts';
 import { createProgressReporter } from './progress.ts';
-import { describeDatabaseStart, withLocalRuntime } from './runtime-session.ts';
+import { withLocalRuntime } from './runtime-session.ts';
 import { escapingStream, writeSafely } from './terminal-text.ts';
 
 export interface EmitOptions {
@@ -117,13 +118,13 @@ function runRequestProblems(entry: PutEventsEntry): string[] {
 }
 
 /** Runs `legion emit`; returns the exit code. */
-export async function emitCommand(file: string, options: EmitOptions): Promise<number> {
+export async function emitCommand(file: string, options: EmitOptions, io: CliIo): Promise<number> {
   const entries = await readEventsFile(file);
-  const progress = createProgressReporter(process.stderr, options.quiet === true || options.verbose === true);
-  progress.start(describeDatabaseStart(options.dataDir));
+  const progress = createProgressReporter(io.stderr, options.quiet === true || options.verbose === true);
   const report = await withLocalRuntime(
+    io,
     // watchAlarms: the runs the events started may move alarms (told on stderr, put on the bus).
-    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(process.stderr) : undefined, watchAlarms: true },
+    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(io.stderr) : undefined, watchAlarms: true, progress },
     async (runtime): Promise<EmitReport> => {
       const { LocalEventTriggers } = await import('../../local/local-event-triggers.ts');
       // The runtime's own bus: the runs events start (an auction's announcements and bids) use it too.
@@ -151,13 +152,8 @@ export async function emitCommand(file: string, options: EmitOptions): Promise<n
       const outcomes = bus.events.filter((event) => event.source === LEGION_EVENT_SOURCE && (OUTCOME_DETAIL_TYPES as readonly string[]).includes(event['detail-type']));
       return { events, outcomes };
     },
-    () => {
-      progress.stop();
-    },
-  ).finally(() => {
-    progress.stop();
-  });
-  printReport(report, options.json === true);
+  );
+  printReport(report, options.json === true, io);
   return exitCodeOf(report);
 }
 
@@ -184,9 +180,9 @@ function exitCodeOf(report: EmitReport): number {
   return ok ? 0 : 1;
 }
 
-function printReport(report: EmitReport, json: boolean): void {
+function printReport(report: EmitReport, json: boolean, io: CliIo): void {
   if (json) {
-    writeSafely(process.stdout, `${JSON.stringify(report, null, 2)}\n`);
+    writeSafely(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   const lines: string[] = [];
@@ -208,5 +204,5 @@ function printReport(report: EmitReport, json: boolean): void {
     const detail = outcome.detail as { taskId?: string; summary?: string };
     lines.push(`Published ${outcome['detail-type']} for task ${detail.taskId ?? '?'}: ${detail.summary ?? ''}`);
   }
-  writeSafely(process.stdout, `${lines.join('\n')}\n`);
+  writeSafely(io.stdout, `${lines.join('\n')}\n`);
 }

@@ -4,6 +4,7 @@
  */
 import ora, { type Ora } from 'ora';
 import type { ProgressEvent } from '../../local/local-runtime.ts';
+import type { CliStream } from './cli-io.ts';
 import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 
 export interface ProgressReporter {
@@ -13,7 +14,7 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr, quiet = false): ProgressReporter {
+export function createProgressReporter(stream: CliStream, quiet = false): ProgressReporter {
   if (quiet) return { start: () => undefined, update: () => undefined, stop: () => undefined };
   return stream.isTTY ? new SpinnerProgress(stream) : new LineProgress(stream);
 }
@@ -38,7 +39,7 @@ class SpinnerProgress implements ProgressReporter {
   private readonly spinner: Ora;
   private readonly active = new Map<string, string>();
 
-  public constructor(stream: NodeJS.WriteStream) {
+  public constructor(stream: CliStream) {
     this.spinner = ora({ stream, discardStdin: false });
   }
 
@@ -63,7 +64,7 @@ class SpinnerProgress implements ProgressReporter {
 }
 
 class LineProgress implements ProgressReporter {
-  public constructor(private readonly stream: NodeJS.WriteStream) {}
+  public constructor(private readonly stream: CliStream) {}
 
   public start(text: string): void {
     writeSafely(this.stream, `${text}\n`);

@@ -10,6 +10,8 @@
  */
 import { PATTERN_NAMES } from '../../functions/core/contract.ts';
 import { UsageError } from '../../functions/core/errors.ts';
+import type { CliIo } from './cli-io.ts';
+import { writeSafely } from './terminal-text.ts';
 
 export interface TaskProfile {
   /** How hard the task is to do well. */
@@ -83,4 +85,35 @@ export function profileFrom(answers: Answers): TaskProfile {
     dynamic: answers.dynamic === 'yes',
     decentralised: answers.decentralised === 'yes',
   };
+}
+
+/** Runs `legion recommend`: asks, on a terminal, what the flags did not answer; returns the exit code. */
+export async function recommendCommand(options: Answers & { json?: boolean }, io: CliIo): Promise<number> {
+  const answers = io.stdin.isTTY === true && io.stderr.isTTY === true ? await askMissing(options, io) : options;
+  const recommendation = recommendPattern(profileFrom(answers));
+  if (options.json) {
+    writeSafely(io.stdout, `${JSON.stringify(recommendation, null, 2)}\n`);
+    return 0;
+  }
+  const { pattern, reason, available, fallback } = recommendation;
+  writeSafely(io.stdout, `${pattern}: ${reason}\n`);
+  if (available) writeSafely(io.stdout, `Try it: legion run ${pattern}\n`);
+  else writeSafely(io.stdout, `${pattern} is not in this version of Legion yet; the nearest available is ${fallback ?? 'supervisor-worker'}: legion run ${fallback ?? 'supervisor-worker'}\n`);
+  return 0;
+}
+
+/** Asks, on a terminal, the questions not answered by flags. */
+async function askMissing(answers: Answers, io: CliIo): Promise<Answers> {
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    const complete: Answers = { ...answers };
+    for (const question of QUESTIONS) {
+      if (complete[question.key] !== undefined) continue;
+      complete[question.key] = (await prompt.question(`${question.question} (${question.choices.join(' | ')}) `)).trim();
+    }
+    return complete;
+  } finally {
+    prompt.close();
+  }
 }

@@ -12,6 +12,8 @@
  */
 import { UsageError } from '../../functions/core/errors.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/local-runtime.ts';
+import type { CliIo } from './cli-io.ts';
+import type { ProgressReporter } from './progress.ts';
 import { writeSafely } from './terminal-text.ts';
 
 /** Environment variable: the URL of a DynamoDB (Local) already running, used instead of starting one per command. */
@@ -43,7 +45,7 @@ export function databaseTargetFrom(env: NodeJS.ProcessEnv): DatabaseTarget {
 }
 
 /** The progress line shown while a command gets its database ready. */
-export function describeDatabaseStart(dataDir: string | undefined, target: DatabaseTarget = databaseTargetFrom(process.env)): string {
+export function describeDatabaseStart(dataDir: string | undefined, target: DatabaseTarget): string {
   if (target.endpoint) return `Connecting to DynamoDB at ${target.endpoint}`;
   return `Starting DynamoDB Local (${dataDir ? `data in ${dataDir}` : 'in memory'})`;
 }
@@ -51,14 +53,28 @@ export function describeDatabaseStart(dataDir: string | undefined, target: Datab
 export interface SessionOptions extends LocalRuntimeOptions {
   /** Check the alarms of the data folder after the work. @default false */
   watchAlarms?: boolean | undefined;
+  /** Told when the database starts (or is connected to), stopped when the command ends or is interrupted. @default none */
+  progress?: ProgressReporter | undefined;
 }
 
-export async function withLocalRuntime<T>(options: SessionOptions, work: (runtime: LocalRuntime) => Promise<T>, onInterrupt?: () => void): Promise<T> {
-  const { watchAlarms = false, ...runtimeOptions } = options;
+/**
+ * Starts the local runtime on the database `io.env` names (read once here), runs `work` on it and
+ * stops it, whatever happens.
+ *
+ * @example
+ * ```ts
+ * const checkpoints = await withLocalRuntime(io, { dataDir: '.legion' }, (runtime) => runtime.checkpoints('research-1'));
+ * ```
+ * @throws {@link UsageError} when the database variables of `io.env` are malformed
+ */
+export async function withLocalRuntime<T>(io: CliIo, options: SessionOptions, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+  const { watchAlarms = false, progress, ...runtimeOptions } = options;
+  const database = databaseTargetFrom(io.env);
+  progress?.start(describeDatabaseStart(runtimeOptions.dataDir, database));
   let runtime: LocalRuntime | undefined;
   const interrupt = (signal: NodeJS.Signals): void => {
-    onInterrupt?.();
-    process.stderr.write(`\nInterrupted (${signal}); stopping the local runtime.\n`);
+    progress?.stop();
+    io.stderr.write(`\nInterrupted (${signal}); stopping the local runtime.\n`);
     void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupt);
@@ -66,20 +82,21 @@ export async function withLocalRuntime<T>(options: SessionOptions, work: (runtim
   try {
     // Loaded on demand so that usage errors answer without loading the SDK and the interpreter.
     const { LocalRuntime: Runtime } = await import('../../local/local-runtime.ts');
-    runtime = await Runtime.start({ ...databaseTargetFrom(process.env), ...runtimeOptions });
+    runtime = await Runtime.start({ ...database, ...runtimeOptions });
     const result = await work(runtime);
-    if (watchAlarms && runtimeOptions.dataDir !== undefined) await checkAlarms(runtime, runtimeOptions.dataDir);
+    if (watchAlarms && runtimeOptions.dataDir !== undefined) await checkAlarms(io, runtime, runtimeOptions.dataDir);
     return result;
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await runtime?.stop();
+    progress?.stop();
   }
 }
 
-async function checkAlarms(runtime: LocalRuntime, dataDir: string): Promise<void> {
+async function checkAlarms(io: CliIo, runtime: LocalRuntime, dataDir: string): Promise<void> {
   const { metricsFileError } = runtime.telemetry;
-  if (metricsFileError) writeSafely(process.stderr, `legion: warning: metrics were not stored in ${dataDir}: ${metricsFileError.message}\n`);
+  if (metricsFileError) writeSafely(io.stderr, `legion: warning: metrics were not stored in ${dataDir}: ${metricsFileError.message}\n`);
   const { reportAlarmStateChanges } = await import('./alarms.ts');
-  await reportAlarmStateChanges(dataDir, runtime.eventBus);
+  await reportAlarmStateChanges(dataDir, runtime.eventBus, io.stderr);
 }

@@ -19,8 +19,9 @@ import type { Checkpoint } from '../../functions/recovery/checkpoint-manager.ts'
 import type { RunTotals } from '../../functions/core/contracts/run-totals.ts';
 import { UsageError } from '../../functions/core/errors.ts';
 import type { TaskStatus } from '../../functions/observability/task-status-store.ts';
+import type { CliIo } from './cli-io.ts';
 import { createProgressReporter } from './progress.ts';
-import { describeDatabaseStart, withLocalRuntime } from './runtime-session.ts';
+import { withLocalRuntime } from './runtime-session.ts';
 import { writeSafely } from './terminal-text.ts';
 
 export interface StatusOptions {
@@ -82,12 +83,11 @@ export function agentsOf(checkpoints: readonly Checkpoint[]): AgentSummary[] {
 }
 
 /** Runs `legion status`; returns the exit code. */
-export async function statusCommand(taskId: string | undefined, options: StatusOptions): Promise<number> {
+export async function statusCommand(taskId: string | undefined, options: StatusOptions, io: CliIo): Promise<number> {
   if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
-  const progress = createProgressReporter(process.stderr);
-  progress.start(describeDatabaseStart(options.dataDir));
   const found = await withLocalRuntime(
-    { dataDir: options.dataDir },
+    io,
+    { dataDir: options.dataDir, progress: createProgressReporter(io.stderr) },
     async (runtime): Promise<TaskStatus[] | TaskReport | string> => {
       if (taskId === undefined) return runtime.taskStatuses();
       const status = await runtime.taskStatus(taskId);
@@ -99,37 +99,32 @@ export async function statusCommand(taskId: string | undefined, options: StatusO
       }
       return { task: status.status, totals: status.totals, agents: agentsOf(await runtime.checkpoints(taskId)), children: status.children };
     },
-    () => {
-      progress.stop();
-    },
-  ).finally(() => {
-    progress.stop();
-  });
+  );
   if (typeof found === 'string') {
-    writeSafely(process.stderr, `legion: ${found}\n`);
+    writeSafely(io.stderr, `legion: ${found}\n`);
     return 1;
   }
-  if (Array.isArray(found)) printTasks(found, options);
-  else printTask(found, options);
+  if (Array.isArray(found)) printTasks(found, options, io);
+  else printTask(found, options, io);
   return 0;
 }
 
-function printTasks(tasks: readonly TaskStatus[], options: StatusOptions): void {
+function printTasks(tasks: readonly TaskStatus[], options: StatusOptions, io: CliIo): void {
   if (options.json) {
-    writeSafely(process.stdout, `${JSON.stringify({ tasks }, null, 2)}\n`);
+    writeSafely(io.stdout, `${JSON.stringify({ tasks }, null, 2)}\n`);
     return;
   }
   if (tasks.length === 0) {
-    writeSafely(process.stderr, `No tasks in ${options.dataDir}\n`);
+    writeSafely(io.stderr, `No tasks in ${options.dataDir}\n`);
     return;
   }
   const rows = tasks.map((task) => [task.taskId, task.team, task.pattern, task.status, nowDoing(task), String(task.stepsDone), String(task.inputTokens + task.outputTokens), task.updatedAt]);
-  printTable(['task', 'team', 'pattern', 'status', 'state/agent', 'steps', 'tokens', 'updated'], rows);
+  printTable(io.stdout, ['task', 'team', 'pattern', 'status', 'state/agent', 'steps', 'tokens', 'updated'], rows);
 }
 
-function printTask(report: TaskReport, options: StatusOptions): void {
+function printTask(report: TaskReport, options: StatusOptions, io: CliIo): void {
   if (options.json) {
-    writeSafely(process.stdout, `${JSON.stringify(report, null, 2)}\n`);
+    writeSafely(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   const { task, totals } = report;
@@ -139,14 +134,15 @@ function printTask(report: TaskReport, options: StatusOptions): void {
     ...(task.parent ? [`  child of task ${task.parent.taskId} (${task.parent.team})`] : []),
     `  totals: ${describeTotals(totals)}`,
   ];
-  writeSafely(process.stdout, `${lines.join('\n')}\n`);
+  writeSafely(io.stdout, `${lines.join('\n')}\n`);
   if (report.agents.length > 0) {
-    writeSafely(process.stdout, '\nAgents\n');
-    printTable(['agent', 'steps', 'tokens', 'last state'], report.agents.map((agent) => [agent.agent, String(agent.steps), String(agent.tokens), agent.lastState]));
+    writeSafely(io.stdout, '\nAgents\n');
+    printTable(io.stdout, ['agent', 'steps', 'tokens', 'last state'], report.agents.map((agent) => [agent.agent, String(agent.steps), String(agent.tokens), agent.lastState]));
   }
   if (report.children.length > 0) {
-    writeSafely(process.stdout, '\nChild tasks\n');
+    writeSafely(io.stdout, '\nChild tasks\n');
     printTable(
+      io.stdout,
       ['task', 'team', 'status', 'steps', 'tokens'],
       report.children.map((child) => [child.taskId, child.team, child.status, String(child.stepsDone), String(child.inputTokens + child.outputTokens)]),
     );
@@ -158,10 +154,10 @@ function nowDoing(task: TaskStatus): string {
   return task.currentState === undefined ? '-' : `${task.currentState}/${task.agent ?? '?'}`;
 }
 
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+function printTable(stdout: CliIo['stdout'], header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  writeSafely(process.stdout, `${[line(header), ...rows.map(line)].join('\n')}\n`);
+  writeSafely(stdout, `${[line(header), ...rows.map(line)].join('\n')}\n`);
 }
 
 function plural(count: number, noun: string): string {

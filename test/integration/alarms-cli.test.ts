@@ -1,15 +1,15 @@
 /**
- * `legion alarms` as a user drives it: real `legion run` child processes on one data folder, with
+ * `legion alarms` as a user drives it: `legion run` commands (in-process, runLegion) on one data folder, with
  * `--inject checkpoint-failures:0.2`, add up their metrics in the folder until the
  * CheckpointFailureRate alarm is in ALARM; the run that moves it there says so on stderr; the same
  * number of clean runs in another folder leaves it OK; bad arguments exit 2.
  *
  * How many runs: a supervisor-worker run of the example team saves 4 checkpoints (Classify, two
- * workers, Synthesize). With rate 0.2 the first save of each process fails (Classify, retried at
+ * workers, Synthesize). With rate 0.2 the first save of each run fails (Classify, retried at
  * once by the state machine), so a run makes 5 attempts, 1 failed: 20 %. The alarm needs at least
  * CHECKPOINT_MINIMUM_ATTEMPTS (20) attempts in its 5-minute period: 4 runs, the 4th moving it into
- * ALARM (after 3 runs, 15 attempts, it computes 0). Each run starts its own DynamoDB Local, so the
- * two folders' runs go side by side, each folder's in turn (one process per folder).
+ * ALARM (after 3 runs, 15 attempts, it computes 0). The two folders' runs go side by side, each
+ * folder's in turn (one command per folder at a time).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmsReport } from '../../bin/cli/alarms.ts';
 import { CHECKPOINT_MINIMUM_ATTEMPTS } from '../../functions/observability/alarms.ts';
-import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import type { CliOutcome } from '../support/legion-process.ts';
 
 const ATTEMPTS_PER_RUN = 5;
 const RUNS = Math.ceil(CHECKPOINT_MINIMUM_ATTEMPTS / ATTEMPTS_PER_RUN);
@@ -25,7 +26,7 @@ const TIMEOUT_MS = 120_000;
 
 async function runsInTurn(dataDir: string, extra: readonly string[]): Promise<CliOutcome[]> {
   const outcomes: CliOutcome[] = [];
-  for (let run = 0; run < RUNS; run += 1) outcomes.push(await legionProcess(['run', 'supervisor-worker', '--data-dir', dataDir, '--quiet', ...extra], { timeoutMs: TIMEOUT_MS }));
+  for (let run = 0; run < RUNS; run += 1) outcomes.push(await legionInProcess(['run', 'supervisor-worker', '--data-dir', dataDir, '--quiet', ...extra]));
   return outcomes;
 }
 
@@ -60,8 +61,8 @@ describe('CLI: legion alarms', () => {
 
   it('shows CheckpointFailureRate in ALARM after the injected runs, OK after the clean ones (--json)', async () => {
     const [afterInjected, afterClean] = await Promise.all([
-      legionProcess(['alarms', '--data-dir', join(root, 'injected'), '--json'], { timeoutMs: TIMEOUT_MS }),
-      legionProcess(['alarms', '--data-dir', join(root, 'clean'), '--json', '--window', '1h'], { timeoutMs: TIMEOUT_MS }),
+      legionInProcess(['alarms', '--data-dir', join(root, 'injected'), '--json']),
+      legionInProcess(['alarms', '--data-dir', join(root, 'clean'), '--json', '--window', '1h']),
     ]);
 
     const failing = reportOf(afterInjected);
@@ -78,7 +79,7 @@ describe('CLI: legion alarms', () => {
     const empty = join(root, 'empty');
     await mkdir(empty);
 
-    const outcome = await legionProcess(['alarms', '--data-dir', empty], { timeoutMs: TIMEOUT_MS });
+    const outcome = await legionInProcess(['alarms', '--data-dir', empty]);
 
     expect(outcome.status).toBe(0);
     expect(outcome.stdout).toMatch(/^STATE +ALARM +VALUE +THRESHOLD +REASON$/m);
@@ -98,7 +99,7 @@ describe('CLI: legion alarms', () => {
       ['a checkpoint-failures rate above 1', ['run', 'supervisor-worker', '--inject', 'checkpoint-failures:1.5'], /checkpoint-failures:1.5: the rate must be a fraction above 0 and at most 1/],
     ];
 
-    const outcomes = await Promise.all(cases.map(([, args]) => legionProcess(args, { timeoutMs: TIMEOUT_MS })));
+    const outcomes = await Promise.all(cases.map(([, args]) => legionInProcess(args)));
 
     outcomes.forEach((outcome, index) => {
       const [name, , message] = cases[index] ?? ['?', [], /^$/];

@@ -1,11 +1,10 @@
 /**
  * `legion approve` / `reject` / `resume` on a task past its approval deadline, as a user runs them:
- * real child processes of bin/legion.js on one `--data-dir`. The run escalates and stops WAITING;
+ * the CLI in-process (runLegion), one command after another, on one `--data-dir`. The run escalates and stops WAITING;
  * then its approval is moved two days into the past in the data folder's table (what a
  * day of waiting would leave), since the CLI has no clock to move. The scripted model's
  * `inconsistent` fault (a scripted shortcut) makes the run escalate.
  */
-import type { SpawnSyncReturns } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +13,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { APPROVAL_TIMEOUT_SECONDS, PENDING_APPROVALS_INDEX, approvalItemKey } from '../../functions/core/contract.ts';
 import { DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
-import { legionSync, tableOfDataFolder } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import { type CliOutcome, tableOfDataFolder } from '../support/legion-process.ts';
 
 /** The team of the example supervisor-worker run this file escalates (approval keys carry the team). */
 const TEST_TEAM = 'telecom-support';
 
-const legion = (...args: string[]): SpawnSyncReturns<string> => legionSync(args, { timeoutMs: 60_000 });
+const legion = (...args: string[]): Promise<CliOutcome> => legionInProcess(args);
 
 /** Moves a stored approval's request `days` into the past (the index's sort key with it), in the table the data folder's commands use. */
 async function requestedDaysAgo(dataDir: string, taskId: string, days: number): Promise<string> {
@@ -55,14 +55,14 @@ describe('CLI: a task past its approval deadline', () => {
 
   it('approve and reject exit 2 saying it timed out; resume ends its run ESCALATED with EscalationTimedOutError (exit 1)', async () => {
     // Arrange
-    const waiting = legion('run', 'supervisor-worker', '--data-dir', dir, '--task-id', 'too-late', '--inject', 'inconsistent:Classify:9', '--quiet');
+    const waiting = await legion('run', 'supervisor-worker', '--data-dir', dir, '--task-id', 'too-late', '--inject', 'inconsistent:Classify:9', '--quiet');
     expect(waiting.stderr).toMatch(/WAITING/);
     const requestedAt = await requestedDaysAgo(dir, 'too-late', 2);
 
     // Act
-    const approved = legion('approve', 'too-late', '--data-dir', dir, '--output', '{"answer":"late"}');
-    const rejected = legion('reject', 'too-late', '--data-dir', dir, '--reason', 'late too');
-    const resumed = legion('resume', 'too-late', '--data-dir', dir, '--json', '--quiet');
+    const approved = await legion('approve', 'too-late', '--data-dir', dir, '--output', '{"answer":"late"}');
+    const rejected = await legion('reject', 'too-late', '--data-dir', dir, '--reason', 'late too');
+    const resumed = await legion('resume', 'too-late', '--data-dir', dir, '--json', '--quiet');
 
     // Assess
     expect(approved.status, approved.stderr).toBe(2);

@@ -25,8 +25,8 @@ import type { AgentDefinition, TeamDefinition } from '../../functions/core/team.
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { DynamoDbLocal, LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
-import { agentConfigOf } from '../unit/support/telecom.ts';
-import { FakeEventBridge } from '../unit/support/fake-event-bridge.ts';
+import { agentConfigOf } from '../support/telecom.ts';
+import { FakeEventBridge } from '../support/fake-event-bridge.ts';
 
 /** The team whose partition the stores of this file use (keys carry the team). */
 const TEST_TEAM = 'test-team';

@@ -1,20 +1,20 @@
 /**
- * `legion run auction` as a user runs it: a real child process of bin/legion.js with the example
+ * `legion run auction` as a user runs it: the CLI in-process (runLegion on captured streams) with the example
  * marketplace (teams/marketplace.yaml), its example input, the scripted model and the local bus.
  */
-import type { SpawnSyncReturns } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { AuctionOutput } from '../../functions/patterns/auction/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
-import { legionSync } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import type { CliOutcome } from '../support/legion-process.ts';
 
-const legion = (...args: string[]): SpawnSyncReturns<string> => legionSync(args, { timeoutMs: 60_000 });
+const legion = (...args: string[]): Promise<CliOutcome> => legionInProcess(args);
 
 describe('CLI: legion run auction', () => {
-  it('runs the example marketplace offline, with a late and a duplicated bid and a failing winner, and exits 0', () => {
+  it('runs the example marketplace offline, with a late and a duplicated bid and a failing winner, and exits 0', async () => {
     // Act: polly's bid arrives twice, quill has no translation skill, lexi's bid is late, and the
     // first winner's model call fails (scripted shortcuts, all four).
-    const result = legion('run', 'auction', '--json', '--inject', 'duplicate-bid:polly', '--inject', 'late-bid:lexi', '--inject', 'fail:RunWinner');
+    const result = await legion('run', 'auction', '--json', '--inject', 'duplicate-bid:polly', '--inject', 'late-bid:lexi', '--inject', 'fail:RunWinner');
 
     // Assess: polly won and failed; lexi's late bid was never admitted, so nobody is left: escalated.
     expect(result.status, result.stderr).toBe(1);
@@ -25,9 +25,9 @@ describe('CLI: legion run auction', () => {
     expect(run.auction?.awards).toEqual([expect.objectContaining({ attempt: 1, bidder: 'polly', status: 'FAILED' })]);
   });
 
-  it('prints the rounds and awards, and the verified answer, for a plain run', () => {
+  it('prints the rounds and awards, and the verified answer, for a plain run', async () => {
     // Act
-    const result = legion('run', 'auction', '--quiet');
+    const result = await legion('run', 'auction', '--quiet');
 
     // Assess
     expect(result.status, result.stderr).toBe(0);
@@ -36,20 +36,20 @@ describe('CLI: legion run auction', () => {
     expect(result.stdout).toMatch(/^\[polly\] .*translation/);
   });
 
-  it('exits 2 naming the bidders when --inject names an agent that is not a bidder', () => {
-    const result = legion('run', 'auction', '--inject', 'late-bid:auditor');
+  it('exits 2 naming the bidders when --inject names an agent that is not a bidder', async () => {
+    const result = await legion('run', 'auction', '--inject', 'late-bid:auditor');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/no bidder "auditor" \(bidders: lexi, polly, quill, atlas\)/);
   });
 
-  it('exits 2 for a bid fault on another pattern', () => {
-    const result = legion('run', 'pipeline', '--inject', 'duplicate-bid:writer');
+  it('exits 2 for a bid fault on another pattern', async () => {
+    const result = await legion('run', 'pipeline', '--inject', 'duplicate-bid:writer');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/only the auction pattern has bids/);
   });
 
-  it('prints the awarded bidder in the JSON output', () => {
-    const result = legion('run', 'auction', '--json', '--input', '{"task":"Adapt the launch copy for the French market","requiredCapabilities":["localisation","french"]}');
+  it('prints the awarded bidder in the JSON output', async () => {
+    const result = await legion('run', 'auction', '--json', '--input', '{"task":"Adapt the launch copy for the French market","requiredCapabilities":["localisation","french"]}');
     expect(result.status, result.stderr).toBe(0);
     const run = JSON.parse(result.stdout) as RunResult;
     // Only lexi has localisation and french.

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuctionOutput, AuctionInput } from '../../functions/patterns/auction/contract.ts';
 import { DETAIL_TYPES, LEGION_EVENT_SOURCE, auctionAnnouncedPattern } from '../../functions/core/events.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
@@ -17,6 +17,7 @@ import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts'
 import type { AuctionFaults } from '../../local/local-auction.ts';
 import type { BusEvent } from '../../local/local-event-bus.ts';
 import { LocalRuntime, type RunRequest, type RunResult } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 const INPUT: AuctionInput = { task: 'Translate the release notes of version 2.4 for customers in Germany and France.', requiredCapabilities: ['translation'] };
 const taskId = (): string => `auction-${randomUUID()}`;
@@ -42,15 +43,9 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
   let marketplace: TeamDefinition;
   /** The marketplace with a 1 s bidding window, so that waiting tests stay short. */
   let team: TeamDefinition;
-  let endpoint: string;
 
-  async function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, model: ModelProvider = new ScriptedModel()): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, model: ModelProvider = new ScriptedModel()): Promise<T> {
+    return withTestRuntime({ model }, work);
   }
 
   /**
@@ -70,7 +65,6 @@ describe('Pattern: auction (local runtime, local event bus, DynamoDB Local)', ()
   beforeAll(async () => {
     marketplace = await loadTeamFile('teams/marketplace.yaml');
     team = { ...marketplace, limits: { ...marketplace.limits, bidWindowSeconds: 1 } };
-    endpoint = inject('dynamoEndpoint');
   });
 
   describe('Feature: normal award', () => {

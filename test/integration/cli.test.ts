@@ -1,95 +1,105 @@
 /**
- * The `legion` CLI as a user runs it: a real child process of bin/legion.js. Bad usage and bad
- * input exit with code 2 and say what was wrong, before any database is started.
+ * The `legion` CLI as a user runs it. Bad usage and bad input exit with code 2 and say what was
+ * wrong, before any database is started. What a command prints and returns is tested in-process
+ * (runLegion on captured streams); the process itself in real child processes of bin/legion.js:
+ * the exit codes the shell sees, a second process on the same data folder, Ctrl-C, a closed stdout.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { legionProcess, legionSync } from '../support/legion-process.ts';
+import { runLegion } from '../../bin/cli/legion-program.ts';
+import { capturedIo } from '../support/captured-io.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+const legion = (...args: string[]): Promise<CliOutcome> => legionInProcess(args);
+const legionChild = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 60_000 });
 
-function legionInBackground(...args: string[]): Promise<CliResult> {
-  return legionProcess(args, { timeoutMs: 60_000 });
-}
+describe('CLI: the legion process', () => {
+  it.concurrent('exits 2 for bad usage, 1 for a command that did not succeed, 0 for one that did, as the shell sees them', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'legion-exit-codes-'));
+    const [usage, unknownTask, patterns] = await Promise.all([
+      legionChild('run', 'round-robin'),
+      legionChild('status', 'no-such-task', '--data-dir', dataDir),
+      legionChild('patterns'),
+    ]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/round-robin/);
+    expect(unknownTask.status, unknownTask.stderr).toBe(1);
+    expect(unknownTask.stderr).toMatch(/legion: no task no-such-task/);
+    expect(patterns.status).toBe(0);
+    expect(patterns.stdout).toMatch(/^supervisor-worker /);
+  }, 90_000);
+});
 
-function legion(...args: string[]): CliResult {
-  const result = legionSync(args, { timeoutMs: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-// Concurrent: each test is one short child process that refuses its arguments before starting anything.
 describe.concurrent('CLI: legion run (bad usage)', () => {
   it('rejects an unknown pattern with exit code 2 and the allowed choices', async () => {
-    const result = await legionInBackground('run', 'round-robin');
+    const result = await legion('run', 'round-robin');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/round-robin/);
     expect(result.stderr).toMatch(/supervisor-worker/);
   });
 
   it('rejects malformed JSON input with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"request": ');
+    const result = await legion('run', 'supervisor-worker', '--input', '{"request": ');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--input is not valid JSON/);
   });
 
   it('rejects input without the required request field with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"text": "hello"}');
+    const result = await legion('run', 'supervisor-worker', '--input', '{"text": "hello"}');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/request/);
   });
 
   it('rejects an empty request with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{"request": "   "}');
+    const result = await legion('run', 'supervisor-worker', '--input', '{"request": "   "}');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/request: must not be empty/);
   });
 
   it('rejects --input given without a value with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input');
+    const result = await legion('run', 'supervisor-worker', '--input');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/argument missing/);
   });
 
   it('rejects a missing --input-file with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input-file', '/nonexistent/input.json');
+    const result = await legion('run', 'supervisor-worker', '--input-file', '/nonexistent/input.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/cannot read --input-file \/nonexistent\/input.json: ENOENT/);
   });
 
   it('rejects --input together with --input-file with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--input', '{}', '--input-file', 'x.json');
+    const result = await legion('run', 'supervisor-worker', '--input', '{}', '--input-file', 'x.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/cannot be used with/);
   });
 
   it('rejects an invalid team file with exit code 2 naming the problem', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--team', 'package.json');
+    const result = await legion('run', 'supervisor-worker', '--team', 'package.json');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/Invalid team definition package.json/);
   });
 
   it('rejects a bad task id with exit code 2', async () => {
-    const result = await legionInBackground('run', 'supervisor-worker', '--task-id', 'has spaces');
+    const result = await legion('run', 'supervisor-worker', '--task-id', 'has spaces');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--task-id/);
   });
 
-  it('rejects a LEGION_DYNAMODB_ENDPOINT that is not a URL with exit code 2, before starting anything', () => {
-    const result = spawnSync(process.execPath, ['bin/legion.js', 'run', 'supervisor-worker'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LEGION_DYNAMODB_ENDPOINT: 'localhost:8000' } });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
+  it('rejects a LEGION_DYNAMODB_ENDPOINT that is not a URL with exit code 2, before starting anything', async () => {
+    const captured = capturedIo({ ...process.env, LEGION_DYNAMODB_ENDPOINT: 'localhost:8000' });
+    const status = await runLegion(['run', 'supervisor-worker'], captured.io);
+    expect(status).toBe(2);
+    expect(captured.stderr()).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
   });
 
   it('requires --data-dir for checkpoints', async () => {
-    const result = await legionInBackground('checkpoints', 'some-task');
+    const result = await legion('checkpoints', 'some-task');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--data-dir/);
   });
@@ -98,7 +108,7 @@ describe.concurrent('CLI: legion run (bad usage)', () => {
 describe('CLI: legion run and legion checkpoints', () => {
   it('runs a team, prints the JSON result, and lists the same checkpoints from a second process', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'legion-cli-'));
-    const run = legion('run', 'supervisor-worker', '--team', 'test/fixtures/teams/it-helpdesk.yaml',
+    const run = await legionChild('run', 'supervisor-worker', '--team', 'test/fixtures/teams/it-helpdesk.yaml',
       '--input', '{"request":"my printer and my vpn are broken"}', '--task-id', 'cli-task-1', '--data-dir', dataDir, '--json');
     expect(run.status).toBe(0);
     const result = JSON.parse(run.stdout) as {
@@ -115,7 +125,7 @@ describe('CLI: legion run and legion checkpoints', () => {
     }
     expect(run.stderr).toMatch(/dispatcher working \(Classify\)/);
 
-    const listed = legion('checkpoints', 'cli-task-1', '--data-dir', dataDir, '--json');
+    const listed = await legionChild('checkpoints', 'cli-task-1', '--data-dir', dataDir, '--json');
     expect(listed.status).toBe(0);
     const checkpoints = (JSON.parse(listed.stdout) as { checkpoints: { sequence: number; checksumValid: boolean }[] }).checkpoints;
     expect(checkpoints.map((checkpoint) => checkpoint.sequence)).toEqual([1, 2, 3, 4]);
@@ -173,19 +183,19 @@ describe('CLI: interrupting a run', () => {
 describe('CLI: legion rollback then legion resume', () => {
   it('undoes the latest step, and a resume runs only that step again to the same answer', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'legion-rollback-'));
-    const run = legion('run', 'supervisor-worker', '--input', '{"request":"please refund my bill"}', '--task-id', 'rb-1', '--data-dir', dataDir, '--json');
+    const run = await legion('run', 'supervisor-worker', '--input', '{"request":"please refund my bill"}', '--task-id', 'rb-1', '--data-dir', dataDir, '--json');
     expect(run.status).toBe(0);
     const original = JSON.parse(run.stdout) as { output: unknown; checkpoints: number };
 
-    const rolledBack = legion('rollback', 'rb-1', '--data-dir', dataDir, '--reason', 'synthesis was wrong', '--json');
+    const rolledBack = await legion('rollback', 'rb-1', '--data-dir', dataDir, '--reason', 'synthesis was wrong', '--json');
     expect(rolledBack.status, rolledBack.stderr).toBe(0);
     expect(JSON.parse(rolledBack.stdout)).toEqual({ taskId: 'rb-1', to: 2, invalidated: [3] });
 
-    const tooFar = legion('rollback', 'rb-1', '--to', '99', '--data-dir', dataDir);
+    const tooFar = await legion('rollback', 'rb-1', '--to', '99', '--data-dir', dataDir);
     expect(tooFar.status).toBe(2);
     expect(tooFar.stderr).toMatch(/checkpoint 99 is not valid/);
 
-    const resumed = legion('resume', 'rb-1', '--data-dir', dataDir, '--json');
+    const resumed = await legion('resume', 'rb-1', '--data-dir', dataDir, '--json');
     expect(resumed.status, resumed.stderr).toBe(0);
     const result = JSON.parse(resumed.stdout) as { output: unknown; checkpointsBefore: number; modelCalls: number; checkpoints: number };
     expect(result.output).toEqual(original.output);
@@ -196,25 +206,25 @@ describe('CLI: legion rollback then legion resume', () => {
 });
 
 describe('CLI: legion run --inject inconsistent', () => {
-  it('rolls back automatically and succeeds when the fault passes, and escalates to a human (WAITING, exit 1) when it does not', () => {
-    const once = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Synthesize', '--json');
+  it('rolls back automatically and succeeds when the fault passes, and escalates to a human (WAITING, exit 1) when it does not', async () => {
+    const once = await legion('run', 'supervisor-worker', '--inject', 'inconsistent:Synthesize', '--json');
     expect(once.status, once.stderr).toBe(0);
     const recovered = JSON.parse(once.stdout) as { status: string; rollbacks: { automatic: boolean; reason: string }[] };
     expect(recovered.status).toBe('SUCCEEDED');
     expect(recovered.rollbacks).toEqual([expect.objectContaining({ automatic: true, reason: expect.stringContaining('empty synthesis') as unknown })]);
 
-    const always = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Classify:9');
+    const always = await legion('run', 'supervisor-worker', '--inject', 'inconsistent:Classify:9');
     expect(always.status).toBe(1);
     expect(always.stderr).toMatch(/WAITING .* 2 rollbacks/);
     expect(always.stderr).toMatch(/RollbackLimitExceededError: Task .* escalated: 2 automatic rollbacks reached the limit of 2/);
     expect(always.stderr).toMatch(/legion approve .* --data-dir/);
   }, 60_000);
 
-  it('rejects an unknown state or a bad count with exit code 2', () => {
-    expect(legion('run', 'supervisor-worker', '--inject', 'inconsistent:Nope').stderr).toMatch(/has no state "Nope"/);
-    const badCount = legion('run', 'supervisor-worker', '--inject', 'inconsistent:Work:0');
+  it('rejects an unknown state or a bad count with exit code 2', async () => {
+    expect((await legion('run', 'supervisor-worker', '--inject', 'inconsistent:Nope')).stderr).toMatch(/has no state "Nope"/);
+    const badCount = await legion('run', 'supervisor-worker', '--inject', 'inconsistent:Work:0');
     expect(badCount.status).toBe(2);
     expect(badCount.stderr).toMatch(/count must be a positive integer/);
-    expect(legion('run', 'supervisor-worker', '--inject', 'explode:Work').status).toBe(2);
+    expect((await legion('run', 'supervisor-worker', '--inject', 'explode:Work')).status).toBe(2);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { DETAIL_TYPES } from '../../functions/core/events.ts';
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../functions/core/contract.ts';
 import type { DetectionRecord } from '../../functions/core/contracts/detections.ts';
 import { type LeasingPool, ResourcePool } from '../../functions/guards/resource-pool.ts';
@@ -18,6 +18,7 @@ import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts'
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { LocalRuntime, type RunRequest, type RunResult } from '../../local/local-runtime.ts';
 import { DEADLOCK_RESOURCES, deadlockInjection } from '../../local/scenarios/deadlock.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 interface Answer {
   answer: string;
@@ -40,24 +41,17 @@ function renamed(team: TeamDefinition, resources: Record<string, string[]> = {})
 }
 
 describe('Feature: resource deadlocks (local runtime, DynamoDB Local)', () => {
-  let endpoint: string;
   let telecom: TeamDefinition;
   let peerReview: TeamDefinition;
 
   beforeAll(async () => {
-    endpoint = inject('dynamoEndpoint');
     telecom = await loadTeamFile('teams/telecom-support.yaml');
     peerReview = await loadTeamFile('teams/peer-review.yaml');
   });
 
   /** Runs `work` on a runtime of its own (its own telemetry). */
-  async function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint);
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+    return withTestRuntime({}, work);
   }
 
   const poolOf = (runtime: LocalRuntime, team: TeamDefinition): ResourcePool =>

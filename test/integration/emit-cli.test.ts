@@ -1,5 +1,5 @@
 /**
- * `legion emit` as a user runs it: a real child process of bin/legion.js that puts the events of a
+ * `legion emit` as a user runs it: the CLI in-process (runLegion on captured streams) that puts the events of a
  * file on the local event bus (on the test run's DynamoDB Local, test/support/legion-process.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmitReport } from '../../bin/cli/emit.ts';
-import { legionSync } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import type { CliOutcome } from '../support/legion-process.ts';
 
-function legion(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = legionSync(args, { timeoutMs: 90_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const legion = (...args: string[]): Promise<CliOutcome> => legionInProcess(args);
 
 describe('CLI: legion emit', () => {
   let dir: string;
@@ -22,8 +20,8 @@ describe('CLI: legion emit', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('runs the example RunRequested event and prints the run and its RunSucceeded event (--json)', () => {
-    const result = legion('emit', 'examples/run-requested.json', '--json', '--quiet');
+  it('runs the example RunRequested event and prints the run and its RunSucceeded event (--json)', async () => {
+    const result = await legion('emit', 'examples/run-requested.json', '--json', '--quiet');
 
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -42,7 +40,7 @@ describe('CLI: legion emit', () => {
     const file = join(dir, 'blackboard.json');
     await writeFile(file, JSON.stringify([{ source: 'legion', 'detail-type': 'RunRequested', detail: JSON.stringify({ pattern: 'blackboard', input: {} }) }]));
 
-    const result = legion('emit', file, '--quiet');
+    const result = await legion('emit', file, '--quiet');
 
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/RunRequested from legion .*matched no rule \(undeliverable/);
@@ -67,7 +65,7 @@ describe('CLI: legion emit', () => {
     const content = contents[fileName];
     if (content !== undefined) await writeFile(file, content);
 
-    const result = legion('emit', file);
+    const result = await legion('emit', file);
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);

@@ -1,25 +1,24 @@
 /**
  * `legion run <pattern> --inject loop|loop:stubborn|hallucination|deadlock --json` as a user runs
- * it: real child processes of bin/legion.js, each with its own in-memory DynamoDB Local and the
- * scripted model. The failure modes are scripted shortcuts (local/scenarios/); what is under test is
+ * it: the CLI in-process (runLegion, test/support/legion-in-process.ts), each run on its own table
+ * of the test run's DynamoDB Local, with the scripted model. The failure modes are scripted shortcuts (local/scenarios/); what is under test is
  * what the user sees: the exit code (0 SUCCEEDED, 1 WAITING, 2 a usage error) and the `detections`
- * of the JSON result (type, step, action). The processes start together in beforeAll and run side by
- * side (each CLI call starts its own DynamoDB Local, which is most of its time); each scenario then
- * asserts on its own outcome. One run per failure mode: the other patterns' scenarios run
+ * of the JSON result (type, step, action). The runs start together in beforeAll and run side by
+ * side; each scenario then asserts on its own outcome. One run per failure mode: the other patterns' scenarios run
  * in-process (loop.test.ts, pipeline-hallucination.test.ts, hallucination.test.ts, deadlock.test.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetectionRecord } from '../../functions/core/contracts/detections.ts';
 import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
-import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import type { CliOutcome } from '../support/legion-process.ts';
 
-/** A child process that hangs is killed after this; the beforeAll that waits for all of them is bounded a little above. */
-const CHILD_TIMEOUT_MS = 150_000;
+/** The beforeAll that waits for all the runs. */
 const ALL_RUNS_TIMEOUT_MS = 160_000;
 
-/** A real `legion` child process (test/support/legion-process.ts). */
-const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: CHILD_TIMEOUT_MS });
+/** The `legion` CLI, in-process. */
+const legion = (...args: string[]): Promise<CliOutcome> => legionInProcess(args);
 
 /** The scenarios, each one `legion run` call. */
 const SCENARIOS = {

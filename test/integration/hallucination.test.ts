@@ -7,7 +7,7 @@
  * high-impact task a human decides. Every run has a time bound and is asserted to have ended.
  */
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIDENCE_THRESHOLD } from '../../functions/guards/calibrated-confidence.ts';
 import { METRICS } from '../../functions/core/contract.ts';
 import type { Verification } from '../../functions/patterns/peer-to-peer/contract.ts';
@@ -17,6 +17,7 @@ import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, agentsWithRole, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { fabricatedStatistic, hallucinationScenario } from '../../local/scenarios/hallucination.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 interface Negotiated {
   answer: string;
@@ -39,28 +40,21 @@ const failureEvents = (runtime: LocalRuntime) => runtime.eventBus.events.filter(
 const hallucinationsCounted = (runtime: LocalRuntime): number => runtime.telemetry.metricValues(METRICS.hallucinationsDetected).reduce((sum, value) => sum + value, 0);
 
 describe('Feature: hallucinated consensus in peer-to-peer (local runtime, DynamoDB Local)', () => {
-  let endpoint: string;
   let team: TeamDefinition;
   let peers: string[];
   /** Agent steps of one round: every peer proposes and critiques, then one tally and one verification. */
   let oneRoundSteps: number;
 
   beforeAll(async () => {
-    endpoint = inject('dynamoEndpoint');
     team = await loadTeamFile('teams/peer-review.yaml');
     peers = agentsWithRole(team, 'peer').map((peer) => peer.id);
     oneRoundSteps = 2 * peers.length + 2;
   });
 
   /** Runs `work` on a runtime of its own (its own bus and telemetry), with the hallucination scenario unless told otherwise. */
-  async function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, scenario = true): Promise<T> {
+  function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, scenario = true): Promise<T> {
     const model = new ScriptedModel({ scenarios: scenario ? [hallucinationScenario(team)] : [] });
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+    return withTestRuntime({ model }, work);
   }
 
   const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example): Promise<RunResult> =>

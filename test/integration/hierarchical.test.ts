@@ -6,13 +6,14 @@
  * a child runs).
  */
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Rollup, type ReviewVerdict, childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
 import { ModelInvocationError } from '../../functions/core/errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 /** The research hierarchy's sub-teams, in the order its lead assigns them (index 0, 1). */
 const RESEARCH_TEAMS = ['market-research', 'technical-research'];
@@ -61,16 +62,10 @@ function withoutTaskIds(output: unknown): unknown {
 
 describe('Feature: hierarchical pattern (local runtime)', () => {
   let team: TeamDefinition;
-  let endpoint: string;
   let reference: RunResult;
 
-  async function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+    return withTestRuntime({ model }, work);
   }
 
   const stepStates = async (runtime: LocalRuntime, taskId: string): Promise<string[]> =>
@@ -78,7 +73,6 @@ describe('Feature: hierarchical pattern (local runtime)', () => {
 
   beforeAll(async () => {
     team = await loadTeamFile('teams/research-hierarchy.yaml');
-    endpoint = inject('dynamoEndpoint');
     reference = await withRuntime(new ScriptedModel(), (runtime) => runtime.run({ team, input: GOAL, taskId: `hier-ref-${randomUUID()}` }));
   });
 

@@ -14,33 +14,28 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_HEARTBEAT_TIMEOUT_ERROR, APPROVAL_TIMEOUT_SECONDS } from '../../functions/core/contract.ts';
 import { DETAIL_TYPES } from '../../functions/core/events.ts';
 import { ApprovalDeadlinePassedError, ApprovalNotPendingError, EscalationTimedOutError } from '../../functions/core/errors.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type LocalRuntimeOptions, type RunResult } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 const DAY_MS = APPROVAL_TIMEOUT_SECONDS * 1000;
 
 describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)', () => {
   let telecom: TeamDefinition;
   let pipeline: TeamDefinition;
-  let endpoint: string;
 
   /** Runs `work` on a runtime whose scripted model breaks `stateName`'s contract `times` times. */
-  async function withRuntime<T>(
+  function withRuntime<T>(
     work: (runtime: LocalRuntime) => Promise<T>,
     faults: { stateName: string; times: number } = { stateName: 'Classify', times: 9 },
     options: Omit<LocalRuntimeOptions, 'dataDir' | 'model'> = {},
   ): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { ...options, model: new ScriptedModel({ faults: [{ kind: 'off-contract', ...faults }] }) });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+    return withTestRuntime({ ...options, model: new ScriptedModel({ faults: [{ kind: 'off-contract', ...faults }] }) }, work);
   }
 
   const escalate = (runtime: LocalRuntime, team: TeamDefinition = telecom): Promise<RunResult> =>
@@ -49,7 +44,6 @@ describe('Feature: escalation waits for a human (local runtime, DynamoDB Local)'
   beforeAll(async () => {
     telecom = await loadTeamFile('teams/telecom-support.yaml');
     pipeline = await loadTeamFile('teams/content-pipeline.yaml');
-    endpoint = inject('dynamoEndpoint');
   });
 
   it('stops WAITING with a pending approval that names the escalation, and notifies on the bus with the task token', async () => {

@@ -1,13 +1,13 @@
 /**
- * `legion run peer-to-peer` as a user runs it: a real child process of bin/legion.js with the
+ * `legion run peer-to-peer` as a user runs it: the CLI in-process (runLegion on captured streams) with the
  * example team (teams/peer-review.yaml), its example input and the scripted model.
  */
 import { describe, expect, it } from 'vitest';
-import { legionProcess } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
 
 describe('CLI: legion run peer-to-peer', () => {
   it('runs the example team offline and prints the verified, agreed answer as JSON (exit code 0)', async () => {
-    const { status, stdout, stderr } = await legionProcess(['run', 'peer-to-peer', '--json'], { timeoutMs: 60_000 });
+    const { status, stdout, stderr } = await legionInProcess(['run', 'peer-to-peer', '--json']);
     expect(status, stderr).toBe(0);
     const result = JSON.parse(stdout) as { status: string; pattern: string; team: string; output: { agreed: boolean; verified: boolean; rounds: number } };
 
@@ -16,7 +16,7 @@ describe('CLI: legion run peer-to-peer', () => {
   });
 
   it('lists the pattern with its one-line summary', async () => {
-    const { status, stdout } = await legionProcess(['patterns'], { timeoutMs: 30_000 });
+    const { status, stdout } = await legionInProcess(['patterns']);
     expect(status).toBe(0);
 
     expect(stdout).toMatch(/^peer-to-peer\s+Equal peers propose and critique in rounds/m);

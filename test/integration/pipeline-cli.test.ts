@@ -1,16 +1,16 @@
 /**
- * `legion run pipeline` as a user runs it: a real child process of bin/legion.js with the example
+ * `legion run pipeline` as a user runs it: the CLI in-process (runLegion on captured streams) with the example
  * team (teams/content-pipeline.yaml), its example input and the scripted model.
  */
 import { describe, expect, it } from 'vitest';
 import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
-import { legionSync } from '../support/legion-process.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
 
 describe('CLI: legion run pipeline', () => {
-  it('runs the example content pipeline offline and exits 0 with status SUCCEEDED', () => {
+  it('runs the example content pipeline offline and exits 0 with status SUCCEEDED', async () => {
     // Act
-    const result = legionSync(['run', 'pipeline', '--json'], { timeoutMs: 60_000 });
+    const result = await legionInProcess(['run', 'pipeline', '--json']);
 
     // Assess
     expect(result.status, result.stderr).toBe(0);
@@ -22,8 +22,8 @@ describe('CLI: legion run pipeline', () => {
     expect(run.checkpoints).toBe(9);
   });
 
-  it('rejects input without a brief with exit code 2', () => {
-    const result = legionSync(['run', 'pipeline', '--input', '{"request": "hello"}'], { timeoutMs: 60_000 });
+  it('rejects input without a brief with exit code 2', async () => {
+    const result = await legionInProcess(['run', 'pipeline', '--input', '{"request": "hello"}']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/brief/);
   });

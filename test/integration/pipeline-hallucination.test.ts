@@ -9,7 +9,7 @@
  * Every test has a time bound and asserts that the run ended.
  */
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../functions/core/contract.ts';
 import type { PipelineOutput } from '../../functions/patterns/pipeline/contract.ts';
 import { DETAIL_TYPES } from '../../functions/core/events.ts';
@@ -18,6 +18,7 @@ import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
 import { fabricatedStatistic, hallucinationScenario } from '../../local/scenarios/hallucination.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 /** Every test's bound: a run that hangs fails here instead of stalling the suite. */
 const TEST_TIMEOUT_MS = 60_000;
@@ -29,25 +30,18 @@ const failureEvents = (runtime: LocalRuntime) => runtime.eventBus.events.filter(
 const hallucinationsCounted = (runtime: LocalRuntime): number => runtime.telemetry.metricValues(METRICS.hallucinationsDetected).reduce((sum, value) => sum + value, 0);
 
 describe('Feature: hallucinated consensus in the pipeline (local runtime, DynamoDB Local)', () => {
-  let endpoint: string;
   let team: TeamDefinition;
   let stages: string[];
 
   beforeAll(async () => {
-    endpoint = inject('dynamoEndpoint');
     team = await loadTeamFile('teams/content-pipeline.yaml');
     stages = stagesOf(team).map((stage) => stage.id);
   });
 
   /** Runs `work` on a runtime of its own (its own bus and telemetry), with the hallucination scenario unless told otherwise. */
-  async function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, scenario = true): Promise<T> {
+  function withRuntime<T>(work: (runtime: LocalRuntime) => Promise<T>, scenario = true): Promise<T> {
     const model = new ScriptedModel({ scenarios: scenario ? [hallucinationScenario(team)] : [] });
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+    return withTestRuntime({ model }, work);
   }
 
   const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example): Promise<RunResult> =>

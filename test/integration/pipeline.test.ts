@@ -14,6 +14,7 @@ import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { stagesOf } from '../../functions/patterns/pipeline/spec.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 const INPUT = { brief: 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery' };
 const STAGES = ['researcher', 'writer', 'editor', 'publisher'];
@@ -85,13 +86,8 @@ describe('Pattern: pipeline (local runtime, DynamoDB Local)', () => {
   let reference: RunResult;
   const referenceId = taskId();
 
-  async function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+    return withTestRuntime({ model }, work);
   }
 
   const run = (model: ModelProvider, runTeam: TeamDefinition = team, id = taskId()): Promise<RunResult> =>

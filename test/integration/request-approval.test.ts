@@ -30,7 +30,7 @@ import { EscalationTimedOutError, EventPublishError, HumanRejectedError, Invalid
 import { ApprovalRequestedDetailSchema, DETAIL_TYPES, LEGION_EVENT_SOURCE } from '../../functions/core/events.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
-import { FakeEventBridge } from '../unit/support/fake-event-bridge.ts';
+import { FakeEventBridge } from '../support/fake-event-bridge.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 /** The team whose partition the stores of this file use (keys carry the team). */

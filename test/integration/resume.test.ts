@@ -10,6 +10,7 @@ import type { ModelProvider, ModelRequest } from '../../functions/models/model-p
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 /** The scripted model, counting calls per step kind; it can be told to fail one kind. */
 class CountingModel implements ModelProvider {
@@ -30,20 +31,13 @@ const REQUEST = { request: 'My bill is wrong and my wifi keeps dropping' };
 
 describe('Feature: resume a task', () => {
   let team: TeamDefinition;
-  let endpoint: string;
 
   beforeAll(async () => {
     team = await loadTeamFile('teams/telecom-support.yaml');
-    endpoint = inject('dynamoEndpoint');
   });
 
-  async function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+    return withTestRuntime({ model }, work);
   }
 
   it('finishes a failed run without repeating the steps it had done', async () => {

@@ -7,12 +7,13 @@
  * An escalated run shows WAITING until a human's decision resumes it.
  */
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { childTaskId } from '../../functions/patterns/hierarchical/contract.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { LocalRuntime } from '../../local/local-runtime.ts';
+import { withTestRuntime } from '../support/local-runtime.ts';
 
 /** Test double around the scripted model: counts every call that reaches it. */
 class CountingModel implements ModelProvider {
@@ -30,15 +31,9 @@ const SUB_TEAMS = ['market-research', 'technical-research'] as const;
 
 describe('Feature: run totals and task status (local runtime, hierarchical)', () => {
   let team: TeamDefinition;
-  let endpoint: string;
 
-  async function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
-    const runtime = await LocalRuntime.connect(endpoint, { model });
-    try {
-      return await work(runtime);
-    } finally {
-      await runtime.stop();
-    }
+  function withRuntime<T>(model: ModelProvider, work: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+    return withTestRuntime({ model }, work);
   }
 
   /** Step checkpoints of the task and of both its sub-teams' tasks: every agent step that ran to its end once. */
@@ -50,7 +45,6 @@ describe('Feature: run totals and task status (local runtime, hierarchical)', ()
 
   beforeAll(async () => {
     team = await loadTeamFile('teams/research-hierarchy.yaml');
-    endpoint = inject('dynamoEndpoint');
   });
 
   it('totals every model call and agent step of the run, the sub-teams included; the status items say how each task ended', async () => {

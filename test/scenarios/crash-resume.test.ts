@@ -1,14 +1,16 @@
 /**
  * Crash and resume, as a user would see it: for each state of the supervisor-worker machine, a
  * real `legion run` child process is killed with SIGKILL as that state starts (`--inject crash:`),
- * then `legion resume` in another process on the same `--data-dir` finishes the task. The result
- * must equal an uninterrupted run, and no agent step may act twice: the resumed process calls the
- * model only for steps that had no checkpoint, and each step has exactly one checkpoint.
+ * then `legion resume` on the same `--data-dir` finishes the task. The result must equal an
+ * uninterrupted run, and no agent step may act twice: the resume calls the model only for steps
+ * that had no checkpoint, and each step has exactly one checkpoint.
  *
- * One crash point runs as a user's first commands do: each process starts DynamoDB Local on the data
- * folder, so the kill takes that DynamoDB Local down too and the resume reads what reached the disk.
- * The others use the test run's DynamoDB Local (LEGION_DYNAMODB_ENDPOINT, a table per data folder),
- * which spares two Java start-ups per case.
+ * One crash point runs as a user's first commands do: each of its two processes starts DynamoDB
+ * Local on the data folder, so the kill takes that DynamoDB Local down too and the resume, another
+ * process, reads what reached the disk. The others use the test run's DynamoDB Local
+ * (LEGION_DYNAMODB_ENDPOINT, a table per data folder), which spares two Java start-ups per case;
+ * what the killed process left is all in that table, so their resume runs in-process (runLegion, a
+ * fresh local runtime as a new process would start), which spares a CLI start-up.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { allStates } from '../../local/asl.ts';
 import { LocalRuntime, type RunResult } from '../../local/local-runtime.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
 import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
 const MULTI_INTENT = { request: 'I was overcharged on my invoice and my router keeps dropping the wifi' };
@@ -64,7 +67,7 @@ const UNREACHABLE = [
 ];
 
 
-describe('Scenario: crash at every state of supervisor-worker, then resume from another process', () => {
+describe('Scenario: crash at every state of supervisor-worker, then resume', () => {
   const reference = new Map<object, RunResult>();
 
   beforeAll(async () => {
@@ -86,11 +89,13 @@ describe('Scenario: crash at every state of supervisor-worker, then resume from 
   });
 
   it.concurrent.each(CRASH_POINTS)('crash as $state starts', async ({ state, input, doneBefore, alsoInject, ownDatabase = false }) => {
-    /** A real `legion` child process (test/support/legion-process.ts). */
-    const legion = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 120_000, ownDatabase });
+    /** The run to kill: a real `legion` child process (test/support/legion-process.ts). */
+    const legionChild = (...args: string[]): Promise<CliOutcome> => legionProcess(args, { timeoutMs: 120_000, ownDatabase });
+    /** What follows the kill: another process on its own DynamoDB Local, else in-process on the shared one. */
+    const legion = (...args: string[]): Promise<CliOutcome> => (ownDatabase ? legionChild(...args) : legionInProcess(args));
     const dataDir = mkdtempSync(join(tmpdir(), 'legion-crash-'));
     const taskId = `crash-${state.toLowerCase()}`;
-    const crashed = await legion('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');
+    const crashed = await legionChild('run', 'supervisor-worker', '--input', JSON.stringify(input), '--task-id', taskId, '--data-dir', dataDir, '--inject', `crash:${state}`, ...(alsoInject ? ['--inject', alsoInject] : []), '--json');
     expect(crashed.signal).toBe('SIGKILL');
     expect(crashed.stdout).toBe('');
 

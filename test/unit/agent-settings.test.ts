@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
 import { TeamDefinitionError } from '../../functions/core/errors.ts';
 import type { TeamDefinition } from '../../functions/core/team.ts';
-import { fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
+import { fakeFunctionArn, loadTelecomTeam } from '../support/telecom.ts';
 
 describe('Function: agentSettingsFor', () => {
   let team: TeamDefinition;

@@ -11,8 +11,8 @@ import { AgentOutputError, ConfigurationError, InvalidEventError } from '../../f
 import type { ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import type { TeamDefinition } from '../../functions/core/team.ts';
-import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
-import { FixedReplyModel, agentDependencies, unusedModel } from './support/agent-doubles.ts';
+import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from '../support/telecom.ts';
+import { FixedReplyModel, agentDependencies, unusedModel } from '../support/agent-doubles.ts';
 
 /** The ScriptedModel, recording what each step asked it. */
 class RecordingScriptedModel extends ScriptedModel {

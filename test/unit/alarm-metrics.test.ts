@@ -12,8 +12,8 @@ import type { AgentConfig } from '../../functions/core/config.ts';
 import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
-import { agentDependencies } from './support/agent-doubles.ts';
-import { agentConfigOf, loadTelecomTeam } from './support/telecom.ts';
+import { agentDependencies } from '../support/agent-doubles.ts';
+import { agentConfigOf, loadTelecomTeam } from '../support/telecom.ts';
 
 type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
 

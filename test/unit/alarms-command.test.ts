@@ -5,11 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type AlarmsReport, alarmsCommand, parseWindow } from '../../bin/cli/alarms.ts';
 import { METRICS, METRICS_SERVICE } from '../../functions/core/contract.ts';
 import { UsageError } from '../../functions/core/errors.ts';
 import { appendMetricRecord, metricsFileOf } from '../../local/metrics-file.ts';
+import { capturedIo } from '../support/captured-io.ts';
 
 describe('Function: parseWindow', () => {
   it.each([
@@ -32,7 +33,6 @@ describe('Function: alarmsCommand', () => {
   let dataDir: string | undefined;
 
   afterEach(() => {
-    vi.restoreAllMocks();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -46,18 +46,17 @@ describe('Function: alarmsCommand', () => {
         [METRICS.rollbacks]: 1,
       });
     }
-    const printed: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0);
+    const captured = capturedIo();
 
-    const code = alarmsCommand({ dataDir, window: '2h', json: true }, now);
+    const code = alarmsCommand({ dataDir, window: '2h', json: true }, captured.io, now);
 
     expect(code).toBe(0);
-    const report = JSON.parse(printed.join('')) as AlarmsReport;
+    const report = JSON.parse(captured.stdout()) as AlarmsReport;
     expect(report).toMatchObject({ window: '2h', evaluatedAt: '2026-12-02T12:00:00.000Z', metricsFile: metricsFileOf(dataDir) });
     expect(report.alarms.find((alarm) => alarm.name === 'Rollbacks')).toMatchObject({ state: 'ALARM', value: 4, windowSeconds: 7200 });
   });
 
   it('refuses a bad window before looking at the folder', () => {
-    expect(() => alarmsCommand({ dataDir: '/nonexistent', window: '7x' })).toThrow(/--window/);
+    expect(() => alarmsCommand({ dataDir: '/nonexistent', window: '7x' }, capturedIo().io)).toThrow(/--window/);
   });
 });

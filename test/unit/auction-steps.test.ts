@@ -12,8 +12,8 @@ import { AgentOutputError, InvalidEventError } from '../../functions/core/errors
 import type { ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { agentConfigOf, fakeFunctionArn } from './support/telecom.ts';
-import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
+import { agentConfigOf, fakeFunctionArn } from '../support/telecom.ts';
+import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from '../support/agent-doubles.ts';
 
 const TASK = 'Translate the release notes of version 2.4 for our customers in Germany and France.';
 

@@ -9,7 +9,7 @@ import { rollup } from '../../functions/patterns/hierarchical/rollup.ts';
 import type { ReviewEvent, RollupEvent, TeamPlan, TeamResult } from '../../functions/patterns/hierarchical/contract.ts';
 import { InfrastructureError } from '../../functions/core/errors.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
-import { FixedReplyModel, stepContext, unusedModel } from './support/agent-doubles.ts';
+import { FixedReplyModel, stepContext, unusedModel } from '../support/agent-doubles.ts';
 import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
 import type { AgentConfig } from '../../functions/core/config.ts';
 import { AGENT_FAILURE_ERRORS, DEFAULT_MODEL_IDS } from '../../functions/core/contract.ts';

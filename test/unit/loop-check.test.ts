@@ -15,9 +15,9 @@ import { DetectionSchema } from '../../functions/core/contracts/detections.ts';
 import { InvalidEventError } from '../../functions/core/errors.ts';
 import { detectLoop } from '../../functions/guards/loop-detector.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { agentConfigOf } from './support/telecom.ts';
+import { agentConfigOf } from '../support/telecom.ts';
 import { LOOP_DETECTION } from '../support/detections.ts';
-import { FixedReplyModel, stepContext } from './support/agent-doubles.ts';
+import { FixedReplyModel, stepContext } from '../support/agent-doubles.ts';
 
 const BRIEF = 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery';
 const NOTES = 'Research notes: serverless orchestration, checkpoints after every step, automatic recovery of crashed runs.';

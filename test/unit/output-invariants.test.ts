@@ -11,7 +11,7 @@ import type { AgentConfig } from '../../functions/core/config.ts';
 import { ConsistencyViolationError } from '../../functions/core/errors.ts';
 import { verifyOutput } from '../../functions/guards/verify-output.ts';
 import type { TeamDefinition } from '../../functions/core/team.ts';
-import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from './support/telecom.ts';
+import { agentConfigOf, fakeFunctionArn, loadTelecomTeam } from '../support/telecom.ts';
 
 const CONVERSATION = [{ from: 'customer' as const, text: 'my bill is wrong' }];
 const USAGE = { inputTokens: 1, outputTokens: 1 };

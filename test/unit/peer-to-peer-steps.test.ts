@@ -15,7 +15,7 @@ import { AgentOutputError } from '../../functions/core/errors.ts';
 import type { ModelProvider, ModelReply } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type AgentDefinition, type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { agentConfigOf } from './support/telecom.ts';
+import { agentConfigOf } from '../support/telecom.ts';
 
 const PEERS = ['ana', 'ben', 'cy'];
 

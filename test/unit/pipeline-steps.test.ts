@@ -13,8 +13,8 @@ import { type GateEvent, GateEventSchema, type GateResult, type StageEvent, Stag
 import { AgentOutputError, InvalidEventError } from '../../functions/core/errors.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { agentConfigOf } from './support/telecom.ts';
-import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from './support/agent-doubles.ts';
+import { agentConfigOf } from '../support/telecom.ts';
+import { FixedReplyModel, agentDependencies, stepContext, unusedModel } from '../support/agent-doubles.ts';
 
 const BRIEF = 'Why serverless orchestration suits teams of AI agents, with checkpoints and automatic recovery';
 const GOOD = 'Serverless orchestration gives agent teams checkpoints after every step, so a crashed run resumes where it stopped.';

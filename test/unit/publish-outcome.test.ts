@@ -18,7 +18,7 @@ import { type RunTotals, emptyTotals } from '../../functions/core/contracts/run-
 import type { StoppedTaskStatus, TaskStatusStore } from '../../functions/observability/task-status-store.ts';
 import { ConfigurationError, EventPublishError, InvalidEventError } from '../../functions/core/errors.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
-import { FakeEventBridge } from './support/fake-event-bridge.ts';
+import { FakeEventBridge } from '../support/fake-event-bridge.ts';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:legion-telecom';
 const MACHINES: DeployedMachine[] = [{ team: 'telecom-support', pattern: 'supervisor-worker', stateMachineArn: ARN, isDefault: true }];

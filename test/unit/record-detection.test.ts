@@ -3,7 +3,7 @@
  * counted in the metric of its type and put on the Legion bus as `FailureDetected`. The detection
  * log is a FAKE (an in-memory log keyed like the real one by task, type, step and stepId; the real
  * one is tested on DynamoDB Local in test/integration/detection-log.test.ts); EventBridge is the
- * fake PutEvents client of test/unit/support/fake-event-bridge.ts. Logger and Metrics are the real
+ * fake PutEvents client of test/support/fake-event-bridge.ts. Logger and Metrics are the real
  * Powertools ones, their output collected by the local runtime's TelemetrySink.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -24,7 +24,7 @@ import type { DetectionLog, RecordOutcome } from '../../functions/guards/detecti
 import { EventPublishError, InvalidEventError } from '../../functions/core/errors.ts';
 import { DETAIL_TYPES, FailureDetectedDetailSchema, LEGION_EVENT_SOURCE } from '../../functions/core/events.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
-import { FakeEventBridge } from './support/fake-event-bridge.ts';
+import { FakeEventBridge } from '../support/fake-event-bridge.ts';
 import { LOOP_DETECTION as LOOP } from '../support/detections.ts';
 
 const BUS = 'legion-Legion';

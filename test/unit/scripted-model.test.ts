@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRequest, ScriptCandidate, ScriptHint } from '../../functions/models/model-provider.ts';
 import { ScriptedModel, estimateTokens, matchIntents } from '../../functions/models/scripted-model.ts';
-import { rosterOf, loadTelecomTeam } from './support/telecom.ts';
+import { rosterOf, loadTelecomTeam } from '../support/telecom.ts';
 
 function requestWith(script: ScriptHint, system = 'You are a test agent.', prompt = 'Prompt text.'): ModelRequest {
   return { modelTier: 'fast', system, prompt, maxTokens: 100, script };

@@ -19,8 +19,8 @@ import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/mo
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
 import type { StepUsage, TaskStatusStore } from '../../functions/observability/task-status-store.ts';
 import { TelemetrySink } from '../../local/telemetry-sink.ts';
-import { agentDependencies } from './support/agent-doubles.ts';
-import { agentConfigOf, loadTelecomTeam } from './support/telecom.ts';
+import { agentDependencies } from '../support/agent-doubles.ts';
+import { agentConfigOf, loadTelecomTeam } from '../support/telecom.ts';
 
 type StatusCalls = Pick<TaskStatusStore, 'stepStarted' | 'stepFinished' | 'stepFailed' | 'budgetRefused'>;
 

@@ -7,7 +7,7 @@ import { SupervisorWorkerInputSchema } from '../../functions/core/agent-contract
 import { TeamDefinitionError } from '../../functions/core/errors.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
 import { loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
-import { TELECOM_TEAM_FILE } from './support/telecom.ts';
+import { TELECOM_TEAM_FILE } from '../support/telecom.ts';
 
 /** A minimal valid team: only required fields, so every default is observable. */
 function minimalTeam(): Record<string, unknown> & { agents: Record<string, unknown>[] } {

@@ -13,8 +13,8 @@ import type { AgentConfig } from '../../functions/core/config.ts';
 import { type ClaimsVerification, ClaimsVerificationSchema, type VerifyClaimsEvent, VerifyClaimsEventSchema } from '../../functions/patterns/pipeline/contract.ts';
 import { InvalidEventError } from '../../functions/core/errors.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { agentConfigOf } from './support/telecom.ts';
-import { agentDependencies, unusedModel } from './support/agent-doubles.ts';
+import { agentConfigOf } from '../support/telecom.ts';
+import { agentDependencies, unusedModel } from '../support/agent-doubles.ts';
 
 /** The content pipeline's stages, in order (teams/content-pipeline.yaml). */
 const STAGES = ['researcher', 'writer', 'editor', 'publisher'] as const;

@@ -1,9 +1,10 @@
 /** `legion recommend`: the decision table, answer parsing, and the command as a user runs it. */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DECISION_TABLE, type TaskProfile, profileFrom, recommendPattern } from '../../bin/cli/recommend.ts';
 import { PATTERN_NAMES } from '../../functions/core/contract.ts';
 import { UsageError } from '../../functions/core/errors.ts';
+import { runLegion } from '../../bin/cli/legion-program.ts';
+import { capturedIo } from '../support/captured-io.ts';
 
 const base: TaskProfile = { complexity: 'medium', flow: 'many-roles', dynamic: false, decentralised: false };
 
@@ -56,16 +57,21 @@ describe('Function: profileFrom', () => {
 });
 
 describe('CLI: legion recommend', () => {
-  const legion = (...args: string[]) => spawnSync(process.execPath, ['bin/legion.js', 'recommend', ...args], { encoding: 'utf8', input: '', timeout: 30_000 });
+  // In-process, stdin not a terminal (as in a pipe): the command cannot ask.
+  const legion = async (...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
+    const captured = capturedIo();
+    const status = await runLegion(['recommend', ...args], captured.io);
+    return { status, stdout: captured.stdout(), stderr: captured.stderr() };
+  };
 
-  it('prints the recommendation as JSON', () => {
-    const result = legion('--complexity', 'low', '--flow', 'single', '--dynamic', 'no', '--decentralised', 'no', '--json');
+  it('prints the recommendation as JSON', async () => {
+    const result = await legion('--complexity', 'low', '--flow', 'single', '--dynamic', 'no', '--decentralised', 'no', '--json');
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ pattern: 'pipeline', reason: expect.stringContaining('validation gate') as unknown });
   });
 
-  it('exits 2 naming the missing answers when it cannot ask (no terminal)', () => {
-    const result = legion('--complexity', 'high');
+  it('exits 2 naming the missing answers when it cannot ask (no terminal)', async () => {
+    const result = await legion('--complexity', 'high');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--flow is missing/);
   });

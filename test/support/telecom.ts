@@ -3,12 +3,12 @@
  * of one of its roles, shaped as functions/core/config.ts shapes it in AWS.
  */
 import { fileURLToPath } from 'node:url';
-import type { AgentConfig, RosterEntry } from '../../../functions/core/config.ts';
-import { DEFAULT_MODEL_IDS } from '../../../functions/core/contract.ts';
-import { agentSettingsFor } from '../../../functions/core/agent-settings.ts';
-import { type TeamDefinition, loadTeamFile, supervisorOf } from '../../../functions/core/team.ts';
+import type { AgentConfig, RosterEntry } from '../../functions/core/config.ts';
+import { DEFAULT_MODEL_IDS } from '../../functions/core/contract.ts';
+import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
+import { type TeamDefinition, loadTeamFile, supervisorOf } from '../../functions/core/team.ts';
 
-export const TELECOM_TEAM_FILE = fileURLToPath(new URL('../../../teams/telecom-support.yaml', import.meta.url));
+export const TELECOM_TEAM_FILE = fileURLToPath(new URL('../../teams/telecom-support.yaml', import.meta.url));
 
 /** A made-up but well-formed Lambda ARN per agent, so tests can tell where each ARN came from. */
 export function fakeFunctionArn(team: string, agentId: string): string {

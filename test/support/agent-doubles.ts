@@ -10,12 +10,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { AgentDependencies } from '../../../functions/agents/agent-dependencies.ts';
-import type { StepContext } from '../../../functions/agents/steps/step-context.ts';
-import type { CheckpointManager } from '../../../functions/recovery/checkpoint-manager.ts';
-import type { AgentConfig } from '../../../functions/core/config.ts';
-import { METRICS } from '../../../functions/core/contract.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../../functions/models/model-provider.ts';
+import type { AgentDependencies } from '../../functions/agents/agent-dependencies.ts';
+import type { StepContext } from '../../functions/agents/steps/step-context.ts';
+import type { CheckpointManager } from '../../functions/recovery/checkpoint-manager.ts';
+import type { AgentConfig } from '../../functions/core/config.ts';
+import { METRICS } from '../../functions/core/contract.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 
 /** TEST DOUBLE: a fake model provider that returns a fixed text and records the requests (not the scripted model). */
 export class FixedReplyModel implements ModelProvider {

@@ -4,13 +4,14 @@
  * (`functions/agents/agent.lambda.ts`); what differs is the configuration in its environment.
  */
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { grantModelInvocation } from './bedrock-access.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
@@ -46,7 +47,8 @@ export interface AgentFunctionOptions extends LegionLogOptions {
    */
   readonly modelProvider?: ModelProviderName;
   /**
-   * Bedrock model id per tier.
+   * Bedrock model id per tier: a foundation model id, a cross-Region inference profile id
+   * (`us.anthropic...`) or an inference profile ARN. An agent's own `model` wins over its tier's.
    *
    * @default DEFAULT_MODEL_IDS from the contract
    */
@@ -155,21 +157,8 @@ export class AgentFunction extends Construct {
     // both ways against the calls the agents make.
     grantItems(table, this.function, AGENT_TABLE_ACTIONS, [CHECKPOINT_PARTITIONS.team(teamName)]);
 
-    if (modelProvider === 'bedrock') {
-      iam.Grant.addToPrincipal({
-        grantee: this.function,
-        actions: ['bedrock:InvokeModel'],
-        resourceArns: [
-          Stack.of(this).formatArn({
-            service: 'bedrock',
-            account: '',
-            resource: 'foundation-model',
-            resourceName: modelIds[agent.modelTier],
-            arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-          }),
-        ],
-      });
-    }
+    // The agent's own model, else its tier's: the only model its role may invoke.
+    if (modelProvider === 'bedrock') grantModelInvocation(this, this.function, agent.model ?? modelIds[agent.modelTier]);
   }
 
   /**

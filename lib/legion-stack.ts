@@ -7,6 +7,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/model-ids.ts';
 import type { ModelTier, PatternName } from '../functions/core/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
@@ -55,9 +56,11 @@ export interface LegionStackProps extends StackProps {
    */
   readonly modelProvider?: ModelProviderName;
   /**
-   * Bedrock model id per tier.
+   * Bedrock model id per tier: foundation model ids, cross-Region inference profile ids
+   * (`us.anthropic...`, which current Claude models require) or inference profile ARNs. Each agent
+   * may invoke only its own (its `model`, else its tier's).
    *
-   * @default DEFAULT_MODEL_IDS from the contract
+   * @default the `legion:modelIds` context (see modelIdsFromContext), else DEFAULT_MODEL_IDS from the contract
    */
   readonly modelIds?: Record<ModelTier, string>;
   /**
@@ -143,6 +146,7 @@ export class LegionStack extends Stack {
 
     this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, logRetention: props.logRetention });
 
+    const modelIds = props.modelIds ?? modelIdsFromContext(this.node.tryGetContext(MODEL_IDS_CONTEXT));
     this.teams = {};
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
     for (const team of teamsInDeployOrder(props.teams)) {
@@ -152,7 +156,7 @@ export class LegionStack extends Stack {
         controlFunctions: this.control.functions,
         eventBus: this.bus,
         modelProvider: props.modelProvider,
-        modelIds: props.modelIds,
+        modelIds,
         agentReservedConcurrency: props.agentReservedConcurrency,
         logRetention: props.logRetention,
         subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),

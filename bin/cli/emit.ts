@@ -21,11 +21,12 @@ import { PATTERNS } from '../../functions/patterns/index.ts';
 import { type BusEvent, type Delivery, MAX_ENTRIES_PER_PUT, validatePutEventsEntry } from '../../local/local-event-bus.ts';
 import type { TriggeredRun } from '../../local/local-event-triggers.ts';
 import type { CliIo } from './cli-io.ts';
+import { type ModelOptions, commandModel } from './model-options.ts';
 import { createProgressReporter } from './progress.ts';
 import { withLocalRuntime } from './runtime-session.ts';
 import { escapingStream, writeSafely } from './terminal-text.ts';
 
-export interface EmitOptions {
+export interface EmitOptions extends ModelOptions {
   dataDir?: string;
   json?: boolean;
   verbose?: boolean;
@@ -120,11 +121,12 @@ function runRequestProblems(entry: PutEventsEntry): string[] {
 /** Runs `legion emit`; returns the exit code. */
 export async function emitCommand(file: string, options: EmitOptions, io: CliIo): Promise<number> {
   const entries = await readEventsFile(file);
+  const model = await commandModel(options, io);
   const progress = createProgressReporter(io.stderr, options.quiet === true || options.verbose === true);
   const report = await withLocalRuntime(
     io,
     // watchAlarms: the runs the events started may move alarms (told on stderr, put on the bus).
-    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(io.stderr) : undefined, watchAlarms: true, progress },
+    { dataDir: options.dataDir, logStream: options.verbose ? escapingStream(io.stderr) : undefined, watchAlarms: true, progress, ...(model ? { model } : {}) },
     async (runtime): Promise<EmitReport> => {
       const { LocalEventTriggers } = await import('../../local/local-event-triggers.ts');
       // The runtime's own bus: the runs events start (an auction's announcements and bids) use it too.

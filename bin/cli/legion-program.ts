@@ -27,6 +27,7 @@ import { PATTERNS } from '../../functions/patterns/index.ts';
 import { ALARMS_HELP, type AlarmsOptions, alarmsCommand } from './alarms.ts';
 import { type CheckpointsOptions, type RollbackCommandOptions, checkpointsCommand, rollbackCommand } from './checkpoint-commands.ts';
 import type { CliIo } from './cli-io.ts';
+import { CLI_MODEL_PROVIDERS, MODEL_VARIABLES } from './model-options.ts';
 import { type EmitOptions, emitCommand } from './emit.ts';
 import { type Answers, recommendCommand } from './recommend.ts';
 import { type DecisionOptions, type ResumeOptions, type RunOptions, decisionCommand, resumeCommand, runCommand } from './run-commands.ts';
@@ -36,12 +37,15 @@ import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 /** Exit code of bad usage or bad input. */
 export const EXIT_USAGE = 2;
 
-/** The output options of every command that runs a task. */
+/** The options of every command that runs a task: its output, and the model its agents talk to. */
 function withRunOutputOptions(command: Command): Command {
   return command
     .option('--json', 'print one JSON object with the run result on stdout')
     .option('--verbose', "copy the agents' structured logs to stderr")
-    .option('--quiet', 'no progress output');
+    .option('--quiet', 'no progress output')
+    .addOption(new Option('--model <provider>', `the model the agents talk to; env ${MODEL_VARIABLES.provider}`).choices(CLI_MODEL_PROVIDERS).default(undefined, 'scripted'))
+    .option('--model-base-url <url>', `openai-compatible: the API base URL, e.g. http://127.0.0.1:11434/v1; env ${MODEL_VARIABLES.baseUrl}; API key from env ${MODEL_VARIABLES.apiKey} (or ${MODEL_VARIABLES.openAiApiKey})`)
+    .option('--model-id <ids>', `one model NAME for every tier, or fast=NAME,balanced=NAME,deep=NAME; env ${MODEL_VARIABLES.modelIds}`);
 }
 
 /**

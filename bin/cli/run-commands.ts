@@ -16,13 +16,14 @@ import { describeAuction } from './auction-output.ts';
 import type { CliIo } from './cli-io.ts';
 import { requireDataDir } from './data-folder.ts';
 import { parseInjections } from './inject.ts';
+import { type ModelOptions, commandModel } from './model-options.ts';
 import { createProgressReporter } from './progress.ts';
 import { parseJsonOption, resolveInput, resolveTeam } from './run-input.ts';
 import { withLocalRuntime } from './runtime-session.ts';
 import { describeTotals } from './status.ts';
 import { escapingStream, writeSafely } from './terminal-text.ts';
 
-export interface RunOptions {
+export interface RunOptions extends ModelOptions {
   team?: string;
   input?: string;
   inputFile?: string;
@@ -34,7 +35,7 @@ export interface RunOptions {
   inject: string[];
 }
 
-export interface ResumeOptions {
+export interface ResumeOptions extends ModelOptions {
   dataDir: string;
   team?: string;
   json?: boolean;
@@ -59,8 +60,9 @@ export async function runCommand(pattern: PatternName, options: RunOptions, io: 
   if (!ROOT_TASK_ID_PATTERN.test(taskId)) throw new UsageError(`--task-id must be ${ROOT_TASK_ID_RULE} (got "${taskId}")`);
   const reserved = reservedInputProblem(input);
   if (reserved) throw new UsageError(`--input: ${reserved}`);
+  const injected = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
+  const model = await commandModel(options, io, injected);
   writeSafely(io.stderr, `Task ${taskId}: ${team.name} on ${pattern}\n`);
-  const model = injection.modelFaults || injection.scenarios ? new ScriptedModel({ faults: injection.modelFaults ?? [], scenarios: injection.scenarios ?? [] }) : undefined;
   const result = await withProgress(io, { ...options, model, checkpointFaults: injection.checkpointFaults }, (runtime, onProgress) =>
     runtime.run({
       team,
@@ -79,7 +81,8 @@ export async function runCommand(pattern: PatternName, options: RunOptions, io: 
 /** Runs `legion resume`; returns the exit code. */
 export async function resumeCommand(taskId: string, options: ResumeOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
-  const result = await withProgress(io, options, async (runtime, onProgress) => {
+  const model = await commandModel(options, io);
+  const result = await withProgress(io, { ...options, model }, async (runtime, onProgress) => {
     const team = await storedTeam(runtime, taskId, options);
     writeSafely(io.stderr, `Resuming task ${taskId}: ${team.name} on ${team.pattern}\n`);
     return runtime.resume({ team, taskId, onProgress });
@@ -92,7 +95,8 @@ export async function resumeCommand(taskId: string, options: ResumeOptions, io: 
 export async function decisionCommand(decision: 'approve' | 'reject', taskId: string, options: DecisionOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
   const output = options.output === undefined ? undefined : parseJsonOption('--output', options.output);
-  const result = await withProgress(io, options, async (runtime, onProgress) => {
+  const model = await commandModel(options, io);
+  const result = await withProgress(io, { ...options, model }, async (runtime, onProgress) => {
     const team = await storedTeam(runtime, taskId, options);
     const approval = await runtime.approval(taskId);
     // REQUESTED: the run decided to escalate but crashed before its wait began; a human may decide it all the same.

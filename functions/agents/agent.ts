@@ -82,11 +82,12 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
 
 /**
  * The agent's model, spending from the agent's and the task's token budgets; every request names
- * the agent. The meter sits below the budget: a refused call never reaches the model, nor the count.
+ * the agent, and its own model when its definition has one. The meter sits below the budget: a refused call never reaches the model, nor the count.
  */
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
   const agentId = config.agent.id;
-  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId }) };
+  const modelId = config.agent.model;
+  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId, ...(modelId ? { modelId } : {}) }) };
   const model = meter ? meter.wrap(named) : named;
   if (!deps.budgets) return model;
   return new BudgetedModel(model, deps.budgets, {

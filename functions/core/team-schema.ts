@@ -28,6 +28,11 @@ export const AgentDefinitionSchema = z
     /** Travels in the function's environment (4 KB in all), hence the cap. */
     systemPrompt: z.string().min(1).max(2000),
     modelTier: z.enum(MODEL_TIERS).default('fast'),
+    /**
+     * This agent's own model instead of its tier's: a Bedrock model or inference profile id (or ARN),
+     * or the model name on an OpenAI-compatible server. The scripted model ignores it.
+     */
+    model: z.string().min(1).max(256).regex(/^\S+$/, 'must be one model id, without spaces').optional(),
     /** Tokens this agent may spend per task. */
     tokenBudget: z.number().int().positive().default(4000),
     tools: z.array(z.string()).default([]),

@@ -43,7 +43,7 @@ export class BedrockModel implements ModelProvider {
   }
 
   public async converse(request: ModelRequest): Promise<ModelReply> {
-    const modelId = this.modelIds[request.modelTier];
+    const modelId = request.modelId ?? this.modelIds[request.modelTier];
     let output: ConverseCommandOutput;
     try {
       output = await this.client.send(

@@ -30,6 +30,8 @@ export type ScriptHint =
 
 export interface ModelRequest {
   modelTier: ModelTier;
+  /** The agent's own model (its definition's `model`), used instead of its tier's. @default the tier's */
+  modelId?: string | undefined;
   system: string;
   prompt: string;
   maxTokens: number;

@@ -65,6 +65,25 @@ describe('Class: LegionStack', () => {
       60_000,
     );
 
+    it('passes with inference profiles for the tiers and an agent with its own model (the routed-to foundation models acknowledged)', () => {
+      const withOwnModel: TeamDefinition = {
+        ...team,
+        agents: team.agents.map((agent, index) => (index === 1 ? { ...agent, model: 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123' } : agent)),
+      };
+      const { violations, failure } = validate(
+        (outdir) =>
+          buildApp({
+            teams: [withOwnModel],
+            modelProvider: 'bedrock',
+            outdir,
+            plugins: nagPacks,
+            context: { 'legion:modelIds': 'fast=us.anthropic.claude-haiku-4-5-20251001-v1:0,balanced=global.anthropic.claude-sonnet-4-5-20250929-v1:0' },
+          }).app,
+      );
+      expect(violations).toEqual([]);
+      expect(failure).toBeUndefined();
+    }, 60_000);
+
     it('does report a finding (the packs really run)', () => {
       const { violations, failure } = validate((outdir) => {
         const { app, stack } = buildApp({ teams: [team], outdir, plugins: nagPacks });

@@ -1,0 +1,187 @@
+/**
+ * Any server that speaks the OpenAI Chat Completions API behind the model provider interface:
+ * OpenAI itself, Ollama, vLLM, LM Studio, LiteLLM. Each model tier maps to a model name on that
+ * server.
+ *
+ * Errors, after the retries of {@link retryWithBackoff} (429, 408, 5xx, a timeout, a dropped
+ * connection; `Retry-After` honoured):
+ * - the server still busy or failing (429, 5xx, a timeout, an empty reply) is the agent's failure,
+ *   `ModelInvocationError`, which the state machines retry and then route to the pattern's
+ *   graceful path, as with Bedrock;
+ * - the server refusing the request (400, 401, 403, 404, 422: a wrong model name, a missing API key),
+ *   no server at the URL, or a reply that is not a Chat Completions response is Legion's setup
+ *   failing, `InfrastructureError`, which fails the run: never a run that quietly answers less.
+ * Every message names the provider, the base URL, the model and the tier; never the API key.
+ *
+ * @example
+ * ```ts
+ * const model = new OpenAiCompatibleModel({
+ *   baseUrl: 'http://127.0.0.1:11434/v1',
+ *   modelIds: { fast: 'llama3.2', balanced: 'llama3.2', deep: 'qwen2.5:14b' },
+ * });
+ * const reply = await model.converse({ modelTier: 'fast', system, prompt, maxTokens: 300, script });
+ * ```
+ */
+import { z } from 'zod';
+import type { ModelTier } from '../core/contract.ts';
+import { InfrastructureError, ModelInvocationError } from '../core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
+import { type AttemptFailure, type RetryOptions, retryWithBackoff } from './retry-with-backoff.ts';
+
+/** The provider's name in messages, the CLI and configuration. */
+export const OPENAI_COMPATIBLE = 'openai-compatible';
+
+export interface OpenAiCompatibleModelOptions {
+  /** The API's base URL, up to and including its version: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`. */
+  baseUrl: string;
+  /** The model name on that server for each tier. */
+  modelIds: Record<ModelTier, string>;
+  /** Sent as a bearer token. @default none (local servers need none) */
+  apiKey?: string | undefined;
+  /** One attempt ends after this. @default 120000 */
+  timeoutMs?: number | undefined;
+  /** @default 4 attempts, 250 ms doubling, 8 s at most */
+  retry?: RetryOptions | undefined;
+  /** Hears of each retry (logs, counts). @default none */
+  onRetry?: ((reason: string, attemptNumber: number, delayMs: number) => void) | undefined;
+  /** @default the global fetch */
+  fetch?: typeof fetch | undefined;
+}
+
+/** HTTP statuses that pass: too many requests, a timeout, the server failing. */
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+const ChatCompletionSchema = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(z.object({ message: z.object({ content: z.string().nullish() }), finish_reason: z.string().nullish() }))
+    .min(1),
+  usage: z.object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() }).nullish(),
+});
+
+/** A response of the server that is not a success; `retryAfterMs` from its `Retry-After`. */
+class HttpStatusError extends Error {
+  public constructor(
+    public readonly status: number,
+    public readonly statusText: string,
+    public readonly body: string,
+    public readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status} ${statusText}`);
+  }
+}
+
+/** A 2xx response whose body is not JSON. */
+class NotJsonError extends Error {}
+
+export class OpenAiCompatibleModel implements ModelProvider {
+  private readonly endpoint: string;
+  private readonly fetch: typeof fetch;
+
+  public constructor(private readonly options: OpenAiCompatibleModelOptions) {
+    this.endpoint = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  public async converse(request: ModelRequest): Promise<ModelReply> {
+    const modelId = request.modelId ?? this.options.modelIds[request.modelTier];
+    const where = `${OPENAI_COMPATIBLE} server ${this.options.baseUrl}, model ${modelId} (tier ${request.modelTier})`;
+    const body = JSON.stringify({
+      model: modelId,
+      messages: [
+        { role: 'system', content: request.system },
+        { role: 'user', content: request.prompt },
+      ],
+      max_tokens: request.maxTokens,
+      temperature: 0,
+    });
+    let payload: unknown;
+    try {
+      payload = await retryWithBackoff(() => this.post(body), classifyFailure, this.options.retry, (error, attempt, delayMs) => {
+        this.options.onRetry?.(describeFailure(error), attempt, delayMs);
+      });
+    } catch (error) {
+      throw finalError(error, where, modelId);
+    }
+    return replyOf(payload, where, modelId);
+  }
+
+  private async post(body: string): Promise<unknown> {
+    const response = await this.fetch(this.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+      },
+      body,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new HttpStatusError(response.status, response.statusText, text.slice(0, 500), retryAfterMs(response.headers.get('retry-after')));
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new NotJsonError(`answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+}
+
+function classifyFailure(error: unknown): AttemptFailure {
+  if (error instanceof HttpStatusError) return RETRYABLE_STATUS.has(error.status) ? { retry: true, afterMs: error.retryAfterMs } : { retry: false };
+  return { retry: isTimeout(error) || isConnectionError(error) };
+}
+
+/** The error a caller sees once the retries are over, naming where it happened. */
+function finalError(error: unknown, where: string, modelId: string): Error {
+  if (error instanceof HttpStatusError) {
+    const said = error.body ? `: ${error.body}` : '';
+    if (RETRYABLE_STATUS.has(error.status)) return new ModelInvocationError(modelId, `${where} answered ${error.status} ${error.statusText}${said}`, { cause: error });
+    const hint = error.status === 401 || error.status === 403 ? ' (check the API key)' : error.status === 404 ? ' (check the base URL and the model name)' : '';
+    return new InfrastructureError(`ModelRequestRefused`, `${where} refused the call with ${error.status} ${error.statusText}${hint}${said}`, { cause: error });
+  }
+  if (error instanceof NotJsonError) return new InfrastructureError('ModelResponseInvalid', `${where} ${error.message}`, { cause: error });
+  if (isTimeout(error)) return new ModelInvocationError(modelId, `${where} did not answer in time`, { cause: error });
+  if (isConnectionError(error)) {
+    return new InfrastructureError('ModelEndpointUnreachable', `${where} cannot be reached: ${describeFailure(error)}; is the server running at that URL?`, { cause: error });
+  }
+  return new ModelInvocationError(modelId, `${where} failed: ${describeFailure(error)}`, { cause: error });
+}
+
+function replyOf(payload: unknown, where: string, modelId: string): ModelReply {
+  const parsed = ChatCompletionSchema.safeParse(payload);
+  if (!parsed.success) throw new InfrastructureError('ModelResponseInvalid', `${where} answered with something that is not a Chat Completions response (${parsed.error.issues[0]?.message ?? 'unexpected shape'})`);
+  const [choice] = parsed.data.choices;
+  const text = choice?.message.content ?? '';
+  if (!text) throw new ModelInvocationError(modelId, `${where} gave an empty reply (finish_reason ${choice?.finish_reason ?? 'unknown'})`);
+  const usage = parsed.data.usage;
+  return {
+    text,
+    modelId: parsed.data.model ?? modelId,
+    usage: { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 },
+  };
+}
+
+/** `Retry-After` in seconds or as an HTTP date. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+/** fetch's own failure (`TypeError: fetch failed`) with the socket's reason as its cause. */
+function isConnectionError(error: unknown): boolean {
+  return error instanceof TypeError && error.message === 'fetch failed';
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof HttpStatusError) return error.message;
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  return cause?.code ? `${error.message} (${cause.code})` : cause?.message ? `${error.message} (${cause.message})` : error.message;
+}

@@ -1,0 +1,207 @@
+/**
+ * The OpenAI-compatible provider against a local HTTP server that speaks the Chat Completions API
+ * (test/support/openai-compatible-server.ts): the request it sends, the reply and usage it reads,
+ * the failures it retries and the errors it maps, and `legion run --model openai-compatible` on it.
+ * Nothing is mocked but the model itself: the server is real HTTP on 127.0.0.1, answering as a
+ * scripted stand-in for Ollama, vLLM or OpenAI.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
+import { PATTERNS } from '../../functions/patterns/index.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
+import type { RunResult } from '../../local/local-runtime.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
+
+const MODEL_IDS = { fast: 'small-model', balanced: 'mid-model', deep: 'big-model' };
+const REQUEST: ModelRequest = {
+  modelTier: 'balanced',
+  system: 'You answer billing questions.',
+  prompt: 'Why is my bill higher this month?',
+  maxTokens: 300,
+  script: { kind: 'fixed', text: 'unused by real models' },
+};
+/** Retries without waiting, so that the tests of retries take no time. */
+const NO_WAIT = { retry: { baseDelayMs: 1, maxDelayMs: 5 } };
+
+describe('Class: OpenAiCompatibleModel', () => {
+  let server: OpenAiCompatibleServer;
+  const model = (options: Partial<OpenAiCompatibleModelOptions> = {}): OpenAiCompatibleModel =>
+    new OpenAiCompatibleModel({ baseUrl: server.baseUrl, modelIds: MODEL_IDS, ...NO_WAIT, ...options });
+
+  beforeAll(async () => {
+    server = await startOpenAiCompatibleServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(() => {
+    server.requests.length = 0;
+  });
+
+  describe('Method: converse', () => {
+    it("sends the tier's model, the system and user messages, max_tokens and temperature 0, and the API key as a bearer token", async () => {
+      await model({ apiKey: 'sk-test-123' }).converse(REQUEST);
+
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]?.body).toEqual({
+        model: 'mid-model',
+        messages: [
+          { role: 'system', content: REQUEST.system },
+          { role: 'user', content: REQUEST.prompt },
+        ],
+        max_tokens: 300,
+        temperature: 0,
+      });
+      expect(server.requests[0]?.authorization).toBe('Bearer sk-test-123');
+    });
+
+    it("returns the server's text, its model and its token usage", async () => {
+      server.enqueue({ status: 200, json: chatCompletion('mid-model-2025', 'Your plan changed on the 3rd.', { prompt_tokens: 41, completion_tokens: 9 }) });
+
+      const reply = await model().converse(REQUEST);
+
+      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'mid-model-2025', usage: { inputTokens: 41, outputTokens: 9 } });
+    });
+
+    it('retries throttling (429 with Retry-After) and a 500, then returns the answer', async () => {
+      const retries: string[] = [];
+      server.enqueue({ status: 429, headers: { 'retry-after': '0' }, json: { error: { message: 'slow down' } } }, { status: 500, json: { error: { message: 'boom' } } });
+
+      const reply = await model({ onRetry: (reason) => retries.push(reason) }).converse(REQUEST);
+
+      expect(reply.text).toContain(SERVER_SIGNATURE);
+      expect(server.requests).toHaveLength(3);
+      expect(retries).toEqual(['HTTP 429 Too Many Requests', 'HTTP 500 Internal Server Error']);
+    });
+
+    it('gives up on a server that stays unavailable after the bounded attempts, with a ModelInvocationError naming it', async () => {
+      server.enqueue(...Array.from({ length: 3 }, () => ({ status: 503, json: { error: { message: 'overloaded' } } })));
+
+      const failure = model({ retry: { maxAttempts: 3, baseDelayMs: 1 } }).converse(REQUEST);
+
+      await expect(failure).rejects.toThrow(ModelInvocationError);
+      await expect(failure).rejects.toThrow(/openai-compatible server http:\/\/127\.0\.0\.1:\d+\/v1, model mid-model \(tier balanced\) answered 503 Service Unavailable: .*overloaded/);
+      expect(server.requests).toHaveLength(3);
+    });
+
+    it.each([
+      [400, /refused the call with 400 Bad Request: .*unknown parameter/],
+      [401, /refused the call with 401 Unauthorized \(check the API key\)/],
+      [404, /refused the call with 404 Not Found \(check the base URL and the model name\)/],
+    ])('maps a %d to an InfrastructureError at once (no retry), never quoting the API key', async (status, message) => {
+      server.enqueue({ status, json: { error: { message: 'unknown parameter' } } });
+
+      const error = await model({ apiKey: 'sk-secret-456' }).converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelRequestRefused');
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('sk-secret-456');
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it.each([
+      ['a body that is not JSON', { status: 200, text: '<html>proxy login</html>' }, /answered 200 with a body that is not JSON: <html>proxy login/],
+      ['JSON of another API', { status: 200, json: { output: 'hello' } }, /answered with something that is not a Chat Completions response/],
+    ])('maps %s to an InfrastructureError (ModelResponseInvalid)', async (_name, canned, message) => {
+      server.enqueue(canned);
+
+      const error = await model().converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelResponseInvalid');
+      expect((error as Error).message).toMatch(message);
+    });
+
+    it('maps an empty reply to a ModelInvocationError naming the finish reason', async () => {
+      server.enqueue({ status: 200, json: { model: 'mid-model', choices: [{ message: { content: null }, finish_reason: 'length' }] } });
+
+      await expect(model().converse(REQUEST)).rejects.toThrow(/gave an empty reply \(finish_reason length\)/);
+    });
+
+    it('ends an attempt that takes too long, retries it, then gives up with a ModelInvocationError', async () => {
+      server.enqueue({ status: 200, delayMs: 2000, json: {} }, { status: 200, delayMs: 2000, json: {} });
+
+      const failure = model({ timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1 } }).converse(REQUEST);
+
+      await expect(failure).rejects.toThrow(ModelInvocationError);
+      await expect(failure).rejects.toThrow(/did not answer in time/);
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it('maps a server that is not there to an InfrastructureError (ModelEndpointUnreachable) after its retries', async () => {
+      const down = await startOpenAiCompatibleServer();
+      await down.close();
+
+      const error = await new OpenAiCompatibleModel({ baseUrl: down.baseUrl, modelIds: MODEL_IDS, ...NO_WAIT }).converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelEndpointUnreachable');
+      expect((error as Error).message).toMatch(/cannot be reached: fetch failed \(ECONNREFUSED\); is the server running at that URL\?/);
+    });
+  });
+});
+
+describe('CLI: legion run --model openai-compatible', () => {
+  let server: OpenAiCompatibleServer;
+
+  beforeAll(async () => {
+    server = await startOpenAiCompatibleServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("completes a supervisor-worker run with the server's answers (exit 0), saying which model it used", async () => {
+    const outcome = await legionInProcess(['run', 'supervisor-worker', '--model', 'openai-compatible', '--model-base-url', server.baseUrl, '--model-id', 'fast=small-model,balanced=mid-model,deep=big-model', '--json', '--quiet']);
+
+    expect(outcome.status, outcome.stderr).toBe(0);
+    const result = JSON.parse(outcome.stdout) as RunResult;
+    expect(result.status).toBe('SUCCEEDED');
+    expect((result.output as { answer: string }).answer).toContain(SERVER_SIGNATURE);
+    // Classify, the one worker the server routed to, Synthesize: each a request to the server.
+    expect(server.requests).toHaveLength(3);
+    expect(result.totals.modelCalls).toBe(3);
+    expect(result.totals.inputTokens).toBe(3 * 12);
+    expect(outcome.stderr).toContain(`Model: openai-compatible at ${server.baseUrl} (fast=small-model, balanced=mid-model, deep=big-model)`);
+  }, 60_000);
+
+  it("sends an agent's own model (its definition's `model`) instead of its tier's", async () => {
+    const team = await loadTeamFile(PATTERNS['supervisor-worker'].exampleTeamFile);
+    const supervisor = team.agents.find((agent) => agent.role === 'supervisor');
+    const withOwnModel = { ...team, agents: team.agents.map((agent) => (agent === supervisor ? { ...agent, model: 'supervisor-special' } : agent)) };
+    const teamFile = join(mkdtempSync(join(tmpdir(), 'legion-own-model-')), 'team.json');
+    writeFileSync(teamFile, JSON.stringify(withOwnModel));
+    server.requests.length = 0;
+
+    const outcome = await legionInProcess(['run', 'supervisor-worker', '--team', teamFile, '--model', 'openai-compatible', '--model-base-url', server.baseUrl, '--model-id', 'tier-model', '--quiet']);
+
+    expect(outcome.status, outcome.stderr).toBe(0);
+    // Classify and Synthesize are the supervisor's; the worker keeps its tier's model.
+    expect(server.requests.map((request) => request.body.model)).toEqual(['supervisor-special', 'tier-model', 'supervisor-special']);
+  }, 60_000);
+
+  it('fails (exit 1) with an error naming the server when no server answers, within its bounded retries', async () => {
+    const down = await startOpenAiCompatibleServer();
+    await down.close();
+
+    const outcome = await legionInProcess(['run', 'supervisor-worker', '--model', 'openai-compatible', '--model-base-url', down.baseUrl, '--model-id', 'any-model', '--quiet']);
+
+    expect(outcome.status).toBe(1);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toMatch(new RegExp(`InfrastructureError: .*ModelEndpointUnreachable.*${down.baseUrl.replace(/[./]/g, '\\$&')}.*cannot be reached`));
+  }, 60_000);
+
+  it('refuses an --inject that scripts the model together with a real model (exit 2)', async () => {
+    const outcome = await legionInProcess(['run', 'supervisor-worker', '--model', 'openai-compatible', '--model-base-url', server.baseUrl, '--model-id', 'x', '--inject', 'inconsistent:Classify']);
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toMatch(/--inject scripts the model's replies, so it runs on the scripted model, not --model openai-compatible/);
+  });
+});

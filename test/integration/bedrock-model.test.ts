@@ -1,0 +1,115 @@
+/**
+ * The Bedrock provider with the real `@aws-sdk/client-bedrock-runtime`, pointed at a local server
+ * that answers Converse as Bedrock does (test/support/bedrock-converse-server.ts): the request the
+ * SDK sends, the text and usage read back, throttling retried by the SDK, and Bedrock's errors
+ * mapped. Only Bedrock itself is stood in for: it cannot run here.
+ */
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
+import { BedrockModel } from '../../functions/models/bedrock-model.ts';
+import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import { type BedrockConverseServer, awsError, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
+
+const MODEL_IDS = { fast: 'anthropic.claude-3-haiku-20240307-v1:0', balanced: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', deep: 'anthropic.claude-opus-4-6-v1' };
+const REQUEST: ModelRequest = {
+  modelTier: 'balanced',
+  system: 'You answer billing questions.',
+  prompt: 'Why is my bill higher this month?',
+  maxTokens: 300,
+  script: { kind: 'fixed', text: 'unused by real models' },
+};
+
+describe('Class: BedrockModel', () => {
+  let server: BedrockConverseServer;
+  let model: BedrockModel;
+
+  beforeAll(async () => {
+    server = await startBedrockConverseServer();
+    const client = new BedrockRuntimeClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      // The SDK's own retries (standard mode: 3 attempts, backoff with jitter).
+      maxAttempts: 3,
+    });
+    model = new BedrockModel({ modelIds: MODEL_IDS, client });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(() => {
+    server.requests.length = 0;
+  });
+
+  describe('Method: converse', () => {
+    it("calls Converse on the tier's model (an inference profile id here) with the system prompt, the prompt, max tokens and temperature 0", async () => {
+      await model.converse(REQUEST);
+
+      expect(server.requests).toEqual([
+        {
+          modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          body: {
+            system: [{ text: REQUEST.system }],
+            messages: [{ role: 'user', content: [{ text: REQUEST.prompt }] }],
+            inferenceConfig: { maxTokens: 300, temperature: 0 },
+          },
+        },
+      ]);
+    });
+
+    it("calls the agent's own model when the request names one", async () => {
+      await model.converse({ ...REQUEST, modelId: 'anthropic.claude-sonnet-4-6' });
+
+      expect(server.requests.map((request) => request.modelId)).toEqual(['anthropic.claude-sonnet-4-6']);
+    });
+
+    it('returns the text and the token usage Bedrock reports', async () => {
+      server.enqueue(converseReply('Your plan changed on the 3rd.', { inputTokens: 55, outputTokens: 11 }));
+
+      const reply = await model.converse(REQUEST);
+
+      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', usage: { inputTokens: 55, outputTokens: 11 } });
+    });
+
+    it('lets the SDK retry throttling, then returns the answer', async () => {
+      server.enqueue(awsError(429, 'ThrottlingException', 'Too many requests, please wait before trying again.'));
+
+      const reply = await model.converse(REQUEST);
+
+      expect(reply.text).toContain('answered by the local Bedrock test server');
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it("maps throttling that outlasts the SDK's retries to a ModelInvocationError naming the model", async () => {
+      server.enqueue(...Array.from({ length: 3 }, () => awsError(429, 'ThrottlingException', 'Too many requests')));
+
+      const failure = model.converse(REQUEST);
+
+      await expect(failure).rejects.toThrow(ModelInvocationError);
+      await expect(failure).rejects.toThrow(/Model us\.anthropic\.claude-sonnet-4-5-20250929-v1:0 failed: Too many requests/);
+      expect(server.requests).toHaveLength(3);
+    });
+
+    it.each([
+      [400, 'ValidationException', 'Invocation of model ID anthropic.claude-sonnet-4-6 with on-demand throughput is not supported.'],
+      [403, 'AccessDeniedException', 'You do not have access to the model with the specified model ID.'],
+      [404, 'ResourceNotFoundException', 'Model not found.'],
+    ])('maps a %d %s to an InfrastructureError at once, naming the model and tier', async (status, type, message) => {
+      server.enqueue(awsError(status, type, message));
+
+      const error = await model.converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe(type);
+      expect((error as Error).message).toContain(`Bedrock refused the call to model us.anthropic.claude-sonnet-4-5-20250929-v1:0 (tier balanced): ${message}`);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('maps an empty reply to a ModelInvocationError naming the stop reason', async () => {
+      server.enqueue({ status: 200, json: { output: { message: { role: 'assistant', content: [] } }, stopReason: 'max_tokens', usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 } } });
+
+      await expect(model.converse(REQUEST)).rejects.toThrow(/empty reply \(stopReason max_tokens\)/);
+    });
+  });
+});

@@ -6,6 +6,8 @@
  * - `legion:modelProvider`: `bedrock` (default) or `scripted` (`cdk synth -c legion:modelProvider=scripted`).
  * - `legion:agentReservedConcurrency`: reserved concurrency of every agent whose definition sets
  *   none (`cdk deploy -c legion:agentReservedConcurrency=5`); unset by default.
+ * - `legion:modelIds`: Bedrock model (or inference profile) id per tier, read by LegionStack
+ *   (functions/models/model-ids.ts); unset keeps DEFAULT_MODEL_IDS.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';

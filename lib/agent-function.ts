@@ -41,7 +41,7 @@ const AGENT_ENTRY = fileURLToPath(new URL('../functions/agents/agent.lambda.ts',
 /** The options every agent function of a team shares; team constructs pass them through. */
 export interface AgentFunctionOptions extends LegionLogOptions {
   /**
-   * The model provider. With `bedrock` the function may invoke the foundation model of its tier.
+   * The model provider. With `bedrock` the function may invoke its model (its own, else its tier's) and nothing else.
    *
    * @default 'bedrock'
    */

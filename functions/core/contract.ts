@@ -385,11 +385,18 @@ export const LAMBDA_INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';
 export const MODEL_TIERS = ['fast', 'balanced', 'deep'] as const;
 export type ModelTier = (typeof MODEL_TIERS)[number];
 
-/** Default Bedrock model per tier (overridable per deployment). */
+/**
+ * Default Bedrock model per tier (the `legion:modelIds` context overrides them), chosen on 2026-12-03
+ * from Anthropic's table of Claude models on Bedrock: Claude Haiku 4.5, Sonnet 4.6 and Opus 4.6.
+ * Current Claude models are invoked through an inference profile only; these are the `global.`
+ * ones, the only kind every commercial Region offers (the stack is environment-agnostic). A global
+ * profile may process a request in any commercial Region: for data residency, set `us.`, `eu.`,
+ * `jp.` or `apac.` profiles in `legion:modelIds`.
+ */
 export const DEFAULT_MODEL_IDS: Record<ModelTier, string> = {
-  fast: 'anthropic.claude-3-haiku-20240307-v1:0',
-  balanced: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
-  deep: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
+  fast: 'global.anthropic.claude-haiku-4-5-20251001-v1:0',
+  balanced: 'global.anthropic.claude-sonnet-4-6',
+  deep: 'global.anthropic.claude-opus-4-6-v1',
 };
 
 /** Environment variable names the agent Lambdas are configured with (read only by config.ts). */

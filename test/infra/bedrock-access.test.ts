@@ -112,7 +112,9 @@ describe('Class: AgentFunction', () => {
 
     it("grants its tier's model when the agent names none", () => {
       const tier = team.agents.find((agent) => agent.id === 'billing')?.modelTier ?? 'fast';
-      expect(grantedModels('billing', undefined)).toEqual([`arn:aws:bedrock:eu-west-1::foundation-model/${DEFAULT_MODEL_IDS[tier]}`]);
+      expect(grantedModels('billing', undefined, { ...DEFAULT_MODEL_IDS, [tier]: 'anthropic.claude-3-haiku-20240307-v1:0' })).toEqual([
+        'arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
+      ]);
     });
 
     it("grants the agent's own model instead of its tier's", () => {

@@ -223,6 +223,8 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
         return deployment.eventBusArn();
       case 'foundation-model':
         return deployment.foundationModelArn(target.modelId);
+      case 'inference-profile':
+        return deployment.inferenceProfileArn(target.profileId);
       case 'task-token': {
         const task = [...teamOfTask.keys()].find((taskId) => target.token.startsWith(`${taskId}#`) || target.token.startsWith(`${taskId}-resume-`));
         const team = task === undefined ? undefined : teamOfTask.get(task);
@@ -417,5 +419,5 @@ function leadingKeysOf(grant: Grant): string[] {
 
 /** A resource with the parts that differ from one state machine or model to the next left out, for the report. */
 function genericResource(resource: string): string {
-  return resource.replace(/stateMachine:.*$/, 'stateMachine:*').replace(/foundation-model\/.*$/, 'foundation-model/*');
+  return resource.replace(/stateMachine:.*$/, 'stateMachine:*').replace(/foundation-model\/.*$/, 'foundation-model/*').replace(/inference-profile\/.*$/, 'inference-profile/*');
 }

@@ -225,17 +225,21 @@ describe('Class: LegionStack', () => {
       }
     });
 
-    it('lets each agent invoke only the Bedrock foundation model of its tier', () => {
+    it("lets each agent invoke only the Bedrock model of its tier: the default inference profile, and its foundation model only through it", () => {
       for (const fn of Object.values(functions)) {
         const agent = team.agents.find((candidate) => candidate.id === agentIdOf(fn));
+        const profileId = DEFAULT_MODEL_IDS[agent?.modelTier ?? 'fast'];
         const bedrock = statementsOfRole(template, roleIdOf(fn)).filter((statement) =>
           actionsOf(statement).some((action) => action.startsWith('bedrock:')),
         );
-        expect(bedrock).toHaveLength(1);
-        expect(actionsOf(bedrock[0] as never)).toEqual(['bedrock:InvokeModel']);
-        expect(resourceList(bedrock[0] as never).map(renderIntrinsic)).toEqual([
-          `arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/${DEFAULT_MODEL_IDS[agent?.modelTier ?? 'fast']}`,
+        expect(bedrock).toHaveLength(2);
+        expect(bedrock.map((statement) => actionsOf(statement as never))).toEqual([['bedrock:InvokeModel'], ['bedrock:InvokeModel']]);
+        const profileArn = `arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/${profileId}`;
+        expect(bedrock.map((statement) => resourceList(statement as never).map(renderIntrinsic))).toEqual([
+          [profileArn],
+          [`arn:<AWS::Partition>:bedrock:*::foundation-model/${profileId.replace(/^global\./, '')}`],
         ]);
+        expect(renderIntrinsic((bedrock[1] as { Condition?: { StringEquals?: Record<string, unknown> } }).Condition?.StringEquals?.['bedrock:InferenceProfileArn'])).toBe(profileArn);
       }
     });
 

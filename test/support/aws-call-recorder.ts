@@ -21,10 +21,12 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, type SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { CHECKPOINT_TABLE, DEFAULT_MODEL_IDS, PENDING_APPROVALS_INDEX } from '../../functions/core/contract.ts';
 import type { PutEventsEntry } from '../../functions/core/events.ts';
+import { bedrockModelTarget } from '../../functions/models/bedrock-model-id.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../functions/models/model-provider.ts';
 import { LocalEventBus, type PutEventsResult } from '../../local/local-event-bus.ts';
 import { attributeWorkToLocalFunctions, runningLocalFunction } from '../../local/local-lambda.ts';
 import type { LocalRuntime } from '../../local/local-runtime.ts';
+import { inferenceProfileArn } from './deployed-roles.ts';
 
 /** What an AWS call acts on, before it is named by an ARN of the deployment it is checked against. */
 export type CallTarget =
@@ -32,7 +34,8 @@ export type CallTarget =
   | { kind: 'event-bus'; bus: string }
   /** A callback token's answer: IAM checks it against the state machine whose execution issued the token. */
   | { kind: 'task-token'; token: string }
-  | { kind: 'foundation-model'; modelId: string };
+  | { kind: 'foundation-model'; modelId: string }
+  | { kind: 'inference-profile'; profileId: string };
 
 /** One AWS call as IAM authorizes it: a TransactWriteItems is one call per contained item. */
 export interface RecordedCall {
@@ -117,14 +120,22 @@ export class AwsCallRecorder {
   }
 
   /**
-   * The runtime's model, recording each call as the `bedrock:InvokeModel` that Bedrock's Converse
-   * needs, on the foundation model of the request's tier (`DEFAULT_MODEL_IDS`): what an agent
-   * deployed with Bedrock calls instead of the scripted model.
+   * The runtime's model, recording each call as the `bedrock:InvokeModel` checks that Bedrock's
+   * Converse makes, on the model of the request's tier (`DEFAULT_MODEL_IDS`) or the agent's own:
+   * what an agent deployed with Bedrock calls instead of the scripted model. Through an inference
+   * profile, Bedrock authorizes two: the profile, then the foundation model it routes to, with the
+   * profile's ARN in `bedrock:InferenceProfileArn`.
    */
   public model(inner: ModelProvider): ModelProvider {
     return {
       converse: (request: ModelRequest): Promise<ModelReply> => {
-        this.record('bedrock:InvokeModel', { kind: 'foundation-model', modelId: DEFAULT_MODEL_IDS[request.modelTier] }, {}, 'ConverseCommand');
+        const target = bedrockModelTarget(request.modelId ?? DEFAULT_MODEL_IDS[request.modelTier]);
+        if (target.kind === 'foundation-model') this.record('bedrock:InvokeModel', { kind: 'foundation-model', modelId: target.modelId }, {}, 'ConverseCommand');
+        if (target.kind === 'inference-profile') {
+          this.record('bedrock:InvokeModel', { kind: 'inference-profile', profileId: target.profileId }, {}, 'ConverseCommand');
+          const routedThrough = { 'bedrock:InferenceProfileArn': [inferenceProfileArn(target.profileId)] };
+          this.record('bedrock:InvokeModel', { kind: 'foundation-model', modelId: target.foundationModelId }, routedThrough, 'ConverseCommand');
+        }
         return inner.converse(request);
       },
     };

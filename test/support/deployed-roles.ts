@@ -24,6 +24,11 @@ import { logicalIdOf, referencedIds, resourcesOf, type Resource, type TemplateJs
 export const FAKE_ACCOUNT = '123456789012';
 export const FAKE_REGION = 'us-east-1';
 
+/** The ARN of a Bedrock cross-Region inference profile in the fake deployment's region and account. */
+export function inferenceProfileArn(profileId: string): string {
+  return `arn:aws:bedrock:${FAKE_REGION}:${FAKE_ACCOUNT}:inference-profile/${profileId}`;
+}
+
 /** A policy statement as IAM reads it, intrinsics resolved. */
 export interface PolicyStatementJson {
   Sid?: string;
@@ -102,6 +107,11 @@ export class Deployment {
   /** The ARN of a Bedrock foundation model in the deployment's region. */
   public foundationModelArn(modelId: string): string {
     return `arn:aws:bedrock:${FAKE_REGION}::foundation-model/${modelId}`;
+  }
+
+  /** The ARN of a Bedrock cross-Region inference profile in the deployment's region and account. */
+  public inferenceProfileArn(profileId: string): string {
+    return inferenceProfileArn(profileId);
   }
 
   /** An intrinsic (or a structure holding some) with every Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split resolved. */

@@ -29,7 +29,7 @@ export function grantModelInvocation(scope: Construct, grantee: iam.IGrantable, 
     iam.Grant.addToPrincipal({ grantee, actions: INVOKE, resourceArns: [foundationModelArn(stack, target.modelId, stack.region)] });
     return;
   }
-  const profileArn = target.kind === 'arn' ? target.arn : stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: target.profileId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const profileArn = target.kind === 'arn' ? target.arn : target.arn ?? stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: target.profileId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   iam.Grant.addToPrincipal({ grantee, actions: INVOKE, resourceArns: [profileArn] });
   // An ARN that is no inference profile (a provisioned model) routes nowhere else.
   if (target.kind === 'arn' && !/:(application-)?inference-profile\//.test(target.arn)) return;

@@ -21,7 +21,14 @@ export interface CheckpointsOptions {
   json?: boolean;
 }
 
-/** Runs `legion rollback`; returns the exit code. */
+/**
+ * Runs `legion rollback`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await rollbackCommand('research-1', { dataDir: '.legion', reason: 'wrong synthesis' }, processIo());
+ * ```
+ */
 export async function rollbackCommand(taskId: string, options: RollbackCommandOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
   const to = options.to === undefined ? undefined : Number(options.to);
@@ -45,7 +52,14 @@ export async function rollbackCommand(taskId: string, options: RollbackCommandOp
   return 0;
 }
 
-/** Runs `legion checkpoints`; returns the exit code. */
+/**
+ * Runs `legion checkpoints`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await checkpointsCommand('research-1', { dataDir: '.legion', json: true }, processIo());
+ * ```
+ */
 export async function checkpointsCommand(taskId: string, options: CheckpointsOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
   const checkpoints = await withLocalRuntime(io, { dataDir: options.dataDir, progress: createProgressReporter(io.stderr) }, (runtime) => runtime.checkpoints(taskId));

@@ -14,7 +14,7 @@ export interface CliIo {
   readonly stderr: CliStream;
   /** Read only on a terminal (`legion recommend` asks its questions there). */
   readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
-  /** Where `LEGION_DYNAMODB_ENDPOINT` and `LEGION_TABLE_NAME` are read. */
+  /** Where `LEGION_DYNAMODB_ENDPOINT`, `LEGION_TABLE_NAME` and the model variables (`LEGION_MODEL*`) are read. */
   readonly env: NodeJS.ProcessEnv;
 }
 

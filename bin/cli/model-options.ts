@@ -2,14 +2,14 @@
  * Which model the agents of a CLI run talk to: `--model scripted|bedrock|openai-compatible`,
  * `--model-base-url URL` and `--model-id fast=NAME,balanced=NAME,deep=NAME` (or one NAME for every
  * tier), each with an environment variable for when no flag is given. The API key of an
- * OpenAI-compatible server comes only from the environment (`LEGION_MODEL_API_KEY`, else
- * `OPENAI_API_KEY`), never from a flag, so that it stays out of shell history and `ps`.
+ * OpenAI-compatible server comes only from the environment (`LEGION_MODEL_API_KEY`, or
+ * `OPENAI_API_KEY` for api.openai.com), never from a flag, so that it stays out of shell history and `ps`.
  */
 import { DEFAULT_MODEL_IDS, MODEL_TIERS, type ModelTier } from '../../functions/core/contract.ts';
 import { parseModelIds } from '../../functions/models/model-ids.ts';
 import { UsageError } from '../../functions/core/errors.ts';
 import type { ModelProvider } from '../../functions/models/model-provider.ts';
-import { OPENAI_COMPATIBLE } from '../../functions/models/openai-compatible-model.ts';
+import { OPENAI_COMPATIBLE, baseUrlProblem } from '../../functions/models/openai-compatible-model.ts';
 import type { CliIo } from './cli-io.ts';
 import { writeSafely } from './terminal-text.ts';
 
@@ -68,7 +68,8 @@ export function modelChoiceFrom(options: ModelOptions, env: NodeJS.ProcessEnv): 
     return { provider: chosen, modelIds: { ...DEFAULT_MODEL_IDS, ...(ids ? parseModelIds(ids.value, ids.source, false) : {}) } };
   }
   if (!baseUrl) throw new UsageError(`--model ${OPENAI_COMPATIBLE} needs --model-base-url (or ${MODEL_VARIABLES.baseUrl}), e.g. http://127.0.0.1:11434/v1`);
-  if (!/^https?:\/\/[^\s/]+/.test(baseUrl.value)) throw new UsageError(`${baseUrl.source} must be an http(s) URL such as http://127.0.0.1:11434/v1, got "${baseUrl.value}"`);
+  const problem = baseUrlProblem(baseUrl.value);
+  if (problem) throw new UsageError(`${baseUrl.source} ${problem}`);
   if (!ids) throw new UsageError(`--model ${OPENAI_COMPATIBLE} needs --model-id (or ${MODEL_VARIABLES.modelIds}): one NAME for every tier, or fast=NAME,balanced=NAME,deep=NAME`);
   return { provider: chosen, baseUrl: baseUrl.value, modelIds: parseModelIds(ids.value, ids.source, true) as Record<ModelTier, string> };
 }
@@ -76,6 +77,11 @@ export function modelChoiceFrom(options: ModelOptions, env: NodeJS.ProcessEnv): 
 /**
  * The provider for a choice; undefined for the scripted model (the local runtime's default).
  * Retries of a busy server are told on stderr.
+ *
+ * @example
+ * ```ts
+ * const model = await modelProviderFor(modelChoiceFrom({ model: 'bedrock' }, process.env), processIo());
+ * ```
  */
 export async function modelProviderFor(choice: ModelChoice, io: Pick<CliIo, 'stderr' | 'env'>): Promise<ModelProvider | undefined> {
   if (choice.provider === 'scripted' || !choice.modelIds) return undefined;
@@ -87,7 +93,7 @@ export async function modelProviderFor(choice: ModelChoice, io: Pick<CliIo, 'std
   return new OpenAiCompatibleModel({
     baseUrl: choice.baseUrl ?? '',
     modelIds: choice.modelIds,
-    apiKey: io.env[MODEL_VARIABLES.apiKey] || io.env[MODEL_VARIABLES.openAiApiKey] || undefined,
+    apiKey: apiKeyFor(choice.baseUrl ?? '', io.env),
     onRetry: (reason, attempt, delayMs) => {
       writeSafely(io.stderr, `  model server: ${reason}; retrying in ${delayMs} ms (attempt ${attempt + 1})\n`);
     },
@@ -115,7 +121,25 @@ export async function commandModel(options: ModelOptions, io: Pick<CliIo, 'stder
   return modelProviderFor(choice, io);
 }
 
-/** One line saying which model a run uses (not printed for the scripted model, whose replies say so). */
+/**
+ * LEGION_MODEL_API_KEY; OPENAI_API_KEY only for OpenAI's own API, so that a key meant for OpenAI
+ * is never sent to another server.
+ */
+function apiKeyFor(baseUrl: string, env: NodeJS.ProcessEnv): string | undefined {
+  const own = env[MODEL_VARIABLES.apiKey];
+  if (own) return own;
+  return new URL(baseUrl).hostname === 'api.openai.com' ? env[MODEL_VARIABLES.openAiApiKey] || undefined : undefined;
+}
+
+/**
+ * One line saying which model a run uses (not printed for the scripted model, whose replies say so).
+ *
+ * @example
+ * ```ts
+ * describeModelChoice({ provider: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1', modelIds });
+ * // 'Model: openai-compatible at http://127.0.0.1:11434/v1 (fast=..., balanced=..., deep=...)'
+ * ```
+ */
 export function describeModelChoice(choice: ModelChoice): string {
   const ids = choice.modelIds ? MODEL_TIERS.map((tier) => `${tier}=${choice.modelIds?.[tier] ?? '?'}`).join(', ') : '';
   return `Model: ${choice.provider}${choice.baseUrl ? ` at ${choice.baseUrl}` : ''} (${ids})`;

@@ -87,7 +87,14 @@ export function profileFrom(answers: Answers): TaskProfile {
   };
 }
 
-/** Runs `legion recommend`: asks, on a terminal, what the flags did not answer; returns the exit code. */
+/**
+ * Runs `legion recommend`: asks, on a terminal, what the flags did not answer; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await recommendCommand({ complexity: 'low', flow: 'single', dynamic: 'no', decentralised: 'no', json: true }, processIo());
+ * ```
+ */
 export async function recommendCommand(options: Answers & { json?: boolean }, io: CliIo): Promise<number> {
   const answers = io.stdin.isTTY === true && io.stderr.isTTY === true ? await askMissing(options, io) : options;
   const recommendation = recommendPattern(profileFrom(answers));

@@ -49,7 +49,14 @@ export interface DecisionOptions extends ResumeOptions {
   by?: string;
 }
 
-/** Runs `legion run`; returns the exit code. */
+/**
+ * Runs `legion run`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runCommand('pipeline', { inject: [], json: true }, processIo());
+ * ```
+ */
 export async function runCommand(pattern: PatternName, options: RunOptions, io: CliIo): Promise<number> {
   const chosen = await resolveTeam(pattern, options.team);
   const injection = parseInjections(options.inject, pattern, chosen);
@@ -78,7 +85,14 @@ export async function runCommand(pattern: PatternName, options: RunOptions, io: 
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
-/** Runs `legion resume`; returns the exit code. */
+/**
+ * Runs `legion resume`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await resumeCommand('research-1', { dataDir: '.legion' }, processIo());
+ * ```
+ */
 export async function resumeCommand(taskId: string, options: ResumeOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
   const model = await commandModel(options, io);
@@ -91,7 +105,14 @@ export async function resumeCommand(taskId: string, options: ResumeOptions, io: 
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
-/** `legion approve` / `legion reject`: records the decision on a waiting task, then resumes it with it. */
+/**
+ * `legion approve` / `legion reject`: records the decision on a waiting task, then resumes it with it.
+ *
+ * @example
+ * ```ts
+ * await decisionCommand('approve', 'refund-7', { dataDir: '.legion', output: '{"answer":"Refunded"}' }, processIo());
+ * ```
+ */
 export async function decisionCommand(decision: 'approve' | 'reject', taskId: string, options: DecisionOptions, io: CliIo): Promise<number> {
   requireDataDir(options.dataDir);
   const output = options.output === undefined ? undefined : parseJsonOption('--output', options.output);

@@ -82,12 +82,14 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
 
 /**
  * The agent's model, spending from the agent's and the task's token budgets; every request names
- * the agent, and its own model when its definition has one. The meter sits below the budget: a refused call never reaches the model, nor the count.
+ * the agent, its own model when its definition has one, and the step's deadline. The meter sits below the budget: a refused call never reaches the model, nor the count.
  */
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
   const agentId = config.agent.id;
   const modelId = config.agent.model;
-  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId, ...(modelId ? { modelId } : {}) }) };
+  // A model call that outlives the step is lost with it (the Lambda times out): leave a second to answer.
+  const deadline = Date.now() + config.agent.timeoutSeconds * 1000 - 1000;
+  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) }) };
   const model = meter ? meter.wrap(named) : named;
   if (!deps.budgets) return model;
   return new BudgetedModel(model, deps.budgets, {

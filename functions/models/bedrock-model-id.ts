@@ -10,10 +10,13 @@ export const INFERENCE_PROFILE_PREFIXES = ['us', 'us-gov', 'eu', 'apac', 'jp', '
 
 export type BedrockModelTarget =
   | { kind: 'foundation-model'; modelId: string }
-  | { kind: 'inference-profile'; profileId: string; foundationModelId: string }
+  /** A system-defined profile; `arn` when it was given as one. */
+  | { kind: 'inference-profile'; profileId: string; foundationModelId: string; arn?: string }
   | { kind: 'arn'; arn: string };
 
 /**
+ * Reads what a model id names.
+ *
  * @example
  * ```ts
  * bedrockModelTarget('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
@@ -21,7 +24,12 @@ export type BedrockModelTarget =
  * ```
  */
 export function bedrockModelTarget(modelId: string): BedrockModelTarget {
-  if (modelId.startsWith('arn:')) return { kind: 'arn', arn: modelId };
+  if (modelId.startsWith('arn:')) {
+    // A system-defined profile's ARN names its profile id, hence the one model it routes to.
+    const profile = /:inference-profile\/(.+)$/.exec(modelId)?.[1];
+    const target = profile === undefined ? undefined : bedrockModelTarget(profile);
+    return target?.kind === 'inference-profile' ? { ...target, arn: modelId } : { kind: 'arn', arn: modelId };
+  }
   const [prefix = '', ...rest] = modelId.split('.');
   // A foundation model id is provider.model; a profile id has one more part in front.
   if ((INFERENCE_PROFILE_PREFIXES as readonly string[]).includes(prefix) && rest.length >= 2) {

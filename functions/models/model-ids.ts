@@ -23,9 +23,12 @@ export function parseModelIds(text: string, source: string, complete: boolean): 
   }
   const ids: Partial<Record<ModelTier, string>> = {};
   for (const part of trimmed.split(',')) {
-    const [tier = '', name = ''] = part.split('=', 2).map((piece) => piece.trim());
+    const separator = part.indexOf('=');
+    const tier = (separator < 0 ? part : part.slice(0, separator)).trim();
+    const name = separator < 0 ? '' : part.slice(separator + 1).trim();
     if (!(MODEL_TIERS as readonly string[]).includes(tier)) throw new UsageError(`${source}: "${tier}" is not a model tier (${MODEL_TIERS.join(', ')})`);
     if (!name) throw new UsageError(`${source}: tier ${tier} has no model name`);
+    if (/[\s=]/.test(name)) throw new UsageError(`${source}: the model name of tier ${tier} must not hold spaces or "=", got "${name}"`);
     if (ids[tier as ModelTier] !== undefined) throw new UsageError(`${source}: tier ${tier} is named twice`);
     ids[tier as ModelTier] = name;
   }
@@ -33,7 +36,6 @@ export function parseModelIds(text: string, source: string, complete: boolean): 
   if (complete && missing.length > 0) throw new UsageError(`${source} names no model for tier ${missing.join(', ')}: give fast=NAME,balanced=NAME,deep=NAME, or one NAME for every tier`);
   return ids;
 }
-
 
 /** CDK context: Bedrock model ids per tier (`cdk deploy -c legion:modelIds=deep=us.anthropic...`). */
 export const MODEL_IDS_CONTEXT = 'legion:modelIds';

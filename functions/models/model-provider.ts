@@ -32,6 +32,11 @@ export interface ModelRequest {
   modelTier: ModelTier;
   /** The agent's own model (its definition's `model`), used instead of its tier's. @default the tier's */
   modelId?: string | undefined;
+  /**
+   * When the step runs out of time (epoch ms; the agent handler sets it from the agent's timeout):
+   * a provider that retries stops waiting and retrying by then. @default none
+   */
+  deadline?: number | undefined;
   system: string;
   prompt: string;
   maxTokens: number;

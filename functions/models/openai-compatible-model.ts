@@ -24,7 +24,7 @@
  */
 import { z } from 'zod';
 import type { ModelTier } from '../core/contract.ts';
-import { InfrastructureError, ModelInvocationError } from '../core/errors.ts';
+import { ConfigurationError, InfrastructureError, ModelInvocationError } from '../core/errors.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
 import { type AttemptFailure, type RetryOptions, retryWithBackoff } from './retry-with-backoff.ts';
 
@@ -48,8 +48,11 @@ export interface OpenAiCompatibleModelOptions {
   fetch?: typeof fetch | undefined;
 }
 
-/** HTTP statuses that pass: too many requests, a timeout, the server failing. */
+/** HTTP statuses worth another attempt: a request timeout, too early, too many requests, the server failing. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Socket errors that mean no server answers at that address (as opposed to a connection dropped mid-way). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 const ChatCompletionSchema = z.object({
   model: z.string().optional(),
@@ -78,7 +81,10 @@ export class OpenAiCompatibleModel implements ModelProvider {
   private readonly endpoint: string;
   private readonly fetch: typeof fetch;
 
+  /** @throws {@link ConfigurationError} for a base URL that is not http(s) or carries credentials */
   public constructor(private readonly options: OpenAiCompatibleModelOptions) {
+    const problem = baseUrlProblem(options.baseUrl);
+    if (problem) throw new ConfigurationError([`${OPENAI_COMPATIBLE} base URL ${problem}`]);
     this.endpoint = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.fetch = options.fetch ?? globalThis.fetch;
   }
@@ -95,9 +101,10 @@ export class OpenAiCompatibleModel implements ModelProvider {
       max_tokens: request.maxTokens,
       temperature: 0,
     });
+    const deadline = request.deadline ?? Infinity;
     let payload: unknown;
     try {
-      payload = await retryWithBackoff(() => this.post(body), classifyFailure, this.options.retry, (error, attempt, delayMs) => {
+      payload = await retryWithBackoff(() => this.post(body, deadline), classifyFailure, { ...this.options.retry, deadline }, (error, attempt, delayMs) => {
         this.options.onRetry?.(describeFailure(error), attempt, delayMs);
       });
     } catch (error) {
@@ -106,7 +113,10 @@ export class OpenAiCompatibleModel implements ModelProvider {
     return replyOf(payload, where, modelId);
   }
 
-  private async post(body: string): Promise<unknown> {
+  private async post(body: string, deadline: number): Promise<unknown> {
+    // One attempt ends at its own timeout or at the step's deadline, whichever comes first.
+    const timeoutMs = Math.min(this.options.timeoutMs ?? 120_000, deadline - Date.now());
+    if (timeoutMs <= 0) throw new DOMException('the step has no time left for another model call', 'TimeoutError');
     const response = await this.fetch(this.endpoint, {
       method: 'POST',
       headers: {
@@ -114,21 +124,27 @@ export class OpenAiCompatibleModel implements ModelProvider {
         ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
       },
       body,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    if (!response.ok) throw new HttpStatusError(response.status, response.statusText, text.slice(0, 500), retryAfterMs(response.headers.get('retry-after')));
+    if (!response.ok) throw new HttpStatusError(response.status, response.statusText, this.redact(text).slice(0, 500), retryAfterMs(response.headers.get('retry-after')));
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw new NotJsonError(`answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new NotJsonError(`answered ${response.status} with a body that is not JSON: ${this.redact(text).slice(0, 200)}`);
     }
+  }
+
+  /** A proxy may echo the request's headers in its error page: keep the key out of messages and logs. */
+  private redact(text: string): string {
+    const { apiKey } = this.options;
+    return apiKey ? text.split(apiKey).join('[redacted]') : text;
   }
 }
 
 function classifyFailure(error: unknown): AttemptFailure {
   if (error instanceof HttpStatusError) return RETRYABLE_STATUS.has(error.status) ? { retry: true, afterMs: error.retryAfterMs } : { retry: false };
-  return { retry: isTimeout(error) || isConnectionError(error) };
+  return { retry: isTimeout(error) || isNetworkError(error) };
 }
 
 /** The error a caller sees once the retries are over, naming where it happened. */
@@ -141,9 +157,10 @@ function finalError(error: unknown, where: string, modelId: string): Error {
   }
   if (error instanceof NotJsonError) return new InfrastructureError('ModelResponseInvalid', `${where} ${error.message}`, { cause: error });
   if (isTimeout(error)) return new ModelInvocationError(modelId, `${where} did not answer in time`, { cause: error });
-  if (isConnectionError(error)) {
+  if (isNetworkError(error) && UNREACHABLE_CODES.has(causeCode(error) ?? '')) {
     return new InfrastructureError('ModelEndpointUnreachable', `${where} cannot be reached: ${describeFailure(error)}; is the server running at that URL?`, { cause: error });
   }
+  if (isNetworkError(error)) return new ModelInvocationError(modelId, `${where} dropped the connection: ${describeFailure(error)}`, { cause: error });
   return new ModelInvocationError(modelId, `${where} failed: ${describeFailure(error)}`, { cause: error });
 }
 
@@ -174,9 +191,38 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
-/** fetch's own failure (`TypeError: fetch failed`) with the socket's reason as its cause. */
-function isConnectionError(error: unknown): boolean {
-  return error instanceof TypeError && error.message === 'fetch failed';
+/**
+ * fetch's own failures, with the socket's reason as the cause: `fetch failed` (no connection, or it
+ * broke before the response), `terminated` (it broke while the body came).
+ */
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
+}
+
+function causeCode(error: unknown): string | undefined {
+  return ((error as Error).cause as { code?: string } | undefined)?.code;
+}
+
+/**
+ * What is wrong with a base URL, if anything: not http(s), or credentials in it (they would end up
+ * in error messages; the key goes in LEGION_MODEL_API_KEY).
+ *
+ * @example
+ * ```ts
+ * baseUrlProblem('http://127.0.0.1:11434/v1'); // undefined
+ * baseUrlProblem('http://user:pw@host/v1'); // 'must not carry a user name or password (...)'
+ * ```
+ */
+export function baseUrlProblem(baseUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return `must be an http(s) URL such as http://127.0.0.1:11434/v1, got "${baseUrl}"`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http(s) URL such as http://127.0.0.1:11434/v1, got "${baseUrl}"`;
+  if (url.username || url.password) return 'must not carry a user name or password (put the API key in LEGION_MODEL_API_KEY)';
+  return undefined;
 }
 
 function describeFailure(error: unknown): string {

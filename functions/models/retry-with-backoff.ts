@@ -1,7 +1,7 @@
 /**
  * Retries a call that failed for a reason that passes (throttling, a 5xx, a dropped connection):
- * exponential backoff with full jitter, a bounded number of attempts, and a server's `Retry-After`
- * honoured when it asks for longer.
+ * exponential backoff with full jitter, a bounded number of attempts, a server's `Retry-After`
+ * honoured when it asks for longer (up to the longest wait), and never past a deadline.
  */
 
 export interface RetryOptions {
@@ -9,8 +9,10 @@ export interface RetryOptions {
   maxAttempts?: number | undefined;
   /** The backoff before the second attempt; it doubles per attempt (before jitter). @default 250 */
   baseDelayMs?: number | undefined;
-  /** No wait is longer than this, `Retry-After` included. @default 8000 */
+  /** No wait is longer than this; a server that asks for longer (`Retry-After`) ends the retries. @default 8000 */
   maxDelayMs?: number | undefined;
+  /** No retry whose wait would end after this (epoch ms). @default none */
+  deadline?: number | undefined;
   /** @default setTimeout */
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** A number in [0, 1). @default Math.random */
@@ -35,15 +37,18 @@ export async function retryWithBackoff<T>(
   options: RetryOptions = {},
   onRetry?: (error: unknown, attemptNumber: number, delayMs: number) => void,
 ): Promise<T> {
-  const { maxAttempts = 4, baseDelayMs = 250, maxDelayMs = 8000, sleep = defaultSleep, random = Math.random } = options;
+  const { maxAttempts = 4, baseDelayMs = 250, maxDelayMs = 8000, deadline = Infinity, sleep = defaultSleep, random = Math.random } = options;
   for (let attemptNumber = 1; ; attemptNumber += 1) {
     try {
       return await attempt(attemptNumber);
     } catch (error) {
       const failure = classify(error);
       if (!failure.retry || attemptNumber >= maxAttempts) throw error;
+      // A server asking for more than we would wait is better told than hammered early.
+      if ((failure.afterMs ?? 0) > maxDelayMs) throw error;
       const jittered = Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attemptNumber - 1)));
-      const delayMs = Math.min(maxDelayMs, Math.max(jittered, failure.afterMs ?? 0));
+      const delayMs = Math.max(jittered, failure.afterMs ?? 0);
+      if (Date.now() + delayMs >= deadline) throw error;
       onRetry?.(error, attemptNumber, delayMs);
       await sleep(delayMs);
     }

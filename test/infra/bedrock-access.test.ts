@@ -87,6 +87,19 @@ describe('Function: grantModelInvocation', () => {
     ]);
   });
 
+  it("grants a cross-Region profile given as an ARN, and only the one foundation model it routes to", () => {
+    const arn = `arn:aws:bedrock:eu-west-1:123456789012:inference-profile/${SONNET_PROFILE}`;
+    expect(grantsFor(arn)).toEqual([
+      { Effect: 'Allow', Action: 'bedrock:InvokeModel', Resource: arn },
+      {
+        Effect: 'Allow',
+        Action: 'bedrock:InvokeModel',
+        Resource: 'arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+        Condition: { StringEquals: { 'bedrock:InferenceProfileArn': arn } },
+      },
+    ]);
+  });
+
   it('grants a provisioned model ARN alone', () => {
     const provisioned = 'arn:aws:bedrock:eu-west-1:123456789012:provisioned-model/xyz';
     expect(grantsFor(provisioned)).toEqual([{ Effect: 'Allow', Action: 'bedrock:InvokeModel', Resource: provisioned }]);

@@ -15,7 +15,10 @@ import { PATTERNS } from '../../functions/patterns/index.ts';
 import type { ModelRequest } from '../../functions/models/model-provider.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { runLegion } from '../../bin/cli/legion-program.ts';
+import { capturedIo } from '../support/captured-io.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
+import { legionEnvironment } from '../support/legion-process.ts';
 import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
 
 const MODEL_IDS = { fast: 'small-model', balanced: 'mid-model', deep: 'big-model' };
@@ -90,6 +93,40 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect(server.requests).toHaveLength(3);
     });
 
+    it('waits what the server asks in Retry-After (seconds), then retries', async () => {
+      const waits: number[] = [];
+      server.enqueue({ status: 429, headers: { 'retry-after': '2' }, json: { error: { message: 'slow down' } } });
+
+      const reply = await model({ retry: { random: () => 0, sleep: (ms) => { waits.push(ms); return Promise.resolve(); } } }).converse(REQUEST);
+
+      expect(reply.text).toContain(SERVER_SIGNATURE);
+      expect(waits).toEqual([2000]);
+    });
+
+    it('stops retrying at the step deadline, and gives up with a ModelInvocationError', async () => {
+      // Two only: a third request would be answered (200) and the test would fail.
+      server.enqueue(...Array.from({ length: 2 }, () => ({ status: 503, headers: { 'retry-after': '1' }, json: {} })));
+
+      const failure = model({ retry: { maxAttempts: 4 } }).converse({ ...REQUEST, deadline: Date.now() + 1500 });
+
+      await expect(failure).rejects.toThrow(ModelInvocationError);
+      // The second wait (1 s after the first) would end past the deadline.
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it('keeps the API key out of the error when the server quotes it back', async () => {
+      server.enqueue({ status: 502, echoAuthorization: true, json: {} }, { status: 502, echoAuthorization: true, json: {} });
+
+      const error = await model({ apiKey: 'sk-secret-789', retry: { maxAttempts: 2, baseDelayMs: 1 } }).converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect((error as Error).message).toContain('Authorization: Bearer [redacted]');
+      expect((error as Error).message).not.toContain('sk-secret-789');
+    });
+
+    it('refuses a base URL with credentials in it, before any call', () => {
+      expect(() => new OpenAiCompatibleModel({ baseUrl: 'http://user:pw@127.0.0.1/v1', modelIds: MODEL_IDS })).toThrow(/base URL must not carry a user name or password/);
+    });
+
     it.each([
       [400, /refused the call with 400 Bad Request: .*unknown parameter/],
       [401, /refused the call with 401 Unauthorized \(check the API key\)/],
@@ -139,8 +176,10 @@ describe('Class: OpenAiCompatibleModel', () => {
       const down = await startOpenAiCompatibleServer();
       await down.close();
 
-      const error = await new OpenAiCompatibleModel({ baseUrl: down.baseUrl, modelIds: MODEL_IDS, ...NO_WAIT }).converse(REQUEST).catch((caught: unknown) => caught);
+      const retries: string[] = [];
+      const error = await new OpenAiCompatibleModel({ baseUrl: down.baseUrl, modelIds: MODEL_IDS, ...NO_WAIT, onRetry: (reason) => retries.push(reason) }).converse(REQUEST).catch((caught: unknown) => caught);
 
+      expect(retries).toEqual(Array.from({ length: 3 }, () => 'fetch failed (ECONNREFUSED)'));
       expect(error).toBeInstanceOf(InfrastructureError);
       expect((error as InfrastructureError).originalName).toBe('ModelEndpointUnreachable');
       expect((error as Error).message).toMatch(/cannot be reached: fetch failed \(ECONNREFUSED\); is the server running at that URL\?/);
@@ -185,6 +224,17 @@ describe('CLI: legion run --model openai-compatible', () => {
     expect(outcome.status, outcome.stderr).toBe(0);
     // Classify and Synthesize are the supervisor's; the worker keeps its tier's model.
     expect(server.requests.map((request) => request.body.model)).toEqual(['supervisor-special', 'tier-model', 'supervisor-special']);
+  }, 60_000);
+
+  it('sends OPENAI_API_KEY to api.openai.com only, never to another server', async () => {
+    server.requests.length = 0;
+    const args = ['run', 'supervisor-worker', '--model', 'openai-compatible', '--model-base-url', server.baseUrl, '--model-id', 'x', '--quiet'];
+    const captured = capturedIo({ ...legionEnvironment(args), OPENAI_API_KEY: 'sk-openai-only', LEGION_MODEL_API_KEY: '' });
+
+    const status = await runLegion(args, captured.io);
+
+    expect(status, captured.stderr()).toBe(0);
+    expect(server.requests.map((request) => request.authorization)).toEqual([undefined, undefined, undefined]);
   }, 60_000);
 
   it('fails (exit 1) with an error naming the server when no server answers, within its bounded retries', async () => {

@@ -37,6 +37,8 @@ export interface CannedResponse {
   text?: string;
   /** Wait this long before answering (a slow or hung server). @default 0 */
   delayMs?: number;
+  /** Quote the request's Authorization header in the body, as a careless proxy's error page might. @default false */
+  echoAuthorization?: boolean;
 }
 
 export interface OpenAiCompatibleServer {
@@ -86,14 +88,20 @@ export async function startOpenAiCompatibleServer(responder: Responder = helpful
   });
   async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+    } catch {
+      // The client gave up (its timeout) before sending the whole body: nothing to answer.
+      return;
+    }
     if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
       send(response, { status: 404, json: { error: { message: `no route ${request.method ?? ''} ${request.url ?? ''}` } } });
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
     requests.push({ body, authorization: request.headers.authorization });
-    const canned = queue.shift() ?? { status: 200, json: chatCompletion(body.model, responder(body)) };
+    const next = queue.shift() ?? { status: 200, json: chatCompletion(body.model, responder(body)) };
+    const canned = next.echoAuthorization ? { ...next, text: `proxy error; your request had Authorization: ${request.headers.authorization ?? 'none'}` } : next;
     if (canned.delayMs) await new Promise((resolve) => setTimeout(resolve, canned.delayMs));
     if (!response.destroyed) send(response, canned);
   }

@@ -41,6 +41,8 @@ describe('Function: modelChoiceFrom', () => {
     ['openai-compatible without a base URL', { model: 'openai-compatible', modelId: 'x' }, {}, /needs --model-base-url \(or LEGION_MODEL_BASE_URL\)/],
     ['openai-compatible without model ids', { model: 'openai-compatible', modelBaseUrl: URL }, {}, /needs --model-id \(or LEGION_MODEL_IDS\)/],
     ['a base URL that is not http(s)', { model: 'openai-compatible', modelBaseUrl: 'localhost:11434', modelId: 'x' }, {}, /--model-base-url must be an http\(s\) URL/],
+    ['a base URL with a port out of range', { model: 'openai-compatible', modelBaseUrl: 'http://h:99999/v1', modelId: 'x' }, {}, /--model-base-url must be an http\(s\) URL/],
+    ['a base URL with credentials', { model: 'openai-compatible', modelBaseUrl: 'http://user:secret@h/v1', modelId: 'x' }, {}, /--model-base-url must not carry a user name or password \(put the API key in LEGION_MODEL_API_KEY\)/],
     ['--model-id with the scripted model', { modelId: 'x' }, {}, /--model-id needs --model bedrock or --model openai-compatible/],
     ['--model-base-url with Bedrock', { model: 'bedrock', modelBaseUrl: URL }, {}, /--model-base-url applies to --model openai-compatible/],
   ])('refuses %s with a usage error naming it', (_name, options, env, message) => {
@@ -64,6 +66,8 @@ describe('Function: parseModelIds', () => {
     ['fast=,balanced=b,deep=c', /tier fast has no model name/],
     ['fast=a,fast=b,balanced=b,deep=c', /tier fast is named twice/],
     ['two names', /must be one model name, or fast=NAME/],
+    ['fast=a=b,balanced=b,deep=c', /the model name of tier fast must not hold spaces or "=", got "a=b"/],
+    ['fast=a b,balanced=b,deep=c', /the model name of tier fast must not hold spaces/],
     ['', /must be one model name/],
   ])('refuses %j', (text, message) => {
     expect(() => parseModelIds(text, '--model-id', true)).toThrow(message);
@@ -98,6 +102,10 @@ describe('Function: bedrockModelTarget', () => {
     ['global.anthropic.claude-haiku-4-5-20251001-v1:0', { kind: 'inference-profile', profileId: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', foundationModelId: 'anthropic.claude-haiku-4-5-20251001-v1:0' }],
     ['us-gov.anthropic.claude-3-5-sonnet-20240620-v1:0', { kind: 'inference-profile', profileId: 'us-gov.anthropic.claude-3-5-sonnet-20240620-v1:0', foundationModelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }],
     ['arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc', { kind: 'arn', arn: 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc' }],
+    [
+      'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-6',
+      { kind: 'inference-profile', profileId: 'eu.anthropic.claude-sonnet-4-6', foundationModelId: 'anthropic.claude-sonnet-4-6', arn: 'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-6' },
+    ],
     // "us" as a provider would still need a model part after it: two parts are a foundation model.
     ['meta.llama3-70b-instruct-v1:0', { kind: 'foundation-model', modelId: 'meta.llama3-70b-instruct-v1:0' }],
   ])('reads %s', (id, target) => {

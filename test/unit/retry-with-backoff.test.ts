@@ -44,11 +44,11 @@ describe('Function: retryWithBackoff', () => {
     expect(call.calls()).toBe(1);
   });
 
-  it("waits at least what the server asked (Retry-After), but never more than maxDelayMs", async () => {
+  it('waits at least what the server asked (Retry-After)', async () => {
     const waits: number[] = [];
     const heard: number[] = [];
     const call = failingThen(2);
-    const asks = [1500, 60_000];
+    const asks = [1500, 4000];
 
     await retryWithBackoff(call.attempt, () => ({ retry: true, afterMs: asks.shift() }), {
       baseDelayMs: 10,
@@ -57,8 +57,30 @@ describe('Function: retryWithBackoff', () => {
       sleep: (ms) => { waits.push(ms); return Promise.resolve(); },
     }, (_error, attempt) => heard.push(attempt));
 
-    expect(waits).toEqual([1500, 5000]);
+    expect(waits).toEqual([1500, 4000]);
     expect(heard).toEqual([1, 2]);
+  });
+
+  it('gives up at once when the server asks for a longer wait than maxDelayMs', async () => {
+    const call = failingThen(5);
+
+    await expect(retryWithBackoff(call.attempt, () => ({ retry: true, afterMs: 60_000 }), { maxDelayMs: 5000, sleep: () => Promise.resolve() })).rejects.toThrow('failure 1');
+    expect(call.calls()).toBe(1);
+  });
+
+  it('does not retry when the wait would end after the deadline', async () => {
+    const call = failingThen(5);
+    const waits: number[] = [];
+
+    const failure = retryWithBackoff(call.attempt, () => ({ retry: true, afterMs: 2000 }), {
+      deadline: Date.now() + 3000,
+      sleep: (ms) => { waits.push(ms); return Promise.resolve(); },
+    });
+
+    // The first wait (2 s) ends before the deadline; the second would too, as no time passes here: 4 attempts in all.
+    await expect(failure).rejects.toThrow('failure 4');
+    expect(waits).toEqual([2000, 2000, 2000]);
+    await expect(retryWithBackoff(failingThen(5).attempt, () => ({ retry: true, afterMs: 2000 }), { deadline: Date.now() + 1000, sleep: () => Promise.resolve() })).rejects.toThrow('failure 1');
   });
 
   it('keeps every jittered delay below the doubled base and the cap', async () => {

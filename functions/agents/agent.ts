@@ -87,8 +87,8 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
   const agentId = config.agent.id;
   const modelId = config.agent.model;
-  // A model call that outlives the step is lost with it (the Lambda times out): leave a second to answer.
-  const deadline = Date.now() + config.agent.timeoutSeconds * 1000 - 1000;
+  // A model call that outlives the step is lost with it (the Lambda times out): keep 5 % to answer.
+  const deadline = Date.now() + config.agent.timeoutSeconds * 950;
   const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) }) };
   const model = meter ? meter.wrap(named) : named;
   if (!deps.budgets) return model;

@@ -45,6 +45,8 @@ export class BedrockModel implements ModelProvider {
   public async converse(request: ModelRequest): Promise<ModelReply> {
     const modelId = request.modelId ?? this.modelIds[request.modelTier];
     let output: ConverseCommandOutput;
+    // A reply after the step's deadline is lost with the step (its Lambda times out): stop waiting then.
+    const abortSignal = request.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, request.deadline - Date.now()));
     try {
       output = await this.client.send(
         new ConverseCommand({
@@ -53,9 +55,11 @@ export class BedrockModel implements ModelProvider {
           messages: [{ role: 'user', content: [{ text: request.prompt }] }],
           inferenceConfig: { maxTokens: request.maxTokens, temperature: 0 },
         }),
+        abortSignal ? { abortSignal } : {},
       );
     } catch (error) {
       const name = (error as Error).name;
+      if (abortSignal?.aborted) throw new ModelInvocationError(modelId, `Bedrock did not answer before the step's deadline (tier ${request.modelTier})`, { cause: error });
       if (REFUSED_REQUEST_ERRORS.includes(name)) {
         throw new InfrastructureError(name, `Bedrock refused the call to model ${modelId} (tier ${request.modelTier}): ${(error as Error).message}`, { cause: error });
       }

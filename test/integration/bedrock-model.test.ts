@@ -106,6 +106,16 @@ describe('Class: BedrockModel', () => {
       expect(server.requests).toHaveLength(1);
     });
 
+    it("stops waiting at the step's deadline with a ModelInvocationError, not a timed-out Lambda", async () => {
+      // The reply comes after 3 s: were the deadline ignored, the call would succeed with it.
+      server.enqueue({ ...converseReply('too late'), delayMs: 3000 });
+
+      const failure = model.converse({ ...REQUEST, deadline: Date.now() + 300 });
+
+      await expect(failure).rejects.toThrow(ModelInvocationError);
+      await expect(failure).rejects.toThrow(/did not answer before the step's deadline \(tier balanced\)/);
+    });
+
     it('maps an empty reply to a ModelInvocationError naming the stop reason', async () => {
       server.enqueue({ status: 200, json: { output: { message: { role: 'assistant', content: [] } }, stopReason: 'max_tokens', usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 } } });
 

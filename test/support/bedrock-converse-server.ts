@@ -25,6 +25,8 @@ export interface CannedAwsResponse {
   status: number;
   headers?: Record<string, string>;
   json: unknown;
+  /** Wait this long before answering (a slow model). @default 0 */
+  delayMs?: number;
 }
 
 export interface BedrockConverseServer {
@@ -74,7 +76,9 @@ export async function startBedrockConverseServer(): Promise<BedrockConverseServe
     }
     const modelId = decodeURIComponent(match[1]);
     requests.push({ modelId, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ConverseRequestRecord['body'] });
-    send(response, queue.shift() ?? converseReply(`answered by the local Bedrock test server (${modelId})`));
+    const canned = queue.shift() ?? converseReply(`answered by the local Bedrock test server (${modelId})`);
+    if (canned.delayMs) await new Promise((resolve) => setTimeout(resolve, canned.delayMs));
+    if (!response.stream.destroyed) send(response, canned);
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,13 +1,61 @@
+/**
+ * Reads the JSON object a step asked a model for. Models wrap it: in a ```json fence, after a
+ * sentence of prose, before a closing remark that may itself hold braces. The candidates are tried
+ * in that order: each fenced block, then each balanced `{...}` from left to right, then the widest
+ * span (first `{` to last `}`), and the first that parses wins.
+ */
 import { AgentOutputError } from '../../core/errors.ts';
 
-/** Parses the first JSON object in a model reply (models often wrap JSON in prose or fences). */
+/**
+ * Parses the first JSON object in a model reply.
+ *
+ * @example
+ * ```ts
+ * parseModelJson('supervisor', 'Sure! ```json\n{"intents": ["billing"]}\n``` Hope that helps {:}');
+ * // { intents: ['billing'] }
+ * ```
+ * @throws {@link AgentOutputError} when the reply holds no JSON object, or none that parses
+ */
 export function parseModelJson(agentId: string, text: string): unknown {
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  if (start < 0 || end < start) throw new AgentOutputError(agentId, 'reply holds no JSON object');
+  if (!text.includes('{')) throw new AgentOutputError(agentId, 'reply holds no JSON object');
+  for (const candidate of jsonCandidates(text)) {
+    const parsed = parseObject(candidate);
+    if (parsed !== undefined) return parsed;
+  }
+  throw new AgentOutputError(agentId, 'reply holds malformed JSON');
+}
+
+function* jsonCandidates(text: string): Generator<string> {
+  for (const fence of text.matchAll(/```(?:json)?[ \t]*\n?([\s\S]*?)```/gi)) yield (fence[1] ?? '').trim();
+  for (let start = text.indexOf('{'); start >= 0; start = text.indexOf('{', start + 1)) {
+    const end = balancedEnd(text, start);
+    if (end !== undefined) yield text.slice(start, end + 1);
+  }
+  yield text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1);
+}
+
+/** The index of the `}` that closes the `{` at `start`, braces inside JSON strings not counted. */
+function balancedEnd(text: string, start: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let index = start; index < text.length; index += 1) {
+    const character = text[index];
+    if (inString) {
+      if (character === '\\') index += 1;
+      else if (character === '"') inString = false;
+    } else if (character === '"') inString = true;
+    else if (character === '{') depth += 1;
+    else if (character === '}' && --depth === 0) return index;
+  }
+  return undefined;
+}
+
+/** The candidate as a JSON object, or undefined when it is not one (a failed parse is expected here: the next candidate is tried). */
+function parseObject(candidate: string): unknown {
   try {
-    return JSON.parse(text.slice(start, end + 1));
+    const value: unknown = JSON.parse(candidate);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
   } catch {
-    throw new AgentOutputError(agentId, 'reply holds malformed JSON');
+    return undefined;
   }
 }

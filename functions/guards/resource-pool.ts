@@ -1,4 +1,8 @@
 /**
+ * Over 500 lines on purpose: the leases, the wait-for edges and the acquisition loop that reads both
+ * share one item layout and one set of conditional writes, and change together; the graph
+ * functions (findCycle, chooseVictim) are pure and tested on their own.
+ *
  * Shared resources (a database, a signing key...) that agents lock while they use them, kept in the
  * checkpoint table (partition `TEAM#<pool>#POOL`, e.g. one pool per team, so the tasks of a team share
  * them). Deadlocks are prevented, detected and resolved:

@@ -14,12 +14,11 @@
  * legion status research-1 --data-dir .legion --json
  * ```
  */
-import { existsSync } from 'node:fs';
 import type { Checkpoint } from '../../functions/recovery/checkpoint-manager.ts';
 import type { RunTotals } from '../../functions/core/contracts/run-totals.ts';
-import { UsageError } from '../../functions/core/errors.ts';
 import type { TaskStatus } from '../../functions/observability/task-status-store.ts';
 import type { CliIo } from './cli-io.ts';
+import { requireDataDir } from './data-folder.ts';
 import { createProgressReporter } from './progress.ts';
 import { withLocalRuntime } from './runtime-session.ts';
 import { writeSafely } from './terminal-text.ts';
@@ -84,7 +83,7 @@ export function agentsOf(checkpoints: readonly Checkpoint[]): AgentSummary[] {
 
 /** Runs `legion status`; returns the exit code. */
 export async function statusCommand(taskId: string | undefined, options: StatusOptions, io: CliIo): Promise<number> {
-  if (!existsSync(options.dataDir)) throw new UsageError(`data folder ${options.dataDir} does not exist`);
+  requireDataDir(options.dataDir);
   const found = await withLocalRuntime(
     io,
     { dataDir: options.dataDir, progress: createProgressReporter(io.stderr) },

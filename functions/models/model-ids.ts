@@ -25,16 +25,20 @@ export function parseModelIds(text: string, source: string, complete: boolean): 
   for (const part of trimmed.split(',')) {
     const separator = part.indexOf('=');
     const tier = (separator < 0 ? part : part.slice(0, separator)).trim();
-    const name = separator < 0 ? '' : part.slice(separator + 1).trim();
-    if (!(MODEL_TIERS as readonly string[]).includes(tier)) throw new UsageError(`${source}: "${tier}" is not a model tier (${MODEL_TIERS.join(', ')})`);
-    if (!name) throw new UsageError(`${source}: tier ${tier} has no model name`);
-    if (/[\s=]/.test(name)) throw new UsageError(`${source}: the model name of tier ${tier} must not hold spaces or "=", got "${name}"`);
-    if (ids[tier as ModelTier] !== undefined) throw new UsageError(`${source}: tier ${tier} is named twice`);
-    ids[tier as ModelTier] = name;
+    addTier(ids, tier, separator < 0 ? '' : part.slice(separator + 1).trim(), source);
   }
   const missing = MODEL_TIERS.filter((tier) => ids[tier] === undefined);
   if (complete && missing.length > 0) throw new UsageError(`${source} names no model for tier ${missing.join(', ')}: give fast=NAME,balanced=NAME,deep=NAME, or one NAME for every tier`);
   return ids;
+}
+
+/** Checks one tier and its model name, and adds them to `ids`. */
+function addTier(ids: Partial<Record<ModelTier, string>>, tier: string, name: string, source: string): void {
+  if (!(MODEL_TIERS as readonly string[]).includes(tier)) throw new UsageError(`${source}: "${tier}" is not a model tier (${MODEL_TIERS.join(', ')})`);
+  if (!name) throw new UsageError(`${source}: tier ${tier} has no model name`);
+  if (/[\s=]/.test(name)) throw new UsageError(`${source}: the model name of tier ${tier} must not hold spaces or "=", got "${name}"`);
+  if (ids[tier as ModelTier] !== undefined) throw new UsageError(`${source}: tier ${tier} is named twice`);
+  ids[tier as ModelTier] = name;
 }
 
 /** CDK context: Bedrock model ids per tier (`cdk deploy -c legion:modelIds=deep=us.anthropic...`). */
@@ -56,9 +60,10 @@ export function modelIdsFromContext(raw: unknown): Record<ModelTier, string> {
   const source = `Context ${MODEL_IDS_CONTEXT}`;
   if (typeof raw === 'string') return { ...DEFAULT_MODEL_IDS, ...parseModelIds(raw, source, false) };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${source} must be a model id, "fast=ID,balanced=ID,deep=ID" or an object of tiers; got ${JSON.stringify(raw)}`);
-  const pairs = Object.entries(raw).map(([tier, id]) => {
+  const ids: Partial<Record<ModelTier, string>> = {};
+  for (const [tier, id] of Object.entries(raw)) {
     if (typeof id !== 'string') throw new UsageError(`${source}.${tier} must be a model id (a string); got ${JSON.stringify(id)}`);
-    return `${tier}=${id}`;
-  });
-  return { ...DEFAULT_MODEL_IDS, ...(pairs.length > 0 ? parseModelIds(pairs.join(','), source, false) : {}) };
+    addTier(ids, tier, id.trim(), source);
+  }
+  return { ...DEFAULT_MODEL_IDS, ...ids };
 }

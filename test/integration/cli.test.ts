@@ -10,8 +10,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runLegion } from '../../bin/cli/legion-program.ts';
-import { capturedIo } from '../support/captured-io.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
 import { type CliOutcome, legionProcess } from '../support/legion-process.ts';
 
@@ -92,10 +90,9 @@ describe.concurrent('CLI: legion run (bad usage)', () => {
   });
 
   it('rejects a LEGION_DYNAMODB_ENDPOINT that is not a URL with exit code 2, before starting anything', async () => {
-    const captured = capturedIo({ ...process.env, LEGION_DYNAMODB_ENDPOINT: 'localhost:8000' });
-    const status = await runLegion(['run', 'supervisor-worker'], captured.io);
-    expect(status).toBe(2);
-    expect(captured.stderr()).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
+    const result = await legionInProcess(['run', 'supervisor-worker'], { LEGION_DYNAMODB_ENDPOINT: 'localhost:8000' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/legion: LEGION_DYNAMODB_ENDPOINT must be an http\(s\) URL/);
   });
 
   it('requires --data-dir for checkpoints', async () => {

@@ -15,10 +15,7 @@ import { PATTERNS } from '../../functions/patterns/index.ts';
 import type { ModelRequest } from '../../functions/models/model-provider.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
-import { runLegion } from '../../bin/cli/legion-program.ts';
-import { capturedIo } from '../support/captured-io.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
-import { legionEnvironment } from '../support/legion-process.ts';
 import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
 
 const MODEL_IDS = { fast: 'small-model', balanced: 'mid-model', deep: 'big-model' };
@@ -229,11 +226,9 @@ describe('CLI: legion run --model openai-compatible', () => {
   it('sends OPENAI_API_KEY to api.openai.com only, never to another server', async () => {
     server.requests.length = 0;
     const args = ['run', 'supervisor-worker', '--model', 'openai-compatible', '--model-base-url', server.baseUrl, '--model-id', 'x', '--quiet'];
-    const captured = capturedIo({ ...legionEnvironment(args), OPENAI_API_KEY: 'sk-openai-only', LEGION_MODEL_API_KEY: '' });
+    const outcome = await legionInProcess(args, { OPENAI_API_KEY: 'sk-openai-only', LEGION_MODEL_API_KEY: '' });
 
-    const status = await runLegion(args, captured.io);
-
-    expect(status, captured.stderr()).toBe(0);
+    expect(outcome.status, outcome.stderr).toBe(0);
     expect(server.requests.map((request) => request.authorization)).toEqual([undefined, undefined, undefined]);
   }, 60_000);
 

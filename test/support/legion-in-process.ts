@@ -17,10 +17,11 @@ import { runLegion } from '../../bin/cli/legion-program.ts';
 import { capturedIo } from './captured-io.ts';
 import { type CliOutcome, legionEnvironment } from './legion-process.ts';
 
-export async function legionInProcess(args: readonly string[]): Promise<CliOutcome> {
+/** @param env variables set (or, as '', cleared) over the test run's environment */
+export async function legionInProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliOutcome> {
   // The crash injection kills its process, which here is the test worker.
   if (args.some((arg) => arg.startsWith('crash:'))) throw new Error('--inject crash: kills the process it runs in; use legionProcess');
-  const captured = capturedIo(legionEnvironment(args));
+  const captured = capturedIo({ ...legionEnvironment(args), ...env });
   const status = await runLegion(args, captured.io);
   return { status, signal: null, stdout: captured.stdout(), stderr: captured.stderr() };
 }

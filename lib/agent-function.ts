@@ -3,7 +3,6 @@
  * concurrency and model permissions. Every role runs the same generic handler
  * (`functions/agents/agent.lambda.ts`); what differs is the configuration in its environment.
  */
-import { fileURLToPath } from 'node:url';
 import { Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -11,6 +10,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { agentEntryFor } from './agent-entry.ts';
 import { grantModelInvocation } from './bedrock-access.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
@@ -36,7 +36,6 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
  */
 const DEPLOY_TIME_SIZES = { arn: 140, tableName: 255 } as const;
 
-const AGENT_ENTRY = fileURLToPath(new URL('../functions/agents/agent.lambda.ts', import.meta.url));
 
 /** The options every agent function of a team shares; team constructs pass them through. */
 export interface AgentFunctionOptions extends LegionLogOptions {
@@ -129,7 +128,7 @@ export class AgentFunction extends Construct {
     assertEnvironmentFits(teamName, agent.id, this.worstCaseEnvironment);
 
     const base = new LegionFunction(this, 'Agent', {
-      entry: AGENT_ENTRY,
+      entry: agentEntryFor(teamName, agent),
       description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
       memoryMb: agent.memoryMb,
       timeoutSeconds: agent.timeoutSeconds,

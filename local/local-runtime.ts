@@ -55,6 +55,7 @@ import { type AuctionFaults, LocalAuctionHouse } from './local-auction.ts';
 import { LocalEventBus, localEventsClient } from './local-event-bus.ts';
 import { LocalTaskTokens } from './local-task-tokens.ts';
 import { createLocalAgent, localAgentLambda } from './local-agent.ts';
+import { ToolCallJournal, type ToolCallRecord } from '../functions/tools/tool-call-journal.ts';
 import { LocalLambda } from './local-lambda.ts';
 import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type NestedMachineRunner } from './local-state-machine.ts';
 import { TelemetrySink } from './telemetry-sink.ts';
@@ -73,6 +74,8 @@ export interface TraceEntry {
   state: string;
   durationMs: number;
   tokens: number;
+  /** The tools the step called, in order (a call restored from the journal after a crash is listed once). */
+  toolCalls?: { name: string; input: Record<string, unknown>; durationMs: number; ok: boolean }[];
 }
 
 export interface RunResult {
@@ -190,6 +193,8 @@ interface ExecutionScope {
   leasing?: LeasingRunOptions | undefined;
   /** Whether the execution stopped because it waits for a human (not a crash): nested tasks stopped with it keep their status. */
   waiting?: (() => boolean) | undefined;
+  /** The agents' toolboxes, closed when the execution ends (MCP servers are stopped with it). */
+  toolboxes: { close(): Promise<void> }[];
 }
 
 export class LocalRuntime {
@@ -303,7 +308,7 @@ export class LocalRuntime {
       stop.abort();
     };
     const leasing: LeasingRunOptions = { wrapResourcePool: request.wrapResourcePool, leaseWaitTimeoutMs: request.leaseWaitTimeoutMs };
-    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending, leasing, waiting: () => pending.waiting };
+    const scope: ExecutionScope = { signal: stop.signal, onStateEntered: request.onStateEntered, onTaskTokenPending, leasing, waiting: () => pending.waiting, toolboxes: [] };
     const machine = await this.buildMachine(team, model, request.onProgress, scope);
     const started = performance.now();
     let output: unknown = null;
@@ -317,8 +322,10 @@ export class LocalRuntime {
       else throw failure;
     } finally {
       request.signal?.removeEventListener('abort', abort);
+      await Promise.all(scope.toolboxes.map((toolbox) => toolbox.close()));
     }
     const checkpoints = await store.list(taskId);
+    const toolCalls = await new ToolCallJournal({ client: this.db.documentClient(), tableName: this.db.tableName, team: team.name }).list(taskId);
     const { log: rollbacks, epoch } = await store.rollbackSummary(taskId);
     const approval = await this.approvals.forTeam(team.name).get(taskId);
     const status: RunStatus = pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error);
@@ -342,7 +349,7 @@ export class LocalRuntime {
       ...(approval ? { approval: withoutToken(approval) } : {}),
       detections: await this.detections.forTeam(team.name).list(taskId),
       totals: await statuses.totals(taskId),
-      trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map(toTraceEntry),
+      trace: checkpoints.filter((checkpoint) => checkpoint.kind === 'step').map((checkpoint) => toTraceEntry(checkpoint, toolCalls)),
       durationMs: Math.round(performance.now() - started),
     };
   }
@@ -495,6 +502,7 @@ export class LocalRuntime {
         wrapResourcePool: scope.leasing?.wrapResourcePool,
         checkpointWrites: this.checkpointWrites,
       });
+      if (agent.deps.tools) scope.toolboxes.push(agent.deps.tools);
       return localAgentLambda(team.name, agent, withProgress(definition.id, agent.handler, counter, onProgress));
     });
     const substitutions = spec.substitutions(team, { agent: arnOf, control: controlArnOf, eventBusName: this.eventBus.name });
@@ -520,7 +528,7 @@ export class LocalRuntime {
       if (!child) throw new TeamDefinitionError(team.name, [`sub-team ${subTeam.id}: definition of team ${subTeam.team} not loaded (load the team with loadTeamFile)`]);
       if (runners.has(localStateMachineArn(child.name))) continue;
       const parentHook = scope.onStateEntered;
-      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, leasing: scope.leasing, waiting: scope.waiting, onStateEntered: parentHook && ((state) => {
+      const childScope: ExecutionScope = { signal: scope.signal, onTaskTokenPending: scope.onTaskTokenPending, leasing: scope.leasing, waiting: scope.waiting, toolboxes: scope.toolboxes, onStateEntered: parentHook && ((state) => {
           parentHook(`${child.name}/${state}`);
         }) };
       const machine = await this.buildMachine(child, model, onProgress, childScope);
@@ -631,12 +639,14 @@ function withoutToken(approval: Approval): ApprovalSummary {
   return summary;
 }
 
-function toTraceEntry(checkpoint: Checkpoint): TraceEntry {
+function toTraceEntry(checkpoint: Checkpoint, toolCalls: readonly ToolCallRecord[]): TraceEntry {
+  const calls = toolCalls.filter((call) => call.stepKey === checkpoint.stepKey);
   return {
     sequence: checkpoint.sequence,
     agent: checkpoint.agent,
     state: checkpoint.stateName,
     durationMs: checkpoint.durationMs,
     tokens: checkpoint.tokens,
+    ...(calls.length > 0 ? { toolCalls: calls.map(({ name, input, durationMs, isError }) => ({ name, input, durationMs, ok: !isError })) } : {}),
   };
 }

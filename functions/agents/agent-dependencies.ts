@@ -25,6 +25,8 @@ import { ScriptedModel } from '../models/scripted-model.ts';
 import type { PutEventsClient } from '../core/put-event.ts';
 import { type LeasingPool, ResourcePool } from '../guards/resource-pool.ts';
 import { TaskStatusStore } from '../observability/task-status-store.ts';
+import { AgentToolbox } from '../tools/agent-toolbox.ts';
+import { ToolCallJournal } from '../tools/tool-call-journal.ts';
 
 /** What an agent's handler uses: its model, stores, telemetry and (with `resources`) its pool. */
 export interface AgentDependencies {
@@ -40,6 +42,10 @@ export interface AgentDependencies {
   logger: Logger;
   metrics: Metrics;
   tracer: Tracer;
+  /** Agents with `tools`: where they come from, loaded on first use. @default none: the model gets no tools */
+  tools?: Pick<AgentToolbox, 'tools' | 'isEmpty' | 'close'> | undefined;
+  /** Agents with `tools`: where each step's tool calls are recorded, so a step run again does not repeat them. @default none */
+  toolCalls?: Pick<ToolCallJournal, 'recall' | 'record'> | undefined;
   /** Agents with `resources`: the team's pool they lease them from. @default none */
   resourcePool?: LeasingPool | undefined;
   /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
@@ -75,6 +81,16 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
     tracer: new Tracer({ serviceName }),
     ...leasingDependencies(config, documentClient, overrides.events),
+    ...toolDependencies(config, documentClient),
+  };
+}
+
+/** An agent with `tools` gets its toolbox and the journal of its calls; others get neither. */
+function toolDependencies(config: AgentConfig, client: DynamoDBDocumentClient): Pick<AgentDependencies, 'tools' | 'toolCalls'> {
+  if (config.agent.tools.length === 0) return {};
+  return {
+    tools: new AgentToolbox(config.agent.tools),
+    toolCalls: new ToolCallJournal({ client, tableName: config.tableName, team: config.team }),
   };
 }
 

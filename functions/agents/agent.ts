@@ -21,7 +21,8 @@ import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../core/contract.ts';
 import { BudgetExceededError, InvalidEventError, describeIssues } from '../core/errors.ts';
 import { BudgetedModel } from '../models/budgeted-model.ts';
 import type { ModelCallMeter } from '../models/model-call-meter.ts';
-import { checkpoint } from '../recovery/checkpoint.ts';
+import { checkpoint, stepKeyOf } from '../recovery/checkpoint.ts';
+import { ToolLoop, type ToolCallReport } from '../tools/tool-loop.ts';
 import { classifyErrors } from '../middlewares/classify-errors.ts';
 import { type TaskStatusMiddleware, taskStatus } from '../observability/task-status.ts';
 import { validateEvent } from '../middlewares/validate-event.ts';
@@ -71,7 +72,8 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   const parsed = parseStepEvent(event, definition);
   if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
   const started = performance.now();
-  const result = await definition.run(parsed.data, { config, model: budgetedModel(event.taskId, config, deps, meter), logger: deps.logger });
+  const model = withTools(budgetedModel(event.taskId, config, deps, meter), event, config, deps);
+  const result = await definition.run(parsed.data, { config, model, logger: deps.logger });
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
   deps.metrics.addMetric(METRICS.agentSteps, MetricUnit.Count, 1);
@@ -98,6 +100,35 @@ function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependenc
     agentBudget: config.agent.tokenBudget,
     taskBudget: config.taskTokenBudget ?? DEFAULT_TASK_TOKEN_BUDGET,
   });
+}
+
+/**
+ * For an agent with tools, the model inside the tool loop. A fenced step (one with an epoch: every
+ * state machine's) records its calls under its checkpoint's step key, so running it again after a
+ * crash does not call its tools again.
+ */
+function withTools(model: ModelProvider, event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): ModelProvider {
+  if (!deps.tools || deps.tools.isEmpty) return model;
+  const { agent } = config;
+  const journal = deps.toolCalls && event.epoch !== undefined ? { journal: deps.toolCalls, taskId: event.taskId, stepKey: stepKeyOf(event, agent.id) } : undefined;
+  return new ToolLoop(model, {
+    toolbox: deps.tools,
+    agentId: agent.id,
+    maxToolCalls: agent.maxToolCalls,
+    callTimeoutMs: agent.toolTimeoutSeconds * 1000,
+    journal,
+    onCall: (call) => { reportToolCall(call, deps); },
+  });
+}
+
+/** Counts and logs a tool call; its input and result stay out of the logs (they may hold customer data). */
+function reportToolCall(call: ToolCallReport, deps: AgentDependencies): void {
+  if (call.repeated) deps.metrics.addMetric(METRICS.loopsDetected, MetricUnit.Count, 1);
+  else if (!call.restored) {
+    deps.metrics.addMetric(METRICS.toolCalls, MetricUnit.Count, 1);
+    if (!call.ok) deps.metrics.addMetric(METRICS.toolCallErrors, MetricUnit.Count, 1);
+  }
+  deps.logger.info('tool call', { tool: call.name, durationMs: Math.round(call.durationMs), ok: call.ok, restored: call.restored, repeated: call.repeated });
 }
 
 /** Checks a result against its step's schema and invariants (see output-invariants.ts). */

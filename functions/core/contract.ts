@@ -91,6 +91,9 @@ export function stepMarkerSortKey(stepKey: string): string {
   return `${STEP_MARKER_SK_PREFIX}${stepKey}`;
 }
 
+/** Sort-key prefix of a task's recorded tool calls (see functions/tools/tool-call-journal.ts). */
+export const TOOL_CALL_SK_PREFIX = 'TOOL#';
+
 /**
  * The team of a store that serves every team (a control function's, built once per container): it
  * must be scoped with `forTeam(event.team)` before use; any key built with it throws.
@@ -193,7 +196,11 @@ export const METRICS = {
    * (TaskTimedOut, TaskDoesNotExist, InvalidToken: stopped, timed out, or answered outside Legion).
    */
   approvalHeartbeatsFailed: 'ApprovalHeartbeatsFailed',
-  /** Loops detected early (repeated or oscillating outputs, A-B-A-B hand-backs) or at their iteration limit. */
+  /** Tool calls agents made (a call restored from the tool-call journal is not made again, nor counted). */
+  toolCalls: 'ToolCalls',
+  /** Tool calls that ended in an error or a timeout (reported to the model as a tool error). */
+  toolCallErrors: 'ToolCallErrors',
+  /** Loops detected early (repeated or oscillating outputs, A-B-A-B hand-backs, the same tool call again) or at their iteration limit. */
   loopsDetected: 'LoopsDetected',
   /** Results whose agents' agreement was confident while verification against the source of truth failed. */
   hallucinationsDetected: 'HallucinationsDetected',

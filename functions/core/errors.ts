@@ -69,6 +69,30 @@ export class ConfigurationError extends LegionError {
   }
 }
 
+/**
+ * An agent's model asked for the same tool call (same tool, same input) again after being told it
+ * already had the result: a loop. The step fails as the agent's failure; the state machine retries
+ * it (the recorded calls are not made again), then takes the pattern's graceful path.
+ */
+export class ToolLoopError extends LegionError {
+  public constructor(
+    public readonly agentId: string,
+    public readonly toolName: string,
+  ) {
+    super(`Agent ${agentId} called tool ${toolName} with the same input three times in one step: a loop`, { agentId, toolName });
+  }
+}
+
+/** An agent's model kept asking for tools after its step's `maxToolCalls` was reached and it was told so. */
+export class ToolCallLimitError extends LegionError {
+  public constructor(
+    public readonly agentId: string,
+    public readonly maxToolCalls: number,
+  ) {
+    super(`Agent ${agentId} asked for more tools after its limit of ${String(maxToolCalls)} tool calls in one step`, { agentId, maxToolCalls });
+  }
+}
+
 /** The model provider failed to answer. */
 export class ModelInvocationError extends LegionError {
   public constructor(

@@ -15,6 +15,41 @@ const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes, starting with a letter (max 40)');
 
+/** Tool names as the model APIs accept them (Bedrock and OpenAI: letters, digits, `_` and `-`, up to 64). */
+const toolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+
+/**
+ * Where an agent's tools come from: a module of the user's (its path relative to the team file;
+ * the export, default `default`, is one `defineTool(...)` or a list of them), or an MCP server
+ * (a stdio command, or a streamable HTTP URL), whose listed tools the agent may use: all, or
+ * those `include` names.
+ */
+export const ToolSourceSchema = z.union([
+  z
+    .object({
+      module: z.string().min(1).max(500),
+      export: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be a JavaScript export name').optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mcp: z.union([
+        z
+          .object({
+            command: z.string().min(1),
+            args: z.array(z.string()).default([]),
+            env: z.record(z.string(), z.string()).optional(),
+            cwd: z.string().min(1).optional(),
+          })
+          .strict(),
+        z.object({ url: z.url({ protocol: /^https?$/ }) }).strict(),
+      ]),
+      include: z.array(toolName).min(1).optional(),
+    })
+    .strict(),
+], { error: 'a tool is { module: ./path.ts, export?: name } or { mcp: { command, args?, env?, cwd? } | { url: http(s)://... }, include?: [names] }' });
+export type ToolSource = z.infer<typeof ToolSourceSchema>;
+
 /** One agent role of a team. Each role becomes its own Lambda function in AWS. */
 export const AgentDefinitionSchema = z
   .object({
@@ -35,7 +70,12 @@ export const AgentDefinitionSchema = z
     model: z.string().min(1).max(256).regex(/^\S+$/, 'must be one model id, without spaces').optional(),
     /** Tokens this agent may spend per task. */
     tokenBudget: z.number().int().positive().default(4000),
-    tools: z.array(z.string()).default([]),
+    /** Tools the agent's model may call (see ToolSourceSchema). */
+    tools: z.array(ToolSourceSchema).max(20).default([]),
+    /** Tool calls one step may make; the model is then told to answer without more. */
+    maxToolCalls: z.number().int().min(1).max(50).default(8),
+    /** Seconds one tool call may take before it is abandoned and reported to the model as a tool error. */
+    toolTimeoutSeconds: z.number().int().min(1).max(100).default(10),
     memoryMb: z.number().int().min(128).max(10240).default(512),
     /** Must stay below the 120 s `TimeoutSeconds` of the pattern's Task states. */
     timeoutSeconds: z.number().int().min(1).max(110).default(30),

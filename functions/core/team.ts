@@ -98,7 +98,7 @@ async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
     } catch (error) {
       throw new TeamDefinitionError(path, [`cannot load module: ${(error as Error).message}`]);
     }
-    return parseTeam(module.default, path);
+    return anchorToolPaths(parseTeam(module.default, path), dirname(absolute));
   }
   let text: string;
   try {
@@ -106,7 +106,23 @@ async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   } catch (error) {
     throw new TeamDefinitionError(path, [`cannot read file: ${(error as Error).message}`]);
   }
-  return parseTeam(parseTeamText(text, path), path);
+  return anchorToolPaths(parseTeam(parseTeamText(text, path), path), dirname(absolute));
+}
+
+/**
+ * Tool paths are written relative to the team file, and the agent runs from anywhere: a module's
+ * path becomes absolute, and an MCP command runs in the team's folder unless it names its own.
+ */
+function anchorToolPaths(team: TeamDefinition, folder: string): TeamDefinition {
+  const agents = team.agents.map((agent) => ({
+    ...agent,
+    tools: agent.tools.map((tool) => {
+      if ('module' in tool) return { ...tool, module: resolve(folder, tool.module) };
+      if ('command' in tool.mcp) return { ...tool, mcp: { ...tool.mcp, cwd: resolve(folder, tool.mcp.cwd ?? '.') } };
+      return tool;
+    }),
+  }));
+  return { ...team, agents };
 }
 
 function parseTeamText(text: string, source: string): unknown {

@@ -13,16 +13,29 @@
  * `ResourceNotFoundException` (no such model in the region) raise `InfrastructureError` (the
  * original name in `originalName`), which fails the run.
  *
+ * Tools: the request's `tools` go out as Converse tool specifications and its `messages` (the turns
+ * after the prompt) as Converse content blocks; the reply's `toolUse` blocks come back as
+ * `toolUses`, with the stop reason. A reply that only asks for tools carries no text, and that is
+ * no empty reply.
+ *
  * @example
  * ```ts
  * const model = new BedrockModel({ modelIds: { fast: 'anthropic.claude-3-haiku-20240307-v1:0', ... } });
  * const reply = await model.converse({ modelTier: 'fast', system, prompt, maxTokens: 300, script });
  * ```
  */
-import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  type ContentBlock,
+  ConverseCommand,
+  type ConverseCommandOutput,
+  type Message,
+  type ToolConfiguration,
+  type ToolUseBlock,
+} from '@aws-sdk/client-bedrock-runtime';
 import { AWS_PERMISSION_ERRORS, type ModelTier } from '../core/contract.ts';
 import { InfrastructureError, ModelInvocationError } from '../core/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
+import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 
 /** Bedrock errors that mean Legion's request is refused (permissions, model access, model id, request): never the agent's failure. */
 const REFUSED_REQUEST_ERRORS: readonly string[] = [...AWS_PERMISSION_ERRORS, 'ValidationException', 'ResourceNotFoundException'];
@@ -52,8 +65,9 @@ export class BedrockModel implements ModelProvider {
         new ConverseCommand({
           modelId,
           system: [{ text: request.system }],
-          messages: [{ role: 'user', content: [{ text: request.prompt }] }],
+          messages: [{ role: 'user', content: [{ text: request.prompt }] }, ...(request.messages ?? []).map(converseMessage)],
           inferenceConfig: { maxTokens: request.maxTokens, temperature: 0 },
+          ...(request.tools?.length ? { toolConfig: toolConfiguration(request.tools) } : {}),
         }),
         abortSignal ? { abortSignal } : {},
       );
@@ -65,12 +79,68 @@ export class BedrockModel implements ModelProvider {
       }
       throw new ModelInvocationError(modelId, (error as Error).message, { cause: error });
     }
-    const text = (output.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
-    if (!text) throw new ModelInvocationError(modelId, `empty reply (stopReason ${output.stopReason ?? 'unknown'})`);
+    const content = output.output?.message?.content ?? [];
+    const text = content.map((block) => block.text ?? '').join('');
+    const toolUses = content.flatMap((block) => (block.toolUse ? [toolUseOf(block.toolUse, modelId, request.modelTier)] : []));
+    if (!text && toolUses.length === 0) throw new ModelInvocationError(modelId, `empty reply (stopReason ${output.stopReason ?? 'unknown'})`);
     return {
       text,
       modelId,
       usage: { inputTokens: output.usage?.inputTokens ?? 0, outputTokens: output.usage?.outputTokens ?? 0 },
+      stopReason: stopReasonOf(output.stopReason),
+      ...(toolUses.length ? { toolUses } : {}),
     };
   }
+}
+
+/** One turn after the prompt as a Converse message. */
+function converseMessage(message: ConversationMessage): Message {
+  if (message.role === 'assistant') {
+    // Converse rejects a blank text block: a turn that only asked for tools has none.
+    const text: ContentBlock[] = message.text ? [{ text: message.text }] : [];
+    return {
+      role: 'assistant',
+      content: [...text, ...message.toolUses.map((toolUse): ContentBlock => ({ toolUse: { toolUseId: toolUse.id, name: toolUse.name, input: asDocument(toolUse.input) } }))],
+    };
+  }
+  return {
+    role: 'user',
+    content: message.toolResults.map((result): ContentBlock => ({
+      // `status` only where it says something: some models behind Converse refuse the field, and a result without it is a success.
+      toolResult: { toolUseId: result.toolUseId, content: [{ text: result.content }], ...(result.isError ? { status: 'error' as const } : {}) },
+    })),
+  };
+}
+
+/**
+ * A tool's input or schema is JSON (it came from a model's reply or a tool definition), which is what
+ * the SDK's document type describes; TypeScript cannot see that through `unknown` values.
+ */
+function asDocument(value: Record<string, unknown>): NonNullable<ToolUseBlock['input']> {
+  return value as NonNullable<ToolUseBlock['input']>;
+}
+
+function toolConfiguration(tools: readonly ToolSpec[]): ToolConfiguration {
+  return { tools: tools.map((tool) => ({ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: asDocument(tool.inputSchema) } } })) };
+}
+
+/**
+ * A `toolUse` block of the reply. Bedrock checks the model's tool calls against their schemas (a
+ * malformed one is its `malformed_tool_use` stop reason), so a block without an id, a name or an
+ * object input is a reply Legion cannot use at all: an `InfrastructureError`, as an invalid response
+ * of the OpenAI-compatible provider is.
+ */
+function toolUseOf(block: NonNullable<ContentBlock['toolUse']>, modelId: string, tier: ModelTier): ToolUse {
+  const { toolUseId, name, input } = block;
+  if (!toolUseId || !name || typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InfrastructureError('ModelResponseInvalid', `Bedrock model ${modelId} (tier ${tier}) answered with a tool use that has no id, no name or an input that is not an object: ${JSON.stringify(block).slice(0, 200)}`);
+  }
+  return { id: toolUseId, name, input };
+}
+
+/** Converse has more stop reasons than Legion tells apart: the others (a guardrail, a stop sequence) end the turn. */
+function stopReasonOf(stopReason: string | undefined): StopReason {
+  if (stopReason === 'tool_use') return 'tool_use';
+  if (stopReason === 'max_tokens') return 'max_tokens';
+  return 'end_turn';
 }

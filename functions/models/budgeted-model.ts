@@ -1,6 +1,6 @@
 /**
  * A model provider that spends from token budgets: each call reserves its input (estimated from
- * the prompt's length) against the agent's and the task's budget before it is made, and is then
+ * the length of the prompt, the turns after it and the tool specs) against the agent's and the task's budget before it is made, and is then
  * settled to the tokens it really used (released if it failed). A call the budgets cannot afford
  * is refused with BudgetExceededError and never reaches the model.
  *
@@ -12,7 +12,7 @@
  */
 import type { BudgetLimits, TokenBudgets } from '../guards/budget-store.ts';
 import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
-import { estimateTokens } from './scripted-model.ts';
+import { estimateRequestTokens } from './scripted-model.ts';
 
 export class BudgetedModel implements ModelProvider {
   public constructor(
@@ -23,7 +23,7 @@ export class BudgetedModel implements ModelProvider {
 
   public async converse(request: ModelRequest): Promise<ModelReply> {
     const { taskId, agentId } = this.scope;
-    const reserved = estimateTokens(request.system) + estimateTokens(request.prompt);
+    const reserved = estimateRequestTokens(request);
     await this.budgets.reserve(taskId, this.scope, reserved);
     let reply: ModelReply | undefined;
     try {

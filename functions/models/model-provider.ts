@@ -1,5 +1,8 @@
 /**
- * The one interface every model sits behind: Amazon Bedrock in AWS, the scripted model offline.
+ * The one interface every model sits behind: Amazon Bedrock, an OpenAI-compatible server, or the
+ * scripted model offline. It is shaped like the Bedrock Converse API: a system prompt, the user's
+ * prompt and the turns after it (tool uses and their results), the tools on offer, and a reply
+ * with its stop reason and usage.
  *
  * @example
  * ```ts
@@ -28,6 +31,39 @@ export type ScriptHint =
   /** The step works out its own deterministic offline reply (e.g. JSON it would accept). */
   | { kind: 'fixed'; text: string };
 
+/** A tool the model may ask for: what Converse calls a tool specification. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** A JSON Schema (an object schema) for the tool's input. */
+  inputSchema: Record<string, unknown>;
+}
+
+/** The model asking for one tool call. `id` pairs it with its result. */
+export interface ToolUse {
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** What a tool call gave back to the model: its output, or its error as text (`isError`). */
+export interface ToolResult {
+  toolUseId: string;
+  content: string;
+  isError: boolean;
+}
+
+/**
+ * One turn after the request's prompt (the first user message): the model's turn that asked for
+ * tools, or the user's turn that answers it with their results.
+ */
+export type ConversationMessage =
+  | { role: 'assistant'; text: string; toolUses: readonly ToolUse[] }
+  | { role: 'user'; toolResults: readonly ToolResult[] };
+
+/** Why the model stopped: it answered, it asks for tools, or it ran out of tokens. */
+export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
+
 export interface ModelRequest {
   modelTier: ModelTier;
   /** The agent's own model (its definition's `model`), used instead of its tier's. @default the tier's */
@@ -38,7 +74,12 @@ export interface ModelRequest {
    */
   deadline?: number | undefined;
   system: string;
+  /** The first user message. */
   prompt: string;
+  /** The turns after the prompt, oldest first (the tool loop adds them). @default none */
+  messages?: readonly ConversationMessage[] | undefined;
+  /** Tools the model may ask for. @default none */
+  tools?: readonly ToolSpec[] | undefined;
   maxTokens: number;
   script: ScriptHint;
   /** The state machine state asking; for logs, and for the scripted model's injected faults. */
@@ -57,6 +98,10 @@ export interface ModelReply {
   usage: TokenUsage;
   /** The model that answered (a Bedrock model id, or `scripted`). */
   modelId: string;
+  /** @default 'end_turn' */
+  stopReason?: StopReason | undefined;
+  /** The tool calls the model asks for (with stopReason `tool_use`). @default none */
+  toolUses?: readonly ToolUse[] | undefined;
 }
 
 export interface ModelProvider {

@@ -13,6 +13,11 @@
  *   failing, `InfrastructureError`, which fails the run: never a run that quietly answers less.
  * Every message names the provider, the base URL, the model and the tier; never the API key.
  *
+ * Tools: the request's `tools` go out as `function` tools, an assistant turn as a message with
+ * `tool_calls`, and each tool result as a `tool` message (the API has no error flag, so an error's
+ * text starts `Error: `). The reply's `tool_calls` come back as `toolUses`; their arguments must be
+ * a JSON object, or the reply is invalid (`InfrastructureError`, as above).
+ *
  * @example
  * ```ts
  * const model = new OpenAiCompatibleModel({
@@ -25,7 +30,7 @@
 import { z } from 'zod';
 import type { ModelTier } from '../core/contract.ts';
 import { ConfigurationError, InfrastructureError, ModelInvocationError } from '../core/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from './model-provider.ts';
+import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 import { type AttemptFailure, type RetryOptions, retryWithBackoff } from './retry-with-backoff.ts';
 
 /** The provider's name in messages, the CLI and configuration. */
@@ -54,10 +59,15 @@ const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Socket errors that mean no server answers at that address (as opposed to a connection dropped mid-way). */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+const ToolCallSchema = z.object({
+  id: z.string().min(1),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
+});
+
 const ChatCompletionSchema = z.object({
   model: z.string().optional(),
   choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullish() }), finish_reason: z.string().nullish() }))
+    .array(z.object({ message: z.object({ content: z.string().nullish(), tool_calls: z.array(ToolCallSchema).nullish() }), finish_reason: z.string().nullish() }))
     .min(1),
   usage: z.object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() }).nullish(),
 });
@@ -97,9 +107,11 @@ export class OpenAiCompatibleModel implements ModelProvider {
       messages: [
         { role: 'system', content: request.system },
         { role: 'user', content: request.prompt },
+        ...(request.messages ?? []).flatMap(chatMessages),
       ],
       max_tokens: request.maxTokens,
       temperature: 0,
+      ...(request.tools?.length ? { tools: request.tools.map(chatTool) } : {}),
     });
     const deadline = request.deadline ?? Infinity;
     let payload: unknown;
@@ -164,18 +176,69 @@ function finalError(error: unknown, where: string, modelId: string): Error {
   return new ModelInvocationError(modelId, `${where} failed: ${describeFailure(error)}`, { cause: error });
 }
 
+/** One turn after the prompt as Chat Completions messages: the results of one user turn are a `tool` message each. */
+function chatMessages(message: ConversationMessage): unknown[] {
+  if (message.role === 'assistant') {
+    return [{
+      role: 'assistant',
+      content: message.text || null,
+      tool_calls: message.toolUses.map((toolUse) => ({ id: toolUse.id, type: 'function', function: { name: toolUse.name, arguments: JSON.stringify(toolUse.input) } })),
+    }];
+  }
+  return message.toolResults.map((result) => ({
+    role: 'tool',
+    tool_call_id: result.toolUseId,
+    // The API has no error flag for a tool result: the model learns of the failure from the text.
+    content: result.isError ? `Error: ${result.content}` : result.content,
+  }));
+}
+
+function chatTool(tool: ToolSpec): unknown {
+  return { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } };
+}
+
+/** A reply Legion cannot read: the server is not the API it was configured as, which is Legion's setup failing. */
+function invalidResponse(where: string, what: string): InfrastructureError {
+  return new InfrastructureError('ModelResponseInvalid', `${where} answered with ${what}`);
+}
+
 function replyOf(payload: unknown, where: string, modelId: string): ModelReply {
   const parsed = ChatCompletionSchema.safeParse(payload);
-  if (!parsed.success) throw new InfrastructureError('ModelResponseInvalid', `${where} answered with something that is not a Chat Completions response (${parsed.error.issues[0]?.message ?? 'unexpected shape'})`);
+  if (!parsed.success) throw invalidResponse(where, `something that is not a Chat Completions response (${parsed.error.issues[0]?.message ?? 'unexpected shape'})`);
   const [choice] = parsed.data.choices;
   const text = choice?.message.content ?? '';
-  if (!text) throw new ModelInvocationError(modelId, `${where} gave an empty reply (finish_reason ${choice?.finish_reason ?? 'unknown'})`);
+  const finishReason = choice?.finish_reason ?? 'unknown';
+  const toolUses = (choice?.message.tool_calls ?? []).map((call) => toolUseOf(call, finishReason, where));
+  if (!text && toolUses.length === 0) throw new ModelInvocationError(modelId, `${where} gave an empty reply (finish_reason ${finishReason})`);
   const usage = parsed.data.usage;
   return {
     text,
     modelId: parsed.data.model ?? modelId,
     usage: { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 },
+    stopReason: stopReasonOf(finishReason),
+    ...(toolUses.length ? { toolUses } : {}),
   };
+}
+
+/** A tool call of the reply; its arguments are a JSON text that must hold an object (the tool's input). */
+function toolUseOf(call: z.infer<typeof ToolCallSchema>, finishReason: string, where: string): ToolUse {
+  let input: unknown;
+  try {
+    input = JSON.parse(call.function.arguments) as unknown;
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    // The finish reason tells a reader whether the arguments were cut short by max_tokens.
+    throw invalidResponse(where, `a call of tool ${call.function.name} whose arguments are not a JSON object (finish_reason ${finishReason}): ${call.function.arguments.slice(0, 200)}`);
+  }
+  return { id: call.id, name: call.function.name, input: input as Record<string, unknown> };
+}
+
+function stopReasonOf(finishReason: string): StopReason {
+  if (finishReason === 'tool_calls') return 'tool_use';
+  if (finishReason === 'length') return 'max_tokens';
+  return 'end_turn';
 }
 
 /** `Retry-After` in seconds or as an HTTP date. */

@@ -17,13 +17,23 @@
  * ```
  */
 import { ScriptedFailureError } from '../core/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest, ScriptCandidate, ScriptHint } from './model-provider.ts';
+import type { ModelProvider, ModelReply, ModelRequest, ScriptCandidate, ScriptHint, ToolUse } from './model-provider.ts';
 
 const CHARS_PER_TOKEN = 4;
 
 /** Rough token count of a text, as the scripted model reports it. */
 export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
+}
+
+/**
+ * Rough input tokens of a request: its system prompt, prompt, the turns after it (tool uses and
+ * tool results, which is how a tool's output is counted against the budgets) and the tool specs.
+ */
+export function estimateRequestTokens(request: Pick<ModelRequest, 'system' | 'prompt' | 'messages' | 'tools'>): number {
+  const turns = request.messages?.length ? estimateTokens(JSON.stringify(request.messages)) : 0;
+  const tools = request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0;
+  return estimateTokens(request.system) + estimateTokens(request.prompt) + turns + tools;
 }
 
 /**
@@ -63,13 +73,18 @@ export class ScriptedModel implements ModelProvider {
 
   public converse(request: ModelRequest): Promise<ModelReply> {
     if (this.takeFault('fail', request.stateName)) return Promise.reject(new ScriptedFailureError(request.stateName ?? 'unknown'));
-    const scripted = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script);
+    const toolUses = scriptedToolUses(request);
+    if (toolUses.length > 0) {
+      return Promise.resolve({ text: '', toolUses, stopReason: 'tool_use', modelId: 'scripted', usage: { inputTokens: estimateRequestTokens(request), outputTokens: estimateTokens(JSON.stringify(toolUses)) } });
+    }
+    const scripted = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script) + toolResultLines(request);
     const text = this.scenarios.reduce((reply, scenario) => scenario(request, reply), scripted);
     return Promise.resolve({
       text,
       modelId: 'scripted',
+      stopReason: 'end_turn',
       usage: {
-        inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
+        inputTokens: estimateRequestTokens(request),
         outputTokens: estimateTokens(text),
       },
     });
@@ -84,6 +99,57 @@ export class ScriptedModel implements ModelProvider {
     this.faultsLeft.set(key, left - 1);
     return true;
   }
+}
+
+/**
+ * Scripted tool use (a shortcut, not a model deciding): in an answering step's first round, every
+ * tool whose required inputs can be filled from the request is called once. A required string with
+ * a `pattern` gets the request's first match of it (no match: the tool is not called), one without
+ * gets the whole request; a required number gets the request's first number. Other inputs are left out.
+ */
+function scriptedToolUses(request: ModelRequest): ToolUse[] {
+  if (!request.tools?.length || request.script.kind !== 'answer' || request.messages?.length) return [];
+  const text = request.script.request;
+  return request.tools.flatMap((tool, index) => {
+    const input = scriptedInput(tool.inputSchema, text);
+    return input ? [{ id: `scripted-${String(index)}`, name: tool.name, input }] : [];
+  });
+}
+
+interface PropertySchema {
+  type?: unknown;
+  pattern?: unknown;
+}
+
+function scriptedInput(schema: Record<string, unknown>, text: string): Record<string, unknown> | undefined {
+  const properties = (schema.properties ?? {}) as Record<string, PropertySchema>;
+  const required = Array.isArray(schema.required) ? (schema.required as unknown[]).map(String) : [];
+  const input: Record<string, unknown> = {};
+  for (const name of required) {
+    const value = scriptedValue(properties[name] ?? {}, text);
+    if (value === undefined) return undefined;
+    input[name] = value;
+  }
+  return input;
+}
+
+function scriptedValue(property: PropertySchema, text: string): string | number | undefined {
+  if (property.type === 'number' || property.type === 'integer') {
+    const number = /-?\d+(?:\.\d+)?/.exec(text)?.[0];
+    return number === undefined ? undefined : Number(number);
+  }
+  if (property.type !== 'string') return undefined;
+  if (typeof property.pattern !== 'string') return text;
+  return new RegExp(property.pattern.replace(/^\^/, '').replace(/\$$/, '')).exec(text)?.[0];
+}
+
+/** The results of the tools called in the round before, one line each, after a scripted answer. */
+function toolResultLines(request: ModelRequest): string {
+  if (request.script.kind !== 'answer') return '';
+  const turns = request.messages ?? [];
+  const names = new Map(turns.flatMap((turn) => (turn.role === 'assistant' ? turn.toolUses.map((use) => [use.id, use.name] as const) : [])));
+  const results = turns.flatMap((turn) => (turn.role === 'user' ? turn.toolResults : []));
+  return results.map((result) => `\n[tool ${names.get(result.toolUseId) ?? 'unknown'}${result.isError ? ' error' : ''}] ${result.content}`).join('');
 }
 
 const faultKey = (kind: ScriptedFault['kind'], stateName: string): string => `${kind}:${stateName}`;

@@ -63,7 +63,7 @@ function startProgressCheckpoints(event: StepEvent, options: CheckpointOptions, 
 }
 
 /** A step of a task: a state run by one agent (a Map runs the same state once per agent), once per stepId. */
-function stepKeyOf(event: StepEvent, agentId: string): string {
+export function stepKeyOf(event: StepEvent, agentId: string): string {
   return event.stepId === undefined ? `${event.stateName}#${agentId}` : `${event.stateName}#${agentId}#${event.stepId}`;
 }
 

@@ -1,15 +1,15 @@
 /**
  * The Bedrock provider with the real `@aws-sdk/client-bedrock-runtime`, pointed at a local server
  * that answers Converse as Bedrock does (test/support/bedrock-converse-server.ts): the request the
- * SDK sends, the text and usage read back, throttling retried by the SDK, and Bedrock's errors
- * mapped. Only Bedrock itself is stood in for: it cannot run here.
+ * SDK sends, the text and usage read back, tool uses over two rounds, throttling retried by the SDK,
+ * and Bedrock's errors mapped. Only Bedrock itself is stood in for: it cannot run here.
  */
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
 import { BedrockModel } from '../../functions/models/bedrock-model.ts';
-import type { ModelRequest } from '../../functions/models/model-provider.ts';
-import { type BedrockConverseServer, awsError, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
+import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
+import { type BedrockConverseServer, awsError, converseContentReply, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
 
 const MODEL_IDS = { fast: 'anthropic.claude-3-haiku-20240307-v1:0', balanced: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', deep: 'anthropic.claude-opus-4-6-v1' };
 const REQUEST: ModelRequest = {
@@ -19,6 +19,20 @@ const REQUEST: ModelRequest = {
   maxTokens: 300,
   script: { kind: 'fixed', text: 'unused by real models' },
 };
+const TOOLS: ToolSpec[] = [
+  {
+    name: 'lookup_invoice',
+    description: 'The amount and status of an invoice, by its id (INV-1234).',
+    inputSchema: { type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]+$' } }, required: ['invoiceId'] },
+  },
+  {
+    name: 'lookup_plan',
+    description: "A customer's plan and its changes.",
+    inputSchema: { type: 'object', properties: { customerId: { type: 'string' }, since: { type: 'string', format: 'date' } }, required: ['customerId'] },
+  },
+];
+/** TOOLS as Converse's toolConfig carries them. */
+const TOOL_CONFIG = { tools: TOOLS.map((tool) => ({ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: tool.inputSchema } } })) };
 
 describe('Class: BedrockModel', () => {
   let server: BedrockConverseServer;
@@ -69,7 +83,120 @@ describe('Class: BedrockModel', () => {
 
       const reply = await model.converse(REQUEST);
 
-      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', usage: { inputTokens: 55, outputTokens: 11 } });
+      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', usage: { inputTokens: 55, outputTokens: 11 }, stopReason: 'end_turn' });
+    });
+
+    it('offers the tools, returns the tool uses, then sends the uses and their results back and returns the final answer', async () => {
+      server.enqueue(converseContentReply([
+        { text: 'Let me look that up.' },
+        { toolUse: { toolUseId: 'tooluse_inv', name: 'lookup_invoice', input: { invoiceId: 'INV-1234' } } },
+        { toolUse: { toolUseId: 'tooluse_plan', name: 'lookup_plan', input: { customerId: 'C-77', since: '2025-01-01' } } },
+      ], 'tool_use', { inputTokens: 70, outputTokens: 30 }));
+
+      const first = await model.converse({ ...REQUEST, tools: TOOLS });
+
+      expect(first).toEqual({
+        text: 'Let me look that up.',
+        modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        usage: { inputTokens: 70, outputTokens: 30 },
+        stopReason: 'tool_use',
+        toolUses: [
+          { id: 'tooluse_inv', name: 'lookup_invoice', input: { invoiceId: 'INV-1234' } },
+          { id: 'tooluse_plan', name: 'lookup_plan', input: { customerId: 'C-77', since: '2025-01-01' } },
+        ],
+      });
+      expect(server.requests[0]?.body.toolConfig).toEqual(TOOL_CONFIG);
+      expect(server.requests[0]?.body.messages).toHaveLength(1);
+
+      server.enqueue(converseReply('INV-1234 is 42.00 EUR and paid; your plan could not be looked up.', { inputTokens: 150, outputTokens: 19 }));
+      const second = await model.converse({
+        ...REQUEST,
+        tools: TOOLS,
+        messages: [
+          { role: 'assistant', text: first.text, toolUses: first.toolUses ?? [] },
+          {
+            role: 'user',
+            toolResults: [
+              { toolUseId: 'tooluse_inv', content: '{"amount":"42.00 EUR","status":"paid"}', isError: false },
+              { toolUseId: 'tooluse_plan', content: 'customer C-77 not found', isError: true },
+            ],
+          },
+        ],
+      });
+
+      expect(server.requests[1]?.body).toEqual({
+        system: [{ text: REQUEST.system }],
+        messages: [
+          { role: 'user', content: [{ text: REQUEST.prompt }] },
+          {
+            role: 'assistant',
+            content: [
+              { text: 'Let me look that up.' },
+              { toolUse: { toolUseId: 'tooluse_inv', name: 'lookup_invoice', input: { invoiceId: 'INV-1234' } } },
+              { toolUse: { toolUseId: 'tooluse_plan', name: 'lookup_plan', input: { customerId: 'C-77', since: '2025-01-01' } } },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              // No status on a success: some models behind Converse refuse the field.
+              { toolResult: { toolUseId: 'tooluse_inv', content: [{ text: '{"amount":"42.00 EUR","status":"paid"}' }] } },
+              { toolResult: { toolUseId: 'tooluse_plan', content: [{ text: 'customer C-77 not found' }], status: 'error' } },
+            ],
+          },
+        ],
+        inferenceConfig: { maxTokens: 300, temperature: 0 },
+        toolConfig: TOOL_CONFIG,
+      });
+      expect(second).toEqual({
+        text: 'INV-1234 is 42.00 EUR and paid; your plan could not be looked up.',
+        modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        usage: { inputTokens: 150, outputTokens: 19 },
+        stopReason: 'end_turn',
+      });
+    });
+
+    it('returns a reply with only a tool use and no text (no empty reply), and sends that turn back without a blank text block', async () => {
+      server.enqueue(converseContentReply([{ toolUse: { toolUseId: 'tooluse_1', name: 'lookup_invoice', input: { invoiceId: 'INV-9' } } }], 'tool_use'));
+
+      const reply = await model.converse({ ...REQUEST, tools: TOOLS });
+
+      expect(reply.text).toBe('');
+      expect(reply.stopReason).toBe('tool_use');
+      expect(reply.toolUses).toEqual([{ id: 'tooluse_1', name: 'lookup_invoice', input: { invoiceId: 'INV-9' } }]);
+
+      await model.converse({
+        ...REQUEST,
+        tools: TOOLS,
+        messages: [
+          { role: 'assistant', text: reply.text, toolUses: reply.toolUses ?? [] },
+          { role: 'user', toolResults: [{ toolUseId: 'tooluse_1', content: 'paid', isError: false }] },
+        ],
+      });
+
+      expect(server.requests[1]?.body.messages[1]).toEqual({ role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_1', name: 'lookup_invoice', input: { invoiceId: 'INV-9' } } }] });
+    });
+
+    it.each([
+      ['max_tokens', 'max_tokens'],
+      ['stop_sequence', 'end_turn'],
+      ['guardrail_intervened', 'end_turn'],
+    ] as const)('maps the stop reason %s to %s', async (converseStopReason, stopReason) => {
+      server.enqueue(converseContentReply([{ text: 'Your bill' }], converseStopReason));
+
+      const reply = await model.converse(REQUEST);
+
+      expect(reply.stopReason).toBe(stopReason);
+    });
+
+    it('maps a tool use whose input is not an object to an InfrastructureError (ModelResponseInvalid) naming the model', async () => {
+      server.enqueue(converseContentReply([{ toolUse: { toolUseId: 'tooluse_1', name: 'lookup_invoice', input: 'INV-9' } }], 'tool_use'));
+
+      const error = await model.converse({ ...REQUEST, tools: TOOLS }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelResponseInvalid');
+      expect((error as Error).message).toMatch(/Bedrock model us\.anthropic\.claude-sonnet-4-5-20250929-v1:0 \(tier balanced\) answered with a tool use that has no id, no name or an input that is not an object/);
     });
 
     it('lets the SDK retry throttling, then returns the answer', async () => {

@@ -1,7 +1,8 @@
 /**
  * The OpenAI-compatible provider against a local HTTP server that speaks the Chat Completions API
  * (test/support/openai-compatible-server.ts): the request it sends, the reply and usage it reads,
- * the failures it retries and the errors it maps, and `legion run --model openai-compatible` on it.
+ * tool calls over two rounds, the failures it retries and the errors it maps, and
+ * `legion run --model openai-compatible` on it.
  * Nothing is mocked but the model itself: the server is real HTTP on 127.0.0.1, answering as a
  * scripted stand-in for Ollama, vLLM or OpenAI.
  */
@@ -12,11 +13,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
-import type { ModelRequest } from '../../functions/models/model-provider.ts';
+import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
-import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
+import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer, toolCallCompletion } from '../support/openai-compatible-server.ts';
 
 const MODEL_IDS = { fast: 'small-model', balanced: 'mid-model', deep: 'big-model' };
 const REQUEST: ModelRequest = {
@@ -26,6 +27,18 @@ const REQUEST: ModelRequest = {
   maxTokens: 300,
   script: { kind: 'fixed', text: 'unused by real models' },
 };
+const TOOLS: ToolSpec[] = [
+  {
+    name: 'lookup_invoice',
+    description: 'The amount and status of an invoice, by its id (INV-1234).',
+    inputSchema: { type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]+$' } }, required: ['invoiceId'] },
+  },
+  {
+    name: 'lookup_plan',
+    description: "A customer's plan and its changes.",
+    inputSchema: { type: 'object', properties: { customerId: { type: 'string' }, since: { type: 'string', format: 'date' } }, required: ['customerId'] },
+  },
+];
 /** Retries without waiting, so that the tests of retries take no time. */
 const NO_WAIT = { retry: { baseDelayMs: 1, maxDelayMs: 5 } };
 
@@ -66,7 +79,127 @@ describe('Class: OpenAiCompatibleModel', () => {
 
       const reply = await model().converse(REQUEST);
 
-      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'mid-model-2025', usage: { inputTokens: 41, outputTokens: 9 } });
+      expect(reply).toEqual({ text: 'Your plan changed on the 3rd.', modelId: 'mid-model-2025', usage: { inputTokens: 41, outputTokens: 9 }, stopReason: 'end_turn' });
+    });
+
+    it('offers the tools, returns the tool calls, then sends the calls and their results back and returns the final answer', async () => {
+      server.enqueue({
+        status: 200,
+        json: toolCallCompletion('mid-model', [
+          { id: 'call_inv', type: 'function', function: { name: 'lookup_invoice', arguments: '{"invoiceId":"INV-1234"}' } },
+          { id: 'call_plan', type: 'function', function: { name: 'lookup_plan', arguments: '{"customerId":"C-77","since":"2025-01-01"}' } },
+        ], { usage: { prompt_tokens: 60, completion_tokens: 25 } }),
+      });
+
+      const first = await model().converse({ ...REQUEST, tools: TOOLS });
+
+      // No content at all beside the tool calls: that is no empty reply.
+      expect(first).toEqual({
+        text: '',
+        modelId: 'mid-model',
+        usage: { inputTokens: 60, outputTokens: 25 },
+        stopReason: 'tool_use',
+        toolUses: [
+          { id: 'call_inv', name: 'lookup_invoice', input: { invoiceId: 'INV-1234' } },
+          { id: 'call_plan', name: 'lookup_plan', input: { customerId: 'C-77', since: '2025-01-01' } },
+        ],
+      });
+      const toolsOnTheWire = [
+        { type: 'function', function: { name: 'lookup_invoice', description: 'The amount and status of an invoice, by its id (INV-1234).', parameters: TOOLS[0]?.inputSchema } },
+        { type: 'function', function: { name: 'lookup_plan', description: "A customer's plan and its changes.", parameters: TOOLS[1]?.inputSchema } },
+      ];
+      expect(server.requests[0]?.body.tools).toEqual(toolsOnTheWire);
+      expect(server.requests[0]?.body.messages).toHaveLength(2);
+
+      server.enqueue({ status: 200, json: chatCompletion('mid-model', 'INV-1234 is 42.00 EUR and paid; your plan could not be looked up.', { prompt_tokens: 140, completion_tokens: 18 }) });
+      const second = await model().converse({
+        ...REQUEST,
+        tools: TOOLS,
+        messages: [
+          { role: 'assistant', text: first.text, toolUses: first.toolUses ?? [] },
+          {
+            role: 'user',
+            toolResults: [
+              { toolUseId: 'call_inv', content: '{"amount":"42.00 EUR","status":"paid"}', isError: false },
+              { toolUseId: 'call_plan', content: 'customer C-77 not found', isError: true },
+            ],
+          },
+        ],
+      });
+
+      expect(server.requests[1]?.body).toEqual({
+        model: 'mid-model',
+        messages: [
+          { role: 'system', content: REQUEST.system },
+          { role: 'user', content: REQUEST.prompt },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_inv', type: 'function', function: { name: 'lookup_invoice', arguments: '{"invoiceId":"INV-1234"}' } },
+              { id: 'call_plan', type: 'function', function: { name: 'lookup_plan', arguments: '{"customerId":"C-77","since":"2025-01-01"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_inv', content: '{"amount":"42.00 EUR","status":"paid"}' },
+          { role: 'tool', tool_call_id: 'call_plan', content: 'Error: customer C-77 not found' },
+        ],
+        max_tokens: 300,
+        temperature: 0,
+        tools: toolsOnTheWire,
+      });
+      expect(second).toEqual({
+        text: 'INV-1234 is 42.00 EUR and paid; your plan could not be looked up.',
+        modelId: 'mid-model',
+        usage: { inputTokens: 140, outputTokens: 18 },
+        stopReason: 'end_turn',
+      });
+    });
+
+    it("sends an assistant turn's text along with its tool calls, and returns text the model says beside its calls", async () => {
+      server.enqueue({ status: 200, json: toolCallCompletion('mid-model', [{ id: 'call_1', type: 'function', function: { name: 'lookup_invoice', arguments: '{"invoiceId":"INV-9"}' } }], { content: 'Let me check that invoice.' }) });
+
+      const reply = await model().converse({
+        ...REQUEST,
+        tools: TOOLS,
+        messages: [
+          { role: 'assistant', text: 'First the plan.', toolUses: [{ id: 'call_0', name: 'lookup_plan', input: { customerId: 'C-1' } }] },
+          { role: 'user', toolResults: [{ toolUseId: 'call_0', content: 'plan: unlimited', isError: false }] },
+        ],
+      });
+
+      expect(reply.text).toBe('Let me check that invoice.');
+      expect(reply.toolUses).toEqual([{ id: 'call_1', name: 'lookup_invoice', input: { invoiceId: 'INV-9' } }]);
+      expect(server.requests[0]?.body.messages.slice(2)).toEqual([
+        { role: 'assistant', content: 'First the plan.', tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'lookup_plan', arguments: '{"customerId":"C-1"}' } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: 'plan: unlimited' },
+      ]);
+    });
+
+    it.each([
+      ['length', 'max_tokens'],
+      ['stop', 'end_turn'],
+      ['content_filter', 'end_turn'],
+    ] as const)('maps finish_reason %s to the stop reason %s', async (finishReason, stopReason) => {
+      server.enqueue({ status: 200, json: { model: 'mid-model', choices: [{ message: { content: 'Your bill' }, finish_reason: finishReason }] } });
+
+      const reply = await model().converse(REQUEST);
+
+      expect(reply.stopReason).toBe(stopReason);
+    });
+
+    it.each([
+      ['not JSON at all', '{"invoiceId": "INV-12', /a call of tool lookup_invoice whose arguments are not a JSON object \(finish_reason tool_calls\): \{"invoiceId": "INV-12$/],
+      ['JSON that is not an object', '["INV-12"]', /a call of tool lookup_invoice whose arguments are not a JSON object \(finish_reason tool_calls\): \["INV-12"\]$/],
+    ])('maps tool call arguments that are %s to an InfrastructureError (ModelResponseInvalid) naming the provider and model, without retrying', async (_name, args, message) => {
+      server.enqueue({ status: 200, json: toolCallCompletion('mid-model', [{ id: 'call_1', type: 'function', function: { name: 'lookup_invoice', arguments: args } }]) });
+
+      const error = await model().converse({ ...REQUEST, tools: TOOLS }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelResponseInvalid');
+      expect((error as Error).message).toMatch(/openai-compatible server http:\/\/127\.0\.0\.1:\d+\/v1, model mid-model \(tier balanced\) answered with /);
+      expect((error as Error).message).toMatch(message);
+      expect(server.requests).toHaveLength(1);
     });
 
     it('retries throttling (429 with Retry-After) and a 500, then returns the answer', async () => {

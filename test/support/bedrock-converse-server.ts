@@ -4,7 +4,7 @@
  * (`POST /model/{modelId}/converse`, restJson1) as Bedrock would, so that tests can point the real
  * `@aws-sdk/client-bedrock-runtime` at it. It records each request and answers with what the test
  * scripts: a queue of canned responses (an AWS error is a status, an `x-amzn-errortype` header and a
- * JSON message), then a reply naming the model asked for.
+ * JSON message; a reply may carry `toolUse` blocks), then a reply naming the model asked for.
  *
  * @example
  * ```ts
@@ -16,9 +16,21 @@
 import { type Http2ServerRequest, type Http2ServerResponse, type Http2Session, createServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 
+/** A content block as Converse sends and receives it (the kinds Legion uses). */
+export interface ConverseContentBlock {
+  text?: string;
+  toolUse?: { toolUseId: string; name: string; input: unknown };
+  toolResult?: { toolUseId: string; content: { text?: string }[]; status?: string };
+}
+
 export interface ConverseRequestRecord {
   modelId: string;
-  body: { system?: { text: string }[]; messages: { role: string; content: { text?: string }[] }[]; inferenceConfig?: { maxTokens?: number; temperature?: number } };
+  body: {
+    system?: { text: string }[];
+    messages: { role: string; content: ConverseContentBlock[] }[];
+    inferenceConfig?: { maxTokens?: number; temperature?: number };
+    toolConfig?: { tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[] };
+  };
 }
 
 export interface CannedAwsResponse {
@@ -44,11 +56,16 @@ export function awsError(status: number, type: string, message: string): CannedA
 
 /** A successful Converse reply. */
 export function converseReply(text: string, usage = { inputTokens: 21, outputTokens: 8 }): CannedAwsResponse {
+  return converseContentReply([{ text }], 'end_turn', usage);
+}
+
+/** A Converse reply with these content blocks (tool uses, text) and this stop reason. */
+export function converseContentReply(content: ConverseContentBlock[], stopReason: string, usage = { inputTokens: 21, outputTokens: 8 }): CannedAwsResponse {
   return {
     status: 200,
     json: {
-      output: { message: { role: 'assistant', content: [{ text }] } },
-      stopReason: 'end_turn',
+      output: { message: { role: 'assistant', content } },
+      stopReason,
       usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens },
       metrics: { latencyMs: 5 },
     },

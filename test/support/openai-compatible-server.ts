@@ -2,8 +2,8 @@
  * Test support: a local HTTP server that speaks the OpenAI Chat Completions API
  * (`POST <base>/chat/completions`), as Ollama, vLLM or LM Studio would, for tests of the
  * OpenAI-compatible provider. It records each request and answers with what the test scripts: a
- * queue of canned responses first (a 429 with Retry-After, a 500, a 400, a body that is not JSON),
- * then its responder. The default responder plays a helpful model for Legion's prompts: it picks the
+ * queue of canned responses first (a 429 with Retry-After, a 500, a 400, a body that is not JSON, a
+ * reply with tool calls), then its responder. The default responder plays a helpful model for Legion's prompts: it picks the
  * first specialist a supervisor offers, and otherwise answers with a line that names this server.
  *
  * @example
@@ -17,11 +17,19 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A tool call as the API sends it, in a reply and in the assistant turns of a request. */
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 export interface ChatRequest {
   model: string;
-  messages: { role: string; content: string }[];
+  messages: { role: string; content: string | null; tool_calls?: ChatToolCall[]; tool_call_id?: string }[];
   max_tokens?: number;
   temperature?: number;
+  tools?: { type: string; function: { name: string; description?: string; parameters?: unknown } }[];
 }
 
 export interface RecordedRequest {
@@ -76,6 +84,18 @@ export function chatCompletion(model: string, content: string, usage = { prompt_
     object: 'chat.completion',
     model,
     choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+  };
+}
+
+/** A reply that asks for tools (finish_reason `tool_calls`); `content` is null unless the model also says something. */
+export function toolCallCompletion(model: string, toolCalls: ChatToolCall[], options: { content?: string; usage?: { prompt_tokens: number; completion_tokens: number } } = {}): unknown {
+  const usage = options.usage ?? { prompt_tokens: 12, completion_tokens: 7 };
+  return {
+    id: 'chatcmpl-test',
+    object: 'chat.completion',
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: options.content ?? null, tool_calls: toolCalls }, finish_reason: 'tool_calls' }],
     usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
   };
 }

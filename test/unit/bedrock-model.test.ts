@@ -180,6 +180,7 @@ describe('Class: BedrockModel', () => {
         text: 'A refund is on its way.',
         modelId: MODEL_IDS.fast,
         usage: { inputTokens: 120, outputTokens: 30 },
+        stopReason: 'end_turn',
       });
     });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelRequest, ScriptCandidate, ScriptHint } from '../../functions/models/model-provider.ts';
-import { ScriptedModel, estimateTokens, matchIntents } from '../../functions/models/scripted-model.ts';
+import type { ConversationMessage, ModelRequest, ScriptCandidate, ScriptHint, ToolSpec } from '../../functions/models/model-provider.ts';
+import { ScriptedModel, estimateRequestTokens, estimateTokens, matchIntents } from '../../functions/models/scripted-model.ts';
 import { rosterOf, loadTelecomTeam } from '../support/telecom.ts';
 
 function requestWith(script: ScriptHint, system = 'You are a test agent.', prompt = 'Prompt text.'): ModelRequest {
@@ -167,6 +167,134 @@ describe('Class: ScriptedModel', () => {
       // Assess
       expect(reply.text).toMatch(/^Billing: I have reviewed the charges on your account for "I was charged twice"\./);
       expect(reply.text).not.toContain('{request}');
+    });
+  });
+
+  describe('Method: converse (scripted tool use, a scripted shortcut)', () => {
+    const lookupInvoice: ToolSpec = {
+      name: 'lookup_invoice',
+      description: 'An invoice by its id.',
+      inputSchema: { type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]{4}$' } }, required: ['invoiceId'] },
+    };
+    const answerTo = (request: string): ScriptHint => ({ kind: 'answer', agentId: 'billing', request, instruction: 'Answer.', template: 'About {request}.' });
+    const withTools = (script: ScriptHint, tools: readonly ToolSpec[], messages?: readonly ConversationMessage[]): ModelRequest => ({ ...requestWith(script), tools, messages });
+
+    it('asks for a tool whose required pattern matches the request, with the match as its input', async () => {
+      // Act
+      const reply = await new ScriptedModel().converse(withTools(answerTo('Why was INV-1042 charged twice?'), [lookupInvoice]));
+
+      // Assess
+      expect(reply.stopReason).toBe('tool_use');
+      expect(reply.toolUses).toEqual([{ id: 'scripted-0', name: 'lookup_invoice', input: { invoiceId: 'INV-1042' } }]);
+      expect(reply.text).toBe('');
+    });
+
+    it('answers without a tool call when the request has no match for the pattern', async () => {
+      // Act
+      const reply = await new ScriptedModel().converse(withTools(answerTo('Why was INV-12 charged twice?'), [lookupInvoice]));
+
+      // Assess
+      expect(reply.stopReason).toBe('end_turn');
+      expect(reply.toolUses).toBeUndefined();
+      expect(reply.text).toBe('About Why was INV-12 charged twice?.');
+    });
+
+    it('gives a required string without a pattern the whole request, and a required number the request’s first number', async () => {
+      // Prepare
+      const tools: ToolSpec[] = [
+        { name: 'search', description: 'Searches.', inputSchema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } },
+        {
+          name: 'order_sims',
+          description: 'Orders SIM cards.',
+          inputSchema: { type: 'object', properties: { count: { type: 'integer' }, note: { type: 'string' } }, required: ['count'] },
+        },
+      ];
+
+      // Act
+      const reply = await new ScriptedModel().converse(withTools(answerTo('Send 3 SIM cards, not 12.5'), tools));
+
+      // Assess
+      expect(reply.toolUses).toEqual([
+        { id: 'scripted-0', name: 'search', input: { query: 'Send 3 SIM cards, not 12.5' } },
+        { id: 'scripted-1', name: 'order_sims', input: { count: 3 } },
+      ]);
+    });
+
+    it('does not call a tool with a required property of another type, and still calls the tools it can fill', async () => {
+      // Prepare
+      const confirm: ToolSpec = { name: 'confirm', description: 'Confirms.', inputSchema: { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] } };
+
+      // Act
+      const alone = await new ScriptedModel().converse(withTools(answerTo('INV-1042: yes, I am sure'), [confirm]));
+      const beside = await new ScriptedModel().converse(withTools(answerTo('INV-1042: yes, I am sure'), [confirm, lookupInvoice]));
+
+      // Assess
+      expect(alone.stopReason).toBe('end_turn');
+      expect(alone.toolUses).toBeUndefined();
+      expect(beside.toolUses).toEqual([{ id: 'scripted-1', name: 'lookup_invoice', input: { invoiceId: 'INV-1042' } }]);
+    });
+
+    it('never calls a tool in a classify step', async () => {
+      // Act
+      const reply = await new ScriptedModel().converse(withTools({ kind: 'classify', request: 'Why was INV-1042 charged twice?', candidates: telecom }, [lookupInvoice]));
+
+      // Assess
+      expect(reply.stopReason).toBe('end_turn');
+      expect(reply.toolUses).toBeUndefined();
+      expect(JSON.parse(reply.text)).toEqual({ intents: ['billing'] });
+    });
+
+    it('answers once the tool results are in, with the template then one line per result, errors marked', async () => {
+      // Prepare
+      const messages: ConversationMessage[] = [
+        {
+          role: 'assistant',
+          text: '',
+          toolUses: [
+            { id: 'scripted-0', name: 'lookup_invoice', input: { invoiceId: 'INV-1042' } },
+            { id: 'scripted-1', name: 'refund', input: { invoiceId: 'INV-1042' } },
+          ],
+        },
+        {
+          role: 'user',
+          toolResults: [
+            { toolUseId: 'scripted-0', content: '{"total":"€45.00"}', isError: false },
+            { toolUseId: 'scripted-1', content: 'Tool refund failed: not allowed', isError: true },
+          ],
+        },
+      ];
+
+      // Act
+      const reply = await new ScriptedModel().converse(withTools(answerTo('Why was INV-1042 charged twice?'), [lookupInvoice], messages));
+
+      // Assess: the tools are still on offer, but the first round is over
+      expect(reply.stopReason).toBe('end_turn');
+      expect(reply.toolUses).toBeUndefined();
+      expect(reply.text).toBe('About Why was INV-1042 charged twice?.\n[tool lookup_invoice] {"total":"€45.00"}\n[tool refund error] Tool refund failed: not allowed');
+    });
+
+    it('counts the turns in its input tokens: a longer tool result costs more', async () => {
+      // Prepare
+      const resultOf = (content: string): ConversationMessage[] => [
+        { role: 'assistant', text: '', toolUses: [{ id: 'scripted-0', name: 'lookup_invoice', input: { invoiceId: 'INV-1042' } }] },
+        { role: 'user', toolResults: [{ toolUseId: 'scripted-0', content, isError: false }] },
+      ];
+      const script = answerTo('Why was INV-1042 charged twice?');
+      const short = withTools(script, [lookupInvoice], resultOf('x'.repeat(40)));
+      const long = withTools(script, [lookupInvoice], resultOf('x'.repeat(440)));
+
+      // Act
+      const [shortReply, longReply, withoutTurns] = await Promise.all([
+        new ScriptedModel().converse(short),
+        new ScriptedModel().converse(long),
+        new ScriptedModel().converse(withTools(answerTo('no invoice here'), [lookupInvoice])),
+      ]);
+
+      // Assess: 400 more characters are 100 more tokens
+      expect(longReply.usage.inputTokens - shortReply.usage.inputTokens).toBe(100);
+      expect(shortReply.usage.inputTokens).toBe(estimateRequestTokens(short));
+      expect(withoutTurns.usage.inputTokens).toBe(estimateRequestTokens(withTools(answerTo('no invoice here'), [lookupInvoice])));
+      expect(withoutTurns.usage.inputTokens).toBeGreaterThan(estimateRequestTokens(requestWith(answerTo('no invoice here'))));
     });
   });
 

@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { SupervisorWorkerInputSchema } from '../../functions/core/agent-contract.ts';
@@ -229,6 +229,76 @@ describe('Module: team', () => {
     });
   });
 
+  describe('Function: loadTeamFile (tool paths)', () => {
+    /** The minimal team, its worker with tools of every kind, paths relative to the team file. */
+    function teamWithTools(): Record<string, unknown> {
+      const team = minimalTeam();
+      Object.assign(team.agents[1] ?? {}, {
+        tools: [
+          { module: './tools/invoices.ts', export: 'lookupInvoice' },
+          { module: '../shared/catalogue.ts' },
+          { module: '/opt/legion/tools/absolute.ts' },
+          { mcp: { command: 'node', args: ['kb-server.js'] } },
+          { mcp: { command: 'node', cwd: 'servers/kb' } },
+          { mcp: { url: 'https://mcp.example.com/mcp' }, include: ['search'] },
+        ],
+      });
+      return team;
+    }
+
+    const anchoredIn = (folder: string): unknown[] => [
+      { module: join(folder, 'tools', 'invoices.ts'), export: 'lookupInvoice' },
+      { module: join(folder, '..', 'shared', 'catalogue.ts') },
+      { module: '/opt/legion/tools/absolute.ts' },
+      { mcp: { command: 'node', args: ['kb-server.js'], cwd: folder } },
+      { mcp: { command: 'node', args: [], cwd: join(folder, 'servers', 'kb') } },
+      { mcp: { url: 'https://mcp.example.com/mcp' }, include: ['search'] },
+    ];
+
+    it('resolves module paths against the team file’s folder and runs MCP commands there, for a YAML file', async () => {
+      // Prepare: a folder of its own, so the team file's folder is neither the working directory nor the test's
+      const folder = join(dir, 'yaml-team');
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, 'team.yaml');
+      await writeFile(path, stringify(teamWithTools()));
+
+      // Act
+      const team = await loadTeamFile(path);
+
+      // Assess
+      expect(team.agents[1]?.tools).toEqual(anchoredIn(folder));
+      expect(team.agents[0]?.tools).toEqual([]);
+    });
+
+    it('anchors the tool paths of a team given as a JavaScript module the same way', async () => {
+      // Prepare
+      const folder = join(dir, 'module-team');
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, 'team.mjs');
+      await writeFile(path, `export default ${JSON.stringify(teamWithTools())};\n`);
+
+      // Act
+      const team = await loadTeamFile(path);
+
+      // Assess
+      expect(team.agents[1]?.tools).toEqual(anchoredIn(folder));
+    });
+
+    it('anchors against the file’s folder when the file is named by a relative path', async () => {
+      // Prepare
+      const folder = join(dir, 'relative-team');
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, 'team.yaml');
+      await writeFile(path, stringify(teamWithTools()));
+
+      // Act
+      const team = await loadTeamFile(relative(process.cwd(), path));
+
+      // Assess
+      expect(team.agents[1]?.tools).toEqual(anchoredIn(folder));
+    });
+  });
+
   describe('Function: parseTeam', () => {
     it('applies the defaults of agents and limits', () => {
       // Act
@@ -245,6 +315,8 @@ describe('Module: team', () => {
         modelTier: 'fast',
         tokenBudget: 4000,
         tools: [],
+        maxToolCalls: 8,
+        toolTimeoutSeconds: 10,
         memoryMb: 512,
         timeoutSeconds: 30,
         resources: [],
@@ -530,6 +602,95 @@ describe('Module: team', () => {
         ]),
       );
       expect(error.message.split('\n  - ')).toHaveLength(4);
+    });
+
+    describe('agent tools', () => {
+      /** The minimal team, its worker with these tool settings. */
+      const withWorkerTools = (settings: Record<string, unknown>): Record<string, unknown> => {
+        const team = minimalTeam();
+        Object.assign(team.agents[1] ?? {}, settings);
+        return team;
+      };
+
+      it('takes a module tool, with or without an export name, keeping its path as written', () => {
+        // Act
+        const team = parseTeam(withWorkerTools({ tools: [{ module: './tools/invoices.ts', export: 'lookupInvoice' }, { module: 'tools/all.ts' }] }), 'inline-team');
+
+        // Assess
+        expect(team.agents[1]?.tools).toEqual([{ module: './tools/invoices.ts', export: 'lookupInvoice' }, { module: 'tools/all.ts' }]);
+      });
+
+      it('takes an MCP server run as a command, its args none unless given', () => {
+        // Act
+        const team = parseTeam(
+          withWorkerTools({ tools: [{ mcp: { command: 'node', env: { API_URL: 'http://localhost:9000' } }, include: ['search_kb'] }, { mcp: { command: 'npx', args: ['-y', 'kb-server'] } }] }),
+          'inline-team',
+        );
+
+        // Assess
+        expect(team.agents[1]?.tools).toEqual([
+          { mcp: { command: 'node', args: [], env: { API_URL: 'http://localhost:9000' } }, include: ['search_kb'] },
+          { mcp: { command: 'npx', args: ['-y', 'kb-server'] } },
+        ]);
+      });
+
+      it('takes an MCP server by its http or https URL', () => {
+        // Act
+        const team = parseTeam(withWorkerTools({ tools: [{ mcp: { url: 'https://mcp.example.com/mcp' } }, { mcp: { url: 'http://localhost:3000/mcp' }, include: ['a-tool', 'other_tool'] }] }), 'inline-team');
+
+        // Assess
+        expect(team.agents[1]?.tools).toEqual([{ mcp: { url: 'https://mcp.example.com/mcp' } }, { mcp: { url: 'http://localhost:3000/mcp' }, include: ['a-tool', 'other_tool'] }]);
+      });
+
+      it.each([
+        ['an MCP URL that is not http(s)', { mcp: { url: 'ftp://x' } }],
+        ['a plain tool name (the old form)', 'search'],
+        ['an empty module path', { module: '' }],
+        ['an export that is not a JavaScript name', { module: './tools.ts', export: 'look-up' }],
+        ['an MCP server with both a command and a URL', { mcp: { command: 'node', url: 'http://localhost:3000/mcp' } }],
+        ['a module and an MCP server in one entry', { module: './tools.ts', mcp: { url: 'http://localhost:3000/mcp' } }],
+        ['an empty include list', { mcp: { url: 'http://localhost:3000/mcp' }, include: [] }],
+        ['an included name the model APIs refuse', { mcp: { url: 'http://localhost:3000/mcp' }, include: ['search kb'] }],
+        ['an MCP command without a command', { mcp: { args: ['server.js'] } }],
+      ])('rejects %s, naming the path of the entry', (_case, entry) => {
+        // Act
+        const error = problemsOf(withWorkerTools({ tools: [entry] }));
+
+        // Assess
+        expect(error.problems).toEqual([expect.stringMatching(/^agents\.1\.tools\.0[.:]/)]);
+        expect(error.message).toContain('agents.1.tools.0');
+      });
+
+      it('rejects more than 20 tool entries', () => {
+        // Act
+        const error = problemsOf(withWorkerTools({ tools: Array.from({ length: 21 }, (_entry, index) => ({ module: `./tools/${String(index)}.ts` })) }));
+
+        // Assess
+        expect(error.problems).toEqual([expect.stringMatching(/^agents\.1\.tools: /)]);
+      });
+
+      it('keeps maxToolCalls and toolTimeoutSeconds that are given, within their ranges', () => {
+        // Act
+        const team = parseTeam(withWorkerTools({ maxToolCalls: 50, toolTimeoutSeconds: 1 }), 'inline-team');
+
+        // Assess
+        expect(team.agents[1]).toMatchObject({ maxToolCalls: 50, toolTimeoutSeconds: 1 });
+        expect(team.agents[0]).toMatchObject({ maxToolCalls: 8, toolTimeoutSeconds: 10 });
+      });
+
+      it.each([
+        ['maxToolCalls', 0],
+        ['maxToolCalls', 51],
+        ['maxToolCalls', 2.5],
+        ['toolTimeoutSeconds', 0],
+        ['toolTimeoutSeconds', 101],
+      ])('rejects %s of %s', (setting, value) => {
+        // Act
+        const error = problemsOf(withWorkerTools({ [setting]: value }));
+
+        // Assess
+        expect(error.problems).toEqual([expect.stringMatching(new RegExp(`^agents\\.1\\.${setting}: `))]);
+      });
     });
 
     it('rejects a value that is not an object', () => {

@@ -1,0 +1,163 @@
+/**
+ * The tool loop of an agent step: the model asks for tools, they run, their results go back, until
+ * the model answers. It sits around the agent's (budgeted) model, so every round is a model call
+ * like any other: budgeted (tool results are input tokens of the next round), metered, retried.
+ *
+ * - **Recorded before the model sees it**: each call's result goes to the {@link ToolCallJournal}
+ *   first; a step run again (a resume after a crash, a retry) gets the recorded result for the
+ *   same call instead of running the tool again.
+ * - **Bounded**: calls past `maxToolCalls` are not run; the model gets a tool error telling it to
+ *   answer, and asking again after that is a {@link ToolCallLimitError}. Each call has a timeout.
+ * - **Loops**: the same call again (same tool, same input) is not run; the model is told it has the
+ *   result, and counted as a loop; a third time is a {@link ToolLoopError}.
+ * - A tool that throws, times out or is unknown gives the model a tool error, not the step.
+ *
+ * @example
+ * ```ts
+ * const model = new ToolLoop(budgetedModel, { toolbox, agentId: 'billing', maxToolCalls: 8, callTimeoutMs: 10_000,
+ *   journal: { journal, taskId: 't-1', stepKey: 'Work#billing' } });
+ * const reply = await model.converse(request); // the final answer, usage summed over the rounds
+ * ```
+ */
+import { ToolCallLimitError, ToolLoopError } from '../core/errors.ts';
+import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ToolResult, ToolUse } from '../models/model-provider.ts';
+import type { Tool } from './tool.ts';
+import { type ToolCallJournal, callFingerprint } from './tool-call-journal.ts';
+
+/** A tool call as the loop reports it (to logs, metrics and traces). */
+export interface ToolCallReport {
+  name: string;
+  input: Record<string, unknown>;
+  durationMs: number;
+  ok: boolean;
+  /** Its result came from the journal: the tool did not run again. */
+  restored: boolean;
+  /** The same call as one before it in the step: not run. */
+  repeated: boolean;
+}
+
+export interface ToolLoopOptions {
+  toolbox: { tools(): Promise<readonly Tool[]> };
+  agentId: string;
+  maxToolCalls: number;
+  callTimeoutMs: number;
+  /** Where the step's calls are recorded. @default none: an unfenced step (no epoch) records nothing */
+  journal?: { journal: Pick<ToolCallJournal, 'recall' | 'record'>; taskId: string; stepKey: string } | undefined;
+  /** Hears of every call. @default none */
+  onCall?: ((report: ToolCallReport) => void) | undefined;
+}
+
+/** Repeats of one call the model is warned about before the step fails. */
+const REPEATS_WARNED = 1;
+
+export class ToolLoop implements ModelProvider {
+  public constructor(
+    private readonly inner: ModelProvider,
+    private readonly options: ToolLoopOptions,
+  ) {}
+
+  public async converse(request: ModelRequest): Promise<ModelReply> {
+    const tools = await this.options.toolbox.tools();
+    if (tools.length === 0) return this.inner.converse(request);
+    const round = new ToolRound(tools, this.options);
+    let messages: readonly ConversationMessage[] = request.messages ?? [];
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    for (;;) {
+      const reply = await this.inner.converse({ ...request, messages, tools: tools.map((tool) => tool.spec) });
+      usage.inputTokens += reply.usage.inputTokens;
+      usage.outputTokens += reply.usage.outputTokens;
+      // Tool calls count whatever the stop reason: some OpenAI-compatible servers send them with `stop`.
+      const toolUses = reply.toolUses ?? [];
+      if (toolUses.length === 0) return { ...reply, usage };
+      const toolResults = await round.run(toolUses);
+      messages = [...messages, { role: 'assistant', text: reply.text, toolUses }, { role: 'user', toolResults }];
+    }
+  }
+}
+
+/** The calls of one step: how many were made, which were asked before, whether the model was told to stop. */
+class ToolRound {
+  private calls = 0;
+  /** The model was told, in an earlier round, that the limit is reached. */
+  private limitAnnounced = false;
+  private limitToldThisRound = false;
+  private readonly asked = new Map<string, number>();
+
+  public constructor(
+    private readonly tools: readonly Tool[],
+    private readonly options: ToolLoopOptions,
+  ) {}
+
+  public async run(toolUses: readonly ToolUse[]): Promise<ToolResult[]> {
+    const results: ToolResult[] = [];
+    // One at a time, in the model's order: a side-effecting tool's effects keep that order.
+    for (const use of toolUses) results.push({ toolUseId: use.id, ...(await this.answer(use)) });
+    if (this.limitToldThisRound) this.limitAnnounced = true;
+    return results;
+  }
+
+  private async answer(use: ToolUse): Promise<Omit<ToolResult, 'toolUseId'>> {
+    const { agentId, maxToolCalls } = this.options;
+    if (this.calls >= maxToolCalls) {
+      if (this.limitAnnounced) throw new ToolCallLimitError(agentId, maxToolCalls);
+      this.limitToldThisRound = true;
+      return { content: `Not run: this step's limit of ${String(maxToolCalls)} tool calls is reached. Answer with what you have.`, isError: true };
+    }
+    const fingerprint = callFingerprint(use.name, use.input);
+    const repeats = this.asked.get(fingerprint);
+    if (repeats !== undefined) return this.repeated(use, fingerprint, repeats);
+    this.asked.set(fingerprint, 0);
+    const tool = this.tools.find((candidate) => candidate.spec.name === use.name);
+    const order = this.calls;
+    // An unknown tool counts too: a model inventing names with new inputs must still meet the limit.
+    this.calls += 1;
+    if (!tool) return { content: `No tool is named ${use.name}. The tools are: ${this.tools.map((known) => known.spec.name).join(', ')}.`, isError: true };
+    return this.callOnce(tool, use, order);
+  }
+
+  private repeated(use: ToolUse, fingerprint: string, repeats: number): Omit<ToolResult, 'toolUseId'> {
+    if (repeats >= REPEATS_WARNED) throw new ToolLoopError(this.options.agentId, use.name);
+    this.asked.set(fingerprint, repeats + 1);
+    this.options.onCall?.({ name: use.name, input: use.input, durationMs: 0, ok: false, restored: false, repeated: true });
+    return { content: `Not run again: ${use.name} was already called with this input in this step, and its result is above. Do not repeat a call.`, isError: true };
+  }
+
+  /** The recorded result of this call, or the tool's, recorded before the model sees it. */
+  private async callOnce(tool: Tool, use: ToolUse, order: number): Promise<Omit<ToolResult, 'toolUseId'>> {
+    const { journal, onCall } = this.options;
+    const key = journal && { taskId: journal.taskId, stepKey: journal.stepKey, name: use.name, input: use.input };
+    const recorded = key && (await journal.journal.recall(key));
+    if (recorded) {
+      onCall?.({ name: use.name, input: use.input, durationMs: recorded.durationMs, ok: !recorded.isError, restored: true, repeated: false });
+      return { content: recorded.content, isError: recorded.isError };
+    }
+    const started = performance.now();
+    const outcome = await this.callWithTimeout(tool, use, key ? `${key.taskId}:${key.stepKey}:${callFingerprint(use.name, use.input)}` : use.id);
+    const durationMs = performance.now() - started;
+    const kept = key ? await journal.journal.record({ ...key, ...outcome, durationMs, order }) : outcome;
+    onCall?.({ name: use.name, input: use.input, durationMs, ok: !kept.isError, restored: false, repeated: false });
+    return { content: kept.content, isError: kept.isError };
+  }
+
+  private async callWithTimeout(tool: Tool, use: ToolUse, idempotencyKey: string): Promise<Omit<ToolResult, 'toolUseId'>> {
+    const controller = new AbortController();
+    const { callTimeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        // Rejected first: a tool that rejects as soon as it is aborted must not hide the timeout.
+        reject(new Error(`timed out after ${String(callTimeoutMs)} ms`));
+        controller.abort();
+      }, callTimeoutMs);
+    });
+    try {
+      const content = await Promise.race([tool.call(use.input, { signal: controller.signal, idempotencyKey }), timedOut]);
+      return { content, isError: false };
+    } catch (error) {
+      // A tool's failure is the model's to handle (another input, another tool, or an answer without it).
+      return { content: `Tool ${use.name} failed: ${(error as Error).message}`, isError: true };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

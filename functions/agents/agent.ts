@@ -29,6 +29,7 @@ import { validateEvent } from '../middlewares/validate-event.ts';
 import { verifyOutput } from '../guards/verify-output.ts';
 import type { ModelProvider } from '../models/model-provider.ts';
 import { agentLeases } from './agent-leases.ts';
+import { loadCustomSteps } from './custom-handler.ts';
 import { checkStepResult } from './output-invariants.ts';
 import { stepNamed } from './steps/index.ts';
 import { type AgentStepDefinition, type StepEnvelope, StepEnvelopeSchema, type StepEventBase, type StepResultBase } from './steps/step-definition.ts';
@@ -73,7 +74,10 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
   const started = performance.now();
   const model = withTools(budgetedModel(event.taskId, config, deps, meter), event, config, deps);
-  const result = await definition.run(parsed.data, { config, model, logger: deps.logger });
+  const custom = config.agent.handler ? (await loadCustomSteps(config.agent.handler, config.agent.role))[definition.step] : undefined;
+  const context = { config, model, logger: deps.logger };
+  // The event is the step schema's parse of a JSON object: a record, whichever step it is.
+  const result = custom ? await custom(parsed.data as StepEventBase & Record<string, unknown>, context) : await definition.run(parsed.data, context);
   const usage = result.usage;
   if (usage) deps.metrics.addMetric(METRICS.tokensUsed, MetricUnit.Count, usage.inputTokens + usage.outputTokens);
   deps.metrics.addMetric(METRICS.agentSteps, MetricUnit.Count, 1);

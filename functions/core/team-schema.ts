@@ -70,6 +70,11 @@ export const AgentDefinitionSchema = z
     model: z.string().min(1).max(256).regex(/^\S+$/, 'must be one model id, without spaces').optional(),
     /** Tokens this agent may spend per task. */
     tokenBudget: z.number().int().positive().default(4000),
+    /**
+     * A module of one's own (relative to the team file) whose default export,
+     * `defineAgentHandler({ <step>: ... })`, runs those steps instead of the generic model-driven ones.
+     */
+    handler: z.string().min(1).max(500).optional(),
     /** Tools the agent's model may call (see ToolSourceSchema). */
     tools: z.array(ToolSourceSchema).max(20).default([]),
     /** Tool calls one step may make; the model is then told to answer without more. */

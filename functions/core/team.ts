@@ -110,12 +110,13 @@ async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
 }
 
 /**
- * Tool paths are written relative to the team file, and the agent runs from anywhere: a module's
- * path becomes absolute, and an MCP command runs in the team's folder unless it names its own.
+ * Tool and handler paths are written relative to the team file, and the agent runs from anywhere: a
+ * module's path becomes absolute, and an MCP command runs in the team's folder unless it names its own.
  */
 function anchorToolPaths(team: TeamDefinition, folder: string): TeamDefinition {
   const agents = team.agents.map((agent) => ({
     ...agent,
+    ...(agent.handler ? { handler: resolve(folder, agent.handler) } : {}),
     tools: agent.tools.map((tool) => {
       if ('module' in tool) return { ...tool, module: resolve(folder, tool.module) };
       if ('command' in tool.mcp) return { ...tool, mcp: { ...tool.mcp, cwd: resolve(folder, tool.mcp.cwd ?? '.') } };

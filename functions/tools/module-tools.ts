@@ -1,8 +1,8 @@
 /**
  * Tools from a module of the user's: its export (`default` unless the team names another) is one
  * `defineTool(...)` or a list of them. Locally the module is imported from its path; in AWS, CDK
- * bundles it into the agent's function, whose entry registers it here under the same path
- * (`registerToolModule`), so nothing is imported from a path that does not exist in Lambda.
+ * bundles it into the agent's function, whose entry registers it under the same path
+ * (functions/core/bundled-modules.ts), so nothing is imported from a path that does not exist in Lambda.
  *
  * @example
  * ```ts
@@ -10,20 +10,9 @@
  * await tools[0].call({ invoiceId: 'INV-1001' }, context);
  * ```
  */
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from '../core/bundled-modules.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { type Tool, type ToolDefinition, toolOutputText } from './tool.ts';
-
-/** Modules bundled with the function, by the path the team definition gives. */
-const bundledModules = new Map<string, Record<string, unknown>>();
-
-/**
- * Makes a bundled module's exports available under its path in the team definition; the entry CDK
- * generates for an agent with module tools calls it.
- */
-export function registerToolModule(path: string, exports: Record<string, unknown>): void {
-  bundledModules.set(path, exports);
-}
 
 export interface ModuleToolSource {
   /** The module's absolute path (the team loader resolves it from the team file's folder). */
@@ -39,23 +28,13 @@ export interface ModuleToolSource {
  */
 export async function loadModuleTools(source: ModuleToolSource): Promise<Tool[]> {
   const exportName = source.export ?? 'default';
-  const exports = await importToolModule(source.module);
+  const exports = await importUserModule(source.module, 'tool module');
   if (!(exportName in exports)) {
     throw new ConfigurationError([`tool module ${source.module} has no export "${exportName}" (it exports: ${Object.keys(exports).join(', ') || 'nothing'})`]);
   }
   const exported = exports[exportName];
   const definitions = Array.isArray(exported) ? (exported as unknown[]) : [exported];
   return definitions.map((definition, index) => toTool(checkDefinition(definition, `${source.module}#${exportName}${Array.isArray(exported) ? `[${index}]` : ''}`)));
-}
-
-async function importToolModule(path: string): Promise<Record<string, unknown>> {
-  const bundled = bundledModules.get(path);
-  if (bundled) return bundled;
-  try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigurationError([`cannot load tool module ${path}: ${(error as Error).message}`]);
-  }
 }
 
 /** The export as a tool definition, or an error saying which part is missing. */

@@ -47,6 +47,8 @@ export interface ToolCallRecord extends ToolCallKey {
   /** 0 for the step's first tool call. */
   order: number;
   createdAt?: string | undefined;
+  /** false for a record that no longer matches its checksum (listed, never used). @default true */
+  intact?: boolean | undefined;
 }
 
 export class ToolCallJournal {
@@ -105,7 +107,7 @@ export class ToolCallJournal {
       if (first) return first;
       throw error;
     }
-    return { ...call, createdAt };
+    return { ...call, durationMs: Math.round(call.durationMs), createdAt };
   }
 
   /** Every recorded call of a task, by step and then in the order the step made them. */
@@ -117,20 +119,23 @@ export class ToolCallJournal {
       ExpressionAttributeValues: { ':pk': taskPartition(this.team, taskId), ':prefix': TOOL_CALL_SK_PREFIX },
       ConsistentRead: true,
     });
-    return items.map((item) => this.decode(taskId, item)).sort((a, b) => a.stepKey.localeCompare(b.stepKey) || a.order - b.order);
+    // A listing shows what is there: an altered record is listed as such, not an error for the whole task.
+    return items.map((item) => this.decode(taskId, item, { lenient: true })).sort((a, b) => a.stepKey.localeCompare(b.stepKey) || a.order - b.order);
   }
 
   private itemKey(key: ToolCallKey): Record<string, string> {
     return taskItemKey(this.team, key.taskId, `${TOOL_CALL_SK_PREFIX}${key.stepKey}#${callFingerprint(key.name, key.input)}`);
   }
 
-  private decode(taskId: string, item: Record<string, unknown>): ToolCallRecord {
+  private decode(taskId: string, item: Record<string, unknown>, { lenient = false } = {}): ToolCallRecord {
     const body = String(item.body);
-    if (checksumOf(body) !== item.checksum) {
+    const intact = checksumOf(body) === item.checksum;
+    if (!intact && !lenient) {
       throw new CheckpointError(taskId, `the recorded result of tool ${String(item.name)} in step ${String(item.stepKey)} does not match its checksum; it was not used and is kept for inspection`);
     }
-    const { content, isError } = JSON.parse(body) as { content: string; isError: boolean };
+    const { content, isError } = intact ? (JSON.parse(body) as { content: string; isError: boolean }) : { content: '', isError: true };
     return {
+      ...(intact ? {} : { intact: false }),
       taskId,
       stepKey: String(item.stepKey),
       name: String(item.name),

@@ -25,7 +25,7 @@ describe('Class: AgentFunction', () => {
       const { app, stack } = buildApp({ teams: [team], modelProvider: 'scripted', bundling: true, outdir });
       const template = app.synth().getStackArtifact(stack.artifactId).template as TemplateJson;
       functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
-    }, 60_000);
+    }, 180_000);
 
     afterAll(() => {
       rmSync(outdir, { recursive: true, force: true });
@@ -72,21 +72,26 @@ describe('Class: AgentFunction', () => {
       expect(stdout.trim()).toBe('function');
     });
 
-    it('invokes: the bundled worker answers and writes its checkpoint to DynamoDB Local', async () => {
-      const worker = functions.find((fn) => JSON.stringify(fn).includes('"role\\":\\"worker'));
-      if (!worker) throw new Error('no worker function');
-      const variables = (worker.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-      const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderIntrinsic(value)]));
+    /** The function's environment as CDK gives it, intrinsics rendered as plain strings. */
+    function environmentOf(fn: Resource): Record<string, unknown> {
+      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderIntrinsic(value)]));
+    }
+
+    /**
+     * Runs the bundled handler on a work event in a child Node process (no tsx: it can import no
+     * .ts file), with the function's environment and DynamoDB Local as its table.
+     */
+    async function invokeWork(fn: Resource, taskId: string, request: string): Promise<{ agentId: string; agentTeam: string; result: { agentId: string; status: string; answer: string } }> {
+      const environment = environmentOf(fn);
       const settings = JSON.parse(String(environment[ENV.agent])) as { team: string; agent: { id: string } };
       const agentId = settings.agent.id;
-      const agentTeam = settings.team;
-      const taskId = `bundle-${String(Date.now())}`;
       const event = {
-        step: 'work', stateName: 'Work', taskId, request: 'my bill is wrong', conversation: [],
+        step: 'work', stateName: 'Work', taskId, request, conversation: [],
         assignment: { agentId, functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', instruction: 'Answer it.' },
       };
       const context = { functionName: agentId, awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 };
-      const script = `const m = await import(${JSON.stringify(bundleOf(worker))});
+      const script = `const m = await import(${JSON.stringify(bundleOf(fn))});
         const result = await m.handler(${JSON.stringify(event)}, { ...${JSON.stringify(context)}, getRemainingTimeInMillis: () => 30000 });
         process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');`;
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
@@ -105,6 +110,14 @@ describe('Class: AgentFunction', () => {
       });
       const resultLine = stdout.split('\n').find((line) => line.startsWith('RESULT '));
       const result = JSON.parse(resultLine?.slice('RESULT '.length) ?? 'null') as { agentId: string; status: string; answer: string };
+      return { agentId, agentTeam: settings.team, result };
+    }
+
+    it('invokes: the bundled worker answers and writes its checkpoint to DynamoDB Local', async () => {
+      const worker = functions.find((fn) => JSON.stringify(fn).includes('"role\\":\\"worker'));
+      if (!worker) throw new Error('no worker function');
+      const taskId = `bundle-${String(Date.now())}`;
+      const { agentId, agentTeam, result } = await invokeWork(worker, taskId, 'my bill is wrong');
       expect(result.agentId).toBe(agentId);
       expect(result.status).toBe('ANSWERED');
       expect(result.answer).toContain('my bill is wrong');
@@ -116,6 +129,21 @@ describe('Class: AgentFunction', () => {
       } finally {
         await db.stop();
       }
+    });
+
+    it("carries the billing worker's module tool: the bundle calls lookup_invoice for an invoice id in the request", async () => {
+      const billing = functions.find((fn) => JSON.stringify(fn).includes('"id\\":\\"billing'));
+      if (!billing) throw new Error('no billing function');
+      // The tool module is in the bundle itself (a child Node 20 without tsx could not import the .ts file).
+      expect(readFileSync(bundleOf(billing), 'utf8')).toContain('The charges, total and payments of one invoice');
+      const taskId = `bundle-tool-${String(Date.now())}`;
+
+      const { agentId, result } = await invokeWork(billing, taskId, 'Why was I charged twice on INV-1042?');
+
+      expect(agentId).toBe('billing');
+      expect(result.status).toBe('ANSWERED');
+      expect(result.answer).toContain('[tool lookup_invoice] {"invoiceId":"INV-1042","period":"October","total":"€45.00"');
+      expect(result.answer).toContain('Monthly plan (duplicate charge)');
     });
   });
 });

@@ -26,6 +26,8 @@ import {
   NoValidCheckpointError,
   RollbackLimitExceededError,
   ScriptedFailureError,
+  ToolCallLimitError,
+  ToolLoopError,
   StaleWriterError,
   TaskConflictError,
   TaskOwnedByAnotherTeamError,
@@ -123,6 +125,8 @@ const CASES: [string, LegionError, Record<string, unknown>][] = [
   ],
   ['AwardsExhaustedError', new AwardsExhaustedError('task-1', ['polly', 'lexi']), { taskId: 'task-1', failedBidders: ['polly', 'lexi'] }],
   ['ScriptedFailureError', new ScriptedFailureError('RunWinner'), { stateName: 'RunWinner' }],
+  ['ToolLoopError', new ToolLoopError('billing', 'lookup_invoice'), { agentId: 'billing', toolName: 'lookup_invoice' }],
+  ['ToolCallLimitError', new ToolCallLimitError('billing', 8), { agentId: 'billing', maxToolCalls: 8 }],
   [
     'BudgetExceededError',
     new BudgetExceededError('task-1', 'billing', 'agent', 3900, 300, 4000),

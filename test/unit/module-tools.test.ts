@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../functions/core/errors.ts';
-import { loadModuleTools, registerToolModule } from '../../functions/tools/module-tools.ts';
+import { registerBundledModule } from '../../functions/core/bundled-modules.ts';
+import { loadModuleTools } from '../../functions/tools/module-tools.ts';
 import { type ToolCallContext, defineTool } from '../../functions/tools/tool.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tools/', import.meta.url));
@@ -25,7 +26,7 @@ async function loadError(source: Parameters<typeof loadModuleTools>[0]): Promise
 }
 
 /**
- * A path no file has, for registerToolModule: its map lives as long as the module graph, which the
+ * A path no file has, for registerBundledModule: its map lives as long as the module graph, which the
  * unit test files share, so each test registers under a path of its own.
  */
 const bundledPath = (): string => join(FIXTURES, 'bundled', `${randomUUID()}.ts`);
@@ -129,11 +130,11 @@ describe('Function: loadModuleTools', () => {
   });
 });
 
-describe('Function: registerToolModule', () => {
+describe('Function: registerBundledModule', () => {
   it('makes loadModuleTools use the registered (bundled) module instead of importing its path', async () => {
     // Prepare: nothing exists on disk at this path
     const path = bundledPath();
-    registerToolModule(path, {
+    registerBundledModule(path, {
       ping: defineTool({ name: 'ping', description: 'Answers pong.', inputSchema: { type: 'object' }, run: () => 'pong' }),
     });
 
@@ -148,7 +149,7 @@ describe('Function: registerToolModule', () => {
   it('checks a registered module as an imported one, naming the exports it has', async () => {
     // Prepare
     const path = bundledPath();
-    registerToolModule(path, { lookup: defineTool({ name: 'lookup', description: 'Looks up.', inputSchema: { type: 'object' }, run: () => 'x' }) });
+    registerBundledModule(path, { lookup: defineTool({ name: 'lookup', description: 'Looks up.', inputSchema: { type: 'object' }, run: () => 'x' }) });
 
     // Act
     const error = await loadError({ module: path });

@@ -1,0 +1,36 @@
+/**
+ * Modules of the user's (tool modules, custom handlers) by the path their team definition gives.
+ * Locally they are imported from that path. In AWS the path does not exist: CDK bundles them into
+ * the agent's function, whose generated entry (lib/agent-entry.ts) registers each here first.
+ *
+ * @example
+ * ```ts
+ * registerBundledModule('/work/team/tools/invoices.ts', invoicesModule); // the generated entry does this
+ * const exports = await importUserModule('/work/team/tools/invoices.ts', 'tool module');
+ * ```
+ */
+import { pathToFileURL } from 'node:url';
+import { ConfigurationError } from './errors.ts';
+
+const bundledModules = new Map<string, Record<string, unknown>>();
+
+/** Makes a bundled module's exports available under its path in the team definition. */
+export function registerBundledModule(path: string, exports: Record<string, unknown>): void {
+  bundledModules.set(path, exports);
+}
+
+/**
+ * The exports of a user's module: the bundled one registered under its path, else the file.
+ *
+ * @param what - what the module is, for the error (`tool module`, `handler module`)
+ * @throws {ConfigurationError} naming the module when it cannot be loaded
+ */
+export async function importUserModule(path: string, what: string): Promise<Record<string, unknown>> {
+  const bundled = bundledModules.get(path);
+  if (bundled) return bundled;
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigurationError([`cannot load ${what} ${path}: ${(error as Error).message}`]);
+  }
+}

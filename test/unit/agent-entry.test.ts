@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { AgentDefinitionSchema } from '../../functions/core/team-schema.ts';
+import { AGENT_ENTRY, agentEntryFor } from '../../lib/agent-entry.ts';
+
+const agent = (extra: Record<string, unknown>) =>
+  AgentDefinitionSchema.parse({ id: 'billing', role: 'worker', description: 'Bills.', capabilities: ['bill'], systemPrompt: 'You bill.', ...extra });
+
+describe('Function: agentEntryFor', () => {
+  it("is the generic handler's entry for an agent without module tools or handler", () => {
+    expect(agentEntryFor('telecom', agent({ tools: [{ mcp: { url: 'https://mcp.example.com/mcp' } }] }))).toBe(AGENT_ENTRY);
+  });
+
+  it('generates an entry that registers the handler and each tool module once, then exports the handler', () => {
+    const entry = agentEntryFor('telecom', agent({
+      handler: '/team/agents/billing.ts',
+      tools: [{ module: '/team/tools/invoices.ts', export: 'lookupInvoice' }, { module: '/team/tools/invoices.ts', export: 'refund' }],
+    }));
+    expect(entry).not.toBe(AGENT_ENTRY);
+    const source = readFileSync(entry, 'utf8');
+    expect(source.match(/registerBundledModule\("\/team\/agents\/billing\.ts", userModule\d\)/g)).toHaveLength(1);
+    expect(source.match(/registerBundledModule\("\/team\/tools\/invoices\.ts", userModule\d\)/g)).toHaveLength(1);
+    expect(source).toContain(`export { handler } from ${JSON.stringify(AGENT_ENTRY)};`);
+  });
+
+  it('writes the same file for the same agent, so a second synth bundles the same code', () => {
+    const definition = agent({ tools: [{ module: '/team/tools/invoices.ts' }] });
+    expect(agentEntryFor('telecom', definition)).toBe(agentEntryFor('telecom', definition));
+  });
+
+  it('refuses an MCP server started by a command, naming the agent and what to give instead', () => {
+    expect(() => agentEntryFor('telecom', agent({ tools: [{ mcp: { command: 'node', args: ['server.js'] } }] }))).toThrow(
+      /Agent "billing" of team "telecom" uses an MCP server started by a command, which runs locally only: in AWS, give the server as \{ mcp: \{ url/,
+    );
+  });
+});

@@ -95,7 +95,12 @@ function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependenc
   const modelId = config.agent.model;
   // A model call that outlives the step is lost with it (the Lambda times out): keep 5 % to answer.
   const deadline = Date.now() + config.agent.timeoutSeconds * 950;
-  const named: ModelProvider = { converse: (request) => deps.model.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) }) };
+  const named: ModelProvider = {
+    converse: (request) => {
+      if (request.reask) deps.metrics.addMetric(METRICS.modelReasks, MetricUnit.Count, 1);
+      return deps.model.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) });
+    },
+  };
   const model = meter ? meter.wrap(named) : named;
   if (!deps.budgets) return model;
   return new BudgetedModel(model, deps.budgets, {

@@ -196,6 +196,8 @@ export const METRICS = {
    * (TaskTimedOut, TaskDoesNotExist, InvalidToken: stopped, timed out, or answered outside Legion).
    */
   approvalHeartbeatsFailed: 'ApprovalHeartbeatsFailed',
+  /** Model calls that re-asked after a reply the step could not use (no JSON, malformed, off its schema). */
+  modelReasks: 'ModelReasks',
   /** Tool calls agents made (a call restored from the tool-call journal is not made again, nor counted). */
   toolCalls: 'ToolCalls',
   /** Tool calls that ended in an error or a timeout (reported to the model as a tool error). */

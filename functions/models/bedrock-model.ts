@@ -103,6 +103,7 @@ function converseMessage(message: ConversationMessage): Message {
       content: [...text, ...message.toolUses.map((toolUse): ContentBlock => ({ toolUse: { toolUseId: toolUse.id, name: toolUse.name, input: asDocument(toolUse.input) } }))],
     };
   }
+  if ('text' in message) return { role: 'user', content: [{ text: message.text }] };
   return {
     role: 'user',
     content: message.toolResults.map((result): ContentBlock => ({

@@ -54,12 +54,14 @@ export interface ToolResult {
 }
 
 /**
- * One turn after the request's prompt (the first user message): the model's turn that asked for
- * tools, or the user's turn that answers it with their results.
+ * One turn after the request's prompt (the first user message): the model's turn (its text, and the
+ * tools it asked for), the user's turn that answers it with their results, or the step's own words.
  */
 export type ConversationMessage =
   | { role: 'assistant'; text: string; toolUses: readonly ToolUse[] }
-  | { role: 'user'; toolResults: readonly ToolResult[] };
+  | { role: 'user'; toolResults: readonly ToolResult[] }
+  /** The step speaking again: a re-ask after a reply it could not use. */
+  | { role: 'user'; text: string };
 
 /** Why the model stopped: it answered, it asks for tools, or it ran out of tokens. */
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
@@ -84,6 +86,8 @@ export interface ModelRequest {
   script: ScriptHint;
   /** The state machine state asking; for logs, and for the scripted model's injected faults. */
   stateName?: string | undefined;
+  /** This call re-asks after a reply the step could not use (counted as ModelReasks). @default false */
+  reask?: boolean | undefined;
   /** The agent asking (the agent handler sets it); for logs, and for the scripted model's scenarios. */
   agentId?: string | undefined;
 }

@@ -182,9 +182,13 @@ function chatMessages(message: ConversationMessage): unknown[] {
     return [{
       role: 'assistant',
       content: message.text || null,
-      tool_calls: message.toolUses.map((toolUse) => ({ id: toolUse.id, type: 'function', function: { name: toolUse.name, arguments: JSON.stringify(toolUse.input) } })),
+      // Left out when empty: some servers refuse an empty list.
+      ...(message.toolUses.length > 0
+        ? { tool_calls: message.toolUses.map((toolUse) => ({ id: toolUse.id, type: 'function', function: { name: toolUse.name, arguments: JSON.stringify(toolUse.input) } })) }
+        : {}),
     }];
   }
+  if ('text' in message) return [{ role: 'user', content: message.text }];
   return message.toolResults.map((result) => ({
     role: 'tool',
     tool_call_id: result.toolUseId,

@@ -77,7 +77,7 @@ export class ScriptedModel implements ModelProvider {
     if (toolUses.length > 0) {
       return Promise.resolve({ text: '', toolUses, stopReason: 'tool_use', modelId: 'scripted', usage: { inputTokens: estimateRequestTokens(request), outputTokens: estimateTokens(JSON.stringify(toolUses)) } });
     }
-    const scripted = this.takeFault('off-contract', request.stateName) ? offContractReply(request.script) : replyTo(request.script) + toolResultLines(request);
+    const scripted = this.breaksContract(request) ? offContractReply(request.script) : replyTo(request.script) + toolResultLines(request);
     const text = this.scenarios.reduce((reply, scenario) => scenario(request, reply), scripted);
     return Promise.resolve({
       text,
@@ -88,6 +88,19 @@ export class ScriptedModel implements ModelProvider {
         outputTokens: estimateTokens(text),
       },
     });
+  }
+
+  /**
+   * Whether this reply breaks the step's contract. An injected off-contract fault stands for a step
+   * whose model keeps breaking it: the step's re-ask gets the same broken reply, and counts no fault
+   * (the count is of step attempts). Models that mend on a re-ask are tested with other doubles.
+   */
+  private breaksContract(request: ModelRequest): boolean {
+    if (request.reask) {
+      const previous = request.messages?.findLast((turn) => turn.role === 'assistant');
+      return previous?.text === offContractReply(request.script);
+    }
+    return this.takeFault('off-contract', request.stateName);
   }
 
   /** Whether this call is one of the faulty ones; counts it down. */
@@ -148,7 +161,7 @@ function toolResultLines(request: ModelRequest): string {
   if (request.script.kind !== 'answer') return '';
   const turns = request.messages ?? [];
   const names = new Map(turns.flatMap((turn) => (turn.role === 'assistant' ? turn.toolUses.map((use) => [use.id, use.name] as const) : [])));
-  const results = turns.flatMap((turn) => (turn.role === 'user' ? turn.toolResults : []));
+  const results = turns.flatMap((turn) => ('toolResults' in turn ? turn.toolResults : []));
   return results.map((result) => `\n[tool ${names.get(result.toolUseId) ?? 'unknown'}${result.isError ? ' error' : ''}] ${result.content}`).join('');
 }
 

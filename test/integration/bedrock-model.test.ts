@@ -8,6 +8,11 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
 import { BedrockModel } from '../../functions/models/bedrock-model.ts';
+import { runAgentStep } from '../../functions/agents/agent.ts';
+import type { Plan } from '../../functions/core/agent-contract.ts';
+import { loadTeamFile } from '../../functions/core/team.ts';
+import { agentDependencies } from '../support/agent-doubles.ts';
+import { agentConfigOf } from '../support/telecom.ts';
 import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
 import { type BedrockConverseServer, awsError, converseContentReply, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
 
@@ -248,5 +253,36 @@ describe('Class: BedrockModel', () => {
 
       await expect(model.converse(REQUEST)).rejects.toThrow(/empty reply \(stopReason max_tokens\)/);
     });
+  });
+});
+
+describe('Feature: a reply that cannot be used is asked again once (the classify step on the local Converse server)', () => {
+  let server: BedrockConverseServer;
+  let client: BedrockRuntimeClient;
+  beforeAll(async () => {
+    server = await startBedrockConverseServer();
+    client = new BedrockRuntimeClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  it('re-asks a reply that breaks the schema, with the reply and the problem, and routes by the second reply', async () => {
+    server.enqueue(converseReply('{"intents": "billing"}', { inputTokens: 30, outputTokens: 5 }), converseReply('{"intents": ["billing"]}', { inputTokens: 60, outputTokens: 6 }));
+    const team = await loadTeamFile('teams/telecom-support.yaml');
+    const supervisor = agentConfigOf(team, 'supervisor');
+    const event = { step: 'classify', taskId: 't-reask', stateName: 'Classify', input: { request: 'my bill is wrong', conversation: [] } };
+
+    const plan = (await runAgentStep(event, supervisor, agentDependencies(new BedrockModel({ modelIds: MODEL_IDS, client })))) as Plan;
+
+    expect(plan.intents).toEqual(['billing']);
+    expect(plan.usage).toEqual({ inputTokens: 90, outputTokens: 11 });
+    expect(server.requests).toHaveLength(2);
+    const turns = server.requests[1]?.body.messages ?? [];
+    expect(turns.slice(-2)).toEqual([
+      { role: 'assistant', content: [{ text: '{"intents": "billing"}' }] },
+      { role: 'user', content: [{ text: expect.stringMatching(/^That reply could not be used \(Output of agent supervisor rejected: intents: .+\)\. Reply again with only the JSON object asked for\.$/) as unknown }] },
+    ]);
   });
 });

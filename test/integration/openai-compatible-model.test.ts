@@ -16,6 +16,10 @@ import { PATTERNS } from '../../functions/patterns/index.ts';
 import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
+import { runAgentStep } from '../../functions/agents/agent.ts';
+import type { Plan } from '../../functions/core/agent-contract.ts';
+import { agentDependencies } from '../support/agent-doubles.ts';
+import { agentConfigOf } from '../support/telecom.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
 import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer, toolCallCompletion } from '../support/openai-compatible-server.ts';
 
@@ -381,5 +385,33 @@ describe('CLI: legion run --model openai-compatible', () => {
 
     expect(outcome.status).toBe(2);
     expect(outcome.stderr).toMatch(/--inject scripts the model's replies, so it runs on the scripted model, not --model openai-compatible/);
+  });
+});
+
+describe('Feature: a reply that cannot be used is asked again once (the classify step on the local server)', () => {
+  let server: OpenAiCompatibleServer;
+  beforeAll(async () => {
+    server = await startOpenAiCompatibleServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('re-asks a reply without JSON, with the reply and the problem, and routes by the second reply', async () => {
+    server.enqueue({ status: 200, json: chatCompletion('mid-model', 'Billing should take this one.') }, { status: 200, json: chatCompletion('mid-model', '```json\n{"intents": ["billing"]}\n```') });
+    const team = await loadTeamFile('teams/telecom-support.yaml');
+    const supervisor = agentConfigOf(team, 'supervisor');
+    const model = new OpenAiCompatibleModel({ baseUrl: server.baseUrl, modelIds: MODEL_IDS, ...NO_WAIT });
+    const event = { step: 'classify', taskId: 't-reask', stateName: 'Classify', input: { request: 'my bill is wrong', conversation: [] } };
+
+    const plan = (await runAgentStep(event, supervisor, agentDependencies(model))) as Plan;
+
+    expect(plan.intents).toEqual(['billing']);
+    expect(plan.usage).toEqual({ inputTokens: 24, outputTokens: 14 });
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]?.body.messages.slice(-2)).toEqual([
+      { role: 'assistant', content: 'Billing should take this one.' },
+      { role: 'user', content: 'That reply could not be used (Output of agent supervisor rejected: reply holds no JSON object). Reply again with only the JSON object asked for.' },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelJson } from '../../functions/agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../functions/agents/steps/model-json.ts';
+import type { ModelProvider, ModelRequest } from '../../functions/models/model-provider.ts';
 import { AgentOutputError } from '../../functions/core/errors.ts';
 
 describe('Function: parseModelJson', () => {
@@ -25,5 +26,58 @@ describe('Function: parseModelJson', () => {
 
   it.each(['{"intents": [billing]}', '```json\n{"intents": \n```', '["billing"] and {oops}'])('refuses %j as malformed JSON', (text) => {
     expect(() => parseModelJson('supervisor', text)).toThrow(new AgentOutputError('supervisor', 'reply holds malformed JSON'));
+  });
+});
+
+describe('Function: converseForJson', () => {
+  const REQUEST: ModelRequest = { modelTier: 'fast', system: 'You route.', prompt: 'Reply with JSON only: {"intents": []}', maxTokens: 100, script: { kind: 'fixed', text: '{}' } };
+  const readIntents = (text: string): string[] => {
+    const value = parseModelJson('supervisor', text) as { intents?: unknown };
+    if (!Array.isArray(value.intents)) throw new AgentOutputError('supervisor', 'intents: expected an array');
+    return value.intents.map(String);
+  };
+  /** TEST DOUBLE: replies with the given texts in order, recording the requests. */
+  const modelReplying = (...texts: string[]) => {
+    const requests: ModelRequest[] = [];
+    const model: ModelProvider = {
+      converse: (request) => {
+        requests.push(request);
+        return Promise.resolve({ text: texts.shift() ?? '', modelId: 'queued-test-double', usage: { inputTokens: 10, outputTokens: 3 } });
+      },
+    };
+    return { model, requests };
+  };
+
+  it('reads a usable reply without asking again', async () => {
+    const { model, requests } = modelReplying('{"intents": ["billing"]}');
+    const { value, reply } = await converseForJson(model, REQUEST, readIntents);
+    expect(value).toEqual(['billing']);
+    expect(reply.usage).toEqual({ inputTokens: 10, outputTokens: 3 });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('asks once more with the reply and what was wrong with it, and sums the usage', async () => {
+    const { model, requests } = modelReplying('Billing should take this.', '{"intents": ["billing"]}');
+    const { value, reply } = await converseForJson(model, REQUEST, readIntents);
+    expect(value).toEqual(['billing']);
+    expect(reply.usage).toEqual({ inputTokens: 20, outputTokens: 6 });
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.reask).toBe(true);
+    expect(requests[1]?.messages).toEqual([
+      { role: 'assistant', text: 'Billing should take this.', toolUses: [] },
+      { role: 'user', text: 'That reply could not be used (Output of agent supervisor rejected: reply holds no JSON object). Reply again with only the JSON object asked for.' },
+    ]);
+  });
+
+  it('re-asks a reply that parses but breaks the schema, and fails when the second one is no better', async () => {
+    const { model, requests } = modelReplying('{"intents": "billing"}', '{"intents": "still not a list"}');
+    await expect(converseForJson(model, REQUEST, readIntents)).rejects.toThrow(/intents: expected an array/);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('does not re-ask when reading fails for another reason than the reply', async () => {
+    const { model, requests } = modelReplying('{"intents": []}');
+    await expect(converseForJson(model, REQUEST, () => { throw new Error('a bug in the step'); })).rejects.toThrow('a bug in the step');
+    expect(requests).toHaveLength(1);
   });
 });

@@ -95,7 +95,7 @@ function loopOver(model: ModelProvider, tools: readonly Tool[], options: Partial
 /** The tool results the model got in the user turn of the given request. */
 function toolResultsIn(request: ModelRequest | undefined): readonly ToolResult[] {
   const last = request?.messages?.at(-1);
-  if (last?.role !== 'user') throw new Error('the request does not end with tool results');
+  if (!last || !('toolResults' in last)) throw new Error('the request does not end with tool results');
   return last.toolResults;
 }
 

@@ -2,9 +2,11 @@
  * Reads the JSON object a step asked a model for. Models wrap it: in a ```json fence, after a
  * sentence of prose, before a closing remark that may itself hold braces. The candidates are tried
  * in that order: each fenced block, then each balanced `{...}` from left to right, then the widest
- * span (first `{` to last `}`), and the first that parses wins.
+ * span (first `{` to last `}`), and the first that parses wins. A reply that still cannot be used is
+ * asked again once, with what was wrong with it (`converseForJson`).
  */
 import { AgentOutputError } from '../../core/errors.ts';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../models/model-provider.ts';
 
 /**
  * Parses the first JSON object in a model reply.
@@ -58,4 +60,37 @@ function parseObject(candidate: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Asks the model and reads its reply with `read`; when `read` refuses the reply (AgentOutputError:
+ * no JSON, malformed, or not what the step's schema wants), asks once more, with the reply and what
+ * was wrong with it, and reads that. The usage is the sum of both calls.
+ *
+ * @example
+ * ```ts
+ * const { value: intents, reply } = await converseForJson(model, request, (text) => parseIntents('supervisor', text));
+ * ```
+ * @throws {@link AgentOutputError} when the second reply cannot be used either
+ */
+export async function converseForJson<T>(model: ModelProvider, request: ModelRequest, read: (text: string) => T): Promise<{ value: T; reply: ModelReply }> {
+  const first = await model.converse(request);
+  let problem: AgentOutputError;
+  try {
+    return { value: read(first.text), reply: first };
+  } catch (error) {
+    if (!(error instanceof AgentOutputError)) throw error;
+    problem = error;
+  }
+  const second = await model.converse({
+    ...request,
+    reask: true,
+    messages: [
+      ...(request.messages ?? []),
+      { role: 'assistant', text: first.text, toolUses: [] },
+      { role: 'user', text: `That reply could not be used (${problem.message}). Reply again with only the JSON object asked for.` },
+    ],
+  });
+  const usage = { inputTokens: first.usage.inputTokens + second.usage.inputTokens, outputTokens: first.usage.outputTokens + second.usage.outputTokens };
+  return { value: read(second.text), reply: { ...second, usage } };
 }

@@ -17,7 +17,7 @@ import {
 } from './contract.ts';
 import type { AgentConfig, TeamRosterEntry } from '../../core/config.ts';
 import { AgentOutputError, ConfigurationError, describeIssues } from '../../core/errors.ts';
-import { parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { errorText } from './team-results.ts';
@@ -38,7 +38,7 @@ export async function decompose(event: DecomposeEvent, { config, model, logger }
     logger.warn('depth limit reached: not delegating', { depth, maxDepth });
     return { route: 'depth-limit', ...base, assignments: [], reassigned: [], usage: NO_USAGE };
   }
-  const reply = await model.converse({
+  const { value: subGoals, reply } = await converseForJson(model, {
     modelTier: config.agent.modelTier,
     system: config.agent.systemPrompt,
     prompt: planPrompt(goal, roster, event),
@@ -46,8 +46,7 @@ export async function decompose(event: DecomposeEvent, { config, model, logger }
     stateName: event.stateName,
     // Scripted shortcut (offline model only): the plan this step would accept, worked out here.
     script: { kind: 'fixed', text: JSON.stringify({ subGoals: scriptedSubGoals(goal, roster, event.feedback) }) },
-  });
-  const subGoals = parseSubGoals(config.agent.id, reply.text, roster, event.limits.maxFanOut);
+  }, (text) => parseSubGoals(config.agent.id, text, roster, event.limits.maxFanOut));
   const assignments = subGoals.map((subGoal, index): TeamAssignment => {
     const entry = roster.find((candidate) => candidate.id === subGoal.team);
     if (!entry) throw new AgentOutputError(config.agent.id, `unknown sub-team ${subGoal.team}`);

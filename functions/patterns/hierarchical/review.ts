@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { type ReviewEvent, ReviewEventSchema, type ReviewVerdict, ReviewVerdictSchema } from './contract.ts';
 import { AGENT_FAILURE_ERRORS } from '../../core/contract.ts';
 import { AgentOutputError, InfrastructureError, describeIssues } from '../../core/errors.ts';
-import { parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { errorNameOf, errorText, failedTeamIds } from './team-results.ts';
@@ -53,7 +53,8 @@ export async function review(event: ReviewEvent, { config, model, logger }: Step
     // Nothing to decide: no model call, no tokens.
     return { decision: 'done', reason: 'every team succeeded', failedTeams, usage: { inputTokens: 0, outputTokens: 0 } };
   }
-  const reply = await model.converse({
+  const schema = z.object({ decision: z.enum(open as [Decision, ...Decision[]]), reason: z.string().trim().min(1).max(2000) });
+  const { value: verdict, reply } = await converseForJson(model, {
     modelTier: config.agent.modelTier,
     system: config.agent.systemPrompt,
     prompt: [
@@ -67,12 +68,13 @@ export async function review(event: ReviewEvent, { config, model, logger }: Step
     stateName: event.stateName,
     // Scripted shortcut (offline model only): the decision this step would accept, worked out here.
     script: { kind: 'fixed', text: JSON.stringify({ decision: scriptedDecision(event, open), reason: `${failedTeams.join(', ')} failed` }) },
+  }, (text) => {
+    const parsed = schema.safeParse(parseModelJson(config.agent.id, text));
+    if (!parsed.success) throw new AgentOutputError(config.agent.id, describeIssues(parsed.error.issues).join('; '));
+    return parsed.data;
   });
-  const schema = z.object({ decision: z.enum(open as [Decision, ...Decision[]]), reason: z.string().trim().min(1).max(2000) });
-  const parsed = schema.safeParse(parseModelJson(config.agent.id, reply.text));
-  if (!parsed.success) throw new AgentOutputError(config.agent.id, describeIssues(parsed.error.issues).join('; '));
-  logger.info('results reviewed', { decision: parsed.data.decision, failedTeams });
-  return { ...parsed.data, failedTeams, usage: reply.usage };
+  logger.info('results reviewed', { decision: verdict.decision, failedTeams });
+  return { ...verdict, failedTeams, usage: reply.usage };
 }
 
 /** A verdict must name exactly the teams that failed and take a decision that is open. */

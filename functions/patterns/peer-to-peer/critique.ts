@@ -8,7 +8,7 @@ import type { AgentConfig } from '../../core/config.ts';
 import { ConcernSchema, type Critique, CritiqueEventSchema, type CritiqueEvent, CritiqueSchema, type Proposal } from './contract.ts';
 import { AgentOutputError, InvalidEventError, describeIssues } from '../../core/errors.ts';
 import type { AgentDefinition } from '../../core/team-schema.ts';
-import { parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { outside, proposalsMade, renderProposals, renderQuestion } from './negotiation.ts';
@@ -25,7 +25,7 @@ export async function critique(event: CritiqueEvent, { config, model }: StepCont
   const offered = proposalsMade(event.proposals);
   const result = { agentId: agent.id, round: event.round, status: 'CRITIQUED' as const };
   if (offered.length === 0) return { ...result, supports: null, critiques: [] };
-  const reply = await model.converse({
+  const { value: parsedReply, reply } = await converseForJson(model, {
     modelTier: agent.modelTier,
     system: agent.systemPrompt,
     prompt: [
@@ -40,8 +40,8 @@ export async function critique(event: CritiqueEvent, { config, model }: StepCont
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedCritique(event.round, agent, offered)) },
-  });
-  return { ...result, ...parseReply(agent.id, reply.text, offered), usage: reply.usage };
+  }, (text) => parseReply(agent.id, text, offered));
+  return { ...result, ...parsedReply, usage: reply.usage };
 }
 
 /**

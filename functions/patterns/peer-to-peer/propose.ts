@@ -8,7 +8,7 @@ import type { AgentDefinition } from '../../core/team-schema.ts';
 import { ClaimSchema, type Proposal, ProposalSchema, ProposeEventSchema, type ProposeEvent } from './contract.ts';
 import { AgentOutputError, InvalidEventError, describeIssues } from '../../core/errors.ts';
 import type { AgentConfig } from '../../core/config.ts';
-import { parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { concernsAbout, outside, proposalsMade, renderProposals, renderQuestion } from './negotiation.ts';
@@ -26,7 +26,7 @@ export async function propose(event: ProposeEvent, { config, model }: StepContex
   const received = concernsAbout(agent.id, event.previous.critiques);
   const critics = [...new Set(received.map((entry) => entry.critic))];
   const own = proposalsMade(event.previous.proposals).find((proposal) => proposal.agentId === agent.id);
-  const reply = await model.converse({
+  const { value: parsedReply, reply } = await converseForJson(model, {
     modelTier: agent.modelTier,
     system: agent.systemPrompt,
     prompt: [
@@ -46,8 +46,8 @@ export async function propose(event: ProposeEvent, { config, model }: StepContex
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedProposal(event, agent, received)) },
-  });
-  const parsed = parseReply(agent.id, reply.text, critics);
+  }, (text) => parseReply(agent.id, text, critics));
+  const parsed = parsedReply;
   return { agentId: agent.id, round: event.round, status: 'PROPOSED', ...parsed, usage: reply.usage };
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type Assignment, type Plan, PlanSchema, ClassifyEventSchema } from '../../core/agent-contract.ts';
 import { AgentOutputError, ConfigurationError, describeIssues } from '../../core/errors.ts';
 import { planProblems } from '../../agents/output-invariants.ts';
-import { parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { type StepContext, maxReplyTokens, renderConversation } from '../../agents/steps/step-context.ts';
 
@@ -17,7 +17,7 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
   const { roster, agent } = config;
   if (roster.length === 0) throw new ConfigurationError([`agent ${agent.id} has no workers to delegate to`]);
   const { request, conversation: history } = event.input;
-  const reply = await model.converse({
+  const { value: intents, reply } = await converseForJson(model, {
     modelTier: agent.modelTier,
     system: agent.systemPrompt,
     prompt: [
@@ -31,8 +31,7 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
     maxTokens: maxReplyTokens(config),
     stateName: event.stateName,
     script: { kind: 'classify', request, candidates: roster },
-  });
-  const intents = parseIntents(agent.id, reply.text, roster.map((entry) => entry.id));
+  }, (text) => parseIntents(agent.id, text, roster.map((entry) => entry.id)));
   logger.info('classified request', { intents });
   const conversation = [...history, { from: 'customer' as const, text: request }];
   const assignments = intents.map((id): Assignment => {

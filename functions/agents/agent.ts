@@ -93,8 +93,7 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
   const agentId = config.agent.id;
   const modelId = config.agent.model;
-  // A model call that outlives the step is lost with it (the Lambda times out): keep 5 % to answer.
-  const deadline = Date.now() + config.agent.timeoutSeconds * 950;
+  const deadline = stepDeadline(config);
   const named: ModelProvider = {
     converse: (request) => {
       if (request.reask) deps.metrics.addMetric(METRICS.modelReasks, MetricUnit.Count, 1);
@@ -111,6 +110,11 @@ function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependenc
   });
 }
 
+/** When a step must be done with its model and tool calls: a call that outlives the step is lost with it (the Lambda times out), so 5 % is kept to answer. */
+function stepDeadline(config: AgentConfig): number {
+  return Date.now() + config.agent.timeoutSeconds * 950;
+}
+
 /**
  * For an agent with tools, the model inside the tool loop. A fenced step (one with an epoch: every
  * state machine's) records its calls under its checkpoint's step key, so running it again after a
@@ -125,6 +129,7 @@ function withTools(model: ModelProvider, event: StepEnvelope, config: AgentConfi
     agentId: agent.id,
     maxToolCalls: agent.maxToolCalls,
     callTimeoutMs: agent.toolTimeoutSeconds * 1000,
+    deadline: stepDeadline(config),
     journal,
     onCall: (call) => { reportToolCall(call, deps); },
   });

@@ -212,7 +212,7 @@ function replyOf(payload: unknown, where: string, modelId: string): ModelReply {
   const [choice] = parsed.data.choices;
   const text = choice?.message.content ?? '';
   const finishReason = choice?.finish_reason ?? 'unknown';
-  const toolUses = (choice?.message.tool_calls ?? []).map((call) => toolUseOf(call, finishReason, where));
+  const toolUses = (choice?.message.tool_calls ?? []).map((call) => toolUseOf(call, finishReason, where, modelId));
   if (!text && toolUses.length === 0) throw new ModelInvocationError(modelId, `${where} gave an empty reply (finish_reason ${finishReason})`);
   const usage = parsed.data.usage;
   return {
@@ -224,8 +224,11 @@ function replyOf(payload: unknown, where: string, modelId: string): ModelReply {
   };
 }
 
-/** A tool call of the reply; its arguments are a JSON text that must hold an object (the tool's input). */
-function toolUseOf(call: z.infer<typeof ToolCallSchema>, finishReason: string, where: string): ToolUse {
+/**
+ * A tool call of the reply; its arguments are a JSON text that must hold an object (the tool's input).
+ * Arguments cut short by the token limit are the model's failure (retried like one), not the server's.
+ */
+function toolUseOf(call: z.infer<typeof ToolCallSchema>, finishReason: string, where: string, modelId: string): ToolUse {
   let input: unknown;
   try {
     input = JSON.parse(call.function.arguments) as unknown;
@@ -233,7 +236,7 @@ function toolUseOf(call: z.infer<typeof ToolCallSchema>, finishReason: string, w
     input = undefined;
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    // The finish reason tells a reader whether the arguments were cut short by max_tokens.
+    if (finishReason === 'length') throw new ModelInvocationError(modelId, `${where} ran out of tokens in the arguments of a call of tool ${call.function.name}`);
     throw invalidResponse(where, `a call of tool ${call.function.name} whose arguments are not a JSON object (finish_reason ${finishReason}): ${call.function.arguments.slice(0, 200)}`);
   }
   return { id: call.id, name: call.function.name, input: input as Record<string, unknown> };

@@ -41,6 +41,8 @@ export interface ToolLoopOptions {
   agentId: string;
   maxToolCalls: number;
   callTimeoutMs: number;
+  /** When the step runs out of time (epoch ms): no call may run past it. @default none */
+  deadline?: number | undefined;
   /** Where the step's calls are recorded. @default none: an unfenced step (no epoch) records nothing */
   journal?: { journal: Pick<ToolCallJournal, 'recall' | 'record'>; taskId: string; stepKey: string } | undefined;
   /** Hears of every call. @default none */
@@ -141,7 +143,9 @@ class ToolRound {
 
   private async callWithTimeout(tool: Tool, use: ToolUse, idempotencyKey: string): Promise<Omit<ToolResult, 'toolUseId'>> {
     const controller = new AbortController();
-    const { callTimeoutMs } = this.options;
+    const { deadline } = this.options;
+    // A call that outlives the step is lost with it (its Lambda times out): it gets what is left.
+    const callTimeoutMs = Math.max(1, Math.min(this.options.callTimeoutMs, deadline === undefined ? Infinity : deadline - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {

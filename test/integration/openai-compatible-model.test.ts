@@ -206,6 +206,16 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect(server.requests).toHaveLength(1);
     });
 
+    it('maps tool call arguments cut short by the token limit (finish_reason length) to a ModelInvocationError, the agent\'s failure', async () => {
+      const completion = toolCallCompletion('mid-model', [{ id: 'call_1', type: 'function', function: { name: 'lookup_invoice', arguments: '{"invoiceId": "INV-1' } }]) as { choices: object[] };
+      server.enqueue({ status: 200, json: { ...completion, choices: completion.choices.map((choice) => ({ ...choice, finish_reason: 'length' })) } });
+
+      const error = await model().converse({ ...REQUEST, tools: TOOLS }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(ModelInvocationError);
+      expect((error as Error).message).toMatch(/ran out of tokens in the arguments of a call of tool lookup_invoice/);
+    });
+
     it('retries throttling (429 with Retry-After) and a 500, then returns the answer', async () => {
       const retries: string[] = [];
       server.enqueue({ status: 429, headers: { 'retry-after': '0' }, json: { error: { message: 'slow down' } } }, { status: 500, json: { error: { message: 'boom' } } });

@@ -485,4 +485,17 @@ describe('Class: ToolLoop', () => {
       expect(toolResultsIn(requests[1])[0]?.content).toMatch(/timed out after 20 ms/);
     });
   });
+  describe('Method: converse (the step deadline)', () => {
+    it("cuts a call's timeout to the time the step has left", async () => {
+      const requests: ModelRequest[] = [];
+      const replies = [askingFor([use('u1', 'slow', {})]), answering('done')];
+      const model = { converse: (request: ModelRequest) => { requests.push(request); return Promise.resolve(replies.shift() ?? answering('done')); } };
+      const slow = fakeTool('slow', (_input, { signal }) => new Promise<string>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(new Error('aborted')); }); }));
+      const started = Date.now();
+      await loopOver(model, [slow.tool], { callTimeoutMs: 10_000, deadline: Date.now() + 50 }).converse(REQUEST);
+
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(toolResultsIn(requests[1])[0]?.content).toMatch(/timed out after \d{1,2} ms/);
+    });
+  });
 });

@@ -19,12 +19,16 @@ export { ESM_REQUIRE_BANNER } from './legion-function.ts';
 import type { AgentSettings, ModelSettings } from '../functions/core/config.ts';
 import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/core/contract.ts';
 import type { AgentDefinition } from '../functions/core/team-schema.ts';
+import { BUNDLED_SYSTEM_PROMPT_MARKER } from '../functions/core/bundled-modules.ts';
 
 /** Which model provider the agents use: Amazon Bedrock, or the deterministic scripted model. */
 export type ModelProviderName = ModelSettings['provider'];
 
 /** The item actions an agent has on the checkpoint table, within its team's partitions. */
 export const AGENT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'] as const;
+
+/** System prompts up to this many characters travel in the function's environment; longer ones with its code. */
+export const ENV_SYSTEM_PROMPT_CHARS = 2000;
 
 /** Lambda's limit on the total size of a function's environment variables, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -108,8 +112,11 @@ export class AgentFunction extends Construct {
 
   public constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
-    const { settings, table } = props;
-    const { agent, team: teamName } = settings;
+    const { table } = props;
+    const { agent, team: teamName } = props.settings;
+    // A long prompt travels with the code: the environment holds 4 KB in all.
+    const bundledPrompt = agent.systemPrompt.length > ENV_SYSTEM_PROMPT_CHARS ? agent.systemPrompt : undefined;
+    const settings = bundledPrompt === undefined ? props.settings : { ...props.settings, agent: { ...agent, systemPrompt: BUNDLED_SYSTEM_PROMPT_MARKER } };
     this.agent = agent;
     const modelProvider = props.modelProvider ?? 'bedrock';
     const modelIds = props.modelIds ?? DEFAULT_MODEL_IDS;
@@ -128,7 +135,7 @@ export class AgentFunction extends Construct {
     assertEnvironmentFits(teamName, agent.id, this.worstCaseEnvironment);
 
     const base = new LegionFunction(this, 'Agent', {
-      entry: agentEntryFor(teamName, agent),
+      entry: agentEntryFor(teamName, agent, { systemPrompt: bundledPrompt }),
       description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
       memoryMb: agent.memoryMb,
       timeoutSeconds: agent.timeoutSeconds,

@@ -14,6 +14,21 @@ import { ConfigurationError } from './errors.ts';
 
 const bundledModules = new Map<string, Record<string, unknown>>();
 
+/** Where a system prompt too long for the function's environment is registered, as `{ systemPrompt }`. */
+export const BUNDLED_SYSTEM_PROMPT = 'legion:system-prompt';
+
+/**
+ * What an agent's settings hold instead of a system prompt that travels with the function's code
+ * (lib/agent-function.ts puts it there; readAgentConfig takes the prompt from the bundle).
+ */
+export const BUNDLED_SYSTEM_PROMPT_MARKER = '(bundled with the function code)';
+
+/** The system prompt bundled with the function, if its entry registered one. */
+export function bundledSystemPrompt(): string | undefined {
+  const prompt = bundledModules.get(BUNDLED_SYSTEM_PROMPT)?.systemPrompt;
+  return typeof prompt === 'string' ? prompt : undefined;
+}
+
 /** Makes a bundled module's exports available under its path in the team definition. */
 export function registerBundledModule(path: string, exports: Record<string, unknown>): void {
   bundledModules.set(path, exports);

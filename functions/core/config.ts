@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
+import { BUNDLED_SYSTEM_PROMPT_MARKER, bundledSystemPrompt } from './bundled-modules.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
 import { AgentDefinitionSchema } from './team-schema.ts';
 
@@ -135,9 +136,12 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   if (configured !== undefined && !(configured > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
   const eventBusName = env[ENV.eventBusName];
   if (settings?.agent.role === 'bidder' && !eventBusName) problems.push(`${ENV.eventBusName} is not set (a bidder puts its bids on the Legion event bus)`);
-  if (problems.length > 0 || !settings || !tableName || !model.success) throw new ConfigurationError(problems);
+  const systemPrompt = settings?.agent.systemPrompt === BUNDLED_SYSTEM_PROMPT_MARKER ? bundledSystemPrompt() : settings?.agent.systemPrompt;
+  if (settings && systemPrompt === undefined) problems.push(`${ENV.agent}: the system prompt is bundled with the function code, but the bundle registers none (deploy the function again)`);
+  if (problems.length > 0 || !settings || !tableName || !model.success || systemPrompt === undefined) throw new ConfigurationError(problems);
   const progressCheckpointSeconds = progressCheckpointSecondsOf({ agent: settings.agent, progressCheckpointSeconds: configured });
-  return { ...settings, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
+  const agent = { ...settings.agent, systemPrompt };
+  return { ...settings, agent, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
 }
 
 /** The variable each model setting comes from, so a problem names what the operator must fix. */

@@ -15,6 +15,9 @@ const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes, starting with a letter (max 40)');
 
+/** The longest system prompt: far more than a prompt needs, far less than a bundle or a model's context could take. */
+export const MAX_SYSTEM_PROMPT_CHARS = 50_000;
+
 /** Tool names as the model APIs accept them (Bedrock and OpenAI: letters, digits, `_` and `-`, up to 64). */
 const toolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
@@ -60,8 +63,11 @@ export const AgentDefinitionSchema = z
     description: z.string().min(1),
     /** Topics the agent handles. The scripted model classifies by these keywords. */
     capabilities: z.array(z.string().min(1)).min(1),
-    /** Travels in the function's environment (4 KB in all), hence the cap. */
-    systemPrompt: z.string().min(1).max(2000),
+    /**
+     * Up to 2,000 characters travel in the function's environment (4 KB in all); a longer prompt is
+     * bundled with the function's code (lib/agent-function.ts).
+     */
+    systemPrompt: z.string().min(1).max(MAX_SYSTEM_PROMPT_CHARS),
     modelTier: z.enum(MODEL_TIERS).default('fast'),
     /**
      * This agent's own model instead of its tier's: a Bedrock model or inference profile id (or ARN),

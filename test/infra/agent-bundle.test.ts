@@ -13,6 +13,9 @@ import { type Resource, type TemplateJson, TELECOM_TEAM_FILE, buildApp, renderIn
 
 const run = promisify(execFile);
 
+/** Longer than ENV_SYSTEM_PROMPT_CHARS: it cannot travel in the function's environment. */
+const LONG_PROMPT = `You are a telecom account manager. ${'Confirm every change to a plan or an account in writing, and say when it takes effect. '.repeat(40)}`;
+
 describe('Class: AgentFunction', () => {
   describe('Feature: ESM bundle made by esbuild', () => {
     let outdir: string;
@@ -20,7 +23,9 @@ describe('Class: AgentFunction', () => {
     let functions: Resource[];
 
     beforeAll(async () => {
-      team = await loadTeamFile(TELECOM_TEAM_FILE);
+      const telecom = await loadTeamFile(TELECOM_TEAM_FILE);
+      // One agent's prompt is too long for the environment: it must travel in the bundle.
+      team = { ...telecom, agents: telecom.agents.map((agent) => (agent.id === 'account-management' ? { ...agent, systemPrompt: LONG_PROMPT } : agent)) };
       outdir = mkdtempSync(join(tmpdir(), 'legion-bundle-'));
       const { app, stack } = buildApp({ teams: [team], modelProvider: 'scripted', bundling: true, outdir });
       const template = app.synth().getStackArtifact(stack.artifactId).template as TemplateJson;
@@ -46,6 +51,22 @@ describe('Class: AgentFunction', () => {
         expect(readFileSync(bundle, 'utf8').startsWith(ESM_REQUIRE_BANNER)).toBe(true);
         expect(fn.Properties?.Handler).toBe('index.handler');
       }
+    });
+
+    it('carries a system prompt too long for the environment in the bundle, registered before the handler reads its configuration', async () => {
+      const manager = functions.find((fn) => JSON.stringify(fn).includes('"id\\":\\"account-management'));
+      if (!manager) throw new Error('no account-management function');
+      expect(JSON.stringify(manager.Properties?.Environment)).not.toContain(LONG_PROMPT.slice(0, 60));
+      expect(readFileSync(bundleOf(manager), 'utf8')).toContain(LONG_PROMPT);
+      const variables = (manager.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderIntrinsic(value)]));
+      // readAgentConfig runs as the handler's module loads: it throws unless the prompt was registered first.
+      const { stdout } = await run(
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundleOf(manager))}); console.log(typeof m.handler);`],
+        { env: { PATH: process.env.PATH, ...environment, [ENV.tableName]: 'legion-test', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 20_000 },
+      );
+      expect(stdout.trim()).toBe('function');
     });
 
     it('loads in Node with the environment CDK gives it, and exports the handler', async () => {

@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { agentSettingsFor } from '../../functions/core/agent-settings.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { AgentFunction } from '../../lib/agent-function.ts';
+import { AgentFunction, ENV_SYSTEM_PROMPT_CHARS } from '../../lib/agent-function.ts';
+import { BUNDLED_SYSTEM_PROMPT_MARKER } from '../../functions/core/bundled-modules.ts';
 import { cdkJsonContext } from './synth.ts';
 
 describe('Class: AgentFunction', () => {
@@ -136,6 +137,24 @@ describe('Class: AgentFunction', () => {
       expect(reservedOf('billing', { own: 3, stackDefault: 5 })).toBe(3);
       expect(reservedOf('billing', { stackDefault: 5 })).toBe(5);
       expect(reservedOf('billing', {})).toBeUndefined();
+    });
+  });
+  describe('Feature: a system prompt too long for the environment', () => {
+    it('puts a marker in the environment and the prompt in the bundled entry, and synthesizes', async () => {
+      const team = await loadTeamFile(PATTERNS.auction.exampleTeamFile);
+      const longPrompt = `You are a thorough bidder. ${'Weigh every task against your capacity and say why. '.repeat(80)}`;
+      expect(longPrompt.length).toBeGreaterThan(ENV_SYSTEM_PROMPT_CHARS);
+      const longTeam = { ...team, agents: team.agents.map((agent) => (agent.id === 'lexi' ? { ...agent, systemPrompt: longPrompt } : agent)) };
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      const settings = agentSettingsFor(longTeam, 'lexi', (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`);
+      new AgentFunction(stack, 'Lexi', { settings, table });
+
+      const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      const environment = JSON.stringify((fn?.Properties as { Environment: unknown }).Environment);
+      expect(environment).toContain(JSON.stringify(BUNDLED_SYSTEM_PROMPT_MARKER).slice(1, -1));
+      expect(environment).not.toContain('Weigh every task');
     });
   });
 });

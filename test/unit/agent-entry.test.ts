@@ -17,10 +17,11 @@ describe('Function: agentEntryFor', () => {
       tools: [{ module: '/team/tools/invoices.ts', export: 'lookupInvoice' }, { module: '/team/tools/invoices.ts', export: 'refund' }],
     }));
     expect(entry).not.toBe(AGENT_ENTRY);
-    const source = readFileSync(entry, 'utf8');
+    const registrations = /^import (".*?");$/m.exec(readFileSync(entry, 'utf8'))?.[1];
+    const source = readFileSync(JSON.parse(registrations ?? '""') as string, 'utf8');
     expect(source.match(/registerBundledModule\("\/team\/agents\/billing\.ts", userModule\d\)/g)).toHaveLength(1);
     expect(source.match(/registerBundledModule\("\/team\/tools\/invoices\.ts", userModule\d\)/g)).toHaveLength(1);
-    expect(source).toContain(`export { handler } from ${JSON.stringify(AGENT_ENTRY)};`);
+    expect(readFileSync(entry, 'utf8')).toContain(`export { handler } from ${JSON.stringify(AGENT_ENTRY)};`);
   });
 
   it('writes the same file for the same agent, so a second synth bundles the same code', () => {
@@ -32,5 +33,12 @@ describe('Function: agentEntryFor', () => {
     expect(() => agentEntryFor('telecom', agent({ tools: [{ mcp: { command: 'node', args: ['server.js'] } }] }))).toThrow(
       /Agent "billing" of team "telecom" uses an MCP server started by a command, which runs locally only: in AWS, give the server as \{ mcp: \{ url/,
     );
+  });
+  it('bundles a long system prompt in a registrations module imported before the handler', () => {
+    const entry = agentEntryFor('telecom', agent({}), { systemPrompt: 'A very long prompt. "Quoted", too.' });
+    const source = readFileSync(entry, 'utf8');
+    const imports = [...source.matchAll(/^(?:import|export \{ handler \} from) (".*?")/gm)].map((match) => JSON.parse(match[1] ?? '""') as string);
+    expect(imports).toEqual([expect.stringMatching(/registrations-[0-9a-f]{16}\.ts$/), AGENT_ENTRY]);
+    expect(readFileSync(imports[0] ?? '', 'utf8')).toContain('registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: "A very long prompt. \\"Quoted\\", too." });');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressCheckpointSecondsOf, readAgentConfig } from '../../functions/core/config.ts';
 import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV } from '../../functions/core/contract.ts';
 import { ConfigurationError } from '../../functions/core/errors.ts';
+import { BUNDLED_SYSTEM_PROMPT, BUNDLED_SYSTEM_PROMPT_MARKER, registerBundledModule } from '../../functions/core/bundled-modules.ts';
 
 const AGENT_SETTINGS = {
   team: 'telecom-support',
@@ -218,6 +219,29 @@ describe('Module: config', () => {
 
       // Assess
       expect(problemsOf(error)).toEqual(['LEGION_TABLE_NAME is not set', 'LEGION_AGENT is not set']);
+    });
+  });
+});
+
+describe('Function: readAgentConfig', () => {
+  describe('Feature: a system prompt bundled with the function code', () => {
+    const bundledEnv = validEnv({ [ENV.agent]: JSON.stringify({ ...AGENT_SETTINGS, agent: { ...AGENT_SETTINGS.agent, systemPrompt: BUNDLED_SYSTEM_PROMPT_MARKER } }) });
+
+    it('takes the prompt the bundle registered in place of the marker', () => {
+      const longPrompt = 'You route requests. '.repeat(200);
+      registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: longPrompt });
+      try {
+        expect(readAgentConfig(bundledEnv).agent.systemPrompt).toBe(longPrompt);
+      } finally {
+        // The unit project shares one module graph per worker: leave no prompt behind.
+        registerBundledModule(BUNDLED_SYSTEM_PROMPT, {});
+      }
+    });
+
+    it('fails closed, naming the variable, when the bundle registered no prompt', () => {
+      expect(problemsOf(configurationErrorOf(bundledEnv))).toEqual([
+        `${ENV.agent}: the system prompt is bundled with the function code, but the bundle registers none (deploy the function again)`,
+      ]);
     });
   });
 });

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { SupervisorWorkerInputSchema } from '../../functions/core/agent-contract.ts';
 import { TeamDefinitionError } from '../../functions/core/errors.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
-import { loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
+import { MAX_SYSTEM_PROMPT_CHARS, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
 import { TELECOM_TEAM_FILE } from '../support/telecom.ts';
 
 /** A minimal valid team: only required fields, so every default is observable. */
@@ -376,6 +376,14 @@ describe('Module: team', () => {
       expect(error.problems).toHaveLength(2);
       expect(error.message).toContain('inline-team');
       expect(error.message).toContain('description: ');
+    });
+
+    it('accepts a system prompt longer than the environment holds (it is bundled), up to MAX_SYSTEM_PROMPT_CHARS', () => {
+      const value = minimalTeam();
+      value.agents[1] = { ...value.agents[1], systemPrompt: 'x'.repeat(MAX_SYSTEM_PROMPT_CHARS) };
+      expect(parseTeam(value, 'test').agents[1]?.systemPrompt).toHaveLength(MAX_SYSTEM_PROMPT_CHARS);
+      value.agents[1] = { ...value.agents[1], systemPrompt: 'x'.repeat(MAX_SYSTEM_PROMPT_CHARS + 1) };
+      expect(problemsOf(value).problems).toEqual([expect.stringMatching(/^agents\.1\.systemPrompt: .*50000/)]);
     });
 
     it('names a missing field of an agent with its index', () => {

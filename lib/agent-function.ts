@@ -9,6 +9,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { agentEntryFor } from './agent-entry.ts';
 import { grantModelInvocation } from './bedrock-access.ts';
@@ -20,8 +21,9 @@ import type { AgentSettings, ModelSettings } from '../functions/core/config.ts';
 import { DEFAULT_MODEL_IDS, ENV, type ModelTier } from '../functions/core/contract.ts';
 import type { AgentDefinition } from '../functions/core/team-schema.ts';
 import { BUNDLED_SYSTEM_PROMPT_MARKER } from '../functions/core/bundled-modules.ts';
+import { baseUrlProblem } from '../functions/models/openai-compatible-model.ts';
 
-/** Which model provider the agents use: Amazon Bedrock, or the deterministic scripted model. */
+/** Which model provider the agents use: Amazon Bedrock, an OpenAI-compatible server, or the deterministic scripted model. */
 export type ModelProviderName = ModelSettings['provider'];
 
 /** The item actions an agent has on the checkpoint table, within its team's partitions. */
@@ -38,7 +40,18 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
  * a Lambda ARN with the longest partition, region and a 64-character function name fits in 140
  * characters; a table name may be up to 255.
  */
-const DEPLOY_TIME_SIZES = { arn: 140, tableName: 255 } as const;
+const DEPLOY_TIME_SIZES = { arn: 140, tableName: 255, secretArn: 600 } as const;
+
+/**
+ * The server an openai-compatible agent calls, checked at synth: a deploy that could only fail at
+ * the first model call is refused here, naming the agent.
+ */
+function openAiCompatibleEnvironment(teamName: string, agentId: string, provider: ModelProviderName, baseUrl: string | undefined): Record<string, string> {
+  if (provider !== 'openai-compatible') return {};
+  const problem = baseUrl === undefined ? 'is not set (context legion:modelBaseUrl)' : baseUrlProblem(baseUrl);
+  if (problem) throw new Error(`Agent "${agentId}" of team "${teamName}": the openai-compatible base URL ${problem}`);
+  return { [ENV.modelBaseUrl]: baseUrl ?? '' };
+}
 
 
 /** The options every agent function of a team shares; team constructs pass them through. */
@@ -56,6 +69,20 @@ export interface AgentFunctionOptions extends LegionLogOptions {
    * @default DEFAULT_MODEL_IDS from the contract
    */
   readonly modelIds?: Record<ModelTier, string>;
+  /**
+   * openai-compatible: the server's API base URL, up to its version (`https://llm.example.com/v1`),
+   * reachable from Lambda. Required with that provider.
+   *
+   * @default none
+   */
+  readonly modelBaseUrl?: string;
+  /**
+   * openai-compatible: the Secrets Manager secret whose text is the API key; the function may read
+   * this secret only, and only its ARN is in the environment.
+   *
+   * @default none: no key is sent
+   */
+  readonly modelApiKeySecret?: secretsmanager.ISecret;
   /**
    * Reserved concurrency of every agent whose definition sets none: each agent then has its own
    * share, and one agent's burst cannot starve the others. Unset leaves them on the account's
@@ -123,12 +150,15 @@ export class AgentFunction extends Construct {
     const knownEnvironment = {
       [ENV.modelProvider]: modelProvider,
       [ENV.modelIds]: JSON.stringify(modelIds),
+      ...openAiCompatibleEnvironment(teamName, agent.id, modelProvider, props.modelBaseUrl),
       // Counted here because LegionFunction adds it.
       NODE_OPTIONS: '--enable-source-maps',
     };
+    const apiKeySecret = modelProvider === 'openai-compatible' ? props.modelApiKeySecret : undefined;
     this.teamName = teamName;
     this.worstCaseEnvironment = {
       ...knownEnvironment,
+      ...(apiKeySecret ? { [ENV.modelApiKeySecret]: 'x'.repeat(DEPLOY_TIME_SIZES.secretArn) } : {}),
       [ENV.tableName]: 'x'.repeat(DEPLOY_TIME_SIZES.tableName),
       [ENV.agent]: withDeployTimeSizes(JSON.stringify(settings)),
     };
@@ -148,6 +178,7 @@ export class AgentFunction extends Construct {
         // The roster holds function ARN tokens: toJsonString resolves them inside the JSON.
         [ENV.agent]: Stack.of(this).toJsonString(settings),
         ...knownEnvironment,
+        ...(apiKeySecret ? { [ENV.modelApiKeySecret]: apiKeySecret.secretArn } : {}),
       },
     });
     this.function = base.function;
@@ -165,6 +196,7 @@ export class AgentFunction extends Construct {
 
     // The agent's own model, else its tier's: the only model its role may invoke.
     if (modelProvider === 'bedrock') grantModelInvocation(this, this.function, agent.model ?? modelIds[agent.modelTier]);
+    apiKeySecret?.grantRead(this.function);
   }
 
   /**

@@ -2,6 +2,7 @@
  * The Legion stack: the checkpoint table, the event bus, the control functions, one construct per
  * team, the event triggers, the notifications of approval requests and the approval keeper.
  */
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -49,8 +50,9 @@ export interface LegionStackProps extends StackProps {
   /** The teams to deploy: one state machine per team, one Lambda function per agent role. */
   readonly teams: TeamDefinition[];
   /**
-   * The model provider of every agent: Amazon Bedrock, or the deterministic scripted model (which
-   * needs no Bedrock access, for trying the stack out).
+   * The model provider of every agent: Amazon Bedrock, an OpenAI-compatible server
+   * (`modelBaseUrl`), or the deterministic scripted model (which needs no Bedrock access, for
+   * trying the stack out).
    *
    * @default 'bedrock'
    */
@@ -63,6 +65,20 @@ export interface LegionStackProps extends StackProps {
    * @default the `legion:modelIds` context (see modelIdsFromContext), else DEFAULT_MODEL_IDS from the contract
    */
   readonly modelIds?: Record<ModelTier, string>;
+  /**
+   * openai-compatible: the server's API base URL (`https://llm.example.com/v1`); `modelIds` are then
+   * that server's model names.
+   *
+   * @default none (required with openai-compatible)
+   */
+  readonly modelBaseUrl?: string;
+  /**
+   * openai-compatible: the name or complete ARN of the Secrets Manager secret holding the API key
+   * (its text); each agent may read that secret only.
+   *
+   * @default none: no key is sent
+   */
+  readonly modelApiKeySecret?: string;
   /**
    * Reserved concurrency of every agent whose team definition sets none (`reservedConcurrency`).
    *
@@ -120,8 +136,8 @@ export class LegionStack extends Stack {
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
-    if (props.modelProvider !== undefined && !['bedrock', 'scripted'].includes(props.modelProvider)) {
-      throw new Error(`modelProvider must be "bedrock" or "scripted", got "${props.modelProvider}"`);
+    if (props.modelProvider !== undefined && !['bedrock', 'openai-compatible', 'scripted'].includes(props.modelProvider)) {
+      throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${props.modelProvider}"`);
     }
     const names = props.teams.map((team) => team.name);
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
@@ -147,6 +163,7 @@ export class LegionStack extends Stack {
     this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, logRetention: props.logRetention });
 
     const modelIds = props.modelIds ?? modelIdsFromContext(this.node.tryGetContext(MODEL_IDS_CONTEXT));
+    const modelApiKeySecret = props.modelApiKeySecret === undefined ? undefined : importedSecret(this, props.modelApiKeySecret);
     this.teams = {};
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
     for (const team of teamsInDeployOrder(props.teams)) {
@@ -157,6 +174,8 @@ export class LegionStack extends Stack {
         eventBus: this.bus,
         modelProvider: props.modelProvider,
         modelIds,
+        modelBaseUrl: props.modelBaseUrl,
+        modelApiKeySecret,
         agentReservedConcurrency: props.agentReservedConcurrency,
         logRetention: props.logRetention,
         subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
@@ -220,4 +239,11 @@ function pascalCase(name: string): string {
     .split('-')
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
+}
+
+/** A secret that already exists, by its complete ARN or its name (an ARN without its random suffix cannot be granted exactly). */
+function importedSecret(scope: Construct, nameOrArn: string): secretsmanager.ISecret {
+  return nameOrArn.startsWith('arn:')
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, 'ModelApiKey', nameOrArn)
+    : secretsmanager.Secret.fromSecretNameV2(scope, 'ModelApiKey', nameOrArn);
 }

@@ -22,6 +22,9 @@ import { DetectionLog } from '../guards/detection-log.ts';
 import { BedrockModel } from '../models/bedrock-model.ts';
 import type { ModelProvider } from '../models/model-provider.ts';
 import { ScriptedModel } from '../models/scripted-model.ts';
+import { OpenAiCompatibleModel } from '../models/openai-compatible-model.ts';
+import { apiKeyFromSecret } from '../models/api-key-secret.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import type { PutEventsClient } from '../core/put-event.ts';
 import { type LeasingPool, ResourcePool } from '../guards/resource-pool.ts';
 import { TaskStatusStore } from '../observability/task-status-store.ts';
@@ -61,9 +64,15 @@ export interface DependencyOverrides {
   events?: PutEventsClient | undefined;
 }
 
-/** The provider named by the configuration: Bedrock, or the scripted model when asked for. */
+/** The provider named by the configuration: Bedrock, an OpenAI-compatible server, or the scripted model when asked for. */
 export function createModelProvider(config: AgentConfig): ModelProvider {
-  if (config.model.provider === 'scripted') return new ScriptedModel();
+  const { provider, baseUrl, apiKeySecretArn, modelIds } = config.model;
+  if (provider === 'scripted') return new ScriptedModel();
+  if (provider === 'openai-compatible') {
+    // The settings schema refuses openai-compatible without a base URL; this guards other callers.
+    if (!baseUrl) throw new ConfigurationError(['openai-compatible needs the API base URL']);
+    return new OpenAiCompatibleModel({ baseUrl, modelIds, apiKey: apiKeySecretArn ? apiKeyFromSecret(apiKeySecretArn) : undefined });
+  }
   const client = new BedrockRuntimeClient(config.model.endpoint ? { endpoint: config.model.endpoint } : {});
   return new BedrockModel({ modelIds: config.model.modelIds, client });
 }

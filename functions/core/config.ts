@@ -49,12 +49,18 @@ export const AgentSettingsSchema = z.object({
 });
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;
 
-export const ModelSettingsSchema = z.object({
-  provider: z.enum(['bedrock', 'scripted']).default('bedrock'),
-  modelIds: z.record(z.enum(MODEL_TIERS), z.string().min(1)).default(DEFAULT_MODEL_IDS),
-  /** Endpoint override for the Bedrock runtime client (tests point it at a local server). */
-  endpoint: z.url().optional(),
-});
+export const ModelSettingsSchema = z
+  .object({
+    provider: z.enum(['bedrock', 'openai-compatible', 'scripted']).default('bedrock'),
+    modelIds: z.record(z.enum(MODEL_TIERS), z.string().min(1)).default(DEFAULT_MODEL_IDS),
+    /** Endpoint override for the Bedrock runtime client (tests point it at a local server). */
+    endpoint: z.url().optional(),
+    /** openai-compatible: the API's base URL, up to its version (`/v1`). */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** openai-compatible: the Secrets Manager secret whose SecretString is the API key. @default none: no key is sent */
+    apiKeySecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN').optional(),
+  })
+  .refine((settings) => settings.provider !== 'openai-compatible' || settings.baseUrl !== undefined, { path: ['baseUrl'], message: 'openai-compatible needs the API base URL' });
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
 export interface AgentConfig extends AgentSettings {
@@ -129,7 +135,12 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   if (!tableName) problems.push(`${ENV.tableName} is not set`);
   const settings = parseJsonVariable(env, ENV.agent, AgentSettingsSchema, problems, undefined);
   const modelIds = parseJsonVariable(env, ENV.modelIds, z.unknown(), problems, DEFAULT_MODEL_IDS);
-  const model = ModelSettingsSchema.safeParse({ provider: env[ENV.modelProvider] ?? 'bedrock', modelIds });
+  const model = ModelSettingsSchema.safeParse({
+    provider: env[ENV.modelProvider] ?? 'bedrock',
+    modelIds,
+    ...(env[ENV.modelBaseUrl] ? { baseUrl: env[ENV.modelBaseUrl] } : {}),
+    ...(env[ENV.modelApiKeySecret] ? { apiKeySecretArn: env[ENV.modelApiKeySecret] } : {}),
+  });
   if (!model.success) problems.push(...describeModelIssues(model.error.issues));
   const progress = env[ENV.progressCheckpointSeconds];
   const configured = progress === undefined ? undefined : Number(progress);
@@ -145,7 +156,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
 }
 
 /** The variable each model setting comes from, so a problem names what the operator must fix. */
-const MODEL_SETTING_VARIABLES: Record<string, string> = { provider: ENV.modelProvider, modelIds: ENV.modelIds };
+const MODEL_SETTING_VARIABLES: Record<string, string> = { provider: ENV.modelProvider, modelIds: ENV.modelIds, baseUrl: ENV.modelBaseUrl, apiKeySecretArn: ENV.modelApiKeySecret };
 
 function describeModelIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {

@@ -414,6 +414,10 @@ export const ENV = {
   agent: 'LEGION_AGENT',
   modelProvider: 'LEGION_MODEL_PROVIDER',
   modelIds: 'LEGION_MODEL_IDS',
+  /** openai-compatible: the API's base URL (`https://.../v1`). */
+  modelBaseUrl: 'LEGION_MODEL_BASE_URL',
+  /** openai-compatible: the Secrets Manager secret (ARN) whose SecretString is the API key. */
+  modelApiKeySecret: 'LEGION_MODEL_API_KEY_SECRET',
   progressCheckpointSeconds: 'LEGION_PROGRESS_CHECKPOINT_SECONDS',
   /** start-run and publish-outcome: the deployed state machines (JSON list of team, pattern, ARN, default). */
   stateMachines: 'LEGION_STATE_MACHINES',

@@ -41,8 +41,11 @@ export interface OpenAiCompatibleModelOptions {
   baseUrl: string;
   /** The model name on that server for each tier. */
   modelIds: Record<ModelTier, string>;
-  /** Sent as a bearer token. @default none (local servers need none) */
-  apiKey?: string | undefined;
+  /**
+   * Sent as a bearer token: the key, or a function that fetches it (once, on the first call: in AWS,
+   * from Secrets Manager). @default none (local servers need none)
+   */
+  apiKey?: string | (() => Promise<string>) | undefined;
   /** One attempt ends after this. @default 120000 */
   timeoutMs?: number | undefined;
   /** @default 4 attempts, 250 ms doubling, 8 s at most */
@@ -90,6 +93,8 @@ class NotJsonError extends Error {}
 export class OpenAiCompatibleModel implements ModelProvider {
   private readonly endpoint: string;
   private readonly fetch: typeof fetch;
+  /** The key once known (a fetched key is fetched once per instance, i.e. per cold start). */
+  private apiKey: Promise<string | undefined> | undefined;
 
   /** @throws {@link ConfigurationError} for a base URL that is not http(s) or carries credentials */
   public constructor(private readonly options: OpenAiCompatibleModelOptions) {
@@ -114,9 +119,10 @@ export class OpenAiCompatibleModel implements ModelProvider {
       ...(request.tools?.length ? { tools: request.tools.map(chatTool) } : {}),
     });
     const deadline = request.deadline ?? Infinity;
+    const apiKey = await this.resolveApiKey();
     let payload: unknown;
     try {
-      payload = await retryWithBackoff(() => this.post(body, deadline), classifyFailure, { ...this.options.retry, deadline }, (error, attempt, delayMs) => {
+      payload = await retryWithBackoff(() => this.post(body, deadline, apiKey), classifyFailure, { ...this.options.retry, deadline }, (error, attempt, delayMs) => {
         this.options.onRetry?.(describeFailure(error), attempt, delayMs);
       });
     } catch (error) {
@@ -125,7 +131,18 @@ export class OpenAiCompatibleModel implements ModelProvider {
     return replyOf(payload, where, modelId);
   }
 
-  private async post(body: string, deadline: number): Promise<unknown> {
+  /** A key that cannot be fetched fails the call as Legion's setup, not the model (a fetch that failed is tried again next call). */
+  private resolveApiKey(): Promise<string | undefined> {
+    const { apiKey } = this.options;
+    if (typeof apiKey !== 'function') return Promise.resolve(apiKey);
+    this.apiKey ??= apiKey().catch((error: unknown) => {
+      this.apiKey = undefined;
+      throw new InfrastructureError('ModelApiKeyUnavailable', `the ${OPENAI_COMPATIBLE} API key could not be read: ${(error as Error).message}`, { cause: error });
+    });
+    return this.apiKey;
+  }
+
+  private async post(body: string, deadline: number, apiKey: string | undefined): Promise<unknown> {
     // One attempt ends at its own timeout or at the step's deadline, whichever comes first.
     const timeoutMs = Math.min(this.options.timeoutMs ?? 120_000, deadline - Date.now());
     if (timeoutMs <= 0) throw new DOMException('the step has no time left for another model call', 'TimeoutError');
@@ -133,25 +150,24 @@ export class OpenAiCompatibleModel implements ModelProvider {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
       },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    if (!response.ok) throw new HttpStatusError(response.status, response.statusText, this.redact(text).slice(0, 500), retryAfterMs(response.headers.get('retry-after')));
+    if (!response.ok) throw new HttpStatusError(response.status, response.statusText, redact(text, apiKey).slice(0, 500), retryAfterMs(response.headers.get('retry-after')));
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw new NotJsonError(`answered ${response.status} with a body that is not JSON: ${this.redact(text).slice(0, 200)}`);
+      throw new NotJsonError(`answered ${response.status} with a body that is not JSON: ${redact(text, apiKey).slice(0, 200)}`);
     }
   }
+}
 
-  /** A proxy may echo the request's headers in its error page: keep the key out of messages and logs. */
-  private redact(text: string): string {
-    const { apiKey } = this.options;
-    return apiKey ? text.split(apiKey).join('[redacted]') : text;
-  }
+/** A proxy may echo the request's headers in its error page: keep the key out of messages and logs. */
+function redact(text: string, apiKey: string | undefined): string {
+  return apiKey ? text.split(apiKey).join('[redacted]') : text;
 }
 
 function classifyFailure(error: unknown): AttemptFailure {

@@ -78,6 +78,30 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect(server.requests[0]?.authorization).toBe('Bearer sk-test-123');
     });
 
+    it('fetches an API key given as a function once, and sends it on every call', async () => {
+      let fetched = 0;
+      const keyed = model({ apiKey: () => { fetched += 1; return Promise.resolve('sk-from-secret'); } });
+      await keyed.converse(REQUEST);
+      await keyed.converse(REQUEST);
+
+      expect(fetched).toBe(1);
+      expect(server.requests.map((request) => request.authorization)).toEqual(['Bearer sk-from-secret', 'Bearer sk-from-secret']);
+    });
+
+    it('fails closed when the API key cannot be fetched (InfrastructureError), and fetches it again on the next call', async () => {
+      let attempts = 0;
+      const keyed = model({ apiKey: () => { attempts += 1; return attempts === 1 ? Promise.reject(new Error('AccessDeniedException: not authorized')) : Promise.resolve('sk-second'); } });
+
+      const error = await keyed.converse(REQUEST).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).originalName).toBe('ModelApiKeyUnavailable');
+      expect((error as Error).message).toMatch(/API key could not be read: AccessDeniedException/);
+      expect(server.requests).toHaveLength(0);
+
+      await keyed.converse(REQUEST);
+      expect(server.requests.map((request) => request.authorization)).toEqual(['Bearer sk-second']);
+    });
+
     it("returns the server's text, its model and its token usage", async () => {
       server.enqueue({ status: 200, json: chatCompletion('mid-model-2025', 'Your plan changed on the 3rd.', { prompt_tokens: 41, completion_tokens: 9 }) });
 

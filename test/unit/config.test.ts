@@ -245,3 +245,20 @@ describe('Function: readAgentConfig', () => {
     });
   });
 });
+
+describe('Function: readAgentConfig', () => {
+  describe('Feature: openai-compatible model provider', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:legion/model-api-key-AbCdEf';
+
+    it('reads the base URL and the API key secret', () => {
+      const config = readAgentConfig(validEnv({ [ENV.modelProvider]: 'openai-compatible', [ENV.modelBaseUrl]: 'https://llm.example.com/v1', [ENV.modelApiKeySecret]: SECRET_ARN }));
+      expect(config.model).toMatchObject({ provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', apiKeySecretArn: SECRET_ARN });
+    });
+
+    it('names the variable when the base URL is missing, and when the secret is not an ARN', () => {
+      expect(problemsOf(configurationErrorOf(validEnv({ [ENV.modelProvider]: 'openai-compatible' })))).toEqual([`${ENV.modelBaseUrl}: openai-compatible needs the API base URL`]);
+      const problems = problemsOf(configurationErrorOf(validEnv({ [ENV.modelProvider]: 'openai-compatible', [ENV.modelBaseUrl]: 'https://llm.example.com/v1', [ENV.modelApiKeySecret]: 'legion/model-api-key' })));
+      expect(problems).toEqual([`${ENV.modelApiKeySecret}: must be a Secrets Manager secret ARN`]);
+    });
+  });
+});

@@ -34,9 +34,10 @@ export class AgentToolbox {
    * @throws {InfrastructureError} when an MCP server cannot be started or reached
    */
   public tools(): Promise<Tool[]> {
-    // A failed load is not kept: the next step tries again (an MCP server may be back).
-    this.loading ??= this.load().catch((error: unknown) => {
-      this.loading = undefined;
+    // A failed load is not kept: the next step tries again (an MCP server may be back). The servers
+    // it did connect are closed first, or each attempt would leave one more running.
+    this.loading ??= this.load().catch(async (error: unknown) => {
+      await this.close();
       throw error;
     });
     return this.loading;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../functions/core/config.ts';
 import { CHECKPOINT_TABLE, COMMON_CONTROL_FUNCTIONS, CONTROL_FUNCTIONS, DEFAULT_MODEL_IDS, ENV, PENDING_APPROVALS_INDEX } from '../../functions/core/contract.ts';
 import { applySubstitutions, PATTERNS, placeholdersIn } from '../../functions/patterns/index.ts';
-import { type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
+import { MAX_SYSTEM_PROMPT_CHARS, type TeamDefinition, loadTeamFile, parseTeam, supervisorOf, workersOf } from '../../functions/core/team.ts';
 import {
   REPO_ROOT,
   type Resource,
@@ -402,14 +402,11 @@ describe('Class: LegionStack', () => {
   });
 
   describe('Feature: input checks', () => {
-    it('refuses, in the team schema, a system prompt too long for the 4 KB environment', () => {
-      const chatty = {
-        ...team,
-        agents: team.agents.map((agent) =>
-          agent.id === 'billing' ? { ...agent, systemPrompt: 'Explain every charge. '.repeat(200) } : agent,
-        ),
-      };
-      expect(() => parseTeam(chatty, 'test')).toThrow(/agents\.1\.systemPrompt/);
+    it('deploys a system prompt too long for the 4 KB environment (it travels with the code), and refuses one over MAX_SYSTEM_PROMPT_CHARS in the team schema', () => {
+      const withPrompt = (systemPrompt: string) => ({ ...team, agents: team.agents.map((agent) => (agent.id === 'billing' ? { ...agent, systemPrompt } : agent)) });
+      const chatty = parseTeam(withPrompt('Explain every charge. '.repeat(200)), 'test');
+      expect(() => buildApp({ teams: [chatty] })).not.toThrow();
+      expect(() => parseTeam(withPrompt('x'.repeat(MAX_SYSTEM_PROMPT_CHARS + 1)), 'test')).toThrow(/agents\.1\.systemPrompt/);
     });
 
     it('counts the workers of the supervisor roster towards the limit', () => {

@@ -18,11 +18,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AgentConfig, progressCheckpointSecondsOf } from '../core/config.ts';
 import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../core/contract.ts';
-import { BudgetExceededError, InvalidEventError, describeIssues } from '../core/errors.ts';
+import { BudgetExceededError, ConfigurationError, InvalidEventError, describeIssues } from '../core/errors.ts';
 import { BudgetedModel } from '../models/budgeted-model.ts';
 import type { ModelCallMeter } from '../models/model-call-meter.ts';
 import { checkpoint, stepKeyOf } from '../recovery/checkpoint.ts';
-import { ToolLoop, type ToolCallReport } from '../tools/tool-loop.ts';
+import { ToolLoop, type ToolCallReport, type ToolLoopOptions } from '../tools/tool-loop.ts';
+import { ToolCaller } from '../tools/tool-caller.ts';
+import type { StepContext } from './steps/step-context.ts';
 import { classifyErrors } from '../middlewares/classify-errors.ts';
 import { type TaskStatusMiddleware, taskStatus } from '../observability/task-status.ts';
 import { validateEvent } from '../middlewares/validate-event.ts';
@@ -73,9 +75,10 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   const parsed = parseStepEvent(event, definition);
   if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
   const started = performance.now();
-  const model = withTools(budgetedModel(event.taskId, config, deps, meter), event, config, deps);
+  const toolOptions = toolCallerOptions(event, config, deps);
+  const model = toolOptions ? new ToolLoop(budgetedModel(event.taskId, config, deps, meter), toolOptions) : budgetedModel(event.taskId, config, deps, meter);
   const custom = config.agent.handler ? (await loadCustomSteps(config.agent.handler, config.agent.role))[definition.step] : undefined;
-  const context = { config, model, logger: deps.logger };
+  const context = { config, model, logger: deps.logger, ...(toolOptions ? { callTool: directToolCalls(toolOptions, config.agent.id) } : {}) };
   // The event is the step schema's parse of a JSON object: a record, whichever step it is.
   const result = custom ? await custom(parsed.data as StepEventBase & Record<string, unknown>, context) : await definition.run(parsed.data, context);
   const usage = result.usage;
@@ -116,15 +119,15 @@ function stepDeadline(config: AgentConfig): number {
 }
 
 /**
- * For an agent with tools, the model inside the tool loop. A fenced step (one with an epoch: every
- * state machine's) records its calls under its checkpoint's step key, so running it again after a
- * crash does not call its tools again.
+ * For an agent with tools, how its step calls them (through the tool loop, or itself). A fenced
+ * step (one with an epoch: every state machine's) records its calls under its checkpoint's step
+ * key, so running it again after a crash does not call its tools again.
  */
-function withTools(model: ModelProvider, event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): ModelProvider {
-  if (!deps.tools || deps.tools.isEmpty) return model;
+function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): ToolLoopOptions | undefined {
+  if (!deps.tools || deps.tools.isEmpty) return undefined;
   const { agent } = config;
   const journal = deps.toolCalls && event.epoch !== undefined ? { journal: deps.toolCalls, taskId: event.taskId, stepKey: stepKeyOf(event, agent.id) } : undefined;
-  return new ToolLoop(model, {
+  return {
     toolbox: deps.tools,
     agentId: agent.id,
     maxToolCalls: agent.maxToolCalls,
@@ -132,7 +135,17 @@ function withTools(model: ModelProvider, event: StepEnvelope, config: AgentConfi
     deadline: stepDeadline(config),
     journal,
     onCall: (call) => { reportToolCall(call, deps); },
-  });
+  };
+}
+
+/** A step's own calls of the agent's tools, by name, recorded like the tool loop's. */
+function directToolCalls(options: ToolLoopOptions, agentId: string): NonNullable<StepContext['callTool']> {
+  const caller = new ToolCaller(options);
+  return async (name, input) => {
+    const tool = (await options.toolbox.tools()).find((candidate) => candidate.spec.name === name);
+    if (!tool) throw new ConfigurationError([`agent ${agentId} has no tool named ${name}`]);
+    return caller.call(tool, { id: `step-${name}`, name, input });
+  };
 }
 
 /** Counts and logs a tool call; its input and result stay out of the logs (they may hold customer data). */

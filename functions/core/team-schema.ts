@@ -83,6 +83,12 @@ export const AgentDefinitionSchema = z
     handler: z.string().min(1).max(500).optional(),
     /** Tools the agent's model may call (see ToolSourceSchema). */
     tools: z.array(ToolSourceSchema).max(20).default([]),
+    /**
+     * peer-to-peer verifier: one of its tools whose answer is the source of truth for the claims it
+     * verifies, instead of the input's `facts`. It is called with `{ facts: [the fact names the
+     * answer cites] }` and returns a JSON object of the facts it knows (`{ "readsPerSecond": 1200 }`).
+     */
+    factsTool: toolName.optional(),
     /** Tool calls one step may make; the model is then told to answer without more. */
     maxToolCalls: z.number().int().min(1).max(50).default(8),
     /** Seconds one tool call may take before it is abandoned and reported to the model as a tool error. */

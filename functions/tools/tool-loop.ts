@@ -22,31 +22,15 @@
 import { ToolCallLimitError, ToolLoopError } from '../core/errors.ts';
 import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ToolResult, ToolUse } from '../models/model-provider.ts';
 import type { Tool } from './tool.ts';
-import { type ToolCallJournal, callFingerprint } from './tool-call-journal.ts';
+import { callFingerprint } from './tool-call-journal.ts';
+import { ToolCaller, type ToolCallerOptions } from './tool-caller.ts';
 
-/** A tool call as the loop reports it (to logs, metrics and traces). */
-export interface ToolCallReport {
-  name: string;
-  input: Record<string, unknown>;
-  durationMs: number;
-  ok: boolean;
-  /** Its result came from the journal: the tool did not run again. */
-  restored: boolean;
-  /** The same call as one before it in the step: not run. */
-  repeated: boolean;
-}
+export type { ToolCallReport } from './tool-caller.ts';
 
-export interface ToolLoopOptions {
+export interface ToolLoopOptions extends ToolCallerOptions {
   toolbox: { tools(): Promise<readonly Tool[]> };
   agentId: string;
   maxToolCalls: number;
-  callTimeoutMs: number;
-  /** When the step runs out of time (epoch ms): no call may run past it. @default none */
-  deadline?: number | undefined;
-  /** Where the step's calls are recorded. @default none: an unfenced step (no epoch) records nothing */
-  journal?: { journal: Pick<ToolCallJournal, 'recall' | 'record'>; taskId: string; stepKey: string } | undefined;
-  /** Hears of every call. @default none */
-  onCall?: ((report: ToolCallReport) => void) | undefined;
 }
 
 /** Repeats of one call the model is warned about before the step fails. */
@@ -85,10 +69,14 @@ class ToolRound {
   private limitToldThisRound = false;
   private readonly asked = new Map<string, number>();
 
+  private readonly caller: ToolCaller;
+
   public constructor(
     private readonly tools: readonly Tool[],
     private readonly options: ToolLoopOptions,
-  ) {}
+  ) {
+    this.caller = new ToolCaller(options);
+  }
 
   public async run(toolUses: readonly ToolUse[]): Promise<ToolResult[]> {
     const results: ToolResult[] = [];
@@ -110,11 +98,10 @@ class ToolRound {
     if (repeats !== undefined) return this.repeated(use, fingerprint, repeats);
     this.asked.set(fingerprint, 0);
     const tool = this.tools.find((candidate) => candidate.spec.name === use.name);
-    const order = this.calls;
     // An unknown tool counts too: a model inventing names with new inputs must still meet the limit.
     this.calls += 1;
     if (!tool) return { content: `No tool is named ${use.name}. The tools are: ${this.tools.map((known) => known.spec.name).join(', ')}.`, isError: true };
-    return this.callOnce(tool, use, order);
+    return this.caller.call(tool, use);
   }
 
   private repeated(use: ToolUse, fingerprint: string, repeats: number): Omit<ToolResult, 'toolUseId'> {
@@ -122,46 +109,5 @@ class ToolRound {
     this.asked.set(fingerprint, repeats + 1);
     this.options.onCall?.({ name: use.name, input: use.input, durationMs: 0, ok: false, restored: false, repeated: true });
     return { content: `Not run again: ${use.name} was already called with this input in this step, and its result is above. Do not repeat a call.`, isError: true };
-  }
-
-  /** The recorded result of this call, or the tool's, recorded before the model sees it. */
-  private async callOnce(tool: Tool, use: ToolUse, order: number): Promise<Omit<ToolResult, 'toolUseId'>> {
-    const { journal, onCall } = this.options;
-    const key = journal && { taskId: journal.taskId, stepKey: journal.stepKey, name: use.name, input: use.input };
-    const recorded = key && (await journal.journal.recall(key));
-    if (recorded) {
-      onCall?.({ name: use.name, input: use.input, durationMs: recorded.durationMs, ok: !recorded.isError, restored: true, repeated: false });
-      return { content: recorded.content, isError: recorded.isError };
-    }
-    const started = performance.now();
-    const outcome = await this.callWithTimeout(tool, use, key ? `${key.taskId}:${key.stepKey}:${callFingerprint(use.name, use.input)}` : use.id);
-    const durationMs = performance.now() - started;
-    const kept = key ? await journal.journal.record({ ...key, ...outcome, durationMs, order }) : outcome;
-    onCall?.({ name: use.name, input: use.input, durationMs, ok: !kept.isError, restored: false, repeated: false });
-    return { content: kept.content, isError: kept.isError };
-  }
-
-  private async callWithTimeout(tool: Tool, use: ToolUse, idempotencyKey: string): Promise<Omit<ToolResult, 'toolUseId'>> {
-    const controller = new AbortController();
-    const { deadline } = this.options;
-    // A call that outlives the step is lost with it (its Lambda times out): it gets what is left.
-    const callTimeoutMs = Math.max(1, Math.min(this.options.callTimeoutMs, deadline === undefined ? Infinity : deadline - Date.now()));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        // Rejected first: a tool that rejects as soon as it is aborted must not hide the timeout.
-        reject(new Error(`timed out after ${String(callTimeoutMs)} ms`));
-        controller.abort();
-      }, callTimeoutMs);
-    });
-    try {
-      const content = await Promise.race([tool.call(use.input, { signal: controller.signal, idempotencyKey }), timedOut]);
-      return { content, isError: false };
-    } catch (error) {
-      // A tool's failure is the model's to handle (another input, another tool, or an answer without it).
-      return { content: `Tool ${use.name} failed: ${(error as Error).message}`, isError: true };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

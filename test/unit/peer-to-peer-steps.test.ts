@@ -8,9 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { critique, critiqueProblems, scriptedCritique } from '../../functions/patterns/peer-to-peer/critique.ts';
 import { propose } from '../../functions/patterns/peer-to-peer/propose.ts';
 import { requiredBackers, tallyProblems, tallyRound } from '../../functions/patterns/peer-to-peer/tally.ts';
-import { verificationProblems, verifyAnswer } from '../../functions/patterns/peer-to-peer/verify.ts';
+import { verificationProblems, verifyAnswer, verifyStep } from '../../functions/patterns/peer-to-peer/verify.ts';
 import type { StepContext } from '../../functions/agents/steps/step-context.ts';
-import type { Critique, CritiqueEvent, Proposal, ProposeEvent, TallyEvent, VerifyEvent } from '../../functions/patterns/peer-to-peer/contract.ts';
+import type { Critique, CritiqueEvent, Proposal, ProposeEvent, TallyEvent, Verification, VerifyEvent } from '../../functions/patterns/peer-to-peer/contract.ts';
 import { AgentOutputError } from '../../functions/core/errors.ts';
 import type { ModelProvider, ModelReply } from '../../functions/models/model-provider.ts';
 import { ScriptedModel } from '../../functions/models/scripted-model.ts';
@@ -324,5 +324,52 @@ describe('Steps: propose and critique parse what a model says', () => {
 
     expect(result).toMatchObject({ supports: null, critiques: [] });
     expect(critiqueProblems(event, result, agentConfigOf(team, 'security-reviewer'))).toEqual([]);
+  });
+});
+
+describe('Step: verify with a facts tool as the source of truth', () => {
+  let team: TeamDefinition;
+  beforeAll(async () => {
+    team = await loadTeamFile('teams/peer-review.yaml');
+  });
+
+  const logger = new Logger({ serviceName: 'peer-to-peer-unit-test', logLevel: 'SILENT' });
+  /** The tally of a run whose best proposal (ana's) cites these claims; the input's facts agree with them. */
+  function verifyEvent(claims: Proposal['claims']): VerifyEvent {
+    const event = tallyEvent([backing('ana', 'ana'), backing('ben', 'ana'), backing('cy', 'ana')], { proposals: [proposal('ana', { claims }), proposal('ben'), proposal('cy')] });
+    return { step: 'verify', taskId: 't-1', stateName: 'Verify', input: { question: 'q?', facts: { rps: 1200, tier: 'internal' }, highImpact: false }, tally: tallyRound(event) };
+  }
+  /** TEST DOUBLE of the step's tool calls: answers with `outcome`, recording the calls. */
+  function contextWith(outcome: { content: string; isError: boolean } | undefined) {
+    const calls: [string, Record<string, unknown>][] = [];
+    const config = agentConfigOf(team, 'verifier');
+    const context: StepContext = {
+      config: { ...config, agent: { ...config.agent, factsTool: 'fact_lookup' } },
+      model: new ScriptedModel(),
+      logger,
+      ...(outcome ? { callTool: (name: string, input: Record<string, unknown>) => { calls.push([name, input]); return Promise.resolve(outcome); } } : {}),
+    };
+    return { context, calls };
+  }
+
+  it("checks the claims against the tool's facts, not the input's, and asks it for the facts the answer cites", async () => {
+    const { context, calls } = contextWith({ content: JSON.stringify({ rps: 900, tier: 'internal' }), isError: false });
+    const verification = (await verifyStep.run(verifyEvent([{ fact: 'rps', value: 1200 }, { fact: 'tier', value: 'internal' }]), context)) as Verification;
+
+    expect(calls).toEqual([['fact_lookup', { facts: ['rps', 'tier'] }]]);
+    expect(verification.verified).toBe(false);
+    expect(verification.checks.map((check) => [check.fact, check.status])).toEqual([['rps', 'contradicted'], ['tier', 'confirmed']]);
+    expect(verification.reason).toBe('1 of 2 claims do not match tool fact_lookup: rps=1200 (tool fact_lookup: 900)');
+  });
+
+  it('fails closed when the tool fails or answers something else than facts', async () => {
+    const failing = contextWith({ content: 'Tool fact_lookup failed: timed out after 10000 ms', isError: true });
+    await expect(verifyStep.run(verifyEvent([{ fact: 'rps', value: 1200 }]), failing.context)).rejects.toThrow(/Infrastructure failure \(FactSourceUnavailable\): the facts tool fact_lookup failed: Tool fact_lookup failed: timed out/);
+    const rambling = contextWith({ content: 'rps is about a thousand', isError: false });
+    await expect(verifyStep.run(verifyEvent([{ fact: 'rps', value: 1200 }]), rambling.context)).rejects.toThrow(/FactSourceInvalid.*did not answer with a JSON object of facts: rps is about a thousand/);
+  });
+
+  it('refuses a facts tool on a verifier without tools', async () => {
+    await expect(verifyStep.run(verifyEvent([{ fact: 'rps', value: 1200 }]), contextWith(undefined).context)).rejects.toThrow(/factsTool fact_lookup is not one of its tools/);
   });
 });

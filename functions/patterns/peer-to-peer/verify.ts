@@ -18,24 +18,26 @@ import {
   type VerifyEvent,
 } from './contract.ts';
 import type { Detection } from '../../core/contracts/detections.ts';
-import { InvalidEventError } from '../../core/errors.ts';
-import { checkClaim } from '../../guards/fact-check.ts';
+import { ConfigurationError, InfrastructureError, InvalidEventError } from '../../core/errors.ts';
+import { type Facts, FactsSchema, checkClaim } from '../../guards/fact-check.ts';
 import type { StepContext } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 
 /** The reason is for a human and travels in the state; a proposal's 20 long claims must not make it huge. */
 export const MAX_REASON_LENGTH = 1500;
 
-/** Checks the tally's best proposal against the input's facts (pure and deterministic). */
-export function verifyAnswer(event: VerifyEvent): Verification {
+/** Where the facts come from, for the reason a human reads: `the input`, or `tool fact_lookup`. */
+export type FactSource = 'the input' | `tool ${string}`;
+
+/** Checks the tally's best proposal against the facts (the input's, unless given others), pure and deterministic. */
+export function verifyAnswer(event: VerifyEvent, facts: Facts = event.input.facts, source: FactSource = 'the input'): Verification {
   const best = event.tally.best;
   if (!best) throw new InvalidEventError('verify', ['the tally has no proposal to verify']);
-  const { facts } = event.input;
   const checks = best.claims.map((claim) => checkClaim(claim, facts));
   const failed = checks.filter((check) => check.status !== 'confirmed');
   const { support } = event.tally;
   const confidence = calibrateConfidence({ checks, supporters: support.count, voters: support.of });
-  const reason = truncate(reasonFor(checks, failed, Object.keys(facts).length), MAX_REASON_LENGTH);
+  const reason = truncate(reasonFor(checks, failed, Object.keys(facts).length, source), MAX_REASON_LENGTH);
   return {
     verified: confidence.verified,
     checkedProposal: best.agentId,
@@ -64,18 +66,41 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function reasonFor(checks: readonly ClaimCheck[], failed: readonly ClaimCheck[], factCount: number): string {
-  if (factCount === 0) return 'the input gives no facts to check the answer against';
-  if (checks.length === 0) return 'the answer cites no fact of the input, so nothing it rests on could be checked';
-  if (failed.length === 0) return `all ${checks.length} claims match the facts of the input`;
-  const details = failed.map((check) => `${check.fact}=${JSON.stringify(check.claimed)} (input: ${check.expected === null ? 'no such fact' : JSON.stringify(check.expected)})`);
-  return `${failed.length} of ${checks.length} claims do not match the input: ${details.join('; ')}`;
+function reasonFor(checks: readonly ClaimCheck[], failed: readonly ClaimCheck[], factCount: number, source: FactSource): string {
+  const where = source === 'the input' ? 'input' : source;
+  if (factCount === 0) return `${source} gives no facts to check the answer against`;
+  if (checks.length === 0) return `the answer cites no fact of ${source}, so nothing it rests on could be checked`;
+  if (failed.length === 0) return `all ${checks.length} claims match the facts of ${source}`;
+  const details = failed.map((check) => `${check.fact}=${JSON.stringify(check.claimed)} (${where}: ${check.expected === null ? 'no such fact' : JSON.stringify(check.expected)})`);
+  return `${failed.length} of ${checks.length} claims do not match ${source}: ${details.join('; ')}`;
 }
 
-function verify(event: VerifyEvent, { logger }: StepContext): Promise<Verification> {
-  const verification = verifyAnswer(event);
+async function verify(event: VerifyEvent, { config, logger, callTool }: StepContext): Promise<Verification> {
+  const { factsTool } = config.agent;
+  const verification = factsTool ? verifyAnswer(event, await factsFromTool(event, factsTool, callTool), `tool ${factsTool}`) : verifyAnswer(event);
   warnIfUnverified(logger, verification);
-  return Promise.resolve(verification);
+  return verification;
+}
+
+/**
+ * The facts the verifier's tool gives for the claims of the answer. A tool that fails or answers
+ * something else than a facts object is the source of truth missing: the step fails as an
+ * infrastructure error, never a verdict reached without it.
+ */
+async function factsFromTool(event: VerifyEvent, factsTool: string, callTool: StepContext['callTool']): Promise<Facts> {
+  if (!callTool) throw new ConfigurationError([`the verifier's factsTool ${factsTool} is not one of its tools (it has none)`]);
+  const names = [...new Set((event.tally.best?.claims ?? []).map((claim) => claim.fact))];
+  const outcome = await callTool(factsTool, { facts: names });
+  if (outcome.isError) throw new InfrastructureError('FactSourceUnavailable', `the facts tool ${factsTool} failed: ${outcome.content}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(outcome.content) as unknown;
+  } catch {
+    parsed = undefined;
+  }
+  const facts = FactsSchema.safeParse(parsed);
+  if (!facts.success) throw new InfrastructureError('FactSourceInvalid', `the facts tool ${factsTool} did not answer with a JSON object of facts: ${outcome.content.slice(0, 200)}`);
+  return facts.data;
 }
 
 function warnIfUnverified(logger: Logger, verification: Verification): void {

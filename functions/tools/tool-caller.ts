@@ -13,6 +13,7 @@
  */
 import type { ToolResult, ToolUse } from '../models/model-provider.ts';
 import type { Tool } from './tool.ts';
+import { inputProblems } from './tool-input.ts';
 import { type ToolCallJournal, callFingerprint } from './tool-call-journal.ts';
 
 /** A tool call as it is reported (to logs, metrics and traces). */
@@ -56,6 +57,12 @@ export class ToolCaller {
     if (recorded) {
       onCall?.({ name: use.name, input: use.input, durationMs: recorded.durationMs, ok: !recorded.isError, restored: true, repeated: false });
       return { content: recorded.content, isError: recorded.isError };
+    }
+    const problems = inputProblems(tool, use.input);
+    if (problems.length > 0) {
+      // Not run and not recorded: nothing happened, and the model may send a fixed input.
+      onCall?.({ name: use.name, input: use.input, durationMs: 0, ok: false, restored: false, repeated: false });
+      return { content: `Not run: the input does not fit the schema of ${use.name}: ${problems.join('; ')}`, isError: true };
     }
     const started = performance.now();
     const outcome = await this.callWithTimeout(tool, use, key ? `${key.taskId}:${key.stepKey}:${callFingerprint(use.name, use.input)}` : use.id);

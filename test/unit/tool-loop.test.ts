@@ -498,4 +498,22 @@ describe('Class: ToolLoop', () => {
       expect(toolResultsIn(requests[1])[0]?.content).toMatch(/timed out after \d{1,2} ms/);
     });
   });
+  describe('Method: converse (input checked against the tool schema)', () => {
+    it('does not run a call whose input breaks the schema, tells the model why, and runs the fixed call', async () => {
+      const requests: ModelRequest[] = [];
+      const replies = [askingFor([use('u1', 'lookup', { invoiceId: 'nope' })]), askingFor([use('u2', 'lookup', { invoiceId: 'INV-1042' })]), answering('done')];
+      const model = { converse: (request: ModelRequest) => { requests.push(request); return Promise.resolve(replies.shift() ?? answering('done')); } };
+      const calls: Record<string, unknown>[] = [];
+      const lookup: Tool = {
+        spec: { name: 'lookup', description: 'Looks an invoice up.', inputSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]{4}$' } }, required: ['invoiceId'] } },
+        call: (input) => { calls.push(input); return Promise.resolve('found'); },
+      };
+      const reports: ToolCallReport[] = [];
+      await loopOver(model, [lookup], { onCall: (report) => reports.push(report) }).converse(REQUEST);
+
+      expect(toolResultsIn(requests[1])[0]).toEqual({ toolUseId: 'u1', content: 'Not run: the input does not fit the schema of lookup: /invoiceId must match pattern "^INV-[0-9]{4}$"', isError: true });
+      expect(calls).toEqual([{ invoiceId: 'INV-1042' }]);
+      expect(reports.map((report) => report.ok)).toEqual([false, true]);
+    });
+  });
 });

@@ -325,7 +325,10 @@ export class LocalRuntime {
       await Promise.all(scope.toolboxes.map((toolbox) => toolbox.close()));
     }
     const checkpoints = await store.list(taskId);
-    const toolCalls = await new ToolCallJournal({ client: this.db.documentClient(), tableName: this.db.tableName, team: team.name }).list(taskId);
+    // Only a team with tools has tool calls to list: the others spare the query.
+    const toolCalls = team.agents.some((agent) => agent.tools.length > 0)
+      ? await new ToolCallJournal({ client: this.db.documentClient(), tableName: this.db.tableName, team: team.name }).list(taskId)
+      : [];
     const { log: rollbacks, epoch } = await store.rollbackSummary(taskId);
     const approval = await this.approvals.forTeam(team.name).get(taskId);
     const status: RunStatus = pending.waiting ? 'WAITING' : aborted ? 'ABORTED' : statusOf(error);

@@ -75,8 +75,10 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
   const parsed = parseStepEvent(event, definition);
   if ('problems' in parsed) throw new InvalidEventError(config.agent.id, parsed.problems);
   const started = performance.now();
-  const toolOptions = toolCallerOptions(event, config, deps);
-  const model = toolOptions ? new ToolLoop(budgetedModel(event.taskId, config, deps, meter), toolOptions) : budgetedModel(event.taskId, config, deps, meter);
+  const deadline = stepDeadline(config);
+  const toolOptions = toolCallerOptions(event, config, deps, deadline);
+  const budgeted = budgetedModel(event.taskId, config, deps, meter, deadline);
+  const model = toolOptions ? new ToolLoop(budgeted, toolOptions) : budgeted;
   const custom = config.agent.handler ? (await loadCustomSteps(config.agent.handler, config.agent.role))[definition.step] : undefined;
   const context = { config, model, logger: deps.logger, ...(toolOptions ? { callTool: directToolCalls(toolOptions, config.agent.id) } : {}) };
   // The event is the step schema's parse of a JSON object: a record, whichever step it is.
@@ -93,10 +95,9 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
  * The agent's model, spending from the agent's and the task's token budgets; every request names
  * the agent, its own model when its definition has one, and the step's deadline. The meter sits below the budget: a refused call never reaches the model, nor the count.
  */
-function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined): ModelProvider {
+function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined, deadline: number): ModelProvider {
   const agentId = config.agent.id;
   const modelId = config.agent.model;
-  const deadline = stepDeadline(config);
   const named: ModelProvider = {
     converse: (request) => {
       if (request.reask) deps.metrics.addMetric(METRICS.modelReasks, MetricUnit.Count, 1);
@@ -123,7 +124,7 @@ function stepDeadline(config: AgentConfig): number {
  * step (one with an epoch: every state machine's) records its calls under its checkpoint's step
  * key, so running it again after a crash does not call its tools again.
  */
-function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): ToolLoopOptions | undefined {
+function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: AgentDependencies, deadline: number): ToolLoopOptions | undefined {
   if (!deps.tools || deps.tools.isEmpty) return undefined;
   const { agent } = config;
   const journal = deps.toolCalls && event.epoch !== undefined ? { journal: deps.toolCalls, taskId: event.taskId, stepKey: stepKeyOf(event, agent.id) } : undefined;
@@ -132,7 +133,7 @@ function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: Agent
     agentId: agent.id,
     maxToolCalls: agent.maxToolCalls,
     callTimeoutMs: agent.toolTimeoutSeconds * 1000,
-    deadline: stepDeadline(config),
+    deadline,
     journal,
     onCall: (call) => { reportToolCall(call, deps); },
   };

@@ -19,7 +19,8 @@ const identifier = z
 export const MAX_SYSTEM_PROMPT_CHARS = 50_000;
 
 /** Tool names as the model APIs accept them (Bedrock and OpenAI: letters, digits, `_` and `-`, up to 64). */
-const toolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+const toolName = z.string().regex(TOOL_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -');
 
 /**
  * Where an agent's tools come from: a module of the user's (its path relative to the team file;

@@ -12,6 +12,7 @@
  */
 import { importUserModule } from '../core/bundled-modules.ts';
 import { ConfigurationError } from '../core/errors.ts';
+import { TOOL_NAME_PATTERN } from '../core/team-schema.ts';
 import { type Tool, type ToolDefinition, toolOutputText } from './tool.ts';
 
 export interface ModuleToolSource {
@@ -41,7 +42,7 @@ export async function loadModuleTools(source: ModuleToolSource): Promise<Tool[]>
 function checkDefinition(value: unknown, where: string): ToolDefinition {
   const candidate = (value ?? {}) as Partial<ToolDefinition>;
   const problems = [
-    typeof candidate.name === 'string' && /^[a-zA-Z0-9_-]{1,64}$/.test(candidate.name) ? undefined : 'a name of 1-64 letters, digits, _ or -',
+    typeof candidate.name === 'string' && TOOL_NAME_PATTERN.test(candidate.name) ? undefined : 'a name of 1-64 letters, digits, _ or -',
     typeof candidate.description === 'string' && candidate.description.length > 0 ? undefined : 'a description',
     isObjectSchema(candidate.inputSchema) ? undefined : 'an inputSchema of type "object"',
     typeof candidate.run === 'function' ? undefined : 'a run function',

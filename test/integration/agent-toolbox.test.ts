@@ -10,25 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, InfrastructureError } from '../../functions/core/errors.ts';
 import { AgentToolbox } from '../../functions/tools/agent-toolbox.ts';
+import { isAlive } from '../support/processes.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ORDERS_MODULE = fileURLToPath(new URL('../fixtures/tools/orders.ts', import.meta.url));
 const stdioServer = (env: Record<string, string> = {}) => ({ command: process.execPath, args: ['--import', 'tsx', 'test/support/mcp-stdio-server.ts'], cwd: REPO_ROOT, env });
 
-/** Whether a process is still there (signal 0 only checks). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isRunning(pid) && Date.now() < deadline) await sleep(50);
-  return !isRunning(pid);
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  return !isAlive(pid);
 }
 
 describe('Class: AgentToolbox', () => {

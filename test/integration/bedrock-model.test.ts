@@ -13,29 +13,12 @@ import type { Plan } from '../../functions/core/agent-contract.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { agentDependencies } from '../support/agent-doubles.ts';
 import { agentConfigOf } from '../support/telecom.ts';
-import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
+import { BILLING_REQUEST, BILLING_TOOLS } from '../support/model-requests.ts';
 import { type BedrockConverseServer, awsError, converseContentReply, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
 
 const MODEL_IDS = { fast: 'anthropic.claude-3-haiku-20240307-v1:0', balanced: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', deep: 'anthropic.claude-opus-4-6-v1' };
-const REQUEST: ModelRequest = {
-  modelTier: 'balanced',
-  system: 'You answer billing questions.',
-  prompt: 'Why is my bill higher this month?',
-  maxTokens: 300,
-  script: { kind: 'fixed', text: 'unused by real models' },
-};
-const TOOLS: ToolSpec[] = [
-  {
-    name: 'lookup_invoice',
-    description: 'The amount and status of an invoice, by its id (INV-1234).',
-    inputSchema: { type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]+$' } }, required: ['invoiceId'] },
-  },
-  {
-    name: 'lookup_plan',
-    description: "A customer's plan and its changes.",
-    inputSchema: { type: 'object', properties: { customerId: { type: 'string' }, since: { type: 'string', format: 'date' } }, required: ['customerId'] },
-  },
-];
+const REQUEST = BILLING_REQUEST;
+const TOOLS = BILLING_TOOLS;
 /** TOOLS as Converse's toolConfig carries them. */
 const TOOL_CONFIG = { tools: TOOLS.map((tool) => ({ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: tool.inputSchema } } })) };
 

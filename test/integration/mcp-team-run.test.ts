@@ -21,6 +21,7 @@ import type { RunResult } from '../../local/local-runtime.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
 import { withTestRuntime } from '../support/local-runtime.ts';
 import { KNOWN_INVOICE, type McpHttpServer, startMcpHttpServer } from '../support/mcp-test-server.ts';
+import { isAlive } from '../support/processes.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STDIO_SERVER = { command: process.execPath, args: ['--import', 'tsx', 'test/support/mcp-stdio-server.ts'], cwd: REPO_ROOT };
@@ -60,16 +61,6 @@ function runTeam(team: TeamDefinition): Promise<RunResult> {
 const answerOf = (result: Pick<RunResult, 'output'>): string => (result.output as { answer: string }).answer;
 const workEntry = (result: Pick<RunResult, 'trace'>): RunResult['trace'][number] | undefined => result.trace.find((entry) => entry.state === 'Work');
 const lookupCall = { name: 'lookup_invoice', input: { invoiceId: KNOWN_INVOICE.invoiceId }, ok: true, durationMs: expect.any(Number) as number };
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
 
 describe('Scenario: an agent uses an MCP server in a full local run', () => {
   describe('over stdio', () => {

@@ -15,6 +15,7 @@ import { ConfigurationError, InfrastructureError } from '../../functions/core/er
 import { type McpServerSource, type McpTools, connectMcpTools } from '../../functions/tools/mcp-tools.ts';
 import type { Tool, ToolCallContext } from '../../functions/tools/tool.ts';
 import { KNOWN_INVOICE, type McpHttpServer, startMcpHttpServer } from '../support/mcp-test-server.ts';
+import { isAlive } from '../support/processes.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const context = (): ToolCallContext => ({ signal: AbortSignal.timeout(10_000), idempotencyKey: 'step-1' });
@@ -27,15 +28,6 @@ function toolNamed(tools: readonly Tool[], name: string): Tool {
   const tool = tools.find((candidate) => candidate.spec.name === name);
   if (!tool) throw new Error(`no tool ${name} among ${tools.map((candidate) => candidate.spec.name).join(', ')}`);
   return tool;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** So that a failing test does not leave an orphan behind (the SDK's kill timers do not hold the worker open). */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
-import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
+import { BILLING_REQUEST, BILLING_TOOLS } from '../support/model-requests.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { runAgentStep } from '../../functions/agents/agent.ts';
@@ -24,25 +24,8 @@ import { legionInProcess } from '../support/legion-in-process.ts';
 import { type OpenAiCompatibleServer, SERVER_SIGNATURE, chatCompletion, startOpenAiCompatibleServer, toolCallCompletion } from '../support/openai-compatible-server.ts';
 
 const MODEL_IDS = { fast: 'small-model', balanced: 'mid-model', deep: 'big-model' };
-const REQUEST: ModelRequest = {
-  modelTier: 'balanced',
-  system: 'You answer billing questions.',
-  prompt: 'Why is my bill higher this month?',
-  maxTokens: 300,
-  script: { kind: 'fixed', text: 'unused by real models' },
-};
-const TOOLS: ToolSpec[] = [
-  {
-    name: 'lookup_invoice',
-    description: 'The amount and status of an invoice, by its id (INV-1234).',
-    inputSchema: { type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-[0-9]+$' } }, required: ['invoiceId'] },
-  },
-  {
-    name: 'lookup_plan',
-    description: "A customer's plan and its changes.",
-    inputSchema: { type: 'object', properties: { customerId: { type: 'string' }, since: { type: 'string', format: 'date' } }, required: ['customerId'] },
-  },
-];
+const REQUEST = BILLING_REQUEST;
+const TOOLS = BILLING_TOOLS;
 /** Retries without waiting, so that the tests of retries take no time. */
 const NO_WAIT = { retry: { baseDelayMs: 1, maxDelayMs: 5 } };
 

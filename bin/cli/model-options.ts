@@ -87,7 +87,7 @@ export async function modelProviderFor(choice: ModelChoice, io: Pick<CliIo, 'std
   if (choice.provider === 'scripted' || !choice.modelIds) return undefined;
   if (choice.provider === 'bedrock') {
     const { BedrockModel } = await import('../../functions/models/bedrock-model.ts');
-    return new BedrockModel({ modelIds: choice.modelIds });
+    return new BedrockModel({ modelIds: choice.modelIds, onStructuredOutputRefused: structuredOutputNotice(io) });
   }
   const { OpenAiCompatibleModel } = await import('../../functions/models/openai-compatible-model.ts');
   return new OpenAiCompatibleModel({
@@ -97,7 +97,14 @@ export async function modelProviderFor(choice: ModelChoice, io: Pick<CliIo, 'std
     onRetry: (reason, attempt, delayMs) => {
       writeSafely(io.stderr, `  model server: ${reason}; retrying in ${delayMs} ms (attempt ${attempt + 1})\n`);
     },
+    onStructuredOutputRefused: structuredOutputNotice(io),
   });
+}
+
+function structuredOutputNotice(io: Pick<CliIo, 'stderr'>): (modelId: string, reason: string) => void {
+  return (modelId, reason) => {
+    writeSafely(io.stderr, `  model ${modelId} refused structured output (${reason.slice(0, 200)}); asking for its JSON in text instead\n`);
+  };
 }
 
 /**

@@ -64,28 +64,35 @@ export interface DependencyOverrides {
   events?: PutEventsClient | undefined;
 }
 
-/** The provider named by the configuration: Bedrock, an OpenAI-compatible server, or the scripted model when asked for. */
-export function createModelProvider(config: AgentConfig): ModelProvider {
+/**
+ * The provider named by the configuration: Bedrock, an OpenAI-compatible server, or the scripted
+ * model when asked for. `logger` hears of a model that refuses structured output.
+ */
+export function createModelProvider(config: AgentConfig, logger?: Pick<Logger, 'warn'>): ModelProvider {
   const { provider, baseUrl, apiKeySecretArn, modelIds } = config.model;
+  const onStructuredOutputRefused = (modelId: string, reason: string): void => {
+    logger?.warn('model refused structured output: asking for its JSON in text', { modelId, reason });
+  };
   if (provider === 'scripted') return new ScriptedModel();
   if (provider === 'openai-compatible') {
     // The settings schema refuses openai-compatible without a base URL; this guards other callers.
     if (!baseUrl) throw new ConfigurationError(['openai-compatible needs the API base URL']);
-    return new OpenAiCompatibleModel({ baseUrl, modelIds, apiKey: apiKeySecretArn ? apiKeyFromSecret(apiKeySecretArn) : undefined });
+    return new OpenAiCompatibleModel({ baseUrl, modelIds, apiKey: apiKeySecretArn ? apiKeyFromSecret(apiKeySecretArn) : undefined, onStructuredOutputRefused });
   }
   const client = new BedrockRuntimeClient(config.model.endpoint ? { endpoint: config.model.endpoint } : {});
-  return new BedrockModel({ modelIds: config.model.modelIds, client });
+  return new BedrockModel({ modelIds: config.model.modelIds, client, onStructuredOutputRefused });
 }
 
 export function createAgentDependencies(config: AgentConfig, overrides: DependencyOverrides = {}): AgentDependencies {
   const documentClient = overrides.documentClient ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const serviceName = `legion-${config.team}-${config.agent.id}`;
+  const logger = new Logger({ serviceName });
   return {
-    model: overrides.model ?? createModelProvider(config),
+    model: overrides.model ?? createModelProvider(config, logger),
     checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
     budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
     taskStatus: new TaskStatusStore({ client: documentClient, tableName: config.tableName, team: config.team }),
-    logger: new Logger({ serviceName }),
+    logger,
     // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
     tracer: new Tracer({ serviceName }),

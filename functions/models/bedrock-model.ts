@@ -18,6 +18,11 @@
  * `toolUses`, with the stop reason. A reply that only asks for tools carries no text, and that is
  * no empty reply.
  *
+ * Structured output: a request's `responseFormat` goes out as `outputConfig.textFormat` (a JSON
+ * schema Bedrock holds the reply to). A model that does not offer it answers `ValidationException`;
+ * the call is then made again without it, and that model is asked in text from then on (the step
+ * reads and checks the reply either way, and re-asks).
+ *
  * @example
  * ```ts
  * const model = new BedrockModel({ modelIds: { fast: 'anthropic.claude-3-haiku-20240307-v1:0', ... } });
@@ -30,12 +35,13 @@ import {
   ConverseCommand,
   type ConverseCommandOutput,
   type Message,
+  type OutputConfig,
   type ToolConfiguration,
   type ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import { AWS_PERMISSION_ERRORS, type ModelTier } from '../core/contract.ts';
 import { InfrastructureError, ModelInvocationError } from '../core/errors.ts';
-import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
+import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ResponseFormat, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 
 /** Bedrock errors that mean Legion's request is refused (permissions, model access, model id, request): never the agent's failure. */
 const REFUSED_REQUEST_ERRORS: readonly string[] = [...AWS_PERMISSION_ERRORS, 'ValidationException', 'ResourceNotFoundException'];
@@ -44,13 +50,17 @@ export interface BedrockModelOptions {
   modelIds: Record<ModelTier, string>;
   /** @default a client for the Lambda's own region */
   client?: BedrockRuntimeClient;
+  /** Hears of a model that refused structured output (it is then asked in text). @default none */
+  onStructuredOutputRefused?: ((modelId: string, reason: string) => void) | undefined;
 }
 
 export class BedrockModel implements ModelProvider {
   private readonly client: BedrockRuntimeClient;
   private readonly modelIds: Record<ModelTier, string>;
+  /** Models that refused `outputConfig` (for this instance: a cold start tries again). */
+  private readonly textOnlyModels = new Set<string>();
 
-  public constructor(options: BedrockModelOptions) {
+  public constructor(private readonly options: BedrockModelOptions) {
     this.client = options.client ?? new BedrockRuntimeClient({});
     this.modelIds = options.modelIds;
   }
@@ -60,6 +70,7 @@ export class BedrockModel implements ModelProvider {
     let output: ConverseCommandOutput;
     // A reply after the step's deadline is lost with the step (its Lambda times out): stop waiting then.
     const abortSignal = request.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, request.deadline - Date.now()));
+    const format = this.textOnlyModels.has(modelId) ? undefined : request.responseFormat;
     try {
       output = await this.client.send(
         new ConverseCommand({
@@ -68,11 +79,17 @@ export class BedrockModel implements ModelProvider {
           messages: [{ role: 'user', content: [{ text: request.prompt }] }, ...(request.messages ?? []).map(converseMessage)],
           inferenceConfig: { maxTokens: request.maxTokens, temperature: 0 },
           ...(request.tools?.length ? { toolConfig: toolConfiguration(request.tools) } : {}),
+          ...(format ? { outputConfig: outputConfiguration(format) } : {}),
         }),
         abortSignal ? { abortSignal } : {},
       );
     } catch (error) {
       const name = (error as Error).name;
+      if (format && name === 'ValidationException' && !abortSignal?.aborted) {
+        this.textOnlyModels.add(modelId);
+        this.options.onStructuredOutputRefused?.(modelId, (error as Error).message);
+        return this.converse(request);
+      }
       if (abortSignal?.aborted) throw new ModelInvocationError(modelId, `Bedrock did not answer before the step's deadline (tier ${request.modelTier})`, { cause: error });
       if (REFUSED_REQUEST_ERRORS.includes(name)) {
         throw new InfrastructureError(name, `Bedrock refused the call to model ${modelId} (tier ${request.modelTier}): ${(error as Error).message}`, { cause: error });
@@ -119,6 +136,11 @@ function converseMessage(message: ConversationMessage): Message {
  */
 function asDocument(value: Record<string, unknown>): NonNullable<ToolUseBlock['input']> {
   return value as NonNullable<ToolUseBlock['input']>;
+}
+
+/** Converse takes the schema as JSON text. */
+function outputConfiguration(format: ResponseFormat): OutputConfig {
+  return { textFormat: { type: 'json_schema', structure: { jsonSchema: { name: format.name, schema: JSON.stringify(format.schema) } } } };
 }
 
 function toolConfiguration(tools: readonly ToolSpec[]): ToolConfiguration {

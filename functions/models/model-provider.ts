@@ -63,6 +63,18 @@ export type ConversationMessage =
   /** The step speaking again: a re-ask after a reply it could not use. */
   | { role: 'user'; text: string };
 
+/**
+ * The JSON object a step wants as the reply's text, for a provider that can hold the model to a
+ * schema (Bedrock's `outputConfig.textFormat`, Chat Completions' `response_format`). The step still
+ * parses and checks the reply itself: a provider or model without structured output answers as text.
+ */
+export interface ResponseFormat {
+  /** Letters, digits, `_` and `-`, at most 64 (the strictest provider's rule). */
+  name: string;
+  /** A JSON Schema (draft 2020-12) of an object, in the subset providers accept. */
+  schema: Record<string, unknown>;
+}
+
 /** Why the model stopped: it answered, it asks for tools, or it ran out of tokens. */
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
 
@@ -83,6 +95,8 @@ export interface ModelRequest {
   /** Tools the model may ask for. @default none */
   tools?: readonly ToolSpec[] | undefined;
   maxTokens: number;
+  /** The reply's text must be this JSON object: providers that can, enforce it. @default free text */
+  responseFormat?: ResponseFormat | undefined;
   script: ScriptHint;
   /** The state machine state asking; for logs, and for the scripted model's injected faults. */
   stateName?: string | undefined;

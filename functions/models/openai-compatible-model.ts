@@ -18,6 +18,12 @@
  * text starts `Error: `). The reply's `tool_calls` come back as `toolUses`; their arguments must be
  * a JSON object, or the reply is invalid (`InfrastructureError`, as above).
  *
+ * Structured output: a request's `responseFormat` goes out as `response_format` of type
+ * `json_schema` (the one form OpenAI, Ollama, vLLM, LM Studio and LiteLLM all take; LM Studio takes
+ * no other), not `strict`, as Legion's schemas leave optional fields out. A server that refuses it
+ * (400 or 422) is asked again without it, and in text from then on (the step reads and checks the
+ * reply either way, and re-asks).
+ *
  * @example
  * ```ts
  * const model = new OpenAiCompatibleModel({
@@ -30,7 +36,7 @@
 import { z } from 'zod';
 import type { ModelTier } from '../core/contract.ts';
 import { ConfigurationError, InfrastructureError, ModelInvocationError } from '../core/errors.ts';
-import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
+import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ResponseFormat, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 import { type AttemptFailure, type RetryOptions, retryWithBackoff } from './retry-with-backoff.ts';
 
 /** The provider's name in messages, the CLI and configuration. */
@@ -54,10 +60,15 @@ export interface OpenAiCompatibleModelOptions {
   onRetry?: ((reason: string, attemptNumber: number, delayMs: number) => void) | undefined;
   /** @default the global fetch */
   fetch?: typeof fetch | undefined;
+  /** Hears of a model that refused structured output (it is then asked in text). @default none */
+  onStructuredOutputRefused?: ((modelId: string, reason: string) => void) | undefined;
 }
 
 /** HTTP statuses worth another attempt: a request timeout, too early, too many requests, the server failing. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Statuses of a server refusing the request as such: the one answer that may mean it takes no `response_format`. */
+const FORMAT_REFUSED_STATUS = new Set([400, 422]);
 
 /** Socket errors that mean no server answers at that address (as opposed to a connection dropped mid-way). */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -95,6 +106,8 @@ export class OpenAiCompatibleModel implements ModelProvider {
   private readonly fetch: typeof fetch;
   /** The key once known (a fetched key is fetched once per instance, i.e. per cold start). */
   private apiKey: Promise<string | undefined> | undefined;
+  /** Models that refused `response_format` (for this instance: a cold start tries again). */
+  private readonly textOnlyModels = new Set<string>();
 
   /** @throws {@link ConfigurationError} for a base URL that is not http(s) or carries credentials */
   public constructor(private readonly options: OpenAiCompatibleModelOptions) {
@@ -107,6 +120,7 @@ export class OpenAiCompatibleModel implements ModelProvider {
   public async converse(request: ModelRequest): Promise<ModelReply> {
     const modelId = request.modelId ?? this.options.modelIds[request.modelTier];
     const where = `${OPENAI_COMPATIBLE} server ${this.options.baseUrl}, model ${modelId} (tier ${request.modelTier})`;
+    const format = this.textOnlyModels.has(modelId) ? undefined : request.responseFormat;
     const body = JSON.stringify({
       model: modelId,
       messages: [
@@ -117,6 +131,7 @@ export class OpenAiCompatibleModel implements ModelProvider {
       max_tokens: request.maxTokens,
       temperature: 0,
       ...(request.tools?.length ? { tools: request.tools.map(chatTool) } : {}),
+      ...(format ? { response_format: chatResponseFormat(format) } : {}),
     });
     const deadline = request.deadline ?? Infinity;
     const apiKey = await this.resolveApiKey();
@@ -126,6 +141,11 @@ export class OpenAiCompatibleModel implements ModelProvider {
         this.options.onRetry?.(describeFailure(error), attempt, delayMs);
       });
     } catch (error) {
+      if (format && error instanceof HttpStatusError && FORMAT_REFUSED_STATUS.has(error.status)) {
+        this.textOnlyModels.add(modelId);
+        this.options.onStructuredOutputRefused?.(modelId, `${error.message}${error.body ? `: ${error.body}` : ''}`);
+        return this.converse(request);
+      }
       throw finalError(error, where, modelId);
     }
     return replyOf(payload, where, modelId);
@@ -211,6 +231,10 @@ function chatMessages(message: ConversationMessage): unknown[] {
     // The API has no error flag for a tool result: the model learns of the failure from the text.
     content: result.isError ? `Error: ${result.content}` : result.content,
   }));
+}
+
+function chatResponseFormat(format: ResponseFormat): unknown {
+  return { type: 'json_schema', json_schema: { name: format.name, schema: format.schema, strict: false } };
 }
 
 function chatTool(tool: ToolSpec): unknown {

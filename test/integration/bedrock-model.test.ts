@@ -13,7 +13,7 @@ import type { Plan } from '../../functions/core/agent-contract.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { agentDependencies } from '../support/agent-doubles.ts';
 import { agentConfigOf } from '../support/telecom.ts';
-import { BILLING_REQUEST, BILLING_TOOLS } from '../support/model-requests.ts';
+import { BILLING_REQUEST, BILLING_TOOLS, CLASSIFY_SCHEMA, INTENTS_FORMAT } from '../support/model-requests.ts';
 import { type BedrockConverseServer, awsError, converseContentReply, converseReply, startBedrockConverseServer } from '../support/bedrock-converse-server.ts';
 
 const MODEL_IDS = { fast: 'anthropic.claude-3-haiku-20240307-v1:0', balanced: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', deep: 'anthropic.claude-opus-4-6-v1' };
@@ -231,6 +231,44 @@ describe('Class: BedrockModel', () => {
       await expect(failure).rejects.toThrow(/did not answer before the step's deadline \(tier balanced\)/);
     });
 
+    it('asks for a structured reply as outputConfig.textFormat, the JSON schema as text, beside the tools', async () => {
+      await model.converse({ ...REQUEST, tools: TOOLS, responseFormat: INTENTS_FORMAT });
+
+      const { outputConfig, toolConfig } = server.requests[0]?.body ?? {};
+      expect(outputConfig?.textFormat?.type).toBe('json_schema');
+      expect(outputConfig?.textFormat?.structure.jsonSchema.name).toBe('intents');
+      expect(JSON.parse(outputConfig?.textFormat?.structure.jsonSchema.schema ?? 'null')).toEqual(INTENTS_FORMAT.schema);
+      expect(toolConfig).toEqual(TOOL_CONFIG);
+    });
+
+    it('asks a model that refuses structured output (ValidationException) again without it, says so once, and asks that model in text from then on', async () => {
+      const refusals: string[] = [];
+      const client = new BedrockRuntimeClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      const textOnly = new BedrockModel({ modelIds: MODEL_IDS, client, onStructuredOutputRefused: (modelId, reason) => refusals.push(`${modelId}: ${reason}`) });
+      server.enqueue(awsError(400, 'ValidationException', 'This model does not support structured output.'), converseReply('{"intents": ["billing"]}'));
+
+      const first = await textOnly.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT });
+      await textOnly.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT });
+      await textOnly.converse({ ...REQUEST, modelTier: 'deep', responseFormat: INTENTS_FORMAT });
+
+      expect(first.text).toBe('{"intents": ["billing"]}');
+      expect(server.requests.map((request) => [request.modelId, request.body.outputConfig !== undefined])).toEqual([
+        [MODEL_IDS.balanced, true], [MODEL_IDS.balanced, false], [MODEL_IDS.balanced, false], [MODEL_IDS.deep, true],
+      ]);
+      expect(refusals).toEqual([`${MODEL_IDS.balanced}: This model does not support structured output.`]);
+      client.destroy();
+    });
+
+    it('maps a ValidationException that stays without structured output to an InfrastructureError naming the model', async () => {
+      server.enqueue(awsError(400, 'ValidationException', 'The provided model identifier is invalid.'), awsError(400, 'ValidationException', 'The provided model identifier is invalid.'));
+
+      const error = await model.converse({ ...REQUEST, modelId: 'anthropic.no-such-model', responseFormat: INTENTS_FORMAT }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as Error).message).toMatch(/Bedrock refused the call to model anthropic.no-such-model \(tier balanced\): The provided model identifier is invalid/);
+      expect(server.requests.map((request) => request.body.outputConfig !== undefined)).toEqual([true, false]);
+    });
+
     it('maps an empty reply to a ModelInvocationError naming the stop reason', async () => {
       server.enqueue({ status: 200, json: { output: { message: { role: 'assistant', content: [] } }, stopReason: 'max_tokens', usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 } } });
 
@@ -262,6 +300,9 @@ describe('Feature: a reply that cannot be used is asked again once (the classify
     expect(plan.intents).toEqual(['billing']);
     expect(plan.usage).toEqual({ inputTokens: 90, outputTokens: 11 });
     expect(server.requests).toHaveLength(2);
+    // Both calls ask for the schema of the step's reply: the roster's workers, nothing else.
+    const schemas = server.requests.map((request) => JSON.parse(request.body.outputConfig?.textFormat?.structure.jsonSchema.schema ?? 'null') as unknown);
+    expect(schemas).toEqual([CLASSIFY_SCHEMA, CLASSIFY_SCHEMA]);
     const turns = server.requests[1]?.body.messages ?? [];
     expect(turns.slice(-2)).toEqual([
       { role: 'assistant', content: [{ text: '{"intents": "billing"}' }] },

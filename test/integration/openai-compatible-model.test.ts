@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, ModelInvocationError } from '../../functions/core/errors.ts';
 import { loadTeamFile } from '../../functions/core/team.ts';
 import { PATTERNS } from '../../functions/patterns/index.ts';
-import { BILLING_REQUEST, BILLING_TOOLS } from '../support/model-requests.ts';
+import { BILLING_REQUEST, BILLING_TOOLS, CLASSIFY_SCHEMA, INTENTS_FORMAT } from '../support/model-requests.ts';
 import { OpenAiCompatibleModel, type OpenAiCompatibleModelOptions } from '../../functions/models/openai-compatible-model.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { runAgentStep } from '../../functions/agents/agent.ts';
@@ -307,6 +307,39 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect((error as Error).message).toMatch(message);
     });
 
+    it('asks for a structured reply as response_format json_schema (not strict), beside the tools', async () => {
+      await model().converse({ ...REQUEST, tools: TOOLS, responseFormat: INTENTS_FORMAT });
+
+      expect(server.requests[0]?.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'intents', schema: INTENTS_FORMAT.schema, strict: false } });
+      expect(server.requests[0]?.body.tools).toHaveLength(2);
+    });
+
+    it('asks a server that refuses response_format (400) again without it, says so once, and asks that model in text from then on', async () => {
+      const refusals: string[] = [];
+      const textOnly = model({ onStructuredOutputRefused: (modelId, reason) => refusals.push(`${modelId}: ${reason}`) });
+      server.enqueue({ status: 400, json: { error: { message: "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model." } } }, { status: 200, json: chatCompletion('mid-model', '{"intents": ["billing"]}') });
+
+      const first = await textOnly.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT });
+      await textOnly.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT });
+      await textOnly.converse({ ...REQUEST, modelTier: 'deep', responseFormat: INTENTS_FORMAT });
+
+      expect(first.text).toBe('{"intents": ["billing"]}');
+      expect(server.requests.map((request) => [request.body.model, request.body.response_format !== undefined])).toEqual([
+        ['mid-model', true], ['mid-model', false], ['mid-model', false], ['big-model', true],
+      ]);
+      expect(refusals).toEqual([expect.stringMatching(/^mid-model: HTTP 400 Bad Request: .*response_format/) as unknown]);
+    });
+
+    it('maps a 400 that is not about response_format, sent again without it, to an InfrastructureError naming the server', async () => {
+      server.enqueue({ status: 400, json: { error: { message: 'max_tokens is too large' } } }, { status: 400, json: { error: { message: 'max_tokens is too large' } } });
+
+      const error = await model().converse({ ...REQUEST, responseFormat: INTENTS_FORMAT }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as Error).message).toMatch(/refused the call with 400 Bad Request: .*max_tokens is too large/);
+      expect(server.requests).toHaveLength(2);
+    });
+
     it('maps an empty reply to a ModelInvocationError naming the finish reason', async () => {
       server.enqueue({ status: 200, json: { model: 'mid-model', choices: [{ message: { content: null }, finish_reason: 'length' }] } });
 
@@ -426,6 +459,8 @@ describe('Feature: a reply that cannot be used is asked again once (the classify
     expect(plan.intents).toEqual(['billing']);
     expect(plan.usage).toEqual({ inputTokens: 24, outputTokens: 14 });
     expect(server.requests).toHaveLength(2);
+    // Both calls ask for the schema of the step's reply: the roster's workers, nothing else.
+    expect(server.requests.map((request) => request.body.response_format?.json_schema?.schema)).toEqual([CLASSIFY_SCHEMA, CLASSIFY_SCHEMA]);
     expect(server.requests[1]?.body.messages.slice(-2)).toEqual([
       { role: 'assistant', content: 'Billing should take this one.' },
       { role: 'user', content: 'That reply could not be used (Output of agent supervisor rejected: reply holds no JSON object). Reply again with only the JSON object asked for.' },

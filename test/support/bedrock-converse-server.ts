@@ -30,6 +30,7 @@ export interface ConverseRequestRecord {
     messages: { role: string; content: ConverseContentBlock[] }[];
     inferenceConfig?: { maxTokens?: number; temperature?: number };
     toolConfig?: { tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[] };
+    outputConfig?: { textFormat?: { type: string; structure: { jsonSchema: { name?: string; schema: string } } } };
   };
 }
 

@@ -2,7 +2,7 @@
  * Test support: the request and the tools both provider tests (Bedrock Converse and
  * OpenAI-compatible) send, so that each test file only says how its provider puts them on the wire.
  */
-import type { ModelRequest, ToolSpec } from '../../functions/models/model-provider.ts';
+import type { ModelRequest, ResponseFormat, ToolSpec } from '../../functions/models/model-provider.ts';
 
 export const BILLING_REQUEST: ModelRequest = {
   modelTier: 'balanced',
@@ -24,3 +24,17 @@ export const BILLING_TOOLS: ToolSpec[] = [
     inputSchema: { type: 'object', properties: { customerId: { type: 'string' }, since: { type: 'string', format: 'date' } }, required: ['customerId'] },
   },
 ];
+
+/** A structured reply both provider tests ask for: the routing decision of a supervisor. */
+export const INTENTS_FORMAT: ResponseFormat = {
+  name: 'intents',
+  schema: { type: 'object', properties: { intents: { type: 'array', items: { type: 'string', enum: ['billing', 'tech'] } } }, required: ['intents'], additionalProperties: false },
+};
+
+/** The reply schema of the telecom supervisor's classify step, as the providers receive it. */
+export const CLASSIFY_SCHEMA = {
+  type: 'object',
+  properties: { intents: { type: 'array', items: { type: 'string', enum: ['billing', 'technical-support', 'account-management'] } } },
+  required: ['intents'],
+  additionalProperties: false,
+};

@@ -30,6 +30,7 @@ export interface ChatRequest {
   max_tokens?: number;
   temperature?: number;
   tools?: { type: string; function: { name: string; description?: string; parameters?: unknown } }[];
+  response_format?: { type: string; json_schema?: { name: string; schema: unknown; strict?: boolean } };
 }
 
 export interface RecordedRequest {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { converseForJson, parseModelJson } from '../../functions/agents/steps/model-json.ts';
+import { z } from 'zod';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../functions/agents/steps/model-json.ts';
 import type { ModelProvider, ModelRequest } from '../../functions/models/model-provider.ts';
 import { AgentOutputError } from '../../functions/core/errors.ts';
 
@@ -79,5 +80,43 @@ describe('Function: converseForJson', () => {
     const { model, requests } = modelReplying('{"intents": []}');
     await expect(converseForJson(model, REQUEST, () => { throw new Error('a bug in the step'); })).rejects.toThrow('a bug in the step');
     expect(requests).toHaveLength(1);
+  });
+});
+
+describe('Function: jsonResponseFormat', () => {
+  const ReplySchema = z.object({
+    proposal: z.string().trim().min(1).max(4000),
+    claims: z.array(z.object({ fact: z.string().regex(/^[a-z_]+$/), value: z.union([z.string().max(500), z.number(), z.boolean()]) })).max(20).default([]),
+    decision: z.enum(['retry', 'done']),
+  });
+
+  it('gives the schema the model writes: fields with a default optional, every object closed, bounds left to the step', () => {
+    expect(jsonResponseFormat('proposal', ReplySchema)).toEqual({
+      name: 'proposal',
+      schema: {
+        type: 'object',
+        properties: {
+          proposal: { type: 'string' },
+          claims: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { fact: { type: 'string' }, value: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
+              required: ['fact', 'value'],
+              additionalProperties: false,
+            },
+          },
+          decision: { type: 'string', enum: ['retry', 'done'] },
+        },
+        required: ['proposal', 'decision'],
+        additionalProperties: false,
+      },
+    });
+  });
+
+  it('keeps a property whose name is a keyword it leaves out elsewhere', () => {
+    const { schema } = jsonResponseFormat('odd', z.object({ pattern: z.string().min(2), default: z.number().max(3) }));
+
+    expect(schema.properties).toEqual({ pattern: { type: 'string' }, default: { type: 'number' } });
   });
 });

@@ -5,8 +5,48 @@
  * span (first `{` to last `}`), and the first that parses wins. A reply that still cannot be used is
  * asked again once, with what was wrong with it (`converseForJson`).
  */
+import { z } from 'zod';
 import { AgentOutputError } from '../../core/errors.ts';
-import type { ModelProvider, ModelReply, ModelRequest } from '../../models/model-provider.ts';
+import type { ModelProvider, ModelReply, ModelRequest, ResponseFormat } from '../../models/model-provider.ts';
+
+/**
+ * Bounds that the structured output of providers refuses or ignores (Bedrock answers 400 to a schema
+ * with features outside its subset). Leaving them out loses nothing: the step's own zod schema still
+ * checks every bound when it reads the reply, and re-asks.
+ */
+const UNPORTABLE_KEYWORDS = new Set([
+  '$schema', 'default', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum',
+  'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems',
+]);
+
+/**
+ * The response format for a step whose reply must be the object `schema` reads: its JSON Schema as
+ * the model writes it (`io: 'input'`, so fields with a default may be left out), in the subset the
+ * providers' structured output accepts, every object closed (`additionalProperties: false`).
+ *
+ * @example
+ * ```ts
+ * jsonResponseFormat('intents', z.object({ intents: z.array(z.enum(['billing', 'tech'])) }));
+ * // { name: 'intents', schema: { type: 'object', properties: { intents: { type: 'array', ... } },
+ * //   required: ['intents'], additionalProperties: false } }
+ * ```
+ */
+export function jsonResponseFormat(name: string, schema: z.ZodType): ResponseFormat {
+  return { name, schema: portable(z.toJSONSchema(schema, { io: 'input' })) as Record<string, unknown> };
+}
+
+function portable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(portable);
+  if (node === null || typeof node !== 'object') return node;
+  const kept = Object.entries(node).filter(([key]) => !UNPORTABLE_KEYWORDS.has(key));
+  const result: Record<string, unknown> = Object.fromEntries(kept.map(([key, value]) => [key, key === 'properties' || key === '$defs' ? mapValues(value, portable) : portable(value)]));
+  if (result.type === 'object') result.additionalProperties = false;
+  return result;
+}
+
+function mapValues(record: unknown, map: (value: unknown) => unknown): unknown {
+  return Object.fromEntries(Object.entries(record as Record<string, unknown>).map(([key, value]) => [key, map(value)]));
+}
 
 /**
  * Parses the first JSON object in a model reply.

@@ -17,7 +17,7 @@ import {
 } from './contract.ts';
 import type { AgentConfig, TeamRosterEntry } from '../../core/config.ts';
 import { AgentOutputError, ConfigurationError, describeIssues } from '../../core/errors.ts';
-import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { errorText } from './team-results.ts';
@@ -38,15 +38,17 @@ export async function decompose(event: DecomposeEvent, { config, model, logger }
     logger.warn('depth limit reached: not delegating', { depth, maxDepth });
     return { route: 'depth-limit', ...base, assignments: [], reassigned: [], usage: NO_USAGE };
   }
+  const schema = subGoalsSchema(roster);
   const { value: subGoals, reply } = await converseForJson(model, {
     modelTier: config.agent.modelTier,
     system: config.agent.systemPrompt,
     prompt: planPrompt(goal, roster, event),
     maxTokens: maxReplyTokens(config),
+    responseFormat: jsonResponseFormat('plan', schema),
     stateName: event.stateName,
     // Scripted shortcut (offline model only): the plan this step would accept, worked out here.
     script: { kind: 'fixed', text: JSON.stringify({ subGoals: scriptedSubGoals(goal, roster, event.feedback) }) },
-  }, (text) => parseSubGoals(config.agent.id, text, roster, event.limits.maxFanOut));
+  }, (text) => parseSubGoals(config.agent.id, text, schema, event.limits.maxFanOut));
   const assignments = subGoals.map((subGoal, index): TeamAssignment => {
     const entry = roster.find((candidate) => candidate.id === subGoal.team);
     if (!entry) throw new AgentOutputError(config.agent.id, `unknown sub-team ${subGoal.team}`);
@@ -84,9 +86,12 @@ export function scriptedSubGoals(goal: string, roster: readonly TeamRosterEntry[
   return feedback.map((result) => ({ team: result.status === 'FAILED' && healthy ? healthy : result.subTeamId, goal: result.goal }));
 }
 
-function parseSubGoals(agentId: string, text: string, roster: readonly TeamRosterEntry[], maxFanOut: number): { team: string; goal: string }[] {
+function subGoalsSchema(roster: readonly TeamRosterEntry[]) {
   const ids = roster.map((entry) => entry.id) as [string, ...string[]];
-  const schema = z.object({ subGoals: z.array(z.object({ team: z.enum(ids), goal: z.string().trim().min(1).max(8000) })).min(1) });
+  return z.object({ subGoals: z.array(z.object({ team: z.enum(ids), goal: z.string().trim().min(1).max(8000) })).min(1) });
+}
+
+function parseSubGoals(agentId: string, text: string, schema: ReturnType<typeof subGoalsSchema>, maxFanOut: number): { team: string; goal: string }[] {
   const parsed = schema.safeParse(parseModelJson(agentId, text));
   if (!parsed.success) throw new AgentOutputError(agentId, describeIssues(parsed.error.issues).join('; '));
   const { subGoals } = parsed.data;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { type ReviewEvent, ReviewEventSchema, type ReviewVerdict, ReviewVerdictSchema } from './contract.ts';
 import { AGENT_FAILURE_ERRORS } from '../../core/contract.ts';
 import { AgentOutputError, InfrastructureError, describeIssues } from '../../core/errors.ts';
-import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { errorNameOf, errorText, failedTeamIds } from './team-results.ts';
@@ -65,6 +65,7 @@ export async function review(event: ReviewEvent, { config, model, logger }: Step
       'Reply with JSON only: {"decision": "<decision>", "reason": "<one sentence>"}',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    responseFormat: jsonResponseFormat('verdict', schema),
     stateName: event.stateName,
     // Scripted shortcut (offline model only): the decision this step would accept, worked out here.
     script: { kind: 'fixed', text: JSON.stringify({ decision: scriptedDecision(event, open), reason: `${failedTeams.join(', ')} failed` }) },

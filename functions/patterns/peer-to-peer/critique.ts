@@ -8,7 +8,7 @@ import type { AgentConfig } from '../../core/config.ts';
 import { ConcernSchema, type Critique, CritiqueEventSchema, type CritiqueEvent, CritiqueSchema, type Proposal } from './contract.ts';
 import { AgentOutputError, InvalidEventError, describeIssues } from '../../core/errors.ts';
 import type { AgentDefinition } from '../../core/team-schema.ts';
-import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { outside, proposalsMade, renderProposals, renderQuestion } from './negotiation.ts';
@@ -37,6 +37,7 @@ export async function critique(event: CritiqueEvent, { config, model }: StepCont
       `Reply with JSON only: {"supports": "<proposer id>", "critiques": [{"target": "<proposer id>", "concern": "<one sentence>"}]}`,
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    responseFormat: jsonResponseFormat('critique', CritiqueReplySchema),
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedCritique(event.round, agent, offered)) },

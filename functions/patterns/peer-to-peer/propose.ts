@@ -8,7 +8,7 @@ import type { AgentDefinition } from '../../core/team-schema.ts';
 import { ClaimSchema, type Proposal, ProposalSchema, ProposeEventSchema, type ProposeEvent } from './contract.ts';
 import { AgentOutputError, InvalidEventError, describeIssues } from '../../core/errors.ts';
 import type { AgentConfig } from '../../core/config.ts';
-import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../agents/steps/model-json.ts';
 import { type StepContext, maxReplyTokens } from '../../agents/steps/step-context.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { concernsAbout, outside, proposalsMade, renderProposals, renderQuestion } from './negotiation.ts';
@@ -43,6 +43,7 @@ export async function propose(event: ProposeEvent, { config, model }: StepContex
       'Reply with JSON only: {"proposal": "<your answer>", "claims": [{"fact": "<name of a fact above>", "value": <its value>}], "addresses": [<ids of the critics whose concerns you answered>]}',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    responseFormat: jsonResponseFormat('proposal', ProposalReplySchema),
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedProposal(event, agent, received)) },

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type Assignment, type Plan, PlanSchema, ClassifyEventSchema } from '../../core/agent-contract.ts';
 import { AgentOutputError, ConfigurationError, describeIssues } from '../../core/errors.ts';
 import { planProblems } from '../../agents/output-invariants.ts';
-import { converseForJson, parseModelJson } from '../../agents/steps/model-json.ts';
+import { converseForJson, jsonResponseFormat, parseModelJson } from '../../agents/steps/model-json.ts';
 import { defineStep } from '../../agents/steps/step-definition.ts';
 import { type StepContext, maxReplyTokens, renderConversation } from '../../agents/steps/step-context.ts';
 
@@ -17,6 +17,7 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
   const { roster, agent } = config;
   if (roster.length === 0) throw new ConfigurationError([`agent ${agent.id} has no workers to delegate to`]);
   const { request, conversation: history } = event.input;
+  const schema = intentsSchema(roster.map((entry) => entry.id));
   const { value: intents, reply } = await converseForJson(model, {
     modelTier: agent.modelTier,
     system: agent.systemPrompt,
@@ -29,9 +30,10 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
       'Reply with JSON only: {"intents": [<ids of every specialist needed, or none>]}',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
+    responseFormat: jsonResponseFormat('intents', schema),
     stateName: event.stateName,
     script: { kind: 'classify', request, candidates: roster },
-  }, (text) => parseIntents(agent.id, text, roster.map((entry) => entry.id)));
+  }, (text) => parseIntents(agent.id, text, schema));
   logger.info('classified request', { intents });
   const conversation = [...history, { from: 'customer' as const, text: request }];
   const assignments = intents.map((id): Assignment => {
@@ -49,8 +51,11 @@ export async function classify(event: ClassifyEvent, { config, model, logger }: 
   return plan;
 }
 
-function parseIntents(agentId: string, text: string, allowed: string[]): string[] {
-  const schema = z.object({ intents: z.array(z.enum(allowed as [string, ...string[]])) });
+function intentsSchema(allowed: readonly string[]) {
+  return z.object({ intents: z.array(z.enum(allowed as [string, ...string[]])) });
+}
+
+function parseIntents(agentId: string, text: string, schema: ReturnType<typeof intentsSchema>): string[] {
   const parsed = schema.safeParse(parseModelJson(agentId, text));
   if (!parsed.success) throw new AgentOutputError(agentId, describeIssues(parsed.error.issues).join('; '));
   return [...new Set(parsed.data.intents)];

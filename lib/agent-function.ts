@@ -6,7 +6,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -197,6 +197,18 @@ export class AgentFunction extends Construct {
     // The agent's own model, else its tier's: the only model its role may invoke.
     if (modelProvider === 'bedrock') grantModelInvocation(this, this.function, agent.model ?? modelIds[agent.modelTier]);
     apiKeySecret?.grantRead(this.function);
+    this.grantLambdaTools(agent);
+  }
+
+  /**
+   * The functions of the agent's Lambda tools: the only ones its role may invoke, each exactly as
+   * its tool names it (the call goes to that ARN, so no other version or alias is needed). An
+   * identity grant only: a function in another account needs its own resource policy to let this
+   * role in, which only its owner can add.
+   */
+  private grantLambdaTools(agent: AgentDefinition): void {
+    const resourceArns = [...new Set(agent.tools.flatMap((tool) => ('lambda' in tool ? [tool.lambda] : [])))];
+    if (resourceArns.length > 0) iam.Grant.addToPrincipal({ grantee: this.function, actions: ['lambda:InvokeFunction'], resourceArns });
   }
 
   /**

@@ -22,11 +22,15 @@ export const MAX_SYSTEM_PROMPT_CHARS = 50_000;
 export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 const toolName = z.string().regex(TOOL_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -');
 
+/** A Lambda function's ARN, unqualified or with a version or alias. */
+export const LAMBDA_FUNCTION_ARN_PATTERN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
+
 /**
  * Where an agent's tools come from: a module of the user's (its path relative to the team file;
- * the export, default `default`, is one `defineTool(...)` or a list of them), or an MCP server
+ * the export, default `default`, is one `defineTool(...)` or a list of them), an MCP server
  * (a stdio command, or a streamable HTTP URL), whose listed tools the agent may use: all, or
- * those `include` names.
+ * those `include` names, or a Lambda function, described here as the model sees it (the function
+ * only answers calls).
  */
 export const ToolSourceSchema = z.union([
   z
@@ -51,7 +55,15 @@ export const ToolSourceSchema = z.union([
       include: z.array(toolName).min(1).optional(),
     })
     .strict(),
-], { error: 'a tool is { module: ./path.ts, export?: name } or { mcp: { command, args?, env?, cwd? } | { url: http(s)://... }, include?: [names] }' });
+  z
+    .object({
+      lambda: z.string().regex(LAMBDA_FUNCTION_ARN_PATTERN, 'must be a Lambda function ARN: arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]'),
+      name: toolName,
+      description: z.string().min(1).max(10_000),
+      inputSchema: z.record(z.string(), z.unknown()).refine((schema) => schema.type === 'object', 'must be a JSON Schema of an object ({ type: object, properties: ... })'),
+    })
+    .strict(),
+], { error: 'a tool is { module: ./path.ts, export?: name }, { mcp: { command, args?, env?, cwd? } | { url: http(s)://... }, include?: [names] } or { lambda: <function ARN>, name, description, inputSchema }' });
 export type ToolSource = z.infer<typeof ToolSourceSchema>;
 
 /** One agent role of a team. Each role becomes its own Lambda function in AWS. */

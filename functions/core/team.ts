@@ -119,7 +119,7 @@ function anchorToolPaths(team: TeamDefinition, folder: string): TeamDefinition {
     ...(agent.handler ? { handler: resolve(folder, agent.handler) } : {}),
     tools: agent.tools.map((tool) => {
       if ('module' in tool) return { ...tool, module: resolve(folder, tool.module) };
-      if ('command' in tool.mcp) return { ...tool, mcp: { ...tool.mcp, cwd: resolve(folder, tool.mcp.cwd ?? '.') } };
+      if ('mcp' in tool && 'command' in tool.mcp) return { ...tool, mcp: { ...tool.mcp, cwd: resolve(folder, tool.mcp.cwd ?? '.') } };
       return tool;
     }),
   }));

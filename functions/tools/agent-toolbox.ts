@@ -1,6 +1,6 @@
 /**
  * An agent's tools, loaded from its team definition's `tools` on first use and kept: module tools
- * are imported once, MCP servers are connected once (per Lambda cold start, or per local run) and
+ * are imported once, Lambda tools get one client, MCP servers are connected once (per Lambda cold start, or per local run) and
  * closed with `close()`.
  *
  * @example
@@ -13,6 +13,7 @@
 import { ConfigurationError } from '../core/errors.ts';
 import type { ToolSource } from '../core/team-schema.ts';
 import { connectMcpTools } from './mcp-tools.ts';
+import { lambdaTool } from './lambda-tools.ts';
 import { loadModuleTools } from './module-tools.ts';
 import type { Tool } from './tool.ts';
 
@@ -61,6 +62,7 @@ export class AgentToolbox {
 
   private async loadSource(source: ToolSource): Promise<Tool[]> {
     if ('module' in source) return loadModuleTools(source);
+    if ('lambda' in source) return [lambdaTool(source)];
     const connection = await connectMcpTools(source.mcp, { include: source.include });
     this.closers.push(() => connection.close());
     return connection.tools;

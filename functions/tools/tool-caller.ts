@@ -2,7 +2,8 @@
  * One tool call of a step, made at most once: the call's recorded result when the step made it
  * before (a resume, a retry), else the tool's, with a timeout cut to the step's deadline, recorded
  * in the {@link ToolCallJournal} before anyone sees it. A tool's failure or timeout is a result
- * (`isError`), not an exception; a journal that cannot be read or written throws. The tool loop
+ * (`isError`), not an exception; a journal that cannot be read or written throws, and so does a
+ * tool whose infrastructure failed (`InfrastructureError`). The tool loop
  * calls tools through it, and so does a step that calls a tool itself (a verifier's facts tool).
  *
  * @example
@@ -11,6 +12,7 @@
  * const { content, isError } = await caller.call(factsTool, { id: 'facts', name: 'fact_lookup', input: { facts: ['readsPerSecond'] } });
  * ```
  */
+import { InfrastructureError } from '../core/errors.ts';
 import type { ToolResult, ToolUse } from '../models/model-provider.ts';
 import type { Tool } from './tool.ts';
 import { inputProblems } from './tool-input.ts';
@@ -89,6 +91,8 @@ export class ToolCaller {
       const content = await Promise.race([tool.call(use.input, { signal: controller.signal, idempotencyKey }), timedOut]);
       return { content, isError: false };
     } catch (error) {
+      // Legion's infrastructure under a tool (a Lambda it may not invoke, or throttled) fails the step closed, unrecorded.
+      if (error instanceof InfrastructureError) throw error;
       // A tool's failure is its caller's to handle (the model: another input, another tool, or an answer without it).
       return { content: `Tool ${use.name} failed: ${(error as Error).message}`, isError: true };
     } finally {

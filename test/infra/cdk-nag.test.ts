@@ -84,6 +84,13 @@ describe('Class: LegionStack', () => {
       expect(failure).toBeUndefined();
     }, 60_000);
 
+    it('passes with a custom team whose worker has a Lambda tool (its versions and aliases acknowledged)', async () => {
+      const plans = await loadTeamFile('test/fixtures/teams/plans.yaml');
+      const { violations, failure } = validate((outdir) => buildApp({ teams: [plans], modelProvider: 'bedrock', outdir, plugins: nagPacks }).app);
+      expect(violations).toEqual([]);
+      expect(failure).toBeUndefined();
+    }, 60_000);
+
     it('does report a finding (the packs really run)', () => {
       const { violations, failure } = validate((outdir) => {
         const { app, stack } = buildApp({ teams: [team], outdir, plugins: nagPacks });

@@ -650,7 +650,25 @@ describe('Module: team', () => {
         expect(team.agents[1]?.tools).toEqual([{ mcp: { url: 'https://mcp.example.com/mcp' } }, { mcp: { url: 'http://localhost:3000/mcp' }, include: ['a-tool', 'other_tool'] }]);
       });
 
+      it('takes a Lambda function as a tool, described as the model sees it, by its ARN (an alias too)', () => {
+        const lambdaTool = { name: 'lookup_plan', description: "A customer's plan.", inputSchema: { type: 'object', properties: { customerId: { type: 'string' } } } };
+        const entries = [
+          { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', ...lambdaTool },
+          { lambda: 'arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:lookup_plan:live', ...lambdaTool, name: 'lookup_plan_live' },
+        ];
+
+        // Act
+        const team = parseTeam(withWorkerTools({ tools: entries }), 'inline-team');
+
+        // Assess
+        expect(team.agents[1]?.tools).toEqual(entries);
+      });
+
       it.each([
+        ['a Lambda tool given by function name, not ARN', { lambda: 'lookup-plan', name: 'lookup_plan', description: 'd', inputSchema: { type: 'object' } }],
+        ['a Lambda tool without a description', { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', name: 'lookup_plan', inputSchema: { type: 'object' } }],
+        ['a Lambda tool whose input schema is not of an object', { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', name: 'lookup_plan', description: 'd', inputSchema: { type: 'string' } }],
+        ['a Lambda tool without an input schema', { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', name: 'lookup_plan', description: 'd' }],
         ['an MCP URL that is not http(s)', { mcp: { url: 'ftp://x' } }],
         ['a plain tool name (the old form)', 'search'],
         ['an empty module path', { module: '' }],

@@ -23,8 +23,10 @@ const MODULE_REGISTRY = fileURLToPath(new URL('../functions/core/bundled-modules
 
 /** What an agent's function carries in its code rather than in its environment. */
 export interface BundledAgentParts {
-  /** A system prompt too long for the environment (see ENV_SYSTEM_PROMPT_CHARS). @default none */
+  /** The system prompt, when the definition is too long for the environment (see ENV_SYSTEM_PROMPT_CHARS). @default none */
   systemPrompt?: string | undefined;
+  /** The tools, when their definitions are too long for the environment (see ENV_TOOLS_CHARS). @default none */
+  tools?: AgentDefinition['tools'] | undefined;
 }
 
 /**
@@ -58,7 +60,7 @@ function registrationsSource(modules: readonly string[], bundled: BundledAgentPa
     `import { BUNDLED_SYSTEM_PROMPT, registerBundledModule } from ${JSON.stringify(MODULE_REGISTRY)};`,
     ...modules.map((path, index) => `import * as userModule${String(index)} from ${JSON.stringify(path)};`),
     ...modules.map((path, index) => `registerBundledModule(${JSON.stringify(path)}, userModule${String(index)});`),
-    ...(bundled.systemPrompt === undefined ? [] : [`registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: ${JSON.stringify(bundled.systemPrompt)} });`]),
+    ...(bundled.systemPrompt === undefined ? [] : [`registerBundledModule(BUNDLED_SYSTEM_PROMPT, ${JSON.stringify({ systemPrompt: bundled.systemPrompt, ...(bundled.tools ? { tools: bundled.tools } : {}) })});`]),
     '',
   ].join('\n');
 }

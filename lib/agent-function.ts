@@ -11,7 +11,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { agentEntryFor } from './agent-entry.ts';
+import { type BundledAgentParts, agentEntryFor } from './agent-entry.ts';
 import { grantModelInvocation } from './bedrock-access.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
@@ -31,6 +31,16 @@ export const AGENT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dyn
 
 /** System prompts up to this many characters travel in the function's environment; longer ones with its code. */
 export const ENV_SYSTEM_PROMPT_CHARS = 2000;
+
+/** Tool definitions (as JSON) up to this many characters travel in the function's environment; longer ones, with the prompt, in its code. */
+export const ENV_TOOLS_CHARS = 1000;
+
+/** What of the agent's definition goes with its code: nothing, the prompt, or the prompt and the tools. */
+function bundledParts(agent: AgentDefinition): BundledAgentParts {
+  const longTools = JSON.stringify(agent.tools).length > ENV_TOOLS_CHARS;
+  if (!longTools && agent.systemPrompt.length <= ENV_SYSTEM_PROMPT_CHARS) return {};
+  return { systemPrompt: agent.systemPrompt, ...(longTools ? { tools: agent.tools } : {}) };
+}
 
 /** Lambda's limit on the total size of a function's environment variables, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -141,9 +151,11 @@ export class AgentFunction extends Construct {
     super(scope, id);
     const { table } = props;
     const { agent, team: teamName } = props.settings;
-    // A long prompt travels with the code: the environment holds 4 KB in all.
-    const bundledPrompt = agent.systemPrompt.length > ENV_SYSTEM_PROMPT_CHARS ? agent.systemPrompt : undefined;
-    const settings = bundledPrompt === undefined ? props.settings : { ...props.settings, agent: { ...agent, systemPrompt: BUNDLED_SYSTEM_PROMPT_MARKER } };
+    // A long prompt or long tool definitions travel with the code: the environment holds 4 KB in all.
+    const bundled = bundledParts(agent);
+    const settings = bundled.systemPrompt === undefined
+      ? props.settings
+      : { ...props.settings, agent: { ...agent, systemPrompt: BUNDLED_SYSTEM_PROMPT_MARKER, ...(bundled.tools ? { tools: [] } : {}) } };
     this.agent = agent;
     const modelProvider = props.modelProvider ?? 'bedrock';
     const modelIds = props.modelIds ?? DEFAULT_MODEL_IDS;
@@ -165,7 +177,7 @@ export class AgentFunction extends Construct {
     assertEnvironmentFits(teamName, agent.id, this.worstCaseEnvironment);
 
     const base = new LegionFunction(this, 'Agent', {
-      entry: agentEntryFor(teamName, agent, { systemPrompt: bundledPrompt }),
+      entry: agentEntryFor(teamName, agent, bundled),
       description: `Legion agent ${teamName}/${agent.id} (${agent.role})`,
       memoryMb: agent.memoryMb,
       timeoutSeconds: agent.timeoutSeconds,

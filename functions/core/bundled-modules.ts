@@ -14,7 +14,10 @@ import { ConfigurationError } from './errors.ts';
 
 const bundledModules = new Map<string, Record<string, unknown>>();
 
-/** Where a system prompt too long for the function's environment is registered, as `{ systemPrompt }`. */
+/**
+ * Where the parts of an agent's definition too long for the function's environment are registered,
+ * as `{ systemPrompt, tools? }`: the prompt always, its tools when they are bundled too.
+ */
 export const BUNDLED_SYSTEM_PROMPT = 'legion:system-prompt';
 
 /**
@@ -27,6 +30,11 @@ export const BUNDLED_SYSTEM_PROMPT_MARKER = '(bundled with the function code)';
 export function bundledSystemPrompt(): string | undefined {
   const prompt = bundledModules.get(BUNDLED_SYSTEM_PROMPT)?.systemPrompt;
   return typeof prompt === 'string' ? prompt : undefined;
+}
+
+/** The agent's tools bundled with the function (unchecked: the configuration reader checks them), if its entry registered them. */
+export function bundledTools(): unknown {
+  return bundledModules.get(BUNDLED_SYSTEM_PROMPT)?.tools;
 }
 
 /** Makes a bundled module's exports available under its path in the team definition. */

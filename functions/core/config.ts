@@ -11,9 +11,9 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
-import { BUNDLED_SYSTEM_PROMPT_MARKER, bundledSystemPrompt } from './bundled-modules.ts';
+import { BUNDLED_SYSTEM_PROMPT_MARKER, bundledSystemPrompt, bundledTools } from './bundled-modules.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
-import { AgentDefinitionSchema } from './team-schema.ts';
+import { AgentDefinitionSchema, type ToolSource, ToolSourceSchema } from './team-schema.ts';
 
 /** A worker the supervisor may delegate to: its deployed function and what it is good at. */
 export const RosterEntrySchema = z.object({
@@ -147,12 +147,24 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   if (configured !== undefined && !(configured > 0)) problems.push(`${ENV.progressCheckpointSeconds} must be a number of seconds above 0`);
   const eventBusName = env[ENV.eventBusName];
   if (settings?.agent.role === 'bidder' && !eventBusName) problems.push(`${ENV.eventBusName} is not set (a bidder puts its bids on the Legion event bus)`);
-  const systemPrompt = settings?.agent.systemPrompt === BUNDLED_SYSTEM_PROMPT_MARKER ? bundledSystemPrompt() : settings?.agent.systemPrompt;
+  const bundled = settings?.agent.systemPrompt === BUNDLED_SYSTEM_PROMPT_MARKER;
+  const systemPrompt = bundled ? bundledSystemPrompt() : settings?.agent.systemPrompt;
   if (settings && systemPrompt === undefined) problems.push(`${ENV.agent}: the system prompt is bundled with the function code, but the bundle registers none (deploy the function again)`);
+  const tools = bundled ? bundledToolsOf(problems) : undefined;
   if (problems.length > 0 || !settings || !tableName || !model.success || systemPrompt === undefined) throw new ConfigurationError(problems);
   const progressCheckpointSeconds = progressCheckpointSecondsOf({ agent: settings.agent, progressCheckpointSeconds: configured });
-  const agent = { ...settings.agent, systemPrompt };
+  const agent = { ...settings.agent, systemPrompt, ...(tools ? { tools } : {}) };
   return { ...settings, agent, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
+}
+
+/** The agent's tools from its bundle, checked like a team file's; undefined when they travel in the environment. */
+function bundledToolsOf(problems: string[]): ToolSource[] | undefined {
+  const tools = bundledTools();
+  if (tools === undefined) return undefined;
+  const parsed = z.array(ToolSourceSchema).safeParse(tools);
+  if (parsed.success) return parsed.data;
+  problems.push(`the tools bundled with the function code are not valid: ${describeIssues(parsed.error.issues).join('; ')} (deploy the function again)`);
+  return undefined;
 }
 
 /** The variable each model setting comes from, so a problem names what the operator must fix. */

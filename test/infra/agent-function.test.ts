@@ -156,5 +156,22 @@ describe('Class: AgentFunction', () => {
       expect(environment).toContain(JSON.stringify(BUNDLED_SYSTEM_PROMPT_MARKER).slice(1, -1));
       expect(environment).not.toContain('Weigh every task');
     });
+
+    it('puts tool definitions too long for the environment in the bundled entry with the prompt, and grants their functions all the same', async () => {
+      const team = await loadTeamFile('test/fixtures/teams/plans.yaml');
+      const description = `A customer's plan and its changes. ${'Give the customer id as C- and digits. '.repeat(100)}`;
+      const longTeam = { ...team, agents: team.agents.map((agent) => ({ ...agent, tools: agent.tools.map((tool) => ({ ...tool, description })) })) };
+      const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Standalone');
+      const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      new AgentFunction(stack, 'PlansDesk', { settings: agentSettingsFor(longTeam, 'plans-desk', (agentId) => `arn:aws:lambda:us-east-1:123456789012:function:${agentId}`), table });
+
+      const template = Template.fromStack(stack);
+      const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+      const environment = JSON.stringify((fn?.Properties as { Environment: unknown }).Environment);
+      expect(environment).not.toContain('Give the customer id');
+      expect(environment).toContain('\\"tools\\":[]');
+      expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('"Action":"lambda:InvokeFunction","Effect":"Allow","Resource":"arn:aws:lambda:us-east-1:123456789012:function:lookup-plan"');
+    });
   });
 });

@@ -39,6 +39,13 @@ describe('Function: agentEntryFor', () => {
     const source = readFileSync(entry, 'utf8');
     const imports = [...source.matchAll(/^(?:import|export \{ handler \} from) (".*?")/gm)].map((match) => JSON.parse(match[1] ?? '""') as string);
     expect(imports).toEqual([expect.stringMatching(/registrations-[0-9a-f]{16}\.ts$/), AGENT_ENTRY]);
-    expect(readFileSync(imports[0] ?? '', 'utf8')).toContain('registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: "A very long prompt. \\"Quoted\\", too." });');
+    expect(readFileSync(imports[0] ?? '', 'utf8')).toContain('registerBundledModule(BUNDLED_SYSTEM_PROMPT, {"systemPrompt":"A very long prompt. \\"Quoted\\", too."});');
+  });
+
+  it('bundles long tool definitions with the prompt', () => {
+    const tools = [{ lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', name: 'lookup_plan', description: 'A long "description".', inputSchema: { type: 'object' } }];
+    const entry = agentEntryFor('telecom', agent({ tools }), { systemPrompt: 'Short.', tools });
+    const registrations = /^import (".*?")/m.exec(readFileSync(entry, 'utf8'))?.[1] ?? '""';
+    expect(readFileSync(JSON.parse(registrations) as string, 'utf8')).toContain(`registerBundledModule(BUNDLED_SYSTEM_PROMPT, ${JSON.stringify({ systemPrompt: 'Short.', tools })});`);
   });
 });

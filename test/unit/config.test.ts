@@ -238,6 +238,18 @@ describe('Function: readAgentConfig', () => {
       }
     });
 
+    it('takes the tools the bundle registered in place of the empty list of the environment, checked like a team file', () => {
+      const tools = [{ lambda: 'arn:aws:lambda:us-east-1:123456789012:function:lookup-plan', name: 'lookup_plan', description: 'A plan.', inputSchema: { type: 'object' } }];
+      registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: 'You route requests.', tools });
+      try {
+        expect(readAgentConfig(bundledEnv).agent.tools).toEqual(tools);
+        registerBundledModule(BUNDLED_SYSTEM_PROMPT, { systemPrompt: 'You route requests.', tools: [{ lambda: 'lookup-plan' }] });
+        expect(problemsOf(configurationErrorOf(bundledEnv))).toEqual([expect.stringMatching(/^the tools bundled with the function code are not valid: 0: .+ \(deploy the function again\)$/)]);
+      } finally {
+        registerBundledModule(BUNDLED_SYSTEM_PROMPT, {});
+      }
+    });
+
     it('fails closed, naming the variable, when the bundle registered no prompt', () => {
       expect(problemsOf(configurationErrorOf(bundledEnv))).toEqual([
         `${ENV.agent}: the system prompt is bundled with the function code, but the bundle registers none (deploy the function again)`,

@@ -146,6 +146,8 @@ export class AgentFunction extends Construct {
   private readonly teamName: string;
   /** The environment with deploy-time values at their largest, as the 4 KB check counts it. */
   private readonly worstCaseEnvironment: Record<string, string>;
+  /** The buses the agent may put events on (see putsEventsOn). */
+  private readonly eventBuses = new Set<events.IEventBus>();
 
   public constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
@@ -256,6 +258,9 @@ export class AgentFunction extends Construct {
    * ```
    */
   public putsEventsOn(eventBus: events.IEventBus): void {
+    // Once per bus: a bidder with tools is given it for its bids and for its detections.
+    if (this.eventBuses.has(eventBus)) return;
+    this.eventBuses.add(eventBus);
     this.addEnvironment(ENV.eventBusName, eventBus.eventBusName, EVENT_BUS_NAME_MAX_LENGTH);
     eventBus.grantPutEventsTo(this.function);
   }

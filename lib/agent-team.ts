@@ -81,8 +81,8 @@ export class AgentTeam extends Construct {
       agents[agent.id] = new AgentFunction(this, agent.id, { ...common, settings: agentSettingsFor(team, agent.id, functionArnOf, stateMachineArnOf) });
     }
 
-    // An agent that leases resources announces the deadlocks it meets (FailureDetected) on the bus.
-    if (eventBus) for (const agent of team.agents.filter((candidate) => candidate.resources.length > 0)) agents[agent.id]?.putsEventsOn(eventBus);
+    // Agents that report detections themselves (deadlocks, tool call loops) announce them on the bus.
+    if (eventBus) for (const agent of team.agents.filter((candidate) => candidate.resources.length > 0 || candidate.tools.length > 0)) agents[agent.id]?.putsEventsOn(eventBus);
     this.agents = agents;
     this.functions = Object.fromEntries(Object.entries(agents).map(([agentId, agent]) => [agentId, agent.function]));
     this.stateMachine = new TeamStateMachine(this, 'StateMachine', {

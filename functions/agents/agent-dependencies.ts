@@ -51,16 +51,16 @@ export interface AgentDependencies {
   toolCalls?: Pick<ToolCallJournal, 'recall' | 'record'> | undefined;
   /** Agents with `resources`: the team's pool they lease them from. @default none */
   resourcePool?: LeasingPool | undefined;
-  /** Agents with `resources`: where the deadlocks they meet are recorded. @default none */
+  /** Agents with `resources` or `tools`: where the deadlocks and tool call loops they meet are recorded. @default none */
   detections?: Pick<DetectionLog, 'record' | 'markAnnounced'> | undefined;
-  /** Agents with `resources`: the Legion bus their deadlock detections are announced on (with `eventBusName` in the config). @default none */
+  /** Agents with `resources` or `tools`: the Legion bus their detections are announced on (with `eventBusName` in the config). @default none */
   events?: PutEventsClient | undefined;
 }
 
 export interface DependencyOverrides {
   documentClient?: DynamoDBDocumentClient;
   model?: ModelProvider;
-  /** Where agents with `resources` announce their deadlock detections. @default an EventBridgeClient when the config names a bus */
+  /** Where agents with `resources` or `tools` announce their detections. @default an EventBridgeClient when the config names a bus */
   events?: PutEventsClient | undefined;
 }
 
@@ -96,8 +96,18 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
     // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
     tracer: new Tracer({ serviceName }),
-    ...leasingDependencies(config, documentClient, overrides.events),
+    ...detectionDependencies(config, documentClient, overrides.events),
+    ...leasingDependencies(config, documentClient),
     ...toolDependencies(config, documentClient),
+  };
+}
+
+/** Agents that detect failure modes themselves (deadlocks with `resources`, tool call loops with `tools`) record and announce them. */
+function detectionDependencies(config: AgentConfig, client: DynamoDBDocumentClient, events: PutEventsClient | undefined): Pick<AgentDependencies, 'detections' | 'events'> {
+  if (config.agent.resources.length === 0 && config.agent.tools.length === 0) return {};
+  return {
+    detections: new DetectionLog({ client, tableName: config.tableName, team: config.team }),
+    events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
   };
 }
 
@@ -110,13 +120,8 @@ function toolDependencies(config: AgentConfig, client: DynamoDBDocumentClient): 
   };
 }
 
-/** An agent with `resources` leases them from its team's pool and reports the deadlocks it meets; others get none of it. */
-function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient, events: PutEventsClient | undefined): Pick<AgentDependencies, 'resourcePool' | 'detections' | 'events'> {
+/** An agent with `resources` leases them from its team's pool; others have none. */
+function leasingDependencies(config: AgentConfig, client: DynamoDBDocumentClient): Pick<AgentDependencies, 'resourcePool'> {
   if (config.agent.resources.length === 0) return {};
-  const { tableName } = config;
-  return {
-    resourcePool: new ResourcePool({ client, tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }),
-    detections: new DetectionLog({ client, tableName, team: config.team }),
-    events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
-  };
+  return { resourcePool: new ResourcePool({ client, tableName: config.tableName, pool: config.team, leaseSeconds: leaseTimingsOf(config).leaseSeconds }) };
 }

@@ -31,6 +31,7 @@ import { validateEvent } from '../middlewares/validate-event.ts';
 import { verifyOutput } from '../guards/verify-output.ts';
 import type { ModelProvider } from '../models/model-provider.ts';
 import { agentLeases } from './agent-leases.ts';
+import { reportRepeatedToolCall } from './tool-loop-detection.ts';
 import { loadCustomSteps } from './custom-handler.ts';
 import { checkStepResult } from './output-invariants.ts';
 import { stepNamed } from './steps/index.ts';
@@ -136,6 +137,7 @@ function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: Agent
     deadline,
     journal,
     onCall: (call) => { reportToolCall(call, deps); },
+    onRepeat: (repeat) => reportRepeatedToolCall(repeat, event, config, deps),
   };
 }
 
@@ -151,8 +153,8 @@ function directToolCalls(options: ToolLoopOptions, agentId: string): NonNullable
 
 /** Counts and logs a tool call; its input and result stay out of the logs (they may hold customer data). */
 function reportToolCall(call: ToolCallReport, deps: AgentDependencies): void {
-  if (call.repeated) deps.metrics.addMetric(METRICS.loopsDetected, MetricUnit.Count, 1);
-  else if (!call.restored) {
+  // A repeated call is counted as the loop it is, by its detection (reportRepeatedToolCall).
+  if (!call.repeated && !call.restored) {
     deps.metrics.addMetric(METRICS.toolCalls, MetricUnit.Count, 1);
     if (!call.ok) deps.metrics.addMetric(METRICS.toolCallErrors, MetricUnit.Count, 1);
   }

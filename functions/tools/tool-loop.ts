@@ -9,7 +9,7 @@
  * - **Bounded**: calls past `maxToolCalls` are not run; the model gets a tool error telling it to
  *   answer, and asking again after that is a {@link ToolCallLimitError}. Each call has a timeout.
  * - **Loops**: the same call again (same tool, same input) is not run; the model is told it has the
- *   result, and counted as a loop; a third time is a {@link ToolLoopError}.
+ *   result, and `onRepeat` reports it (a `loop` detection); a third time is a {@link ToolLoopError}.
  * - A tool that throws, times out or is unknown gives the model a tool error, not the step.
  *
  * @example
@@ -27,10 +27,19 @@ import { ToolCaller, type ToolCallerOptions } from './tool-caller.ts';
 
 export type { ToolCallReport } from './tool-caller.ts';
 
+/** A call the model asked for again in one step, refused (see ToolLoopOptions.onRepeat). */
+export interface RepeatedToolCall {
+  name: string;
+  /** The call's identity (tool and input): the same for the same call on any run of the step. */
+  fingerprint: string;
+}
+
 export interface ToolLoopOptions extends ToolCallerOptions {
   toolbox: { tools(): Promise<readonly Tool[]> };
   agentId: string;
   maxToolCalls: number;
+  /** Hears of a repeated call (a loop) before the model is told; awaited. @default none */
+  onRepeat?: ((repeat: RepeatedToolCall) => Promise<void>) | undefined;
 }
 
 /** Repeats of one call the model is warned about before the step fails. */
@@ -104,10 +113,11 @@ class ToolRound {
     return this.caller.call(tool, use);
   }
 
-  private repeated(use: ToolUse, fingerprint: string, repeats: number): Omit<ToolResult, 'toolUseId'> {
+  private async repeated(use: ToolUse, fingerprint: string, repeats: number): Promise<Omit<ToolResult, 'toolUseId'>> {
     if (repeats >= REPEATS_WARNED) throw new ToolLoopError(this.options.agentId, use.name);
     this.asked.set(fingerprint, repeats + 1);
     this.options.onCall?.({ name: use.name, input: use.input, durationMs: 0, ok: false, restored: false, repeated: true });
+    await this.options.onRepeat?.({ name: use.name, fingerprint });
     return { content: `Not run again: ${use.name} was already called with this input in this step, and its result is above. Do not repeat a call.`, isError: true };
   }
 }

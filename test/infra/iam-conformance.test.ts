@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_TABLE, teamPartitionPrefix } from '../../functions/core/contract.ts';
-import type { ModelProvider } from '../../functions/models/model-provider.ts';
+import type { ModelProvider, ModelReply, ModelRequest, ToolUse } from '../../functions/models/model-provider.ts';
 import { type ScriptedFault, ScriptedModel } from '../../functions/models/scripted-model.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
 import { CHECKPOINT_PARTITIONS } from '../../lib/checkpoint-table.ts';
@@ -131,14 +131,14 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
     );
   }
 
-  async function runScenarios(): Promise<Record<string, RunResult['status']>> {
+  async function runScenarios(): Promise<Record<string, string>> {
     const at = (name: string): TeamDefinition => {
       const team = teams[name];
       if (!team) throw new Error(`no team ${name}`);
       return team;
     };
     const telecom = at('telecom-support');
-    const statuses: Record<string, RunResult['status']> = {};
+    const statuses: Record<string, string> = {};
     const note = (name: string, result: RunResult): void => {
       statuses[name] = result.status;
     };
@@ -214,6 +214,10 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
     const deadlock = deadlockInjection({ ...telecom, name: DEADLOCK_TEAM });
     const leasing = await runtime();
     note('deadlock', await leasing.run({ team: deadlock.team, input: deadlock.input ?? deadlock.team.example, taskId: newTask(deadlock.team, 'deadlock'), ...deadlock.run }));
+    // A tool call repeated by the billing worker's model: the worker itself stores and announces the loop.
+    const toolLoop = await run(telecom, 'tool-loop', { model: new RepeatingToolModel('billing', { id: 'repeat', name: 'lookup_invoice', input: { invoiceId: 'INV-1042' } }) });
+    note('tool loop', toolLoop);
+    statuses['tool loop detections'] = toolLoop.detections.map((detection) => `${detection.type}:${detection.action}`).join(',');
     return statuses;
   }
 
@@ -273,6 +277,8 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
       approved: 'SUCCEEDED',
       rejected: 'FAILED',
       deadlock: 'SUCCEEDED',
+      'tool loop': 'SUCCEEDED',
+      'tool loop detections': 'loop:refused-repeat',
     });
 
     checked = recorder.calls.flatMap((call) => {
@@ -395,6 +401,25 @@ describe('IAM conformance: the deployed roles allow exactly the AWS calls the lo
     expect(problems).toEqual([]);
   });
 });
+
+/**
+ * TEST DOUBLE: the scripted model, but one agent's model asks for the same tool call in its first
+ * two rounds (a loop), then answers as the scripted model does.
+ */
+class RepeatingToolModel implements ModelProvider {
+  private readonly scripted = new ScriptedModel();
+
+  public constructor(
+    private readonly agentId: string,
+    private readonly toolUse: ToolUse,
+  ) {}
+
+  public converse(request: ModelRequest): Promise<ModelReply> {
+    const rounds = (request.messages ?? []).filter((message) => message.role === 'assistant').length;
+    if (request.agentId !== this.agentId || !request.tools?.length || rounds >= 2) return this.scripted.converse(request);
+    return Promise.resolve({ text: '', modelId: 'scripted', usage: { inputTokens: 10, outputTokens: 5 }, stopReason: 'tool_use', toolUses: [{ ...this.toolUse, id: `${this.toolUse.id}-${String(rounds)}` }] });
+  }
+}
 
 /** Whether a checked call is one the grant allows (its action and resource; conditions are the simulator's business). */
 function usesGrant(entry: CheckedCall, grant: Grant): boolean {

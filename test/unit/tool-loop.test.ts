@@ -249,6 +249,24 @@ describe('Class: ToolLoop', () => {
       ]);
     });
 
+    it('reports a repeated call (its tool and fingerprint) once, before the model hears of it', async () => {
+      // Prepare
+      const lookup = fakeTool('lookup');
+      const repeats: { name: string; fingerprint: string; modelCallsBefore: number }[] = [];
+      const model = new QueuedModel([askingFor([use('u1', 'lookup', { id: 1 })]), askingFor([use('u2', 'lookup', { id: 1 })]), answering('done')]);
+
+      // Act
+      await loopOver(model, [lookup.tool], {
+        onRepeat: (repeat) => {
+          repeats.push({ ...repeat, modelCallsBefore: model.requests.length });
+          return Promise.resolve();
+        },
+      }).converse(REQUEST);
+
+      // Assess
+      expect(repeats).toEqual([{ name: 'lookup', fingerprint: callFingerprint('lookup', { id: 1 }), modelCallsBefore: 2 }]);
+    });
+
     it('runs the same tool again for another input', async () => {
       // Prepare
       const lookup = fakeTool('lookup');

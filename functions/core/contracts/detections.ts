@@ -22,9 +22,12 @@ export type DetectionType = (typeof DETECTION_TYPES)[number];
  * - `flagged`: the result is returned marked unverified (a task not marked high impact);
  * - `released-youngest`: a wait-for cycle; its youngest holder released its leases and retried;
  * - `force-released-expired`: a lease whose holder stopped renewing it was taken over;
- * - `timed-out`: a wait for a resource passed its limit; the waiter gave up its leases and failed.
+ * - `timed-out`: a wait for a resource passed its limit; the waiter gave up its leases and failed;
+ * - `refused-repeat`: a model asked for the same tool call (same tool, same input) again in one
+ *   step; it was not run, the model was told it has the result, and the same call once more fails
+ *   the step (`ToolLoopError`).
  */
-export const DETECTION_ACTIONS = ['conflict-rule', 'escalated', 'flagged', 'released-youngest', 'force-released-expired', 'timed-out'] as const;
+export const DETECTION_ACTIONS = ['conflict-rule', 'escalated', 'flagged', 'released-youngest', 'force-released-expired', 'timed-out', 'refused-repeat'] as const;
 export type DetectionAction = (typeof DETECTION_ACTIONS)[number];
 
 export const DetectionSchema = z.object({

@@ -1,0 +1,50 @@
+/**
+ * A model asking for the same tool call twice in one step is a loop: the tool loop refuses the
+ * call, and this reports it like every other detection (stored with the task, counted in
+ * `LoopsDetected`, announced as `FailureDetected` when the agent has the bus). One detection per
+ * call of a step: a retried or resumed step that repeats the same call finds it stored.
+ *
+ * @example
+ * ```ts
+ * await reportRepeatedToolCall({ name: 'lookup_invoice', fingerprint: '9f2c...' }, event, config, deps);
+ * ```
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AgentConfig } from '../core/config.ts';
+import { METRICS } from '../core/contract.ts';
+import type { Detection } from '../core/contracts/detections.ts';
+import { reportDetection } from '../guards/report-detection.ts';
+import type { RepeatedToolCall } from '../tools/tool-loop.ts';
+import type { AgentDependencies } from './agent-dependencies.ts';
+import type { StepEnvelope } from './steps/step-definition.ts';
+
+/** The loop detection of a repeated call. */
+export function repeatedToolCallDetection(repeat: RepeatedToolCall, event: StepEnvelope, agentId: string): Detection {
+  const stepOf = event.stepId === undefined ? agentId : `${agentId}#${event.stepId}`;
+  return {
+    type: 'loop',
+    step: event.stateName,
+    stepId: `${stepOf}#${repeat.name}#${repeat.fingerprint.slice(0, 12)}`.slice(0, 200),
+    action: 'refused-repeat',
+    agents: [agentId],
+    details: `${agentId} asked for ${repeat.name} again with the same input in one step: not run, the model was told it has the result (the same call once more fails the step)`,
+  };
+}
+
+/**
+ * Reports a repeated call. A failed report is logged, not thrown: the call was refused either way,
+ * and failing the step for its report would throw away the step's work. Without a detection log
+ * (an agent run outside a state machine) the loop is still counted.
+ */
+export async function reportRepeatedToolCall(repeat: RepeatedToolCall, event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): Promise<void> {
+  const { detections } = deps;
+  if (!detections) {
+    deps.metrics.addMetric(METRICS.loopsDetected, MetricUnit.Count, 1);
+    return;
+  }
+  const detection = repeatedToolCallDetection(repeat, event, config.agent.id);
+  const reporting = { detections, events: deps.events, eventBusName: config.eventBusName, logger: deps.logger, metrics: deps.metrics };
+  await reportDetection({ taskId: event.taskId, team: config.team, pattern: config.pattern }, detection, reporting).catch((error: unknown) => {
+    deps.logger.error('tool call loop detected, but its report failed', { taskId: event.taskId, detection, error: error as Error });
+  });
+}

@@ -32,6 +32,7 @@ import { verifyOutput } from '../guards/verify-output.ts';
 import type { ModelProvider } from '../models/model-provider.ts';
 import { agentLeases } from './agent-leases.ts';
 import { reportRepeatedToolCall } from './tool-loop-detection.ts';
+import { traceToolCall } from '../observability/trace-tool-call.ts';
 import { loadCustomSteps } from './custom-handler.ts';
 import { checkStepResult } from './output-invariants.ts';
 import { stepNamed } from './steps/index.ts';
@@ -138,6 +139,7 @@ function toolCallerOptions(event: StepEnvelope, config: AgentConfig, deps: Agent
     journal,
     onCall: (call) => { reportToolCall(call, deps); },
     onRepeat: (repeat) => reportRepeatedToolCall(repeat, event, config, deps),
+    trace: (name, run) => traceToolCall(deps.tracer, name, run),
   };
 }
 

@@ -38,6 +38,8 @@ export interface ToolCallerOptions {
   journal?: { journal: Pick<ToolCallJournal, 'recall' | 'record'>; taskId: string; stepKey: string } | undefined;
   /** Hears of every call. @default none */
   onCall?: ((report: ToolCallReport) => void) | undefined;
+  /** Wraps each run of a tool (not a recalled result): the agent traces it (an X-Ray subsegment). @default the run as it is */
+  trace?: ((name: string, run: () => Promise<ToolOutcome>) => Promise<ToolOutcome>) | undefined;
 }
 
 /** What a call gave: the tool's text, or its error as text. */
@@ -67,7 +69,9 @@ export class ToolCaller {
       return { content: `Not run: the input does not fit the schema of ${use.name}: ${problems.join('; ')}`, isError: true };
     }
     const started = performance.now();
-    const outcome = await this.callWithTimeout(tool, use, key ? `${key.taskId}:${key.stepKey}:${callFingerprint(use.name, use.input)}` : use.id);
+    const idempotencyKey = key ? `${key.taskId}:${key.stepKey}:${callFingerprint(use.name, use.input)}` : use.id;
+    const run = (): Promise<ToolOutcome> => this.callWithTimeout(tool, use, idempotencyKey);
+    const outcome = await (this.options.trace ? this.options.trace(use.name, run) : run());
     const durationMs = performance.now() - started;
     const kept = key ? await journal.journal.record({ ...key, ...outcome, durationMs, order }) : outcome;
     onCall?.({ name: use.name, input: use.input, durationMs, ok: !kept.isError, restored: false, repeated: false });

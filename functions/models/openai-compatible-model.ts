@@ -315,7 +315,7 @@ function causeCode(error: unknown): string | undefined {
 
 /**
  * What is wrong with a base URL, if anything: not http(s), or credentials in it (they would end up
- * in error messages; the key goes in LEGION_MODEL_API_KEY).
+ * in error messages; the key is given apart: LEGION_MODEL_API_KEY locally, a secret in AWS).
  *
  * @example
  * ```ts
@@ -331,7 +331,7 @@ export function baseUrlProblem(baseUrl: string): string | undefined {
     return `must be an http(s) URL such as http://127.0.0.1:11434/v1, got "${baseUrl}"`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http(s) URL such as http://127.0.0.1:11434/v1, got "${baseUrl}"`;
-  if (url.username || url.password) return 'must not carry a user name or password (put the API key in LEGION_MODEL_API_KEY)';
+  if (url.username || url.password) return 'must not carry a user name or password (give the API key apart: LEGION_MODEL_API_KEY locally, -c legion:modelApiKeySecret=<secret> in AWS)';
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import { type McpServerSource, type McpTools, connectMcpTools } from '../../func
 import type { Tool, ToolCallContext } from '../../functions/tools/tool.ts';
 import { KNOWN_INVOICE, type McpHttpServer, startMcpHttpServer } from '../support/mcp-test-server.ts';
 import { isAlive } from '../support/processes.ts';
+import { rejectionOf } from '../support/rejection.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const context = (): ToolCallContext => ({ signal: AbortSignal.timeout(10_000), idempotencyKey: 'step-1' });
@@ -33,15 +34,6 @@ function toolNamed(tools: readonly Tool[], name: string): Tool {
 /** So that a failing test does not leave an orphan behind (the SDK's kill timers do not hold the worker open). */
 function killIfAlive(pid: number): void {
   if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof Error)) throw new Error('expected a rejection with an Error');
-  return error;
 }
 
 /** A port on which nothing listens (it did a moment ago). */

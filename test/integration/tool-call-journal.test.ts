@@ -12,6 +12,7 @@ import { CheckpointError } from '../../functions/core/errors.ts';
 import { ToolCallJournal, type ToolCallRecord, callFingerprint } from '../../functions/tools/tool-call-journal.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { onDynamoDbLocal } from '../support/dynamodb-local.ts';
+import { rejectionOf } from '../support/rejection.ts';
 
 const TEAM = 'journal-test';
 const OTHER_TEAM = 'journal-test-other';
@@ -29,15 +30,6 @@ function call(taskId: string, overrides: Partial<ToolCallRecord> = {}): ToolCall
     order: 0,
     ...overrides,
   };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof Error)) throw new Error('expected a rejection with an Error');
-  return error;
 }
 
 describe('Class: ToolCallJournal (DynamoDB Local)', () => {

@@ -42,7 +42,7 @@ describe('Function: modelChoiceFrom', () => {
     ['openai-compatible without model ids', { model: 'openai-compatible', modelBaseUrl: URL }, {}, /needs --model-id \(or LEGION_MODEL_IDS\)/],
     ['a base URL that is not http(s)', { model: 'openai-compatible', modelBaseUrl: 'localhost:11434', modelId: 'x' }, {}, /--model-base-url must be an http\(s\) URL/],
     ['a base URL with a port out of range', { model: 'openai-compatible', modelBaseUrl: 'http://h:99999/v1', modelId: 'x' }, {}, /--model-base-url must be an http\(s\) URL/],
-    ['a base URL with credentials', { model: 'openai-compatible', modelBaseUrl: 'http://user:secret@h/v1', modelId: 'x' }, {}, /--model-base-url must not carry a user name or password \(put the API key in LEGION_MODEL_API_KEY\)/],
+    ['a base URL with credentials', { model: 'openai-compatible', modelBaseUrl: 'http://user:secret@h/v1', modelId: 'x' }, {}, /--model-base-url must not carry a user name or password \(give the API key apart: LEGION_MODEL_API_KEY locally, -c legion:modelApiKeySecret=<secret> in AWS\)/],
     ['--model-id with the scripted model', { modelId: 'x' }, {}, /--model-id needs --model bedrock or --model openai-compatible/],
     ['--model-base-url with Bedrock', { model: 'bedrock', modelBaseUrl: URL }, {}, /--model-base-url applies to --model openai-compatible/],
   ])('refuses %s with a usage error naming it', (_name, options, env, message) => {

@@ -250,7 +250,8 @@ export class AgentFunction extends Construct {
 
   /**
    * Lets the agent put events on the Legion bus, and tells it the bus (ENV.eventBusName): an
-   * auction bidder's bids, the deadlock detections of an agent with `resources`.
+   * auction bidder's bids, the detections of an agent with `resources` (deadlocks) or `tools`
+   * (tool call loops).
    *
    * @example
    * ```ts

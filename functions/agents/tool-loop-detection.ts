@@ -21,10 +21,12 @@ import type { StepEnvelope } from './steps/step-definition.ts';
 /** The loop detection of a repeated call. */
 export function repeatedToolCallDetection(repeat: RepeatedToolCall, event: StepEnvelope, agentId: string): Detection {
   const stepOf = event.stepId === undefined ? agentId : `${agentId}#${event.stepId}`;
+  // The call's part is kept whole (two repeats of one step must not share an id): a long step id is cut instead.
+  const call = `#${repeat.name}#${repeat.fingerprint.slice(0, 12)}`;
   return {
     type: 'loop',
     step: event.stateName,
-    stepId: `${stepOf}#${repeat.name}#${repeat.fingerprint.slice(0, 12)}`.slice(0, 200),
+    stepId: `${stepOf.slice(0, 200 - call.length)}${call}`,
     action: 'refused-repeat',
     agents: [agentId],
     details: `${agentId} asked for ${repeat.name} again with the same input in one step: not run, the model was told it has the result (the same call once more fails the step)`,

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV, MODEL_TIERS, PATTERN_NAMES } from './contract.ts';
 import { BUNDLED_SYSTEM_PROMPT_MARKER, bundledSystemPrompt, bundledTools } from './bundled-modules.ts';
 import { ConfigurationError, describeIssues } from './errors.ts';
-import { AgentDefinitionSchema, type ToolSource, ToolSourceSchema } from './team-schema.ts';
+import { AgentDefinitionSchema, type ToolSource } from './team-schema.ts';
 
 /** A worker the supervisor may delegate to: its deployed function and what it is good at. */
 export const RosterEntrySchema = z.object({
@@ -161,7 +161,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
 function bundledToolsOf(problems: string[]): ToolSource[] | undefined {
   const tools = bundledTools();
   if (tools === undefined) return undefined;
-  const parsed = z.array(ToolSourceSchema).safeParse(tools);
+  const parsed = AgentDefinitionSchema.shape.tools.safeParse(tools);
   if (parsed.success) return parsed.data;
   problems.push(`the tools bundled with the function code are not valid: ${describeIssues(parsed.error.issues).join('; ')} (deploy the function again)`);
   return undefined;

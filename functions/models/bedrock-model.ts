@@ -86,9 +86,11 @@ export class BedrockModel implements ModelProvider {
     } catch (error) {
       const name = (error as Error).name;
       if (format && name === 'ValidationException' && !abortSignal?.aborted) {
+        // Asked again without it; only a success says the format was the problem (a prompt too long fails again, and is reported as itself).
+        const reply = await this.converse({ ...request, responseFormat: undefined });
         this.textOnlyModels.add(modelId);
         this.options.onStructuredOutputRefused?.(modelId, (error as Error).message);
-        return this.converse(request);
+        return reply;
       }
       if (abortSignal?.aborted) throw new ModelInvocationError(modelId, `Bedrock did not answer before the step's deadline (tier ${request.modelTier})`, { cause: error });
       if (REFUSED_REQUEST_ERRORS.includes(name)) {

@@ -142,9 +142,11 @@ export class OpenAiCompatibleModel implements ModelProvider {
       });
     } catch (error) {
       if (format && error instanceof HttpStatusError && FORMAT_REFUSED_STATUS.has(error.status)) {
+        // Asked again without it; only a success says the format was the problem (a prompt too long fails again, and is reported as itself).
+        const reply = await this.converse({ ...request, responseFormat: undefined });
         this.textOnlyModels.add(modelId);
         this.options.onStructuredOutputRefused?.(modelId, `${error.message}${error.body ? `: ${error.body}` : ''}`);
-        return this.converse(request);
+        return reply;
       }
       throw finalError(error, where, modelId);
     }

@@ -30,6 +30,7 @@ export async function traceToolCall<T extends TracedOutcome>(tracer: Pick<Tracer
     return outcome;
   } catch (error) {
     subsegment.addAnnotation('tool', name);
+    subsegment.addAnnotation('ok', false);
     subsegment.addError(error as Error);
     throw error;
   } finally {

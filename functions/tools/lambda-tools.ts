@@ -11,8 +11,9 @@
  *   `InfrastructureError` (throttling: `InfrastructureThrottledError`, which the state machines
  *   retry), so that a model never answers without a tool it was meant to have.
  *
- * In AWS the agent's role may invoke exactly the functions its tools name (CDK grants it). Locally
- * the call goes to AWS with the caller's credentials, or wherever `AWS_ENDPOINT_URL_LAMBDA` points.
+ * In AWS the agent's role may invoke exactly the functions its tools name (CDK grants it). The call
+ * goes to the function's own region (from its ARN). Locally it goes to AWS with the caller's
+ * credentials, or wherever `AWS_ENDPOINT_URL_LAMBDA` points.
  *
  * @example
  * ```ts
@@ -39,15 +40,26 @@ export interface LambdaToolEvent {
 
 export type LambdaToolSource = Extract<ToolSource, { lambda: string }>;
 
-/** One client for every Lambda tool of the process (it holds the connections). */
-let sharedClient: LambdaClient | undefined;
+/** One client per region for every Lambda tool of the process (a client holds its connections). */
+const clients = new Map<string, LambdaClient>();
+
+/** A function is invoked in its own region: the one its ARN names, whatever the agent's. */
+function clientFor(functionArn: string): LambdaClient {
+  const region = functionArn.split(':')[3] ?? '';
+  let client = clients.get(region);
+  if (!client) {
+    client = new LambdaClient({ region });
+    clients.set(region, client);
+  }
+  return client;
+}
 
 /** The tool a `{ lambda: ARN, ... }` entry of an agent's `tools` describes. */
 export function lambdaTool(source: LambdaToolSource, client?: LambdaClient): Tool {
   const { lambda: functionArn, name, description, inputSchema } = source;
   return {
     spec: { name, description, inputSchema },
-    call: async (input, context) => invoke(client ?? (sharedClient ??= new LambdaClient({})), { functionArn, name }, input, context),
+    call: async (input, context) => invoke(client ?? clientFor(functionArn), { functionArn, name }, input, context),
   };
 }
 

@@ -84,7 +84,7 @@ describe('Class: LegionStack', () => {
       expect(failure).toBeUndefined();
     }, 60_000);
 
-    it('passes with a custom team whose worker has a Lambda tool (its versions and aliases acknowledged)', async () => {
+    it('passes with a custom team whose worker has a Lambda tool (granted on that ARN only, nothing to acknowledge)', async () => {
       const plans = await loadTeamFile('test/fixtures/teams/plans.yaml');
       const { violations, failure } = validate((outdir) => buildApp({ teams: [plans], modelProvider: 'bedrock', outdir, plugins: nagPacks }).app);
       expect(violations).toEqual([]);

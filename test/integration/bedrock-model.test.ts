@@ -267,6 +267,9 @@ describe('Class: BedrockModel', () => {
       expect(error).toBeInstanceOf(InfrastructureError);
       expect((error as Error).message).toMatch(/Bedrock refused the call to model anthropic.no-such-model \(tier balanced\): The provided model identifier is invalid/);
       expect(server.requests.map((request) => request.body.outputConfig !== undefined)).toEqual([true, false]);
+      // Asking without it did not help: the model keeps being asked for structured output.
+      await model.converse({ ...REQUEST, modelId: 'anthropic.no-such-model', responseFormat: INTENTS_FORMAT });
+      expect(server.requests.map((request) => request.body.outputConfig !== undefined)).toEqual([true, false, true]);
     });
 
     it('maps an empty reply to a ModelInvocationError naming the stop reason', async () => {

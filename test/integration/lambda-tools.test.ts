@@ -52,7 +52,7 @@ describe('Function: lambdaTool', () => {
     const text = await lambdaTool(SOURCE, client).call({ customerId: 'C-7' }, { signal: new AbortController().signal, idempotencyKey: 't-1:Work#billing:ab12' });
 
     const event = { tool: 'lookup_plan', input: { customerId: 'C-7' }, idempotencyKey: 't-1:Work#billing:ab12' };
-    expect(server.invocations).toEqual([{ functionName: PLAN_ARN, event }]);
+    expect(server.invocations).toEqual([{ functionName: PLAN_ARN, event, signedRegion: 'us-east-1' }]);
     expect(JSON.parse(text)).toEqual({ plan: 'Unlimited 5G', since: '2026-11-03', asked: event });
   });
 
@@ -96,20 +96,21 @@ describe('Class: AgentToolbox', () => {
     beforeAll(async () => {
       server = await startLambdaInvokeServer({ [PLAN_ARN]: () => 'Unlimited 5G' });
       // The SDK's own setting for a service's endpoint: how a local run reaches a stand-in for Lambda.
-      Object.assign(process.env, { AWS_ENDPOINT_URL_LAMBDA: server.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+      Object.assign(process.env, { AWS_ENDPOINT_URL_LAMBDA: server.endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
     });
     afterAll(async () => {
       process.env = saved;
       await server.close();
     });
 
-    it('loads a Lambda tool of the team definition, which calls the function at the endpoint the environment names', async () => {
+    it("loads a Lambda tool of the team definition, which calls the function at the endpoint the environment names, in the function's own region", async () => {
       const toolbox = new AgentToolbox([SOURCE]);
       const tools = await toolbox.tools();
 
       expect(tools.map((tool) => tool.spec.name)).toEqual(['lookup_plan']);
       expect(await new ToolCaller({ callTimeoutMs: 5_000 }).call(tools[0] as Tool, USE)).toEqual({ content: 'Unlimited 5G', isError: false });
-      expect(server.invocations).toHaveLength(1);
+      // The process is in eu-west-1; the function's ARN says us-east-1.
+      expect(server.invocations.map((invocation) => invocation.signedRegion)).toEqual(['us-east-1']);
     });
   });
 });

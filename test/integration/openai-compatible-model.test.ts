@@ -340,6 +340,18 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect(server.requests).toHaveLength(2);
     });
 
+    it('keeps asking a model for structured output after a 400 that asking without it did not cure', async () => {
+      const refusals: string[] = [];
+      const kept = model({ onStructuredOutputRefused: (modelId) => refusals.push(modelId) });
+      server.enqueue({ status: 400, json: { error: { message: 'prompt is too long' } } }, { status: 400, json: { error: { message: 'prompt is too long' } } });
+
+      await expect(kept.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT })).rejects.toThrow(/prompt is too long/);
+      await kept.converse({ ...REQUEST, responseFormat: INTENTS_FORMAT });
+
+      expect(server.requests.map((request) => request.body.response_format !== undefined)).toEqual([true, false, true]);
+      expect(refusals).toEqual([]);
+    });
+
     it('maps an empty reply to a ModelInvocationError naming the finish reason', async () => {
       server.enqueue({ status: 200, json: { model: 'mid-model', choices: [{ message: { content: null }, finish_reason: 'length' }] } });
 

@@ -19,6 +19,8 @@ export type LambdaHandler = (event: unknown) => unknown;
 export interface LambdaInvocation {
   functionName: string;
   event: unknown;
+  /** The region the request was signed for (from its SigV4 credential scope). */
+  signedRegion: string | undefined;
 }
 
 export interface LambdaInvokeServer {
@@ -51,7 +53,8 @@ export async function startLambdaInvokeServer(functions: Record<string, LambdaHa
       return;
     }
     const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    invocations.push({ functionName, event });
+    const signedRegion = /Credential=[^/]+\/\d{8}\/([^/]+)\/lambda\//.exec(request.headers.authorization ?? '')?.[1];
+    invocations.push({ functionName, event, signedRegion });
     try {
       send(response, 200, { 'x-amz-executed-version': '$LATEST' }, await handler(event));
     } catch (error) {

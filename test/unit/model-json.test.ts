@@ -114,6 +114,18 @@ describe('Function: jsonResponseFormat', () => {
     });
   });
 
+  it('keeps what a record or a catchall says extra keys hold, and gives a discriminated union as anyOf', () => {
+    const { schema } = jsonResponseFormat('odd', z.object({
+      scores: z.record(z.string(), z.number().min(0)),
+      step: z.discriminatedUnion('kind', [z.object({ kind: z.literal('a'), a: z.string() }), z.object({ kind: z.literal('b'), b: z.number() })]),
+    }));
+    const properties = schema.properties as Record<string, Record<string, unknown>>;
+
+    expect(properties.scores).toEqual({ type: 'object', additionalProperties: { type: 'number' } });
+    expect(properties.step?.oneOf).toBeUndefined();
+    expect(properties.step?.anyOf).toHaveLength(2);
+  });
+
   it('keeps a property whose name is a keyword it leaves out elsewhere', () => {
     const { schema } = jsonResponseFormat('odd', z.object({ pattern: z.string().min(2), default: z.number().max(3) }));
 

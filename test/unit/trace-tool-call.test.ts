@@ -87,6 +87,7 @@ describe('Function: traceToolCall', () => {
     await expect(traceToolCall(tracer, 'lookup_plan', () => Promise.reject(failure))).rejects.toBe(failure);
 
     expect(root.subsegments[0]?.errors).toEqual([failure]);
+    expect(root.subsegments[0]?.annotations).toEqual({ tool: 'lookup_plan', ok: false });
     expect(root.subsegments[0]?.closed).toBe(true);
     expect(active()).toBe(root);
   });

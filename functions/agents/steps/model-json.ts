@@ -16,7 +16,7 @@ import type { ModelProvider, ModelReply, ModelRequest, ResponseFormat } from '..
  */
 const UNPORTABLE_KEYWORDS = new Set([
   '$schema', 'default', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum',
-  'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems',
+  'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems', 'propertyNames',
 ]);
 
 /**
@@ -39,8 +39,12 @@ function portable(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(portable);
   if (node === null || typeof node !== 'object') return node;
   const kept = Object.entries(node).filter(([key]) => !UNPORTABLE_KEYWORDS.has(key));
-  const result: Record<string, unknown> = Object.fromEntries(kept.map(([key, value]) => [key, key === 'properties' || key === '$defs' ? mapValues(value, portable) : portable(value)]));
-  if (result.type === 'object') result.additionalProperties = false;
+  // oneOf (a discriminated union) as anyOf: the subset of structured output takes only the latter, and the step's schema still checks the reply.
+  const result: Record<string, unknown> = Object.fromEntries(
+    kept.map(([key, value]) => [key === 'oneOf' ? 'anyOf' : key, key === 'properties' || key === '$defs' ? mapValues(value, portable) : portable(value)]),
+  );
+  // Closed unless the schema says what extra keys hold (a record, a catchall).
+  if (result.type === 'object' && (result.additionalProperties === undefined || result.additionalProperties === true)) result.additionalProperties = false;
   return result;
 }
 

@@ -34,6 +34,8 @@ export interface LegionProcessOptions {
   ownDatabase?: boolean;
   /** Text on the child's stdin. @default none */
   input?: string;
+  /** Variables to set (a string) or remove (undefined) in the child's environment. @default none */
+  env?: Record<string, string | undefined>;
 }
 
 /** The environment of a child: the shared DynamoDB Local and the table of the command's data folder. */
@@ -59,7 +61,8 @@ function tableNamed(seed: string): string {
 
 export function legionProcess(args: readonly string[], options: LegionProcessOptions): Promise<CliOutcome> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['bin/legion.js', ...args], { timeout: options.timeoutMs, env: legionEnvironment(args, options.ownDatabase) });
+    const env = Object.fromEntries(Object.entries({ ...legionEnvironment(args, options.ownDatabase), ...options.env }).filter(([, value]) => value !== undefined));
+    const child = spawn(process.execPath, ['bin/legion.js', ...args], { timeout: options.timeoutMs, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -194,7 +194,12 @@ function redact(text: string, apiKey: string | undefined): string {
 
 function classifyFailure(error: unknown): AttemptFailure {
   if (error instanceof HttpStatusError) return RETRYABLE_STATUS.has(error.status) ? { retry: true, afterMs: error.retryAfterMs } : { retry: false };
-  return { retry: isTimeout(error) || isNetworkError(error) };
+  return { retry: isTimeout(error) || (isNetworkError(error) && !isBlockedPort(error)) };
+}
+
+/** fetch refuses some ports outright (the "bad ports" of the Fetch standard: 6000, 6665, ...): no attempt can succeed. */
+function isBlockedPort(error: unknown): boolean {
+  return isNetworkError(error) && ((error as Error).cause as { message?: string } | undefined)?.message === 'bad port';
 }
 
 /** The error a caller sees once the retries are over, naming where it happened. */
@@ -207,6 +212,9 @@ function finalError(error: unknown, where: string, modelId: string): Error {
   }
   if (error instanceof NotJsonError) return new InfrastructureError('ModelResponseInvalid', `${where} ${error.message}`, { cause: error });
   if (isTimeout(error)) return new ModelInvocationError(modelId, `${where} did not answer in time`, { cause: error });
+  if (isBlockedPort(error)) {
+    return new InfrastructureError('ModelEndpointUnreachable', `${where} cannot be reached: fetch refuses to connect to that port (a "bad port" of the Fetch standard); run the server on another port`, { cause: error });
+  }
   if (isNetworkError(error) && UNREACHABLE_CODES.has(causeCode(error) ?? '')) {
     return new InfrastructureError('ModelEndpointUnreachable', `${where} cannot be reached: ${describeFailure(error)}; is the server running at that URL?`, { cause: error });
   }

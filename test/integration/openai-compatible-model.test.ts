@@ -368,6 +368,15 @@ describe('Class: OpenAiCompatibleModel', () => {
       expect(server.requests).toHaveLength(2);
     });
 
+    it('maps a port fetch refuses to use to an InfrastructureError (ModelEndpointUnreachable) saying so, without retrying', async () => {
+      const retries: string[] = [];
+      const error = await new OpenAiCompatibleModel({ baseUrl: 'http://127.0.0.1:6000/v1', modelIds: MODEL_IDS, ...NO_WAIT, onRetry: (reason) => retries.push(reason) }).converse(REQUEST).catch((caught: unknown) => caught);
+
+      expect(retries).toEqual([]);
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as Error).message).toMatch(/cannot be reached: fetch refuses to connect to that port/);
+    });
+
     it('maps a server that is not there to an InfrastructureError (ModelEndpointUnreachable) after its retries', async () => {
       const down = await startOpenAiCompatibleServer();
       await down.close();

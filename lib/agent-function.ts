@@ -162,6 +162,7 @@ export class AgentFunction extends Construct {
     const modelProvider = props.modelProvider ?? 'bedrock';
     const modelIds = props.modelIds ?? DEFAULT_MODEL_IDS;
     const knownEnvironment = {
+      ...(props.logModelIo ? { [ENV.logModelIo]: 'true' } : {}),
       [ENV.modelProvider]: modelProvider,
       [ENV.modelIds]: JSON.stringify(modelIds),
       ...openAiCompatibleEnvironment(teamName, agent.id, modelProvider, props.modelBaseUrl),

@@ -92,6 +92,7 @@ export class AgentTeam extends Construct {
       eventBus,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      logExecutionData: props.logExecutionData,
     }).stateMachine;
   }
 }

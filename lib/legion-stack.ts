@@ -12,6 +12,7 @@ import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/mode
 import type { ModelTier, PatternName } from '../functions/core/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
+import { readLegionContext } from './legion-context.ts';
 import { ApprovalKeeper } from './approval-keeper.ts';
 import { ApprovalNotifications } from './approval-notifications.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
@@ -88,9 +89,21 @@ export interface LegionStackProps extends StackProps {
   /**
    * How long function and execution logs are kept.
    *
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default the `legion:logRetentionDays` context, else logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * State machines log each state's input and output (customer text, prompts, answers).
+   *
+   * @default the `legion:logExecutionData` context, else false
+   */
+  readonly logExecutionData?: boolean;
+  /**
+   * Agents log each model call's prompt and reply (debugging only).
+   *
+   * @default the `legion:logModelIo` context, else false
+   */
+  readonly logModelIo?: boolean;
   /**
    * The name of the Legion event bus.
    *
@@ -134,9 +147,11 @@ export class LegionStack extends Stack {
   /** The CloudWatch dashboard of checkpoints, rollbacks, tokens, detections and alarms. */
   public readonly dashboard: LegionDashboard;
 
-  public constructor(scope: Construct, id: string, props: LegionStackProps) {
-    super(scope, id, props);
-    if (props.modelProvider !== undefined && !['bedrock', 'openai-compatible', 'scripted'].includes(props.modelProvider)) {
+  public constructor(scope: Construct, id: string, stackProps: LegionStackProps) {
+    super(scope, id, stackProps);
+    const props = { ...readLegionContext(this.node), ...definedOf(stackProps) };
+    // A caller in plain JavaScript may give any string.
+    if (!(['bedrock', 'openai-compatible', 'scripted'] as string[]).includes(props.modelProvider)) {
       throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${props.modelProvider}"`);
     }
     const names = props.teams.map((team) => team.name);
@@ -178,6 +193,8 @@ export class LegionStack extends Stack {
         modelApiKeySecret,
         agentReservedConcurrency: props.agentReservedConcurrency,
         logRetention: props.logRetention,
+        logExecutionData: props.logExecutionData,
+        logModelIo: props.logModelIo,
         subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
       };
       const construct = TEAM_CONSTRUCTS[team.pattern](this, team.name, common);
@@ -232,6 +249,11 @@ export class LegionStack extends Stack {
     });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of Legion' });
   }
+}
+
+/** The props given, without those given as undefined (which leave the context's value in place). */
+function definedOf(props: LegionStackProps): Partial<LegionStackProps> & Pick<LegionStackProps, 'teams'> {
+  return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as Partial<LegionStackProps> & Pick<LegionStackProps, 'teams'>;
 }
 
 function pascalCase(name: string): string {

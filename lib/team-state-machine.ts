@@ -42,12 +42,18 @@ export interface TeamStateMachineProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Log each state's input and output (`includeExecutionData`): customer text, prompts, answers.
+   *
+   * @default false
+   */
+  readonly logExecutionData?: boolean;
 }
 
 /**
  * A STANDARD Step Functions state machine for one team, defined by `statemachines/<pattern>.asl.json`
  * (`DefinitionBody.fromFile` with `definitionSubstitutions` from `PATTERNS[pattern].substitutions`),
- * logging ALL events with execution data to its own log group, with X-Ray tracing, and allowed to
+ * logging ALL events (with execution data only when `logExecutionData` is on) to its own log group, with X-Ray tracing, and allowed to
  * invoke exactly the team's agent functions and its pattern's control functions (their unqualified
  * ARNs); an auction team's machine may also put events on the Legion event bus.
  *
@@ -103,7 +109,8 @@ export class TeamStateMachine extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(spec.aslFile),
       definitionSubstitutions: substitutions,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every event, but not the states' input and output (customer text, prompts) unless asked for.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.logExecutionData ?? false },
       tracingEnabled: true,
     });
 

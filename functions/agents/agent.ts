@@ -20,6 +20,7 @@ import { type AgentConfig, progressCheckpointSecondsOf } from '../core/config.ts
 import { DEFAULT_TASK_TOKEN_BUDGET, METRICS } from '../core/contract.ts';
 import { BudgetExceededError, ConfigurationError, InvalidEventError, describeIssues } from '../core/errors.ts';
 import { BudgetedModel } from '../models/budgeted-model.ts';
+import { withModelIoLog } from '../models/model-io-log.ts';
 import type { ModelCallMeter } from '../models/model-call-meter.ts';
 import { checkpoint, stepKeyOf } from '../recovery/checkpoint.ts';
 import { ToolLoop, type ToolCallReport, type ToolLoopOptions } from '../tools/tool-loop.ts';
@@ -100,10 +101,11 @@ export async function runAgentStep(event: StepEnvelope, config: AgentConfig, dep
 function budgetedModel(taskId: string, config: AgentConfig, deps: AgentDependencies, meter: ModelCallMeter | undefined, deadline: number): ModelProvider {
   const agentId = config.agent.id;
   const modelId = config.agent.model;
+  const provider = config.logModelIo ? withModelIoLog(deps.model, deps.logger) : deps.model;
   const named: ModelProvider = {
     converse: (request) => {
       if (request.reask) deps.metrics.addMetric(METRICS.modelReasks, MetricUnit.Count, 1);
-      return deps.model.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) });
+      return provider.converse({ ...request, agentId, deadline, ...(modelId ? { modelId } : {}) });
     },
   };
   const model = meter ? meter.wrap(named) : named;

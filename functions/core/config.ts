@@ -71,6 +71,8 @@ export interface AgentConfig extends AgentSettings {
    * @default a third of the agent's timeout, at most DEFAULT_PROGRESS_CHECKPOINT_SECONDS (see progressCheckpointSecondsOf)
    */
   progressCheckpointSeconds?: number | undefined;
+  /** Log each model call's prompt and reply (ENV.logModelIo; debugging only). @default false */
+  logModelIo?: boolean | undefined;
   /** The Legion event bus: auction bidders put their bids on it, agents with `resources` their deadlock detections. @default none */
   eventBusName?: string | undefined;
   /**
@@ -154,7 +156,8 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   if (problems.length > 0 || !settings || !tableName || !model.success || systemPrompt === undefined) throw new ConfigurationError(problems);
   const progressCheckpointSeconds = progressCheckpointSecondsOf({ agent: settings.agent, progressCheckpointSeconds: configured });
   const agent = { ...settings.agent, systemPrompt, ...(tools ? { tools } : {}) };
-  return { ...settings, agent, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}) };
+  const logModelIo = env[ENV.logModelIo] === 'true';
+  return { ...settings, agent, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}), ...(logModelIo ? { logModelIo } : {}) };
 }
 
 /** The agent's tools from its bundle, checked like a team file's; undefined when they travel in the environment. */

@@ -423,6 +423,8 @@ export const ENV = {
   stateMachines: 'LEGION_STATE_MACHINES',
   /** publish-outcome: the Legion event bus the outcome events go to. */
   eventBusName: 'LEGION_EVENT_BUS_NAME',
+  /** Agents: `true` logs each model call's prompt and reply (debugging only; off by default: they hold customer text). */
+  logModelIo: 'LEGION_LOG_MODEL_IO',
 } as const;
 
 /** The largest execution input Step Functions accepts: 256 KiB of UTF-8 JSON; a run whose input is larger is refused before anything is stored. */

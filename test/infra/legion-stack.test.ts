@@ -315,11 +315,11 @@ describe('Class: LegionStack', () => {
   });
 
   describe('Feature: state machine', () => {
-    it('is a STANDARD machine that logs ALL with execution data and traces with X-Ray', () => {
+    it('is a STANDARD machine that logs ALL events, without execution data (issue 16: privacy by default), and traces with X-Ray', () => {
       const [, machine] = onlyOne(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
       expect(machine.Properties).toMatchObject({
         StateMachineType: 'STANDARD',
-        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
         TracingConfiguration: { Enabled: true },
       });
       const destination = (machine.Properties?.LoggingConfiguration as { Destinations: unknown[] }).Destinations;

@@ -78,7 +78,7 @@ describe('Class: PipelineTeam (in a LegionStack)', () => {
   it('has a STANDARD state machine for the team, logging and tracing', () => {
     expect(machine.Properties).toMatchObject({
       StateMachineType: 'STANDARD',
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
       TracingConfiguration: { Enabled: true },
     });
     expect(template.Outputs).toHaveProperty('ContentPipelineStateMachineArn');

@@ -1,0 +1,43 @@
+import { App } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { readLegionContext } from '../../lib/legion-context.ts';
+
+const contextOf = (context: Record<string, unknown>) => readLegionContext(new App({ context }).node);
+
+describe('Function: readLegionContext', () => {
+  it('gives the defaults for an empty context: Bedrock, a month of logs, no execution data, no model calls logged', () => {
+    expect(contextOf({})).toEqual({ modelProvider: 'bedrock', logRetention: logs.RetentionDays.ONE_MONTH, logExecutionData: false, logModelIo: false });
+  });
+
+  it('reads values as `cdk deploy -c` gives them (strings) and as cdk.json does (typed)', () => {
+    expect(contextOf({
+      'legion:modelProvider': 'openai-compatible',
+      'legion:modelBaseUrl': 'https://llm.example.com/v1',
+      'legion:modelApiKeySecret': 'legion/model-api-key',
+      'legion:agentReservedConcurrency': '5',
+      'legion:logRetentionDays': '7',
+      'legion:logExecutionData': 'true',
+      'legion:logModelIo': true,
+    })).toEqual({
+      modelProvider: 'openai-compatible',
+      modelBaseUrl: 'https://llm.example.com/v1',
+      modelApiKeySecret: 'legion/model-api-key',
+      agentReservedConcurrency: 5,
+      logRetention: logs.RetentionDays.ONE_WEEK,
+      logExecutionData: true,
+      logModelIo: true,
+    });
+  });
+
+  it('refuses every value that does not fit at once, naming each key, what it got and what it takes', () => {
+    expect(() => contextOf({ 'legion:modelProvider': 'gpt', 'legion:agentReservedConcurrency': '0', 'legion:logRetentionDays': 8, 'legion:logModelIo': 'on' })).toThrow(
+      new RegExp([
+        '^Invalid Legion context: context legion:modelProvider must be bedrock, openai-compatible or scripted \\(got "gpt"\\)',
+        'context legion:agentReservedConcurrency must be a positive integer \\(got "0"\\)',
+        "context legion:logRetentionDays must be one of CloudWatch's retention periods: 1, 3, 5, .* \\(got 8\\)",
+        'context legion:logModelIo must be true or false \\(got "on"\\)$',
+      ].join('; ')),
+    );
+  });
+});

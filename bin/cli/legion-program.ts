@@ -10,6 +10,7 @@
  *   legion status [taskId] --data-dir DIR [--json]
  *   legion emit <file.json> [--data-dir DIR] [--json]
  *   legion alarms --data-dir DIR [--window 30s|5m|1h|2d] [--json]
+ *   legion validate [FILE...] [--json]
  *   legion patterns
  *   legion recommend [--complexity low|medium|high] [--flow single|many-roles] [--dynamic yes|no] [--decentralised yes|no] [--json]
  *
@@ -33,6 +34,7 @@ import { type EmitOptions, emitCommand } from './emit.ts';
 import { type Answers, recommendCommand } from './recommend.ts';
 import { type DecisionOptions, type ResumeOptions, type RunOptions, decisionCommand, resumeCommand, runCommand } from './run-commands.ts';
 import { type StatusOptions, statusCommand } from './status.ts';
+import { type ValidateOptions, validateCommand } from './validate.ts';
 import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 
 /** Exit code of bad usage or bad input. */
@@ -180,6 +182,15 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
     .addHelpText('after', ALARMS_HELP)
     .action((options: AlarmsOptions) => {
       exitWith(alarmsCommand(options, io));
+    });
+
+  program
+    .command('validate')
+    .description('check team definitions (all of ./teams when no FILE is given): exit 0 valid, 1 invalid, 2 usage')
+    .argument('[files...]', 'team definition files (.yaml, .yml, .json, .ts, .mts, .js, .mjs)')
+    .option('--json', 'print one JSON object per run on stdout: { valid, files: [{ file, valid, team, pattern, problems: [{ path, message }] }] }')
+    .action(async (files: string[], options: ValidateOptions) => {
+      exitWith(await validateCommand(files, options, io));
     });
 
   program

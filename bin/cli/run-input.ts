@@ -35,6 +35,7 @@ export async function resolveInput(pattern: PatternName, team: TeamDefinition, o
   let input: unknown = team.example;
   if (options.input !== undefined) input = parseJson(options.input, '--input');
   if (options.inputFile !== undefined) input = parseJson(await readInputFile(options.inputFile), `--input-file ${options.inputFile}`);
+  if (input === undefined) throw new UsageError(`team ${team.name} has no example input: give one with --input or --input-file`);
   const parsed = PATTERNS[pattern].inputSchema.safeParse(input);
   if (!parsed.success) {
     throw new UsageError(`input for ${pattern} is not valid:\n  - ${describeIssues(parsed.error.issues).join('\n  - ')}`);

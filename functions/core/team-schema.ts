@@ -199,8 +199,8 @@ export const TeamDefinitionSchema = z
     fallbackAnswer: z.string().min(1).optional(),
     /** hierarchical: the teams the lead delegates sub-goals to, each run as a nested execution. */
     subTeams: z.array(SubTeamSchema).min(1).optional(),
-    /** The input `legion run` uses when none is given. */
-    example: z.record(z.string(), z.unknown()),
+    /** The input `legion run` uses when none is given (`--input`, `--input-file`, an event). @default none */
+    example: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
   .superRefine((team, ctx) => {

@@ -50,13 +50,14 @@ export async function loadTeamFile(path: string): Promise<TeamDefinition> {
 
 /** The folder of the shipped team definitions: where a sub-team is looked up when it is not next to its parent. */
 const SHIPPED_TEAMS_DIR = fileURLToPath(new URL('../../teams', import.meta.url));
-const TEAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.ts'];
+/** The files a team definition may be: YAML or JSON, or a module whose default export is the definition. */
+export const TEAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.ts', '.mts', '.js', '.mjs'];
 
 /** Loads one definition and, for a hierarchical team, the sub-teams it names (`parents` catches cycles). */
 async function loadTeamTree(path: string, parents: readonly string[]): Promise<TeamDefinition> {
   const team = await loadOneTeamFile(path);
   if (!team.subTeams) return team;
-  if (parents.includes(team.name)) throw new TeamDefinitionError(path, [`sub-teams form a cycle: ${[...parents, team.name].join(' -> ')}`]);
+  if (parents.includes(team.name)) throw new TeamDefinitionError(path, [`subTeams: the sub-teams form a cycle: ${[...parents, team.name].join(' -> ')}`]);
   const subTeamDefinitions: Record<string, TeamDefinition> = {};
   for (const [index, subTeam] of team.subTeams.entries()) {
     if (subTeamDefinitions[subTeam.team]) continue;
@@ -91,7 +92,7 @@ async function findTeamFile(name: string, folders: readonly string[]): Promise<s
 async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   const absolute = resolve(path);
   const extension = extname(absolute).toLowerCase();
-  if (extension === '.ts' || extension === '.js' || extension === '.mjs') {
+  if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
     let module: { default?: unknown };
     try {
       module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };

@@ -117,7 +117,7 @@ export function deadlockInjection(team: TeamDefinition, holdMs = DEADLOCK_HOLD_M
 
 function workersScenario(team: TeamDefinition): DeadlockScenario {
   const workers = agentsWithRole(team, 'worker');
-  const request = typeof team.example.request === 'string' ? team.example.request : '';
+  const request = typeof team.example?.request === 'string' ? team.example.request : '';
   const reached = matchIntents(request, workers).flatMap((id) => workers.filter((worker) => worker.id === id));
   const [a, b] = reached.length >= 2 ? reached : workers;
   if (!a || !b) throw new UsageError(`--inject deadlock needs two workers (team ${team.name} has fewer)`);

@@ -53,7 +53,7 @@ export const FALLBACK_MARKET_FACT = 'marketGrowthPercent';
  * ```
  */
 export function fabricatedStatistic(team: TeamDefinition): FabricatedStatistic {
-  const facts = isRecord(team.example.facts) ? team.example.facts : {};
+  const facts = isRecord(team.example?.facts) ? team.example.facts : {};
   const fact = Object.keys(facts).find((name) => /market/i.test(name)) ?? FALLBACK_MARKET_FACT;
   const value = facts[fact] === FABRICATED_VALUE ? FABRICATED_VALUE * 10 : FABRICATED_VALUE;
   const subject = factKeywordsOf(fact).filter((word) => word !== 'growth').join(' ');

@@ -57,7 +57,7 @@ describe('Feature: hallucinated consensus in peer-to-peer (local runtime, Dynamo
     return withTestRuntime({ model }, work);
   }
 
-  const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example): Promise<RunResult> =>
+  const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example ?? {}): Promise<RunResult> =>
     runtime.run({ team, input, taskId: `hallucination-${randomUUID()}` });
 
   it('without the injection, detects nothing: the answer is verified and calibrated fully', { timeout: TEST_TIMEOUT_MS }, async () => {

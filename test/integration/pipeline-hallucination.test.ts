@@ -44,7 +44,7 @@ describe('Feature: hallucinated consensus in the pipeline (local runtime, Dynamo
     return withTestRuntime({ model }, work);
   }
 
-  const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example): Promise<RunResult> =>
+  const runOn = (runtime: LocalRuntime, input: Record<string, unknown> = team.example ?? {}): Promise<RunResult> =>
     runtime.run({ team, input, taskId: `pipeline-hallucination-${randomUUID()}` });
 
   it('without the injection, the example\'s stages state no statistic: nothing detected, nothing verified', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -107,7 +107,7 @@ describe('Feature: hallucinated consensus in the pipeline (local runtime, Dynamo
   it('skips the claims check for an input without facts: no VerifyClaims step, verification null, nothing detected', { timeout: TEST_TIMEOUT_MS }, async () => {
     // Arrange: the same fabricated statistic, but no source of truth to check it against.
     const { result, counted } = await withRuntime(async (runtime) => {
-      const run = await runOn(runtime, { brief: team.example.brief });
+      const run = await runOn(runtime, { brief: team.example?.brief });
       return { result: run, counted: hallucinationsCounted(runtime) };
     });
 
@@ -123,7 +123,7 @@ describe('Feature: hallucinated consensus in the pipeline (local runtime, Dynamo
   });
 
   it('treats an empty facts table as no source of truth: nothing is checked, nothing detected', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const result = await withRuntime((runtime) => runOn(runtime, { brief: team.example.brief, facts: {} }));
+    const result = await withRuntime((runtime) => runOn(runtime, { brief: team.example?.brief, facts: {} }));
 
     expect(result.status).toBe('SUCCEEDED');
     expect(outputOf(result).verification).toMatchObject({ verified: false, checks: [], hallucination: false, reason: 'the input gives no facts to check the stages against' });

@@ -1,0 +1,95 @@
+/**
+ * `legion validate`: each kind of broken definition gives its clear problem, with the file and the
+ * path in it; valid files pass; the exit codes are 0 (valid), 1 (invalid) and 2 (usage). In-process
+ * (runLegion on captured streams): the process boundary is tested for `legion run` in cli.test.ts.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FileValidation } from '../../bin/cli/validate.ts';
+import { legionInProcess } from '../support/legion-in-process.ts';
+
+const VALID = {
+  name: 'helpdesk',
+  pattern: 'supervisor-worker',
+  description: 'An IT help desk.',
+  fallbackAnswer: 'Is this about a device or about access?',
+  agents: [
+    { id: 'dispatcher', role: 'supervisor', description: 'Routes tickets.', capabilities: ['routing'], systemPrompt: 'You route IT tickets.' },
+    { id: 'hardware', role: 'worker', description: 'Laptops.', capabilities: ['laptop'], systemPrompt: 'You fix hardware.' },
+  ],
+};
+type Team = typeof VALID & Record<string, unknown>;
+const worker = (team: Team, change: Record<string, unknown>): Team => ({ ...team, agents: [VALID.agents[0], { ...VALID.agents[1], ...change }] as Team['agents'] });
+const hierarchical = (name: string, subTeam: string) => ({
+  name,
+  pattern: 'hierarchical',
+  description: `Team ${name}.`,
+  agents: [{ id: 'lead', role: 'lead', description: 'Leads.', capabilities: ['plan'], systemPrompt: 'You lead.' }],
+  subTeams: [{ id: subTeam, team: subTeam, description: `Team ${subTeam}.`, capabilities: ['research'] }],
+});
+
+describe('CLI: legion validate', () => {
+  let folder: string;
+  const file = (name: string, team: unknown): string => {
+    const path = join(folder, `${name}.yaml`);
+    writeFileSync(path, stringify(team));
+    return path;
+  };
+
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'legion-validate-'));
+  });
+
+  it('passes valid files (exit 0), naming each team and its pattern, and the example is optional', async () => {
+    const outcome = await legionInProcess(['validate', file('valid', VALID), 'teams/telecom-support.yaml']);
+
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.stdout).toBe(`${join(folder, 'valid.yaml')}: valid (helpdesk, supervisor-worker)\nteams/telecom-support.yaml: valid (telecom-support, supervisor-worker)\n`);
+  });
+
+  it.each([
+    ['an unknown pattern', { ...VALID, pattern: 'round-robin' }, 'pattern', /expected one of "supervisor-worker"\|"pipeline"\|"peer-to-peer"\|"hierarchical"\|"auction"/],
+    ['a duplicate agent id', worker(VALID, { id: 'dispatcher' }), 'agents.1.id', /duplicate agent id "dispatcher"/],
+    ['a missing prompt', worker(VALID, { systemPrompt: undefined }), 'agents.1.systemPrompt', /expected string, received undefined/],
+    ['a tool without a schema', worker(VALID, { tools: [{ lambda: 'arn:aws:lambda:us-east-1:123456789012:function:f', name: 'f', description: 'F.' }] }), 'agents.1.tools.0', /\{ lambda: <function ARN>, name, description, inputSchema \}/],
+    ['a negative budget', worker(VALID, { tokenBudget: -5 }), 'agents.1.tokenBudget', /expected number to be >0/],
+    ['a wrong count of a role', { ...VALID, agents: [VALID.agents[0]] }, 'agents', /needs at least 1 agent with role "worker", found 0/],
+  ])('refuses %s (exit 1), naming the file, the path and what was expected', async (name, team, path, message) => {
+    const broken = file(name.replaceAll(' ', '-'), team);
+
+    const outcome = await legionInProcess(['validate', broken, '--json']);
+
+    expect(outcome.status).toBe(1);
+    const report = JSON.parse(outcome.stdout) as { valid: boolean; files: FileValidation[] };
+    expect(report.valid).toBe(false);
+    expect(report.files).toEqual([{ file: broken, valid: false, problems: [{ path, message: expect.stringMatching(message) as unknown }] }]);
+  });
+
+  it('refuses a cycle of sub-teams, naming the teams in it', async () => {
+    const a = file('a', hierarchical('a', 'b'));
+    file('b', hierarchical('b', 'a'));
+
+    const outcome = await legionInProcess(['validate', a]);
+
+    expect(outcome.status).toBe(1);
+    expect(outcome.stdout).toBe(`${a}: subTeams: the sub-teams form a cycle: a -> b -> a\n`);
+  });
+
+  it('reports every file, valid or not, and fails when one is invalid', async () => {
+    const outcome = await legionInProcess(['validate', file('fine', VALID), file('dup', worker(VALID, { id: 'dispatcher' }))]);
+
+    expect(outcome.status).toBe(1);
+    expect(outcome.stdout.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/fine\.yaml: valid/), expect.stringMatching(/dup\.yaml: agents\.1\.id: duplicate agent id/)]);
+  });
+
+  it('is a usage error (exit 2) for a file that does not exist, before checking any', async () => {
+    const outcome = await legionInProcess(['validate', file('ok', VALID), join(folder, 'missing.yaml')]);
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toContain(`legion: no such file: ${join(folder, 'missing.yaml')}`);
+  });
+});

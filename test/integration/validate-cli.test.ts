@@ -93,3 +93,16 @@ describe('CLI: legion validate', () => {
     expect(outcome.stderr).toContain(`legion: no such file: ${join(folder, 'missing.yaml')}`);
   });
 });
+
+describe('CLI: legion run with a team that has no example', () => {
+  it('asks for an input (exit 2) instead of running without one', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'legion-no-example-'));
+    const team = join(folder, 'helpdesk.yaml');
+    writeFileSync(team, stringify(VALID));
+
+    const outcome = await legionInProcess(['run', 'supervisor-worker', '--team', team]);
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toContain('legion: team helpdesk has no example input: give one with --input or --input-file');
+  });
+});

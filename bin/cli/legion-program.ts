@@ -11,6 +11,7 @@
  *   legion emit <file.json> [--data-dir DIR] [--json]
  *   legion alarms --data-dir DIR [--window 30s|5m|1h|2d] [--json]
  *   legion validate [FILE...] [--json]
+ *   legion schema
  *   legion patterns
  *   legion recommend [--complexity low|medium|high] [--flow single|many-roles] [--dynamic yes|no] [--decentralised yes|no] [--json]
  *
@@ -35,6 +36,7 @@ import { type Answers, recommendCommand } from './recommend.ts';
 import { type DecisionOptions, type ResumeOptions, type RunOptions, decisionCommand, resumeCommand, runCommand } from './run-commands.ts';
 import { type StatusOptions, statusCommand } from './status.ts';
 import { type ValidateOptions, validateCommand } from './validate.ts';
+import { teamJsonSchema } from '../../functions/core/team-json-schema.ts';
 import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 
 /** Exit code of bad usage or bad input. */
@@ -191,6 +193,13 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
     .option('--json', 'print one JSON object per run on stdout: { valid, files: [{ file, valid, team, pattern, problems: [{ path, message }] }] }')
     .action(async (files: string[], options: ValidateOptions) => {
       exitWith(await validateCommand(files, options, io));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of team definitions (for editors: # yaml-language-server: $schema=...)')
+    .action(() => {
+      writeSafely(io.stdout, `${JSON.stringify(teamJsonSchema(), null, 2)}\n`);
     });
 
   program

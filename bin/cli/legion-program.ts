@@ -10,6 +10,7 @@
  *   legion status [taskId] --data-dir DIR [--json]
  *   legion emit <file.json> [--data-dir DIR] [--json]
  *   legion alarms --data-dir DIR [--window 30s|5m|1h|2d] [--json]
+ *   legion new <pattern> <name> [--dir DIR] [--handler]
  *   legion validate [FILE...] [--json]
  *   legion schema
  *   legion patterns
@@ -36,6 +37,7 @@ import { type Answers, recommendCommand } from './recommend.ts';
 import { type DecisionOptions, type ResumeOptions, type RunOptions, decisionCommand, resumeCommand, runCommand } from './run-commands.ts';
 import { type StatusOptions, statusCommand } from './status.ts';
 import { type ValidateOptions, validateCommand } from './validate.ts';
+import { type NewOptions, newCommand } from './new-team.ts';
 import { teamJsonSchema } from '../../functions/core/team-json-schema.ts';
 import { escapeControlCharacters, writeSafely } from './terminal-text.ts';
 
@@ -193,6 +195,17 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
     .option('--json', 'print one JSON object per run on stdout: { valid, files: [{ file, valid, team, pattern, problems: [{ path, message }] }] }')
     .action(async (files: string[], options: ValidateOptions) => {
       exitWith(await validateCommand(files, options, io));
+    });
+
+  program
+    .command('new')
+    .description('write a commented starter team definition that validates and runs as written')
+    .addArgument(new Argument('<pattern>', 'the orchestration pattern').choices(PATTERN_NAMES))
+    .argument('<name>', 'the team name (lower-case letters, digits, dashes): <dir>/<name>.yaml')
+    .option('--dir <dir>', 'where to write it', '.')
+    .option('--handler', 'supervisor-worker: also a custom handler for its billing worker, and a vitest test of the team with it')
+    .action(async (pattern: PatternName, name: string, options: NewOptions) => {
+      exitWith(await newCommand(pattern, name, options, io));
     });
 
   program

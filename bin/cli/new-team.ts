@@ -1,0 +1,74 @@
+/**
+ * `legion new <pattern> <name> [--dir D] [--handler]`: writes a commented starter team definition
+ * (`<dir>/<name>.yaml`) that validates and runs offline as written; with `--handler` (a
+ * supervisor-worker team) also a custom handler for its billing worker (`agents/billing.ts`) and a
+ * vitest test of the team with it on Legion's local runtime (`agents/billing.test.ts`). Never
+ * overwrites a file: an existing one is a usage error, and nothing is written.
+ *
+ * @example
+ * ```ts
+ * await newCommand('supervisor-worker', 'helpdesk', { dir: 'teams', handler: true }, io);
+ * ```
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PatternName } from '../../functions/core/contract.ts';
+import { UsageError } from '../../functions/core/errors.ts';
+import type { CliIo } from './cli-io.ts';
+import { starterHandler, starterHandlerTest } from './starter-handler.ts';
+import { starterTeam } from './starter-teams.ts';
+import { writeSafely } from './terminal-text.ts';
+
+export interface NewOptions {
+  dir?: string;
+  handler?: boolean;
+}
+
+const LEGION_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TEAM_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+/** The worker the starter handler is for (the supervisor-worker starter's first worker). */
+const HANDLED_AGENT = 'billing';
+
+export async function newCommand(pattern: PatternName, name: string, options: NewOptions, io: CliIo): Promise<number> {
+  if (!TEAM_NAME.test(name)) throw new UsageError(`team name "${name}" must be lower-case letters, digits and dashes, starting with a letter (max 40)`);
+  if (options.handler && pattern !== 'supervisor-worker') throw new UsageError('--handler writes a handler for a supervisor-worker team\'s worker; for other patterns see "Custom handlers" in the README');
+  const dir = options.dir ?? '.';
+  const files = filesOf(pattern, name, dir, options.handler === true);
+  const existing = Object.keys(files).filter((path) => existsSync(path));
+  if (existing.length > 0) throw new UsageError(`${existing.join(', ')} already exists: choose another name or --dir (nothing was written)`);
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+    writeSafely(io.stdout, `wrote ${path}\n`);
+  }
+  const teamFile = join(dir, `${name}.yaml`);
+  writeSafely(io.stdout, `next: legion validate ${teamFile} && legion run ${pattern} --team ${teamFile}\n`);
+  return 0;
+}
+
+function filesOf(pattern: PatternName, name: string, dir: string, handler: boolean): Record<string, string> {
+  const legion = (path: string, from: string): string => importPath(relative(from, join(LEGION_ROOT, path)));
+  const team = starterTeam(pattern, name, legion('schema/team-definition.schema.json', dir).replace(/^\.\//, ''));
+  if (!handler) return { [join(dir, `${name}.yaml`)]: team };
+  const agents = join(dir, 'agents');
+  return {
+    [join(dir, `${name}.yaml`)]: withHandler(team, `./agents/${HANDLED_AGENT}.ts`),
+    [join(agents, `${HANDLED_AGENT}.ts`)]: starterHandler(legion('functions/agents/custom-handler.ts', agents)),
+    [join(agents, `${HANDLED_AGENT}.test.ts`)]: starterHandlerTest(name, (path) => legion(path, agents)),
+  };
+}
+
+/** The billing worker of the starter, with `handler:` naming its module. */
+function withHandler(team: string, handlerPath: string): string {
+  const marker = `    systemPrompt: You are a billing specialist. Explain charges precisely and say what happens next.\n`;
+  if (!team.includes(marker)) throw new Error('internal: the supervisor-worker starter has no billing worker to give a handler');
+  return team.replace(marker, `${marker}    handler: ${handlerPath}   # its work step runs this module's code instead of the generic one\n`);
+}
+
+/** A relative path as an import specifier: forward slashes, starting with ./ or ../. */
+function importPath(path: string): string {
+  const posix = path.split(sep).join('/');
+  return posix.startsWith('.') ? posix : `./${posix}`;
+}

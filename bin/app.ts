@@ -1,26 +1,17 @@
 /**
- * The CDK app (`cdk.json` runs it): deploys every team definition in `teams/` into one
- * environment-agnostic `LegionStack`, which reads and checks the `legion:*` context itself
- * (lib/legion-context.ts lists the keys and their defaults).
+ * The CDK app (`cdk.json` runs it): deploys the teams the `legion:teams` context names (this
+ * repository's cdk.json names `teams`, the examples) into one environment-agnostic `LegionStack`,
+ * which reads and checks the other `legion:*` context itself (lib/legion-context.ts lists them).
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
+import { teamsFromContext } from '../lib/context-teams.ts';
 import { LegionStack } from '../lib/legion-stack.ts';
-import { loadTeamFile } from '../functions/core/team.ts';
-
-const teamsDir = fileURLToPath(new URL('../teams/', import.meta.url));
 
 const app = new App();
 
-const teamFiles = (await readdir(teamsDir)).filter((file) => /\.ya?ml$/i.test(file)).sort();
-if (teamFiles.length === 0) throw new Error(`No team definitions (*.yaml) in ${teamsDir}`);
-const teams = await Promise.all(teamFiles.map((file) => loadTeamFile(join(teamsDir, file))));
-
 new LegionStack(app, 'Legion', {
   description: 'Legion: teams of AI agents on AWS serverless',
-  teams,
+  teams: await teamsFromContext(app.node),
 });
 
 app.synth();

@@ -93,13 +93,13 @@ async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   const absolute = resolve(path);
   const extension = extname(absolute).toLowerCase();
   if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
-    let module: { default?: unknown };
+    let definition: unknown;
     try {
-      module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+      definition = await importDefinition(absolute, extension);
     } catch (error) {
       throw new TeamDefinitionError(path, [`cannot load module: ${(error as Error).message}`]);
     }
-    return anchorToolPaths(parseTeam(module.default, path), dirname(absolute));
+    return anchorToolPaths(parseTeam(definition, path), dirname(absolute));
   }
   let text: string;
   try {
@@ -125,6 +125,21 @@ function anchorToolPaths(team: TeamDefinition, folder: string): TeamDefinition {
     }),
   }));
   return { ...team, agents };
+}
+
+/**
+ * The default export of a team module. TypeScript goes through tsx's scoped loader, which compiles
+ * a file as its folder's package says (a `.ts` file outside an ESM package is CommonJS: a plain
+ * import of it fails with "Cannot require() ES Module ... in a cycle"); CommonJS interop then wraps
+ * the export once more.
+ */
+async function importDefinition(absolute: string, extension: string): Promise<unknown> {
+  if (extension === '.js' || extension === '.mjs') return ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
+  const { tsImport } = await import('tsx/esm/api');
+  const namespace = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown };
+  const exported = namespace.default;
+  const wrapped = typeof exported === 'object' && exported !== null && 'default' in exported && !('name' in exported);
+  return wrapped ? (exported).default : exported;
 }
 
 function parseTeamText(text: string, source: string): unknown {

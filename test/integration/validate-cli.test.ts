@@ -1,7 +1,8 @@
 /**
  * `legion validate`: each kind of broken definition gives its clear problem, with the file and the
  * path in it; valid files pass; the exit codes are 0 (valid), 1 (invalid) and 2 (usage). In-process
- * (runLegion on captured streams): the process boundary is tested for `legion run` in cli.test.ts.
+ * (runLegion on captured streams), but for the loading of TypeScript team files, which is the CLI
+ * process's own (a child process).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileValidation } from '../../bin/cli/validate.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
+import { legionProcess } from '../support/legion-process.ts';
 
 const VALID = {
   name: 'helpdesk',
@@ -76,6 +78,17 @@ describe('CLI: legion validate', () => {
 
     expect(outcome.status).toBe(1);
     expect(outcome.stdout).toBe(`${a}: subTeams: the sub-teams form a cycle: a -> b -> a\n`);
+  });
+
+  it.each(['.ts', '.mts'])('loads a %s team file from a folder outside any package, in the CLI process as a user runs it', async (extension) => {
+    const module = join(folder, `typed-team${extension}`);
+    writeFileSync(module, `const team = ${JSON.stringify({ ...VALID, name: 'typed-team' })};\nexport default team;\n`);
+
+    // A child process: under vitest any TypeScript imports; the CLI's own loader (tsx) is what is tested.
+    const outcome = await legionProcess(['validate', module], { timeoutMs: 30_000 });
+
+    expect(outcome.status, outcome.stdout + outcome.stderr).toBe(0);
+    expect(outcome.stdout).toBe(`${module}: valid (typed-team, supervisor-worker)\n`);
   });
 
   it('reports every file, valid or not, and fails when one is invalid', async () => {

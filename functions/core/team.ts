@@ -139,7 +139,7 @@ async function importDefinition(absolute: string, extension: string): Promise<un
   const namespace = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown };
   const exported = namespace.default;
   const wrapped = typeof exported === 'object' && exported !== null && 'default' in exported && !('name' in exported);
-  return wrapped ? (exported).default : exported;
+  return wrapped ? exported.default : exported;
 }
 
 function parseTeamText(text: string, source: string): unknown {

@@ -359,11 +359,23 @@ describe('Module: team', () => {
       expect(team.agents[1]).toMatchObject({ modelTier: 'deep', tokenBudget: 1234, reservedConcurrency: 5 });
     });
 
+    it('takes a team without an example (issue 16: the run may get its input otherwise)', () => {
+      // Prepare
+      const value: Record<string, unknown> = minimalTeam();
+      delete value.example;
+
+      // Act
+      const team = parseTeam(value, 'inline-team');
+
+      // Assess
+      expect(team.example).toBeUndefined();
+    });
+
     it('names every missing top-level field', () => {
       // Prepare
       const value: Record<string, unknown> = minimalTeam();
       delete value.description;
-      delete value.example;
+      delete value.name;
 
       // Act
       const error = problemsOf(value);
@@ -371,7 +383,7 @@ describe('Module: team', () => {
       // Assess
       expect(error.source).toBe('inline-team');
       expect(error.problems).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^description: /), expect.stringMatching(/^example: /)]),
+        expect.arrayContaining([expect.stringMatching(/^description: /), expect.stringMatching(/^name: /)]),
       );
       expect(error.problems).toHaveLength(2);
       expect(error.message).toContain('inline-team');

@@ -1,8 +1,9 @@
 /**
- * Every `legion:*` CDK context value, read and checked in one place: what `cdk deploy -c key=value`
- * (strings) or `cdk.json` (typed values) says, as LegionStack props. A prop given in code wins over
- * its context value. A value that does not fit is refused at synth, naming the key, what it got and
- * what it takes.
+ * Every `legion:*` CDK context value of the stack, read and checked in one place: what
+ * `cdk deploy -c key=value` (strings) or `cdk.json` (typed values) says, as LegionStack props. A
+ * prop given in code wins over its context value. A value that does not fit is refused at synth,
+ * naming the key, what it got and what it takes. (`legion:teams`, which the CDK app reads to load
+ * the team files, is lib/context-teams.ts.)
  *
  * | key | takes | default |
  * | --- | --- | --- |
@@ -24,6 +25,9 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import type { ModelTier } from '../functions/core/contract.ts';
+import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/model-ids.ts';
+import { ALARM_EMAIL_CONTEXT, ALARM_OVERRIDES_CONTEXT, type AlarmOverride, parseAlarmEmail, parseAlarmOverrides } from '../functions/observability/alarms.ts';
 import type { ModelProviderName } from './agent-function.ts';
 
 /** The keys, as `cdk deploy -c` takes them. */
@@ -46,6 +50,12 @@ export interface LegionContextSettings {
   logRetention: logs.RetentionDays;
   logExecutionData: boolean;
   logModelIo: boolean;
+  /** `legion:modelIds` over DEFAULT_MODEL_IDS (functions/models/model-ids.ts). */
+  modelIds: Record<ModelTier, string>;
+  /** `legion:alarms` (functions/observability/alarms.ts). */
+  alarmOverrides: Record<string, AlarmOverride>;
+  /** `legion:alarmEmail`. */
+  alarmEmail?: string | undefined;
 }
 
 /** `-c key=true` arrives as a string, cdk.json's `true` as a boolean. */
@@ -90,5 +100,13 @@ export function readLegionContext(node: Node): LegionContextSettings {
     throw new Error(`Invalid Legion context: ${problems.join('; ')}`);
   }
   const { logRetentionDays, ...settings } = parsed.data;
-  return { ...settings, logRetention: retentionOf(logRetentionDays) };
+  const alarmEmail = parseAlarmEmail(node.tryGetContext(ALARM_EMAIL_CONTEXT));
+  return {
+    ...settings,
+    logRetention: retentionOf(logRetentionDays),
+    // Their own parsers (they also read cdk.json objects) throw errors that name the key the same way.
+    modelIds: modelIdsFromContext(node.tryGetContext(MODEL_IDS_CONTEXT)),
+    alarmOverrides: parseAlarmOverrides(node.tryGetContext(ALARM_OVERRIDES_CONTEXT)),
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+  };
 }

@@ -8,7 +8,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/model-ids.ts';
 import type { ModelTier, PatternName } from '../functions/core/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
@@ -26,14 +25,7 @@ import { SupervisorWorkerTeam } from './supervisor-worker-team.ts';
 import { HierarchicalTeam } from './hierarchical-team.ts';
 import { LegionAlarms } from './legion-alarms.ts';
 import { LegionDashboard } from './legion-dashboard.ts';
-import {
-  ALARM_DEFINITIONS,
-  ALARM_EMAIL_CONTEXT,
-  ALARM_OVERRIDES_CONTEXT,
-  applyAlarmOverrides,
-  parseAlarmEmail,
-  parseAlarmOverrides,
-} from '../functions/observability/alarms.ts';
+import { ALARM_DEFINITIONS, applyAlarmOverrides } from '../functions/observability/alarms.ts';
 
 /** The construct of one team, whatever its pattern. */
 export type TeamConstruct = AgentTeam;
@@ -177,7 +169,7 @@ export class LegionStack extends Stack {
 
     this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, logRetention: props.logRetention });
 
-    const modelIds = props.modelIds ?? modelIdsFromContext(this.node.tryGetContext(MODEL_IDS_CONTEXT));
+    const { modelIds } = props;
     const modelApiKeySecret = props.modelApiKeySecret === undefined ? undefined : importedSecret(this, props.modelApiKeySecret);
     this.teams = {};
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
@@ -228,8 +220,8 @@ export class LegionStack extends Stack {
     });
 
     // Context (validated): `legion:alarms` overrides per alarm, `legion:alarmEmail` subscribes an address.
-    const definitions = applyAlarmOverrides(ALARM_DEFINITIONS, parseAlarmOverrides(this.node.tryGetContext(ALARM_OVERRIDES_CONTEXT)));
-    const email = parseAlarmEmail(this.node.tryGetContext(ALARM_EMAIL_CONTEXT));
+    const definitions = applyAlarmOverrides(ALARM_DEFINITIONS, props.alarmOverrides);
+    const email = props.alarmEmail;
     // Every queue of the stack is a dead-letter queue (of rule and schedule targets, or of failed asynchronous invocations).
     const deadLetterQueues = this.node.findAll().filter((construct): construct is sqs.Queue => construct instanceof sqs.Queue);
     this.alarms = new LegionAlarms(this, 'Alarms', {

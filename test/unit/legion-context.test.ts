@@ -1,13 +1,14 @@
 import { App } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_IDS } from '../../functions/core/contract.ts';
 import { readLegionContext } from '../../lib/legion-context.ts';
 
 const contextOf = (context: Record<string, unknown>) => readLegionContext(new App({ context }).node);
 
 describe('Function: readLegionContext', () => {
   it('gives the defaults for an empty context: Bedrock, a month of logs, no execution data, no model calls logged', () => {
-    expect(contextOf({})).toEqual({ modelProvider: 'bedrock', logRetention: logs.RetentionDays.ONE_MONTH, logExecutionData: false, logModelIo: false });
+    expect(contextOf({})).toEqual({ modelProvider: 'bedrock', logRetention: logs.RetentionDays.ONE_MONTH, logExecutionData: false, logModelIo: false, modelIds: DEFAULT_MODEL_IDS, alarmOverrides: {} });
   });
 
   it('reads values as `cdk deploy -c` gives them (strings) and as cdk.json does (typed)', () => {
@@ -19,6 +20,9 @@ describe('Function: readLegionContext', () => {
       'legion:logRetentionDays': '7',
       'legion:logExecutionData': 'true',
       'legion:logModelIo': true,
+      'legion:modelIds': 'fast=small,deep=big',
+      'legion:alarms': { CheckpointFailureRate: { threshold: 10 } },
+      'legion:alarmEmail': 'ops@example.com',
     })).toEqual({
       modelProvider: 'openai-compatible',
       modelBaseUrl: 'https://llm.example.com/v1',
@@ -27,6 +31,9 @@ describe('Function: readLegionContext', () => {
       logRetention: logs.RetentionDays.ONE_WEEK,
       logExecutionData: true,
       logModelIo: true,
+      modelIds: { ...DEFAULT_MODEL_IDS, fast: 'small', deep: 'big' },
+      alarmOverrides: { CheckpointFailureRate: { threshold: 10 } },
+      alarmEmail: 'ops@example.com',
     });
   });
 

@@ -61,6 +61,8 @@ import { ExecutionAbortedError, ExecutionFailedError, LocalStateMachine, type Ne
 import { TelemetrySink } from './telemetry-sink.ts';
 import { type CheckpointFaults, CheckpointWriteFaults } from './checkpoint-faults.ts';
 import { metricsFileOf } from './metrics-file.ts';
+import { useModuleLoader } from '../functions/core/bundled-modules.ts';
+import { importModule } from '../functions/core/import-module.ts';
 
 /**
  * WAITING: escalated, the run waits for a human decision (`approve` / `reject`).
@@ -220,6 +222,8 @@ export class LocalRuntime {
     public readonly db: DynamoDbLocal,
     options: LocalRuntimeOptions,
   ) {
+    // Tool modules and custom handlers come from the user's folders, TypeScript wherever they are.
+    useModuleLoader(importModule);
     // With a data folder, metrics add up across runs and processes there (for `legion alarms`).
     this.telemetry = new TelemetrySink({ forwardLogsTo: options.logStream, metricsFile: options.dataDir ? metricsFileOf(options.dataDir) : undefined });
     this.checkpointWrites = options.checkpointFaults ? new CheckpointWriteFaults(options.checkpointFaults) : undefined;

@@ -14,6 +14,17 @@ import { ConfigurationError } from './errors.ts';
 
 const bundledModules = new Map<string, Record<string, unknown>>();
 
+/** How a module that is not bundled is imported: a plain import, unless the local runtime gives its own (useModuleLoader). */
+let loadModule = async (path: string): Promise<Record<string, unknown>> => (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+
+/**
+ * Sets how modules that are not bundled are imported. The local runtime and the CLI give one that
+ * takes TypeScript from any folder (import-module.ts), which a Lambda bundle must not carry.
+ */
+export function useModuleLoader(loader: (path: string) => Promise<Record<string, unknown>>): void {
+  loadModule = loader;
+}
+
 /**
  * Where the parts of an agent's definition too long for the function's environment are registered,
  * as `{ systemPrompt, tools? }`: the prompt always, its tools when they are bundled too.
@@ -52,7 +63,7 @@ export async function importUserModule(path: string, what: string): Promise<Reco
   const bundled = bundledModules.get(path);
   if (bundled) return bundled;
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    return await loadModule(path);
   } catch (error) {
     throw new ConfigurationError([`cannot load ${what} ${path}: ${(error as Error).message}`]);
   }

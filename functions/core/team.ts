@@ -10,9 +10,10 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TeamDefinitionError, describeIssues } from './errors.ts';
+import { importModule } from './import-module.ts';
 import { type TeamDefinition, TeamDefinitionSchema } from './team-schema.ts';
 
 export * from './team-schema.ts';
@@ -95,7 +96,7 @@ async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
     let definition: unknown;
     try {
-      definition = await importDefinition(absolute, extension);
+      definition = (await importModule(absolute)).default;
     } catch (error) {
       throw new TeamDefinitionError(path, [`cannot load module: ${(error as Error).message}`]);
     }
@@ -125,21 +126,6 @@ function anchorToolPaths(team: TeamDefinition, folder: string): TeamDefinition {
     }),
   }));
   return { ...team, agents };
-}
-
-/**
- * The default export of a team module. TypeScript goes through tsx's scoped loader, which compiles
- * a file as its folder's package says (a `.ts` file outside an ESM package is CommonJS: a plain
- * import of it fails with "Cannot require() ES Module ... in a cycle"); CommonJS interop then wraps
- * the export once more.
- */
-async function importDefinition(absolute: string, extension: string): Promise<unknown> {
-  if (extension === '.js' || extension === '.mjs') return ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
-  const { tsImport } = await import('tsx/esm/api');
-  const namespace = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown };
-  const exported = namespace.default;
-  const wrapped = typeof exported === 'object' && exported !== null && 'default' in exported && !('name' in exported);
-  return wrapped ? exported.default : exported;
 }
 
 function parseTeamText(text: string, source: string): unknown {

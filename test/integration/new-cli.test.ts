@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PATTERN_NAMES } from '../../functions/core/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
+import { legionProcess } from '../support/legion-process.ts';
 
 const run = promisify(execFile);
 
@@ -49,6 +50,18 @@ describe('CLI: legion new', () => {
     expect(readdirSync(dir).filter((name) => name !== 'starter-pipeline-twice.yaml')).toEqual([]);
     if (args[2] === 'starter-pipeline-twice') expect(readFileSync(join(dir, 'starter-pipeline-twice.yaml'), 'utf8')).toBe('mine\n');
   });
+
+  it('writes a handler that a user runs from a folder outside any package, in the CLI process', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'legion-new-outside-'));
+    const team = join(outside, 'helpdesk.yaml');
+    expect((await legionProcess(['new', 'supervisor-worker', 'helpdesk', '--dir', outside, '--handler'], { timeoutMs: 30_000 })).status).toBe(0);
+
+    // A child process: under vitest any TypeScript imports; the CLI's own loader (tsx) is what is tested.
+    const ran = await legionProcess(['run', 'supervisor-worker', '--team', team, '--input', '{"request":"I was charged twice"}', '--json', '--quiet'], { timeoutMs: 60_000 });
+
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(JSON.stringify((JSON.parse(ran.stdout) as RunResult).output)).toContain('Billing (custom handler)');
+  }, 90_000);
 
   describe('Option: --handler', () => {
     // Inside the repository (ignored by git, ESLint and tsc), so that the written test finds vitest as a user's project would.

@@ -18,6 +18,13 @@ import { TeamStateMachine } from './team-state-machine.ts';
 export interface AgentTeamProps extends AgentFunctionOptions {
   /** The team definition to deploy. */
   readonly team: TeamDefinition;
+  /**
+   * The state machine logs each state's input and output with its events (`includeExecutionData`).
+   * They hold customer text, prompts and answers: off by default, for debugging.
+   *
+   * @default false
+   */
+  readonly logExecutionData?: boolean;
   /** The checkpoint table the agents write to. */
   readonly table: dynamodb.ITable;
   /** The stack's control functions, which the team's state machine also invokes. */

@@ -1,7 +1,9 @@
 /**
  * The teams a CDK app deploys, as the `legion:teams` context names them: team files and folders
  * (every team file directly in a folder), relative to where `cdk` runs, as one comma-separated
- * string (`-c legion:teams=teams/helpdesk.yaml,teams/billing`) or a list in `cdk.json`. Nothing is
+ * string (`-c legion:teams=teams/helpdesk.yaml,teams/billing`) or a list in `cdk.json`; a folder
+ * brings its YAML and JSON files (modules beside them are tools and handlers), a module team file
+ * is named itself. Nothing is
  * deployed unless named: Legion's example teams deploy because this repository's `cdk.json` names
  * `teams`. A hierarchical team brings the sub-teams it names.
  *
@@ -14,7 +16,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Node } from 'constructs';
-import { TEAM_FILE_EXTENSIONS, type TeamDefinition, loadTeamFile } from '../functions/core/team.ts';
+import { type TeamDefinition, isTeamDataFile, loadTeamFile } from '../functions/core/team.ts';
 
 export const TEAMS_CONTEXT = 'legion:teams';
 
@@ -45,7 +47,7 @@ async function teamFilesAt(path: string, entry: string): Promise<string[]> {
   const found = await stat(path).catch(() => undefined);
   if (!found) throw new Error(`Context ${TEAMS_CONTEXT}: ${entry} does not exist`);
   if (found.isFile()) return [path];
-  const names = (await readdir(path)).filter((name) => TEAM_FILE_EXTENSIONS.some((extension) => name.endsWith(extension))).sort();
-  if (names.length === 0) throw new Error(`Context ${TEAMS_CONTEXT}: folder ${entry} holds no team files (${TEAM_FILE_EXTENSIONS.join(', ')})`);
+  const names = (await readdir(path)).filter(isTeamDataFile).sort();
+  if (names.length === 0) throw new Error(`Context ${TEAMS_CONTEXT}: folder ${entry} holds no team files (.yaml, .yml, .json; name a module team file itself)`);
   return names.map((name) => join(path, name));
 }

@@ -41,13 +41,6 @@ export interface LegionLogOptions {
    */
   readonly applicationLogLevel?: lambda.ApplicationLogLevel;
   /**
-   * State machines: log each state's input and output with its events (`includeExecutionData`).
-   * They hold customer text, prompts and answers: off by default, for debugging.
-   *
-   * @default false
-   */
-  readonly logExecutionData?: boolean;
-  /**
    * Agents: log each model call's prompt and reply (`LEGION_LOG_MODEL_IO`). They hold customer
    * text: off by default, for debugging.
    *

@@ -11,7 +11,7 @@
  * ```
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PatternName } from '../../functions/core/contract.ts';
@@ -38,14 +38,27 @@ export async function newCommand(pattern: PatternName, name: string, options: Ne
   const files = filesOf(pattern, name, dir, options.handler === true);
   const existing = Object.keys(files).filter((path) => existsSync(path));
   if (existing.length > 0) throw new UsageError(`${existing.join(', ')} already exists: choose another name or --dir (nothing was written)`);
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, text);
-    writeSafely(io.stdout, `wrote ${path}\n`);
-  }
+  await writeAll(files);
+  for (const path of Object.keys(files)) writeSafely(io.stdout, `wrote ${path}\n`);
   const teamFile = join(dir, `${name}.yaml`);
   writeSafely(io.stdout, `next: legion validate ${teamFile} && legion run ${pattern} --team ${teamFile}\n`);
   return 0;
+}
+
+/** Writes every file or none: one that cannot be written (a folder in the way, no permission) takes back those written before it. */
+async function writeAll(files: Record<string, string>): Promise<void> {
+  const written: string[] = [];
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(dirname(path), { recursive: true });
+      // 'wx': never over a file that appeared since the check.
+      await writeFile(path, text, { flag: 'wx' });
+      written.push(path);
+    }
+  } catch (error) {
+    await Promise.all(written.map((path) => rm(path, { force: true })));
+    throw new UsageError(`cannot write the starter: ${(error as Error).message} (nothing was written)`);
+  }
 }
 
 function filesOf(pattern: PatternName, name: string, dir: string, handler: boolean): Record<string, string> {

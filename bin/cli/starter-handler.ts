@@ -44,7 +44,8 @@ export default defineAgentHandler({
 export function starterHandlerTest(teamName: string, legion: (path: string) => string): string {
   return `/**
  * The ${teamName} team with its billing handler, run offline on Legion's local runtime (DynamoDB
- * Local needs Java 17; the scripted model answers). Run it with \`npx vitest run\`.
+ * Local needs Java 17; the scripted model answers). Run it with \`npx vitest run\` in a project with
+ * a vitest configuration of its own.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -12,7 +12,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TeamDefinitionError, UsageError } from '../../functions/core/errors.ts';
-import { TEAM_FILE_EXTENSIONS, loadTeamFile } from '../../functions/core/team.ts';
+import { isTeamDataFile, loadTeamFile } from '../../functions/core/team.ts';
 import type { CliIo } from './cli-io.ts';
 import { writeSafely } from './terminal-text.ts';
 
@@ -80,7 +80,7 @@ async function defaultTeamFiles(): Promise<string[]> {
   const folder = 'teams';
   const isFolder = await stat(folder).then((found) => found.isDirectory(), () => false);
   if (!isFolder) throw new UsageError('give the team files to check (legion validate FILE...), or run it where a teams/ folder is');
-  const files = (await readdir(folder)).filter((name) => TEAM_FILE_EXTENSIONS.some((extension) => name.endsWith(extension))).sort();
-  if (files.length === 0) throw new UsageError(`no team files (${TEAM_FILE_EXTENSIONS.join(', ')}) in teams/`);
+  const files = (await readdir(folder)).filter(isTeamDataFile).sort();
+  if (files.length === 0) throw new UsageError('no team files (.yaml, .yml, .json) in teams/');
   return files.map((name) => join(folder, name));
 }

@@ -54,6 +54,14 @@ const SHIPPED_TEAMS_DIR = fileURLToPath(new URL('../../teams', import.meta.url))
 /** The files a team definition may be: YAML or JSON, or a module whose default export is the definition. */
 export const TEAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.ts', '.mts', '.js', '.mjs'];
 
+/**
+ * Whether a file of a folder is a team definition when the folder is named: YAML or JSON only, as
+ * the modules beside them are tools, handlers and tests (a module team file is named itself).
+ */
+export function isTeamDataFile(name: string): boolean {
+  return /\.(ya?ml|json)$/i.test(name);
+}
+
 /** Loads one definition and, for a hierarchical team, the sub-teams it names (`parents` catches cycles). */
 async function loadTeamTree(path: string, parents: readonly string[]): Promise<TeamDefinition> {
   const team = await loadOneTeamFile(path);

@@ -2,7 +2,7 @@
  * `legion:teams`: the CDK app deploys the teams the context names (files and folders), and only
  * those; anything else is refused at synth with the key and what it takes.
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -30,6 +30,16 @@ describe('Function: teamsFromContext', () => {
 
     expect(fromString.map((team) => team.name)).toEqual(['telecom-support', 'content-pipeline', 'market-research', 'marketplace', 'peer-review', 'research-hierarchy', 'technical-research']);
     expect(fromList.map((team) => team.name)).toEqual(['plans', 'quoting']);
+  });
+
+  it('takes the YAML and JSON files of a folder, not the modules beside them (tools, handlers, tests)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'legion-team-folder-'));
+    copyFileSync('test/fixtures/teams/it-helpdesk.yaml', join(folder, 'it-helpdesk.YAML'));
+    writeFileSync(join(folder, 'lookup.ts'), 'export const notATeam = 1;\n');
+
+    const teams = await teamsOf(folder);
+
+    expect(teams.map((team) => team.name)).toEqual(['it-helpdesk']);
   });
 
   it.each([

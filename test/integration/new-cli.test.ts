@@ -51,6 +51,17 @@ describe('CLI: legion new', () => {
     if (args[2] === 'starter-pipeline-twice') expect(readFileSync(join(dir, 'starter-pipeline-twice.yaml'), 'utf8')).toBe('mine\n');
   });
 
+  it('writes all its files or none: a file in the way of agents/ takes back the team file (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'legion-new-blocked-'));
+    writeFileSync(join(dir, 'agents'), 'not a folder\n');
+
+    const outcome = await legionInProcess(['new', 'supervisor-worker', 'helpdesk', '--dir', dir, '--handler']);
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toMatch(/cannot write the starter: .* \(nothing was written\)/);
+    expect(readdirSync(dir)).toEqual(['agents']);
+  });
+
   it('writes a handler that a user runs from a folder outside any package, in the CLI process', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'legion-new-outside-'));
     const team = join(outside, 'helpdesk.yaml');

@@ -192,7 +192,7 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
     .command('validate')
     .description('check team definitions (all of ./teams when no FILE is given): exit 0 valid, 1 invalid, 2 usage')
     .argument('[files...]', 'team definition files (.yaml, .yml, .json, .ts, .mts, .js, .mjs)')
-    .option('--json', 'print one JSON object per run on stdout: { valid, files: [{ file, valid, team, pattern, problems: [{ path, message }] }] }')
+    .option('--json', 'print one JSON object per run on stdout: { valid, files: [{ file, valid, team, pattern, problems: [{ path, message, file? }] }] }')
     .action(async (files: string[], options: ValidateOptions) => {
       exitWith(await validateCommand(files, options, io));
     });

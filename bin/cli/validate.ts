@@ -10,7 +10,7 @@
  * ```
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TeamDefinitionError, UsageError } from '../../functions/core/errors.ts';
 import { isTeamDataFile, loadTeamFile } from '../../functions/core/team.ts';
 import type { CliIo } from './cli-io.ts';
@@ -20,10 +20,12 @@ export interface ValidateOptions {
   json?: boolean;
 }
 
-/** One problem of a file: where in it (`agents.1.id`; empty for the file as a whole) and what is wrong. */
+/** One problem: where (`agents.1.id`; empty for the file as a whole) and what is wrong; `file` when it is in a sub-team's file. */
 export interface ValidationProblem {
   path: string;
   message: string;
+  /** The sub-team's file the problem is in, when it is not the file checked. */
+  file?: string;
 }
 
 /** What `--json` prints for each file. */
@@ -55,8 +57,8 @@ async function validateFile(file: string): Promise<FileValidation> {
   } catch (error) {
     if (!(error instanceof TeamDefinitionError)) throw error;
     // A sub-team's own problems come from its file: say which.
-    const where = error.source === file ? '' : `${error.source}: `;
-    return { file, valid: false, problems: error.problems.map((problem) => problemOf(`${where}${problem}`)) };
+    const elsewhere = resolve(error.source) === resolve(file) ? {} : { file: error.source };
+    return { file, valid: false, problems: error.problems.map((problem) => ({ ...problemOf(problem), ...elsewhere })) };
   }
 }
 
@@ -68,7 +70,7 @@ function problemOf(text: string): ValidationProblem {
 
 function describeValidation(result: FileValidation): string {
   if (result.valid) return `${result.file}: valid (${result.team ?? ''}, ${result.pattern ?? ''})\n`;
-  return result.problems.map((problem) => `${result.file}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}\n`).join('');
+  return result.problems.map((problem) => `${result.file}: ${problem.file ? `${problem.file}: ` : ''}${problem.path ? `${problem.path}: ` : ''}${problem.message}\n`).join('');
 }
 
 function isFile(path: string): Promise<boolean> {

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileValidation } from '../../bin/cli/validate.ts';
@@ -89,6 +89,19 @@ describe('CLI: legion validate', () => {
 
     expect(outcome.status, outcome.stdout + outcome.stderr).toBe(0);
     expect(outcome.stdout).toBe(`${module}: valid (typed-team, supervisor-worker)\n`);
+  });
+
+  it("names a sub-team's file and the path in it for a problem of the sub-team, given a relative path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'legion-validate-sub-'));
+    writeFileSync(join(dir, 'lead.yaml'), stringify(hierarchical('lead', 'helpdesk')));
+    writeFileSync(join(dir, 'helpdesk.yaml'), stringify(worker(VALID, { tokenBudget: -1 })));
+    const relativeLead = relative(process.cwd(), join(dir, 'lead.yaml'));
+
+    const outcome = await legionInProcess(['validate', relativeLead, '--json']);
+
+    expect(outcome.status).toBe(1);
+    const report = JSON.parse(outcome.stdout) as { files: FileValidation[] };
+    expect(report.files[0]?.problems).toEqual([{ file: join(dir, 'helpdesk.yaml'), path: 'agents.1.tokenBudget', message: expect.stringMatching(/expected number to be >0/) as unknown }]);
   });
 
   it('reports every file, valid or not, and fails when one is invalid', async () => {

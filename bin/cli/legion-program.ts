@@ -1,7 +1,7 @@
 /**
  * The Legion CLI. Runs patterns on the local runtime and inspects what they stored.
  *
- *   legion run <pattern> [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
+ *   legion run [pattern] [--team FILE] [--input JSON | --input-file FILE] [--task-id ID] [--data-dir DIR] [--json]
  *              [--model scripted|bedrock|openai-compatible] [--model-base-url URL] [--model-id NAME | fast=NAME,...]
  *              [--inject crash:<StateName> | inconsistent:<StateName>[:N] | fail:<StateName>[:N] | checkpoint-failures:<rate> | ...]
  *   legion resume <taskId> --data-dir DIR [--team FILE] [--json]
@@ -90,7 +90,7 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
 
   withRunOutputOptions(program.command('run'))
     .description('run a pattern on the local runtime (DynamoDB Local; the scripted model unless --model says otherwise)')
-    .addArgument(new Argument('<pattern>', 'the pattern to run').choices(PATTERN_NAMES))
+    .addArgument(new Argument('[pattern]', 'the pattern to run; default: the pattern --team names').choices(PATTERN_NAMES))
     .option('--team <file>', "team definition (YAML, JSON or TS); default: the pattern's example team")
     .addOption(new Option('--input <json>', 'execution input as JSON; default: the team example').conflicts('inputFile'))
     .option('--input-file <file>', 'read the execution input from a JSON file')
@@ -102,7 +102,7 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .action(async (pattern: PatternName, options: RunOptions) => {
+    .action(async (pattern: PatternName | undefined, options: RunOptions) => {
       exitWith(await runCommand(pattern, options, io));
     });
 

@@ -57,8 +57,9 @@ export interface DecisionOptions extends ResumeOptions {
  * const code = await runCommand('pipeline', { inject: [], json: true }, processIo());
  * ```
  */
-export async function runCommand(pattern: PatternName, options: RunOptions, io: CliIo): Promise<number> {
-  const chosen = await resolveTeam(pattern, options.team);
+export async function runCommand(patternGiven: PatternName | undefined, options: RunOptions, io: CliIo): Promise<number> {
+  const chosen = await resolveTeam(patternGiven, options.team);
+  const { pattern } = chosen;
   const injection = parseInjections(options.inject, pattern, chosen);
   // --inject deadlock runs the team with two agents leasing resources in opposite orders.
   const team = injection.team ?? chosen;

@@ -16,16 +16,23 @@ export interface RunInputOptions {
   inputFile?: string;
 }
 
-export async function resolveTeam(pattern: PatternName, teamFile: string | undefined): Promise<TeamDefinition> {
+/**
+ * The team a command runs: `--team`'s, else the pattern's example team. Without a pattern the team
+ * file says which; with one, the two must agree.
+ *
+ * @throws {UsageError} for neither a pattern nor a team file, a definition that does not validate, or another pattern's team
+ */
+export async function resolveTeam(pattern: PatternName | undefined, teamFile: string | undefined): Promise<TeamDefinition> {
+  if (pattern === undefined && teamFile === undefined) throw new UsageError('give the pattern to run (legion run <pattern>) or a team file (legion run --team FILE)');
   let team: TeamDefinition;
   try {
-    team = await loadTeamFile(teamFile ?? PATTERNS[pattern].exampleTeamFile);
+    team = await loadTeamFile(teamFile ?? PATTERNS[pattern ?? 'supervisor-worker'].exampleTeamFile);
   } catch (error) {
     if (error instanceof TeamDefinitionError) throw new UsageError(error.message);
     throw error;
   }
   const teamPattern: string = team.pattern; // widened: more patterns will share this check
-  if (teamPattern !== pattern) {
+  if (pattern !== undefined && teamPattern !== pattern) {
     throw new UsageError(`team ${team.name} (${teamFile ?? ''}) is for pattern ${teamPattern}, not ${pattern}`);
   }
   return team;

@@ -132,3 +132,20 @@ describe('CLI: legion run with a team that has no example', () => {
     expect(outcome.stderr).toContain('legion: team helpdesk has no example input: give one with --input or --input-file');
   });
 });
+
+describe('CLI: legion run --team without the pattern', () => {
+  it('runs the pattern the team file names', async () => {
+    const outcome = await legionInProcess(['run', '--team', 'test/fixtures/teams/it-helpdesk.yaml', '--json', '--quiet']);
+
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.stderr).toContain('on supervisor-worker');
+    expect((JSON.parse(outcome.stdout) as { status: string }).status).toBe('SUCCEEDED');
+  });
+
+  it('asks for a pattern or a team file when given neither (exit 2)', async () => {
+    const outcome = await legionInProcess(['run']);
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toContain('legion: give the pattern to run (legion run <pattern>) or a team file (legion run --team FILE)');
+  });
+});

@@ -13,10 +13,10 @@
  * new LegionStack(app, 'Legion', { teams });
  * ```
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Node } from 'constructs';
-import { type TeamDefinition, isTeamDataFile, loadTeamFile } from '../functions/core/team.ts';
+import { type TeamDefinition, loadTeamFile, teamFilesIn } from '../functions/core/team.ts';
 
 export const TEAMS_CONTEXT = 'legion:teams';
 
@@ -47,7 +47,7 @@ async function teamFilesAt(path: string, entry: string): Promise<string[]> {
   const found = await stat(path).catch(() => undefined);
   if (!found) throw new Error(`Context ${TEAMS_CONTEXT}: ${entry} does not exist`);
   if (found.isFile()) return [path];
-  const names = (await readdir(path)).filter(isTeamDataFile).sort();
-  if (names.length === 0) throw new Error(`Context ${TEAMS_CONTEXT}: folder ${entry} holds no team files (.yaml, .yml, .json; name a module team file itself)`);
-  return names.map((name) => join(path, name));
+  const files = await teamFilesIn(path);
+  if (files.length === 0) throw new Error(`Context ${TEAMS_CONTEXT}: folder ${entry} holds no team files (.yaml, .yml, .json; name a module team file itself)`);
+  return files;
 }

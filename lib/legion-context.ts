@@ -25,6 +25,7 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { MODEL_PROVIDERS } from '../functions/core/config.ts';
 import type { ModelTier } from '../functions/core/contract.ts';
 import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/model-ids.ts';
 import { ALARM_EMAIL_CONTEXT, ALARM_OVERRIDES_CONTEXT, type AlarmOverride, parseAlarmEmail, parseAlarmOverrides } from '../functions/observability/alarms.ts';
@@ -65,7 +66,7 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) =>
 const RETENTION_DAYS: readonly logs.RetentionDays[] = Object.values(logs.RetentionDays).filter((days): days is logs.RetentionDays => typeof days === 'number' && days !== logs.RetentionDays.INFINITE);
 
 const ContextSchema = z.object({
-  modelProvider: z.enum(['bedrock', 'openai-compatible', 'scripted'], { error: 'must be bedrock, openai-compatible or scripted' }).default('bedrock'),
+  modelProvider: z.enum(MODEL_PROVIDERS, { error: `must be ${MODEL_PROVIDERS.join(', ').replace(/, (?=[^,]*$)/, ' or ')}` }).default('bedrock'),
   modelBaseUrl: z.string({ error: 'must be a URL' }).optional(),
   modelApiKeySecret: z.string({ error: 'must be a Secrets Manager secret name or ARN' }).min(1, 'must be a Secrets Manager secret name or ARN').optional(),
   agentReservedConcurrency: z.coerce.number({ error: 'must be a positive integer' }).int('must be a positive integer').min(1, 'must be a positive integer').optional(),

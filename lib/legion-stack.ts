@@ -12,6 +12,7 @@ import type { ModelTier, PatternName } from '../functions/core/contract.ts';
 import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import { readLegionContext } from './legion-context.ts';
+import { MODEL_PROVIDERS } from '../functions/core/config.ts';
 import { ApprovalKeeper } from './approval-keeper.ts';
 import { ApprovalNotifications } from './approval-notifications.ts';
 import { CheckpointTable } from './checkpoint-table.ts';
@@ -143,7 +144,7 @@ export class LegionStack extends Stack {
     super(scope, id, stackProps);
     const props = { ...readLegionContext(this.node), ...definedOf(stackProps) };
     // A caller in plain JavaScript may give any string.
-    if (!(['bedrock', 'openai-compatible', 'scripted'] as string[]).includes(props.modelProvider)) {
+    if (!(MODEL_PROVIDERS as readonly string[]).includes(props.modelProvider)) {
       throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${props.modelProvider}"`);
     }
     const names = props.teams.map((team) => team.name);

@@ -9,10 +9,10 @@
  * const code = await validateCommand(['teams/it-helpdesk.yaml'], { json: true }, io); // 0 or 1
  * ```
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { TeamDefinitionError, UsageError } from '../../functions/core/errors.ts';
-import { isTeamDataFile, loadTeamFile } from '../../functions/core/team.ts';
+import { loadTeamFile, teamFilesIn } from '../../functions/core/team.ts';
 import type { CliIo } from './cli-io.ts';
 import { writeSafely } from './terminal-text.ts';
 
@@ -82,7 +82,7 @@ async function defaultTeamFiles(): Promise<string[]> {
   const folder = 'teams';
   const isFolder = await stat(folder).then((found) => found.isDirectory(), () => false);
   if (!isFolder) throw new UsageError('give the team files to check (legion validate FILE...), or run it where a teams/ folder is');
-  const files = (await readdir(folder)).filter(isTeamDataFile).sort();
+  const files = await teamFilesIn(folder);
   if (files.length === 0) throw new UsageError('no team files (.yaml, .yml, .json) in teams/');
-  return files.map((name) => join(folder, name));
+  return files;
 }

@@ -14,7 +14,7 @@ import { type AgentConfig, leaseTimingsOf } from '../core/config.ts';
 import type { Detection } from '../core/contracts/detections.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { leaseResources } from '../guards/lease-resources.ts';
-import { reportDetection } from '../guards/report-detection.ts';
+import { agentStepId, reportAgentDetection } from './agent-detections.ts';
 import type { DeadlockDetection, PoolHolder } from '../guards/resource-pool.ts';
 import type { AgentDependencies } from './agent-dependencies.ts';
 import type { StepEnvelope, StepResultBase } from './steps/step-definition.ts';
@@ -94,21 +94,14 @@ export function agentLeases(config: AgentConfig, deps: AgentDependencies): Middl
 
 /**
  * Reports a deadlock detection with the step's task (once: a replayed Lambda numbers its
- * detections the same way, so they collapse): stored, counted in DeadlocksDetected, announced on
- * the bus when the agent has one. A failed report is logged, not thrown: the deadlock is resolved
- * either way, and failing the step for its report would throw away the work the resolution saved.
+ * detections the same way, so they collapse), counted in DeadlocksDetected (reportAgentDetection).
  */
 async function recordDeadlock(found: DeadlockDetection, step: LeasingStep | undefined, config: AgentConfig, deps: AgentDependencies): Promise<void> {
-  const { detections } = deps;
-  if (!step || !detections) return;
+  if (!step || !deps.detections) return;
   step.detections += 1;
   const { taskId, stateName, stepId } = step.event;
-  const id = `${config.agent.id}${stepId === undefined ? '' : `#${stepId}`}-${String(step.detections)}`;
-  const detection = describeDeadlock(found, stateName, id.slice(0, 200));
-  const reporting = { detections, events: deps.events, eventBusName: config.eventBusName, logger: deps.logger, metrics: deps.metrics };
-  await reportDetection({ taskId, team: config.team, pattern: config.pattern }, detection, reporting).catch((error: unknown) => {
-    deps.logger.error('deadlock detected, but its report failed', { taskId, detection, error: error as Error });
-  });
+  const id = `${agentStepId(config.agent.id, stepId)}-${String(step.detections)}`;
+  await reportAgentDetection(taskId, describeDeadlock(found, stateName, id.slice(0, 200)), config, deps, 'deadlock detected, but its report failed');
 }
 
 /**

@@ -13,14 +13,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AgentConfig } from '../core/config.ts';
 import { METRICS } from '../core/contract.ts';
 import type { Detection } from '../core/contracts/detections.ts';
-import { reportDetection } from '../guards/report-detection.ts';
+import { agentStepId, reportAgentDetection } from './agent-detections.ts';
 import type { RepeatedToolCall } from '../tools/tool-loop.ts';
 import type { AgentDependencies } from './agent-dependencies.ts';
 import type { StepEnvelope } from './steps/step-definition.ts';
 
 /** The loop detection of a repeated call. */
 export function repeatedToolCallDetection(repeat: RepeatedToolCall, event: StepEnvelope, agentId: string): Detection {
-  const stepOf = event.stepId === undefined ? agentId : `${agentId}#${event.stepId}`;
+  const stepOf = agentStepId(agentId, event.stepId);
   // The call's part is kept whole (two repeats of one step must not share an id): a long step id is cut instead.
   const call = `#${repeat.name}#${repeat.fingerprint.slice(0, 12)}`;
   return {
@@ -33,20 +33,11 @@ export function repeatedToolCallDetection(repeat: RepeatedToolCall, event: StepE
   };
 }
 
-/**
- * Reports a repeated call. A failed report is logged, not thrown: the call was refused either way,
- * and failing the step for its report would throw away the step's work. Without a detection log
- * (an agent run outside a state machine) the loop is still counted.
- */
+/** Reports a repeated call (reportAgentDetection). Without a detection log (an agent run outside a state machine) the loop is still counted. */
 export async function reportRepeatedToolCall(repeat: RepeatedToolCall, event: StepEnvelope, config: AgentConfig, deps: AgentDependencies): Promise<void> {
-  const { detections } = deps;
-  if (!detections) {
+  if (!deps.detections) {
     deps.metrics.addMetric(METRICS.loopsDetected, MetricUnit.Count, 1);
     return;
   }
-  const detection = repeatedToolCallDetection(repeat, event, config.agent.id);
-  const reporting = { detections, events: deps.events, eventBusName: config.eventBusName, logger: deps.logger, metrics: deps.metrics };
-  await reportDetection({ taskId: event.taskId, team: config.team, pattern: config.pattern }, detection, reporting).catch((error: unknown) => {
-    deps.logger.error('tool call loop detected, but its report failed', { taskId: event.taskId, detection, error: error as Error });
-  });
+  await reportAgentDetection(event.taskId, repeatedToolCallDetection(repeat, event, config.agent.id), config, deps, 'tool call loop detected, but its report failed');
 }

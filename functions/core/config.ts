@@ -49,9 +49,12 @@ export const AgentSettingsSchema = z.object({
 });
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;
 
+/** The model providers an agent may use. */
+export const MODEL_PROVIDERS = ['bedrock', 'openai-compatible', 'scripted'] as const;
+
 export const ModelSettingsSchema = z
   .object({
-    provider: z.enum(['bedrock', 'openai-compatible', 'scripted']).default('bedrock'),
+    provider: z.enum(MODEL_PROVIDERS).default('bedrock'),
     modelIds: z.record(z.enum(MODEL_TIERS), z.string().min(1)).default(DEFAULT_MODEL_IDS),
     /** Endpoint override for the Bedrock runtime client (tests point it at a local server). */
     endpoint: z.url().optional(),

@@ -13,7 +13,21 @@
  */
 import { pathToFileURL } from 'node:url';
 
-export async function importModule(absolutePath: string): Promise<Record<string, unknown>> {
+/** Each module once per process, as a plain import would: each tsImport call evaluates it again and hooks in one more loader. */
+const imported = new Map<string, Promise<Record<string, unknown>>>();
+
+export function importModule(absolutePath: string): Promise<Record<string, unknown>> {
+  let module = imported.get(absolutePath);
+  if (!module) {
+    module = load(absolutePath);
+    // A module that failed to load is tried again next time, not remembered broken.
+    module.catch(() => imported.delete(absolutePath));
+    imported.set(absolutePath, module);
+  }
+  return module;
+}
+
+async function load(absolutePath: string): Promise<Record<string, unknown>> {
   const { tsImport } = await import('tsx/esm/api');
   const namespace = (await tsImport(pathToFileURL(absolutePath).href, import.meta.url)) as Record<string, unknown>;
   const exported = namespace.default;

@@ -23,7 +23,7 @@ export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 const toolName = z.string().regex(TOOL_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -');
 
 /** A Lambda function's ARN, unqualified or with a version or alias. */
-export const LAMBDA_FUNCTION_ARN_PATTERN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
+const LAMBDA_FUNCTION_ARN_PATTERN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 
 /**
  * Where an agent's tools come from: a module of the user's (its path relative to the team file;

@@ -8,7 +8,7 @@
  * team.agents.map((agent) => agent.id); // ['supervisor', 'billing', ...]
  * ```
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, readdir } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -51,15 +51,23 @@ export async function loadTeamFile(path: string): Promise<TeamDefinition> {
 
 /** The folder of the shipped team definitions: where a sub-team is looked up when it is not next to its parent. */
 const SHIPPED_TEAMS_DIR = fileURLToPath(new URL('../../teams', import.meta.url));
-/** The files a team definition may be: YAML or JSON, or a module whose default export is the definition. */
-export const TEAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.ts', '.mts', '.js', '.mjs'];
+/** Team definitions as data, and as modules whose default export is the definition. */
+const DATA_EXTENSIONS = ['.yaml', '.yml', '.json'];
+const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+/** The files a team definition may be. */
+const TEAM_FILE_EXTENSIONS = [...DATA_EXTENSIONS, ...MODULE_EXTENSIONS];
 
 /**
  * Whether a file of a folder is a team definition when the folder is named: YAML or JSON only, as
  * the modules beside them are tools, handlers and tests (a module team file is named itself).
  */
 export function isTeamDataFile(name: string): boolean {
-  return /\.(ya?ml|json)$/i.test(name);
+  return DATA_EXTENSIONS.includes(extname(name).toLowerCase());
+}
+
+/** The team definitions of a folder (isTeamDataFile), sorted, as paths under it. */
+export async function teamFilesIn(folder: string): Promise<string[]> {
+  return (await readdir(folder)).filter(isTeamDataFile).sort().map((name) => join(folder, name));
 }
 
 /** Loads one definition and, for a hierarchical team, the sub-teams it names (`parents` catches cycles). */
@@ -101,7 +109,7 @@ async function findTeamFile(name: string, folders: readonly string[]): Promise<s
 async function loadOneTeamFile(path: string): Promise<TeamDefinition> {
   const absolute = resolve(path);
   const extension = extname(absolute).toLowerCase();
-  if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
+  if (MODULE_EXTENSIONS.includes(extension)) {
     let definition: unknown;
     try {
       definition = (await importModule(absolute)).default;

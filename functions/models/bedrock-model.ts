@@ -41,6 +41,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { AWS_PERMISSION_ERRORS, type ModelTier } from '../core/contract.ts';
 import { InfrastructureError, ModelInvocationError } from '../core/errors.ts';
+import { StructuredOutput } from './structured-output.ts';
 import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ResponseFormat, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 
 /** Bedrock errors that mean Legion's request is refused (permissions, model access, model id, request): never the agent's failure. */
@@ -57,12 +58,12 @@ export interface BedrockModelOptions {
 export class BedrockModel implements ModelProvider {
   private readonly client: BedrockRuntimeClient;
   private readonly modelIds: Record<ModelTier, string>;
-  /** Models that refused `outputConfig` (for this instance: a cold start tries again). */
-  private readonly textOnlyModels = new Set<string>();
+  private readonly structured: StructuredOutput;
 
-  public constructor(private readonly options: BedrockModelOptions) {
+  public constructor(options: BedrockModelOptions) {
     this.client = options.client ?? new BedrockRuntimeClient({});
     this.modelIds = options.modelIds;
+    this.structured = new StructuredOutput(options.onStructuredOutputRefused);
   }
 
   public async converse(request: ModelRequest): Promise<ModelReply> {
@@ -70,7 +71,7 @@ export class BedrockModel implements ModelProvider {
     let output: ConverseCommandOutput;
     // A reply after the step's deadline is lost with the step (its Lambda times out): stop waiting then.
     const abortSignal = request.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, request.deadline - Date.now()));
-    const format = this.textOnlyModels.has(modelId) ? undefined : request.responseFormat;
+    const format = this.structured.formatFor(modelId, request);
     try {
       output = await this.client.send(
         new ConverseCommand({
@@ -86,11 +87,8 @@ export class BedrockModel implements ModelProvider {
     } catch (error) {
       const name = (error as Error).name;
       if (format && name === 'ValidationException' && !abortSignal?.aborted) {
-        // Asked again without it; only a success says the format was the problem (a prompt too long fails again, and is reported as itself).
-        const reply = await this.converse({ ...request, responseFormat: undefined });
-        this.textOnlyModels.add(modelId);
-        this.options.onStructuredOutputRefused?.(modelId, (error as Error).message);
-        return reply;
+        // A prompt too long fails again without the format, and is reported as itself.
+        return this.structured.withoutFormat(modelId, (error as Error).message, () => this.converse({ ...request, responseFormat: undefined }));
       }
       if (abortSignal?.aborted) throw new ModelInvocationError(modelId, `Bedrock did not answer before the step's deadline (tier ${request.modelTier})`, { cause: error });
       if (REFUSED_REQUEST_ERRORS.includes(name)) {

@@ -36,6 +36,7 @@
 import { z } from 'zod';
 import type { ModelTier } from '../core/contract.ts';
 import { ConfigurationError, InfrastructureError, ModelInvocationError } from '../core/errors.ts';
+import { StructuredOutput } from './structured-output.ts';
 import type { ConversationMessage, ModelProvider, ModelReply, ModelRequest, ResponseFormat, StopReason, ToolSpec, ToolUse } from './model-provider.ts';
 import { type AttemptFailure, type RetryOptions, retryWithBackoff } from './retry-with-backoff.ts';
 
@@ -106,8 +107,7 @@ export class OpenAiCompatibleModel implements ModelProvider {
   private readonly fetch: typeof fetch;
   /** The key once known (a fetched key is fetched once per instance, i.e. per cold start). */
   private apiKey: Promise<string | undefined> | undefined;
-  /** Models that refused `response_format` (for this instance: a cold start tries again). */
-  private readonly textOnlyModels = new Set<string>();
+  private readonly structured: StructuredOutput;
 
   /** @throws {@link ConfigurationError} for a base URL that is not http(s) or carries credentials */
   public constructor(private readonly options: OpenAiCompatibleModelOptions) {
@@ -115,12 +115,13 @@ export class OpenAiCompatibleModel implements ModelProvider {
     if (problem) throw new ConfigurationError([`${OPENAI_COMPATIBLE} base URL ${problem}`]);
     this.endpoint = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.fetch = options.fetch ?? globalThis.fetch;
+    this.structured = new StructuredOutput(options.onStructuredOutputRefused);
   }
 
   public async converse(request: ModelRequest): Promise<ModelReply> {
     const modelId = request.modelId ?? this.options.modelIds[request.modelTier];
     const where = `${OPENAI_COMPATIBLE} server ${this.options.baseUrl}, model ${modelId} (tier ${request.modelTier})`;
-    const format = this.textOnlyModels.has(modelId) ? undefined : request.responseFormat;
+    const format = this.structured.formatFor(modelId, request);
     const body = JSON.stringify({
       model: modelId,
       messages: [
@@ -142,11 +143,9 @@ export class OpenAiCompatibleModel implements ModelProvider {
       });
     } catch (error) {
       if (format && error instanceof HttpStatusError && FORMAT_REFUSED_STATUS.has(error.status)) {
-        // Asked again without it; only a success says the format was the problem (a prompt too long fails again, and is reported as itself).
-        const reply = await this.converse({ ...request, responseFormat: undefined });
-        this.textOnlyModels.add(modelId);
-        this.options.onStructuredOutputRefused?.(modelId, `${error.message}${error.body ? `: ${error.body}` : ''}`);
-        return reply;
+        // A prompt too long fails again without the format, and is reported as itself.
+        const reason = `${error.message}${error.body ? `: ${error.body}` : ''}`;
+        return this.structured.withoutFormat(modelId, reason, () => this.converse({ ...request, responseFormat: undefined }));
       }
       throw finalError(error, where, modelId);
     }

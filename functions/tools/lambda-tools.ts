@@ -57,9 +57,10 @@ function clientFor(functionArn: string): LambdaClient {
 /** The tool a `{ lambda: ARN, ... }` entry of an agent's `tools` describes. */
 export function lambdaTool(source: LambdaToolSource, client?: LambdaClient): Tool {
   const { lambda: functionArn, name, description, inputSchema } = source;
+  const lambda = client ?? clientFor(functionArn);
   return {
     spec: { name, description, inputSchema },
-    call: async (input, context) => invoke(client ?? clientFor(functionArn), { functionArn, name }, input, context),
+    call: async (input, context) => invoke(lambda, { functionArn, name }, input, context),
   };
 }
 

@@ -7,20 +7,18 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { TELECOM_TEAM_FILE, buildApp } from './synth.ts';
-
-interface Statement {
-  Action: string | string[];
-  Resource: unknown;
-}
+import { type Statement, TELECOM_TEAM_FILE, actionsOf, buildApp } from './synth.ts';
 
 const BASE_URL = 'https://llm.example.com/v1';
 
 describe('Class: LegionStack', () => {
   describe('Feature: openai-compatible model provider', () => {
     let team: TeamDefinition;
+    /** The stack with the key's secret (synthesized once: the first two tests read it). */
+    let withKey: Template;
     beforeAll(async () => {
       team = await loadTeamFile(TELECOM_TEAM_FILE);
+      withKey = synthesized('legion/model-api-key');
     });
 
     function synthesized(modelApiKeySecret?: string): Template {
@@ -38,10 +36,8 @@ describe('Class: LegionStack', () => {
       return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) => (policy.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
     }
 
-    const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
-
     it('tells every agent the provider, the server and the secret, and grants no Bedrock model', () => {
-      const template = synthesized('legion/model-api-key');
+      const template = withKey;
       const agents = agentFunctions(template);
       expect(agents).toHaveLength(team.agents.length);
       for (const variables of agents) {
@@ -53,7 +49,7 @@ describe('Class: LegionStack', () => {
     });
 
     it('lets each agent read the key secret, and that secret only', () => {
-      const template = synthesized('legion/model-api-key');
+      const template = withKey;
       const reads = statements(template).filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
       expect(reads).toHaveLength(team.agents.length);
       for (const statement of reads) expect(JSON.stringify(statement.Resource)).toMatch(/secret:legion\/model-api-key-\?\?\?\?\?\?/);

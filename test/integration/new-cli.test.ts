@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STARTER_HANDLER_MARK } from '../../bin/cli/starter-handler.ts';
 import { PATTERN_NAMES } from '../../functions/core/contract.ts';
 import type { RunResult } from '../../local/local-runtime.ts';
 import { legionInProcess } from '../support/legion-in-process.ts';
@@ -71,7 +72,7 @@ describe('CLI: legion new', () => {
     const ran = await legionProcess(['run', 'supervisor-worker', '--team', team, '--input', '{"request":"I was charged twice"}', '--json', '--quiet'], { timeoutMs: 60_000 });
 
     expect(ran.status, ran.stderr).toBe(0);
-    expect(JSON.stringify((JSON.parse(ran.stdout) as RunResult).output)).toContain('Billing (custom handler)');
+    expect(JSON.stringify((JSON.parse(ran.stdout) as RunResult).output)).toContain(STARTER_HANDLER_MARK);
   }, 90_000);
 
   describe('Option: --handler', () => {
@@ -88,7 +89,7 @@ describe('CLI: legion new', () => {
 
       const ran = await legionInProcess(['run', 'supervisor-worker', '--team', join(project, 'helpdesk.yaml'), '--input', '{"request":"I was charged twice"}', '--json', '--quiet']);
       expect(ran.status, ran.stderr).toBe(0);
-      expect(JSON.stringify((JSON.parse(ran.stdout) as RunResult).output)).toContain('Billing (custom handler)');
+      expect(JSON.stringify((JSON.parse(ran.stdout) as RunResult).output)).toContain(STARTER_HANDLER_MARK);
 
       // A user's project has its own vitest configuration; without one, vitest would take the repository's.
       mkdirSync(project, { recursive: true });

@@ -18,6 +18,7 @@ const CritiqueReplySchema = z.object({
   critiques: z.array(ConcernSchema).default([]),
 });
 type CritiqueReply = z.infer<typeof CritiqueReplySchema>;
+const CRITIQUE_FORMAT = jsonResponseFormat('critique', CritiqueReplySchema);
 
 export async function critique(event: CritiqueEvent, { config, model }: StepContext): Promise<Critique> {
   const { agent } = config;
@@ -37,7 +38,7 @@ export async function critique(event: CritiqueEvent, { config, model }: StepCont
       `Reply with JSON only: {"supports": "<proposer id>", "critiques": [{"target": "<proposer id>", "concern": "<one sentence>"}]}`,
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
-    responseFormat: jsonResponseFormat('critique', CritiqueReplySchema),
+    responseFormat: CRITIQUE_FORMAT,
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedCritique(event.round, agent, offered)) },

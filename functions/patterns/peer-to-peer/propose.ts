@@ -19,6 +19,7 @@ const ProposalReplySchema = z.object({
   addresses: z.array(z.string()).default([]),
 });
 type ProposalReply = z.infer<typeof ProposalReplySchema>;
+const PROPOSAL_FORMAT = jsonResponseFormat('proposal', ProposalReplySchema);
 
 export async function propose(event: ProposeEvent, { config, model }: StepContext): Promise<Proposal> {
   const { agent } = config;
@@ -43,7 +44,7 @@ export async function propose(event: ProposeEvent, { config, model }: StepContex
       'Reply with JSON only: {"proposal": "<your answer>", "claims": [{"fact": "<name of a fact above>", "value": <its value>}], "addresses": [<ids of the critics whose concerns you answered>]}',
     ].join('\n'),
     maxTokens: maxReplyTokens(config),
-    responseFormat: jsonResponseFormat('proposal', ProposalReplySchema),
+    responseFormat: PROPOSAL_FORMAT,
     stateName: event.stateName,
     // Scripted shortcut (offline only): the deterministic reply the scripted model gives; real models ignore it.
     script: { kind: 'fixed', text: JSON.stringify(scriptedProposal(event, agent, received)) },

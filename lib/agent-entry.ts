@@ -13,13 +13,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../functions/core/package-files.ts';
 import type { AgentDefinition } from '../functions/core/team-schema.ts';
+import { bundlingProject } from './bundling-project.ts';
 
 /** The generic agent handler's entry. */
-export const AGENT_ENTRY = fileURLToPath(new URL('../functions/agents/agent.lambda.ts', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MODULE_REGISTRY = fileURLToPath(new URL('../functions/core/bundled-modules.ts', import.meta.url));
+export const AGENT_ENTRY = packageModule('functions/agents/agent.lambda.ts');
+const MODULE_REGISTRY = packageModule('functions/core/bundled-modules.ts');
 
 /** What an agent's function carries in its code rather than in its environment. */
 export interface BundledAgentParts {
@@ -67,10 +67,10 @@ function registrationsSource(modules: readonly string[], bundled: BundledAgentPa
 
 /**
  * Named by its content, so synthesizing twice writes the same file and the bundle's hash holds.
- * Under the project (CDK bundles only entries under its root), in the folder build tools keep caches in.
+ * Under the bundling project (CDK bundles only entries under its root), in the folder build tools keep caches in.
  */
 function writeGenerated(kind: string, source: string): string {
-  const folder = join(PROJECT_ROOT, 'node_modules', '.cache', 'legion-agent-entries');
+  const folder = join(bundlingProject().root, 'node_modules', '.cache', 'legion-agent-entries');
   mkdirSync(folder, { recursive: true });
   const file = join(folder, `${kind}-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.ts`);
   writeFileSync(file, source);

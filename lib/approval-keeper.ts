@@ -13,7 +13,7 @@
  * default bus: the same retry policy and dead-letter queue, and the buses keep only the rules of
  * Legion's events.
  */
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../functions/core/package-files.ts';
 import { type CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -103,7 +103,7 @@ export class ApprovalKeeper extends Construct {
       logRetention,
       logRemovalPolicy,
       applicationLogLevel,
-      entry: fileURLToPath(new URL('../functions/control/approval-keeper.lambda.ts', import.meta.url)),
+      entry: packageModule('functions/control/approval-keeper.lambda.ts'),
       description: 'Legion: keeps waiting escalations alive (SendTaskHeartbeat) and times out those past their deadline',
       environment: { [ENV.tableName]: table.tableName },
       timeoutSeconds: 60,

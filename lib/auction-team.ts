@@ -10,7 +10,7 @@
  * the team's longest bidding window by default. The rule patterns come from
  * functions/core/events.ts, which the local event bus uses too.
  */
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../functions/core/package-files.ts';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -32,7 +32,7 @@ import { LegionFunction } from './legion-function.ts';
 /** The least maxEventAge EventBridge targets and Lambda async invocations accept. */
 const MIN_EVENT_AGE = Duration.minutes(1);
 
-const COLLECT_BID_ENTRY = fileURLToPath(new URL('../functions/patterns/auction/collect-bid.lambda.ts', import.meta.url));
+const COLLECT_BID_ENTRY = packageModule('functions/patterns/auction/collect-bid.lambda.ts');
 
 /** How events reach a bidder or the collector. */
 interface Delivery {

@@ -5,7 +5,7 @@
  * pattern calls, and the auction's open-auction, close-auction and settle-award. Each pattern's
  * state machine may invoke only those its spec names (`PatternSpec.controlFunctions`).
  */
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../functions/core/package-files.ts';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -47,7 +47,7 @@ interface ControlFunctionSpec {
 }
 
 /** A handler's entry, by its path under functions/. */
-const entryOf = (file: string): string => fileURLToPath(new URL(`../functions/${file}`, import.meta.url));
+const entryOf = (file: string): string => packageModule(`functions/${file}`);
 
 const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> = {
   'begin-task': {

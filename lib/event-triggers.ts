@@ -12,7 +12,7 @@
  * that still fail after Lambda's async retries to a second queue, with the error. The rule patterns
  * come from functions/core/events.ts, which the local event bus uses too.
  */
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../functions/core/package-files.ts';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -98,7 +98,7 @@ export class EventTriggers extends Construct {
     const controlFunction = (functionId: string, file: string, description: string, environment: Record<string, string>): LegionFunction => {
       const built = new LegionFunction(this, functionId, {
         ...logOptions,
-        entry: fileURLToPath(new URL(`../functions/control/${file}`, import.meta.url)),
+        entry: packageModule(`functions/control/${file}`),
         description,
         environment,
       });

@@ -3,22 +3,19 @@
  * functions: Node.js 22 on arm64, an ESM bundle made by the local esbuild, active X-Ray tracing,
  * JSON logs in its own log group with retention, and its own role that may write only that group.
  */
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bundlingProject } from './bundling-project.ts';
 
 /**
  * The esbuild banner that gives an ESM bundle a working `require`, needed by the CommonJS code it
  * contains (the AWS SDK, the X-Ray SDK): without it, invoking fails with `Dynamic require of ...`.
  */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
 /** Log options every Legion function (and state machine) takes. */
 export interface LegionLogOptions {
@@ -98,8 +95,8 @@ export class LegionFunction extends Construct {
       description: props.description,
       entry: props.entry,
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: LOCK_FILE,
+      projectRoot: bundlingProject().root,
+      depsLockFilePath: bundlingProject().lockFile,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb ?? 256,

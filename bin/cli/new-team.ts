@@ -13,9 +13,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PatternName } from '../../functions/core/contract.ts';
 import { UsageError } from '../../functions/core/errors.ts';
+import { PACKAGE_ROOT } from '../../functions/core/package-files.ts';
 import type { CliIo } from './cli-io.ts';
 import { starterHandler, starterHandlerTest } from './starter-handler.ts';
 import { starterTeam } from './starter-teams.ts';
@@ -26,7 +26,14 @@ export interface NewOptions {
   handler?: boolean;
 }
 
-const LEGION_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Legion's modules a starter imports, as the installed package exports them. */
+const PACKAGE_EXPORTS: Readonly<Record<string, string>> = {
+  'functions/agents/custom-handler.ts': 'agent-legion/handlers',
+  'functions/core/team.ts': 'agent-legion/team',
+  'local/local-runtime.ts': 'agent-legion/local',
+};
+/** Installed as a package (under node_modules), starters import its exports; in a clone, its files. */
+const INSTALLED = PACKAGE_ROOT.split(sep).includes('node_modules');
 const TEAM_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 /** The worker the starter handler is for (the supervisor-worker starter's first worker). */
 const HANDLED_AGENT = 'billing';
@@ -62,7 +69,7 @@ async function writeAll(files: Record<string, string>): Promise<void> {
 }
 
 function filesOf(pattern: PatternName, name: string, dir: string, handler: boolean): Record<string, string> {
-  const legion = (path: string, from: string): string => importPath(relative(from, join(LEGION_ROOT, path)));
+  const legion = (path: string, from: string): string => (INSTALLED ? PACKAGE_EXPORTS[path] : undefined) ?? importPath(relative(from, join(PACKAGE_ROOT, path)));
   const team = starterTeam(pattern, name, legion('schema/team-definition.schema.json', dir).replace(/^\.\//, ''));
   if (!handler) return { [join(dir, `${name}.yaml`)]: team };
   const agents = join(dir, 'agents');

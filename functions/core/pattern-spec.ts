@@ -5,12 +5,11 @@
  * @example
  * ```ts
  * export const pipelinePattern: PatternSpec = {
- *   name: 'pipeline', summary: '...', aslFile: repoFile('statemachines/pipeline.asl.json'), ...,
+ *   name: 'pipeline', summary: '...', aslFile: packageFile('statemachines/pipeline.asl.json'), ...,
  *   substitutions: (team, arns) => ({ ...commonSubstitutions(team, arns), Stages: '...' }),
  * };
  * ```
  */
-import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { ControlFunctionName, PatternName } from './contract.ts';
 import type { TeamDefinition } from './team-schema.ts';
@@ -49,9 +48,6 @@ export interface FunctionArnLookup {
   /** The Legion event bus (auction: the state machine announces on it). @default none */
   eventBusName?: string | undefined;
 }
-
-/** Absolute path of a file of this repository (pattern specs name their ASL file and example team). */
-export const repoFile = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
 /** What every pattern's ASL uses: the control functions (begin, rollback, request-approval), the team's name and its common limits. */
 export function commonSubstitutions(team: TeamDefinition, functionArnOf: FunctionArnLookup): Record<string, string> {

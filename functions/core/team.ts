@@ -10,10 +10,10 @@
  */
 import { access, readFile, readdir } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TeamDefinitionError, describeIssues } from './errors.ts';
 import { importModule } from './import-module.ts';
+import { packageFile } from './package-files.ts';
 import { type TeamDefinition, TeamDefinitionSchema } from './team-schema.ts';
 
 export * from './team-schema.ts';
@@ -50,7 +50,7 @@ export async function loadTeamFile(path: string): Promise<TeamDefinition> {
 }
 
 /** The folder of the shipped team definitions: where a sub-team is looked up when it is not next to its parent. */
-const SHIPPED_TEAMS_DIR = fileURLToPath(new URL('../../teams', import.meta.url));
+const SHIPPED_TEAMS_DIR = packageFile('teams');
 /** Team definitions as data, and as modules whose default export is the definition. */
 const DATA_EXTENSIONS = ['.yaml', '.yml', '.json'];
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];

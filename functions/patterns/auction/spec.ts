@@ -8,7 +8,8 @@
 import { CONTROL_FUNCTIONS } from '../../core/contract.ts';
 import { AuctionInputSchema } from './contract.ts';
 import { TeamDefinitionError } from '../../core/errors.ts';
-import { type PatternSpec, commonSubstitutions, repoFile } from '../../core/pattern-spec.ts';
+import { type PatternSpec, commonSubstitutions } from '../../core/pattern-spec.ts';
+import { packageFile } from '../../core/package-files.ts';
 import { type AgentDefinition, type TeamDefinition, agentsWithRole, verifierOf } from '../../core/team-schema.ts';
 
 /**
@@ -26,8 +27,8 @@ export function biddersOf(team: TeamDefinition): AgentDefinition[] {
 export const auctionPattern: PatternSpec = {
   name: 'auction',
   summary: 'The task is announced on the event bus; bidders bid; the best valid bid wins, its result is verified, and a failed winner hands over to the runner-up.',
-  aslFile: repoFile('statemachines/auction.asl.json'),
-  exampleTeamFile: repoFile('teams/marketplace.yaml'),
+  aslFile: packageFile('statemachines/auction.asl.json'),
+  exampleTeamFile: packageFile('teams/marketplace.yaml'),
   inputSchema: AuctionInputSchema,
   substitutions: (team, functionArnOf) => {
     if (!functionArnOf.eventBusName) throw new TeamDefinitionError(team.name, ['an auction team needs the Legion event bus (no eventBusName given)']);

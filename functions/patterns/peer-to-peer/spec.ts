@@ -6,7 +6,8 @@
  * answer is flagged or, for a high-impact task, escalated to a human.
  */
 import { PeerToPeerInputSchema } from './contract.ts';
-import { type PatternSpec, commonSubstitutions, detectionSubstitutions, repoFile } from '../../core/pattern-spec.ts';
+import { type PatternSpec, commonSubstitutions, detectionSubstitutions } from '../../core/pattern-spec.ts';
+import { packageFile } from '../../core/package-files.ts';
 import { agentsWithRole, verifierOf } from '../../core/team-schema.ts';
 import { rankOf } from '../../guards/loop-detector.ts';
 import { DETECTING_CONTROL_FUNCTIONS } from '../../core/contract.ts';
@@ -14,8 +15,8 @@ import { DETECTING_CONTROL_FUNCTIONS } from '../../core/contract.ts';
 export const peerToPeerPattern: PatternSpec = {
   name: 'peer-to-peer',
   summary: 'Equal peers propose and critique in rounds until a quorum agrees or the round limit ends it; the answer is verified before it is returned.',
-  aslFile: repoFile('statemachines/peer-to-peer.asl.json'),
-  exampleTeamFile: repoFile('teams/peer-review.yaml'),
+  aslFile: packageFile('statemachines/peer-to-peer.asl.json'),
+  exampleTeamFile: packageFile('teams/peer-review.yaml'),
   inputSchema: PeerToPeerInputSchema,
   substitutions: (team, functionArnOf) => {
     const peers = agentsWithRole(team, 'peer');

@@ -4,7 +4,8 @@
  * at the first stage not yet passed.
  */
 import { PipelineInputSchema } from './contract.ts';
-import { type PatternSpec, commonSubstitutions, detectionSubstitutions, repoFile } from '../../core/pattern-spec.ts';
+import { type PatternSpec, commonSubstitutions, detectionSubstitutions } from '../../core/pattern-spec.ts';
+import { packageFile } from '../../core/package-files.ts';
 import { type AgentDefinition, type TeamDefinition, agentsWithRole, verifierOf } from '../../core/team-schema.ts';
 import { DETECTING_CONTROL_FUNCTIONS } from '../../core/contract.ts';
 import { rankOf } from '../../guards/loop-detector.ts';
@@ -24,8 +25,8 @@ export function stagesOf(team: TeamDefinition): AgentDefinition[] {
 export const pipelinePattern: PatternSpec = {
   name: 'pipeline',
   summary: 'Stages run in order; a validation gate after each passes, retries or fails it; resume starts at the first stage not yet passed.',
-  aslFile: repoFile('statemachines/pipeline.asl.json'),
-  exampleTeamFile: repoFile('teams/content-pipeline.yaml'),
+  aslFile: packageFile('statemachines/pipeline.asl.json'),
+  exampleTeamFile: packageFile('teams/content-pipeline.yaml'),
   inputSchema: PipelineInputSchema,
   substitutions: (team, functionArnOf) => ({
     ...commonSubstitutions(team, functionArnOf),

@@ -34,8 +34,13 @@ export const KEEPER_CALLBACK_ACTIONS = ['states:SendTaskHeartbeat', 'states:Send
 export interface ApprovalKeeperProps extends LegionLogOptions {
   /** The checkpoint table, with the pending-approvals index (CheckpointTable). */
   readonly table: dynamodb.ITable;
-  /** The state machines whose waiting executions the keeper looks after (every machine with an `Escalate` state). */
-  readonly stateMachines: readonly sfn.IStateMachine[];
+  /**
+   * The state machines whose waiting executions the keeper looks after (every machine with an
+   * `Escalate` state); more can be added with `addStateMachine`.
+   *
+   * @default none
+   */
+  readonly stateMachines?: readonly sfn.IStateMachine[];
   /**
    * How often the keeper runs. Must be shorter than `Escalate`'s HeartbeatSeconds
    * (APPROVAL_HEARTBEAT_SECONDS), or waiting runs die of a missed heartbeat.
@@ -88,14 +93,16 @@ export class ApprovalKeeper extends Construct {
   /** Runs that failed in the function (ApprovalKeeperError...), with the error: Lambda's async on-failure destination. */
   public readonly failedInvocations: sqs.IQueue;
 
+  /** SendTaskHeartbeat and SendTaskFailure, on the machines added so far. */
+  private callbacks?: iam.PolicyStatement;
+
   public constructor(scope: Construct, id: string, props: ApprovalKeeperProps) {
     super(scope, id);
-    const { table, stateMachines, interval = Duration.minutes(APPROVAL_KEEPER_INTERVAL_MINUTES), retryAttempts = 2, logRetention, logRemovalPolicy, applicationLogLevel } = props;
+    const { table, stateMachines = [], interval = Duration.minutes(APPROVAL_KEEPER_INTERVAL_MINUTES), retryAttempts = 2, logRetention, logRemovalPolicy, applicationLogLevel } = props;
     const { maxEventAge = interval } = props;
     if (interval.toSeconds() >= APPROVAL_HEARTBEAT_SECONDS) {
       throw new Error(`The approval keeper must run more often than Escalate's HeartbeatSeconds (${String(APPROVAL_HEARTBEAT_SECONDS)} s), got every ${String(interval.toSeconds())} s`);
     }
-    if (stateMachines.length === 0) throw new Error('The approval keeper needs the state machines whose waiting executions it looks after');
 
     this.deadLetterQueue = props.deadLetterQueue ?? this.ownQueue('DeadLetters');
     this.failedInvocations = props.failedInvocations ?? this.ownQueue('FailedInvocations');
@@ -119,9 +126,9 @@ export class ApprovalKeeper extends Construct {
     );
     grantItems(table, fn, ['dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.approvals]);
     // IAM authorizes a token's heartbeat or failure against the state machine whose execution issued it.
-    this.function.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: [...KEEPER_CALLBACK_ACTIONS], resources: stateMachines.map((machine) => machine.stateMachineArn) }),
-    );
+    for (const machine of stateMachines) this.addStateMachine(machine);
+    // Teams may be added after the keeper is built: checked at synth, when all are known.
+    this.node.addValidation({ validate: () => (this.callbacks ? [] : ['The approval keeper needs the state machines whose waiting executions it looks after (stateMachines, or addStateMachine)']) });
 
     // The scheduler invokes the function asynchronously, with a role that may invoke it and feed the dead-letter queue.
     this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
@@ -134,6 +141,20 @@ export class ApprovalKeeper extends Construct {
       target: new schedulerTargets.LambdaInvoke(fn, { role: this.scheduleRole, deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts }),
     });
     this.acknowledgeFindings();
+  }
+
+  /**
+   * Looks after the waiting executions of one more state machine: SendTaskHeartbeat and
+   * SendTaskFailure on its ARN (IAM authorizes a token's heartbeat or failure against the state
+   * machine whose execution issued it).
+   */
+  public addStateMachine(machine: sfn.IStateMachine): void {
+    if (this.callbacks) {
+      this.callbacks.addResources(machine.stateMachineArn);
+      return;
+    }
+    this.callbacks = new iam.PolicyStatement({ actions: [...KEEPER_CALLBACK_ACTIONS], resources: [machine.stateMachineArn] });
+    this.function.role.addToPrincipalPolicy(this.callbacks);
   }
 
   /** cdk-nag findings that are deliberate, with the reason. */

@@ -146,8 +146,8 @@ const CONTROL_FUNCTION_SPECS: Record<ControlFunctionName, ControlFunctionSpec> =
 export class ControlFunctions extends Construct {
   /** Each control function, by name (the names of `CONTROL_FUNCTIONS` in the contract). */
   public readonly functions: Record<ControlFunctionName, lambda.IFunction>;
-  /** The functions that answer callback tokens: their roles, and the policy `allowCallbacksFrom` gives them. */
-  private readonly callbackRoles: { id: string; role: iam.IRole; policy?: iam.Policy }[] = [];
+  /** The functions that answer callback tokens: their roles, and the statement `allowCallbacksFrom` gives them (one, growing). */
+  private readonly callbackRoles: { id: string; role: iam.IRole; statement?: iam.PolicyStatement }[] = [];
 
   public constructor(scope: Construct, id: string, props: ControlFunctionsProps) {
     super(scope, id);
@@ -180,14 +180,17 @@ export class ControlFunctions extends Construct {
    */
   public allowCallbacksFrom(machines: readonly sfn.IStateMachine[]): void {
     if (machines.length === 0) return;
-    const statement = (): iam.PolicyStatement =>
-      new iam.PolicyStatement({ actions: [...CALLBACK_ACTIONS], resources: machines.map((machine) => machine.stateMachineArn) });
+    const arns = machines.map((machine) => machine.stateMachineArn);
     for (const entry of this.callbackRoles) {
+      if (entry.statement) {
+        entry.statement.addResources(...arns);
+        continue;
+      }
       // Not `machine.grants.actions(fn, ...)`: that writes to the role's default policy, which the
       // function depends on, while the machines refer to the function's ARN: a dependency cycle.
       // A policy of its own, attached to the role, comes after the function instead.
-      entry.policy ??= new iam.Policy(this, `${entry.id}Callbacks`, { roles: [entry.role] });
-      entry.policy.addStatements(statement());
+      entry.statement = new iam.PolicyStatement({ actions: [...CALLBACK_ACTIONS], resources: arns });
+      new iam.Policy(this, `${entry.id}Callbacks`, { roles: [entry.role], statements: [entry.statement] });
     }
   }
 }

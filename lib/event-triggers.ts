@@ -13,7 +13,7 @@
  * come from functions/core/events.ts, which the local event bus uses too.
  */
 import { packageModule } from '../functions/core/package-files.ts';
-import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -23,7 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeployedMachine } from '../functions/core/config.ts';
-import { ENV, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
+import { ENV, type PatternName } from '../functions/core/contract.ts';
 import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/core/events.ts';
 import { defaultTeamOf } from '../functions/patterns/index.ts';
 import type { TeamDefinition } from '../functions/core/team.ts';
@@ -69,9 +69,7 @@ export class EventTriggers extends Construct {
   /** The Legion event bus: RunRequested in, RunSucceeded / RunFailed / RunEscalated out. */
   public readonly bus: events.IEventBus;
   /** The RunRequested rule of each pattern that has a deployed team. */
-  public readonly runRequestedRules: Partial<Record<PatternName, events.Rule>>;
-  /** The default-bus rule for the end of Legion's executions. */
-  public readonly executionEndedRule: events.Rule;
+  public readonly runRequestedRules: Partial<Record<PatternName, events.Rule>> = {};
   /** Starts a team's state machine for a RunRequested event. */
   public readonly startRun: LegionFunction;
   /** Puts the outcome event of a finished execution on the bus. */
@@ -80,20 +78,22 @@ export class EventTriggers extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** Invocations of start-run / publish-outcome that kept failing (Lambda's async on-failure destination). */
   public readonly failedInvocations: sqs.Queue;
-  /** What both functions are told about the deployed state machines. */
-  public readonly machines: readonly DeployedMachine[];
+
+  private readonly deployed: TriggeredTeam[] = [];
+  private readonly targetOptions: targets.LambdaFunctionProps;
+  private ended?: events.Rule;
+  private describeExecutions?: iam.PolicyStatement;
 
   public constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
     const { teams, bus, table, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
     const stack = Stack.of(this);
-    const deployed = Object.values(teams);
-    this.machines = deployedMachines(deployed);
 
     this.bus = bus;
     this.deadLetterQueue = secureQueue(this, 'DeadLetters');
     this.failedInvocations = secureQueue(this, 'FailedInvocations');
-    const machinesJson = stack.toJsonString(this.machines);
+    // Written at synth, so that it lists the teams added after this construct.
+    const machinesJson = Lazy.string({ produce: () => stack.toJsonString(this.machines) });
 
     const controlFunction = (functionId: string, file: string, description: string, environment: Record<string, string>): LegionFunction => {
       const built = new LegionFunction(this, functionId, {
@@ -114,42 +114,68 @@ export class EventTriggers extends Construct {
       [ENV.eventBusName]: this.bus.eventBusName,
       [ENV.tableName]: table.tableName,
     });
+    this.targetOptions = { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts };
 
-    const targetOptions = { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts };
-    this.runRequestedRules = {};
-    for (const pattern of PATTERN_NAMES) {
-      if (!deployed.some(({ team }) => team.pattern === pattern)) continue;
-      this.runRequestedRules[pattern] = new events.Rule(this, `RunRequested-${pattern}`, {
-        eventBus: this.bus,
-        description: `Legion: starts a ${pattern} run for a RunRequested event`,
-        eventPattern: toCdkPattern(runRequestedPattern(pattern)),
-        targets: [new targets.LambdaFunction(this.startRun.function, targetOptions)],
-      });
-    }
-    this.executionEndedRule = new events.Rule(this, 'ExecutionEnded', {
-      description: "Legion: an execution of one of Legion's state machines ended",
-      eventPattern: toCdkPattern(executionStatusChangePattern(deployed.map(({ stateMachine }) => stateMachine.stateMachineArn))),
-      targets: [new targets.LambdaFunction(this.publishOutcome.function, targetOptions)],
-    });
-
-    // Least privilege: start exactly the teams' machines; describe only their executions; put only on this bus.
-    for (const { stateMachine } of deployed) stateMachine.grantStartExecution(this.startRun.function);
+    // Least privilege: put only on this bus; the teams' machines are granted as they are added.
     this.bus.grantPutEventsTo(this.publishOutcome.function);
     // Every team's tasks: UpdateItem records how an execution ended on its status item; GetItem
     // (status items, task heads) and Query (checkpoints, detections) read a run's totals.
     grantItems(table, this.publishOutcome.function, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.anyTeam]);
-    this.publishOutcome.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution'],
-        resources: deployed.map(({ stateMachine }) => executionArnsOf(stateMachine)),
-      }),
-    );
-    this.acknowledgeFindings(deployed);
+    this.acknowledgeFindings();
+    for (const team of Object.values(teams)) this.addTeam(team);
+  }
+
+  /** What both functions are told about the deployed state machines. */
+  public get machines(): readonly DeployedMachine[] {
+    return deployedMachines(this.deployed);
+  }
+
+  /** The default-bus rule for the end of Legion's executions (made with the first team). */
+  public get executionEndedRule(): events.Rule {
+    if (!this.ended) throw new Error('EventTriggers has no team yet: the rule for the end of executions comes with the first');
+    return this.ended;
+  }
+
+  /**
+   * Triggers a team: the RunRequested rule of its pattern, the end of its executions, and the
+   * grants to start and describe them (its state machine exactly).
+   */
+  public addTeam(team: TriggeredTeam): void {
+    this.deployed.push(team);
+    const { pattern } = team.team;
+    this.runRequestedRules[pattern] ??= new events.Rule(this, `RunRequested-${pattern}`, {
+      eventBus: this.bus,
+      description: `Legion: starts a ${pattern} run for a RunRequested event`,
+      eventPattern: toCdkPattern(runRequestedPattern(pattern)),
+      targets: [new targets.LambdaFunction(this.startRun.function, this.targetOptions)],
+    });
+    const ended = toCdkPattern(executionStatusChangePattern([team.stateMachine.stateMachineArn]));
+    if (this.ended) {
+      this.ended.addEventPattern(ended);
+    } else {
+      this.ended = new events.Rule(this, 'ExecutionEnded', {
+        description: "Legion: an execution of one of Legion's state machines ended",
+        eventPattern: ended,
+        targets: [new targets.LambdaFunction(this.publishOutcome.function, this.targetOptions)],
+      });
+    }
+
+    team.stateMachine.grantStartExecution(this.startRun.function);
+    if (this.describeExecutions) {
+      this.describeExecutions.addResources(executionArnsOf(team.stateMachine));
+    } else {
+      this.describeExecutions = new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArnsOf(team.stateMachine)] });
+      this.publishOutcome.function.addToRolePolicy(this.describeExecutions);
+    }
+    Validations.of(this.publishOutcome).acknowledge({
+      // cdk-nag names the finding after the resource, intrinsics written as JSON.
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify(Stack.of(this).resolve(stateMachineNameOf(team.stateMachine)))}:*]`,
+      reason: 'DescribeExecution of any execution of this Legion state machine: execution names (task ids) are not known in advance.',
+    });
   }
 
   /** cdk-nag findings that are deliberate, with the reason. */
-  private acknowledgeFindings(deployed: readonly TriggeredTeam[]): void {
-    const stack = Stack.of(this);
+  private acknowledgeFindings(): void {
     for (const queue of [this.deadLetterQueue, this.failedInvocations]) {
       Validations.of(queue).acknowledge(
         { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue (of rule targets, or of failed async invocations).' },
@@ -162,13 +188,6 @@ export class EventTriggers extends Construct {
         reason: 'Invoked asynchronously by EventBridge: failures go to the on-failure destination (an SQS queue, with the error), which supersedes a function DLQ.',
       });
     }
-    Validations.of(this.publishOutcome).acknowledge(
-      ...deployed.map(({ stateMachine }) => ({
-        // cdk-nag names the finding after the resource, intrinsics written as JSON.
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify(stack.resolve(stateMachineNameOf(stateMachine)))}:*]`,
-        reason: 'DescribeExecution of any execution of this Legion state machine: execution names (task ids) are not known in advance.',
-      })),
-    );
   }
 }
 

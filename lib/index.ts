@@ -6,16 +6,19 @@
  *
  * @example
  * ```ts
- * import { App } from 'aws-cdk-lib';
- * import { LegionStack, loadTeamFile } from 'agent-legion';
+ * import { App, Stack } from 'aws-cdk-lib';
+ * import { LegionTeam } from 'agent-legion';
  *
  * const app = new App();
- * new LegionStack(app, 'Legion', { teams: [await loadTeamFile('teams/helpdesk.yaml')] });
+ * const stack = new Stack(app, 'Helpdesk');
+ * await LegionTeam.fromFile(stack, 'Helpdesk', 'teams/helpdesk.yaml');
  * app.synth();
  * ```
  */
-export { LegionStack, type LegionStackProps, type TeamConstruct } from './legion-stack.ts';
+export { Legion, type LegionProps, type TeamConstruct } from './legion.ts';
+export { LegionStack, type LegionStackProps } from './legion-stack.ts';
+export { LegionTeam, type LegionTeamProps } from './legion-team.ts';
 export { AgentTeam, type AgentTeamProps } from './agent-team.ts';
 export { teamsFromContext, TEAMS_CONTEXT } from './context-teams.ts';
 export { readLegionContext, type LegionContextSettings } from './legion-context.ts';
-export { loadTeamFile, parseTeam, teamFilesIn, type TeamDefinition, type AgentDefinition } from '../functions/core/team.ts';
+export { loadTeamFile, parseTeam, teamFilesIn, type TeamDefinition, type TeamDefinitionInput, type AgentDefinition } from '../functions/core/team.ts';

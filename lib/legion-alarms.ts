@@ -7,7 +7,7 @@
  * The topic is encrypted with a customer-managed KMS key, not the AWS-managed alias/aws/sns: that
  * key's policy cannot be changed, and CloudWatch alarms could not publish to a topic it encrypts.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -89,9 +89,17 @@ export class LegionAlarms extends Construct {
    * The alarm of each enabled definition, by definition name; for the scopes with one alarm per
    * resource, `<name>/<queue path>`, `<name>/<team>`, or `<name>/<team>-<n>` for a team's n-th group of agent functions.
    */
-  public readonly alarms: Record<string, cloudwatch.Alarm>;
+  public readonly alarms: Record<string, cloudwatch.Alarm> = {};
   /** "Legion health": in ALARM when any alarm of a definition with `inHealth` is; absent when none is enabled. */
   public readonly health?: cloudwatch.CompositeAlarm;
+  /** Every alarm, in definition order, then the health alarm: teams added later join it (the dashboard shows this list). */
+  public readonly all: cloudwatch.IAlarm[] = [];
+
+  private readonly action: cwActions.SnsAction;
+  private readonly definitions: readonly { definition: AlarmDefinition; order: number }[];
+  private readonly alarmNamePrefix: string;
+  private readonly ordered: { order: number; alarm: cloudwatch.Alarm }[] = [];
+  private readonly healthMembers: { order: number; alarm: cloudwatch.Alarm }[] = [];
 
   public constructor(scope: Construct, id: string, props: LegionAlarmsProps = {}) {
     super(scope, id);
@@ -125,58 +133,76 @@ export class LegionAlarms extends Construct {
     );
     if (props.email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
 
-    const action = new cwActions.SnsAction(this.topic);
-    this.alarms = {};
-    const healthAlarms: cloudwatch.Alarm[] = [];
-    const build = (definition: AlarmDefinition, resource: string | undefined, metric: cloudwatch.IMetric): void => {
-      const key = resource === undefined ? definition.name : `${definition.name}/${resource}`;
-      const alarm = new cloudwatch.Alarm(this, key.replace(/[^A-Za-z0-9]+/g, ''), {
-        alarmName: `${alarmNamePrefix}-${key.replace('/', '-')}`,
-        alarmDescription: `${definition.description}. Runbook: ${definition.runbook} (docs/operations.md#${definition.name.toLowerCase()})`,
-        metric,
-        threshold: definition.threshold,
-        evaluationPeriods: definition.evaluationPeriods,
-        comparisonOperator: COMPARISONS[definition.comparison],
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-      this.alarms[key] = alarm;
-      if (definition.inHealth) healthAlarms.push(alarm);
-    };
-    for (const definition of definitions) {
-      if (definition.enabled === false) continue;
-      switch (definition.scope ?? 'stack') {
-        case 'stack':
-          build(definition, undefined, metricOf(definition));
-          break;
-        case 'eachDeadLetterQueue':
-          for (const queue of props.deadLetterQueues ?? []) build(definition, queuePath(queue), metricOf(definition, { QueueName: queue.queueName }));
-          break;
-        case 'eachStateMachine':
-          for (const [team, machine] of Object.entries(props.stateMachines ?? {})) build(definition, team, metricOf(definition, { StateMachineArn: machine.stateMachineArn }));
-          break;
-        case 'eachTeamsAgentFunctions':
-          for (const [team, functions] of Object.entries(props.agentFunctions ?? {})) {
-            const groups = chunks(functions, AGENT_FUNCTIONS_PER_ALARM);
-            groups.forEach((group, index) => {
-              build(definition, groups.length === 1 ? team : `${team}-${String(index + 1)}`, summedOverFunctions(definition, group));
-            });
-          }
-          break;
-      }
-    }
+    this.action = new cwActions.SnsAction(this.topic);
+    this.definitions = definitions.map((definition, order) => ({ definition, order })).filter(({ definition }) => definition.enabled !== false);
+    this.alarmNamePrefix = alarmNamePrefix;
+    for (const { definition, order } of this.scoped('stack')) this.build(definition, order, undefined, metricOf(definition));
+    for (const queue of props.deadLetterQueues ?? []) this.addDeadLetterQueue(queue);
+    for (const [team, machine] of Object.entries(props.stateMachines ?? {})) this.addTeam(team, machine, []);
+    for (const [team, functions] of Object.entries(props.agentFunctions ?? {})) this.addTeam(team, undefined, functions);
 
-    if (healthAlarms.length > 0) {
+    if (this.healthMembers.length > 0) {
+      // The rule is written at synth, so that it covers the alarms of teams added later.
+      const rule: cloudwatch.IAlarmRule = {
+        renderAlarmRule: () => Lazy.string({ produce: () => cloudwatch.AlarmRule.anyOf(...this.healthMembers.map(({ alarm }) => cloudwatch.AlarmRule.fromAlarm(alarm, cloudwatch.AlarmState.ALARM))).renderAlarmRule() }),
+      };
       this.health = new cloudwatch.CompositeAlarm(this, 'Health', {
         compositeAlarmName: `${alarmNamePrefix}-LegionHealth`,
         alarmDescription: 'Legion health: at least one Legion alarm is in ALARM (see docs/operations.md)',
-        alarmRule: cloudwatch.AlarmRule.anyOf(...healthAlarms.map((alarm) => cloudwatch.AlarmRule.fromAlarm(alarm, cloudwatch.AlarmState.ALARM))),
+        alarmRule: rule,
       });
-      this.health.addAlarmAction(action);
-      this.health.addOkAction(action);
+      this.health.addAlarmAction(this.action);
+      this.health.addOkAction(this.action);
+      this.all.push(this.health);
     }
   }
+
+  /** Watches a dead-letter queue with the definitions of scope `eachDeadLetterQueue`. */
+  public addDeadLetterQueue(queue: sqs.IQueue): void {
+    for (const { definition, order } of this.scoped('eachDeadLetterQueue')) this.build(definition, order, queuePath(queue, this), metricOf(definition, { QueueName: queue.queueName }));
+  }
+
+  /** Watches a team's state machine (`eachStateMachine`) and its agent functions (`eachTeamsAgentFunctions`). */
+  public addTeam(team: string, stateMachine: sfn.IStateMachine | undefined, agentFunctions: readonly lambda.IFunction[]): void {
+    if (stateMachine) for (const { definition, order } of this.scoped('eachStateMachine')) this.build(definition, order, team, metricOf(definition, { StateMachineArn: stateMachine.stateMachineArn }));
+    if (agentFunctions.length === 0) return;
+    for (const { definition, order } of this.scoped('eachTeamsAgentFunctions')) {
+      const groups = chunks(agentFunctions, AGENT_FUNCTIONS_PER_ALARM);
+      groups.forEach((group, index) => {
+        this.build(definition, order, groups.length === 1 ? team : `${team}-${String(index + 1)}`, summedOverFunctions(definition, group));
+      });
+    }
+  }
+
+  private scoped(scope: NonNullable<AlarmDefinition['scope']>): { definition: AlarmDefinition; order: number }[] {
+    return this.definitions.filter(({ definition }) => (definition.scope ?? 'stack') === scope);
+  }
+
+  /** One alarm, notifying the topic; kept in definition order in `all` (and the health rule), whenever it is added. */
+  private build(definition: AlarmDefinition, order: number, resource: string | undefined, metric: cloudwatch.IMetric): void {
+    const key = resource === undefined ? definition.name : `${definition.name}/${resource}`;
+    const alarm = new cloudwatch.Alarm(this, key.replace(/[^A-Za-z0-9]+/g, ''), {
+      alarmName: `${this.alarmNamePrefix}-${key.replace('/', '-')}`,
+      alarmDescription: `${definition.description}. Runbook: ${definition.runbook} (docs/operations.md#${definition.name.toLowerCase()})`,
+      metric,
+      threshold: definition.threshold,
+      evaluationPeriods: definition.evaluationPeriods,
+      comparisonOperator: COMPARISONS[definition.comparison],
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms[key] = alarm;
+    insertInOrder(this.ordered, { order, alarm });
+    this.all.splice(this.ordered.findIndex((entry) => entry.alarm === alarm), 0, alarm);
+    if (definition.inHealth) insertInOrder(this.healthMembers, { order, alarm });
+  }
+}
+
+/** After the last entry of the same or an earlier definition: definition order, then the order they came in. */
+function insertInOrder(entries: { order: number; alarm: cloudwatch.Alarm }[], entry: { order: number; alarm: cloudwatch.Alarm }): void {
+  const after = entries.findLastIndex((existing) => existing.order <= entry.order);
+  entries.splice(after + 1, 0, entry);
 }
 
 /** The metric or metric math a definition watches. */
@@ -229,7 +255,9 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** A queue's construct path inside its stack, as `A-B-C` (readable and unique in the stack). */
-function queuePath(queue: sqs.IQueue): string {
-  const stackPath = Stack.of(queue).node.path;
-  return queue.node.path.slice(stackPath.length + 1).replace(/[^A-Za-z0-9]+/g, '-');
+/** A queue's path from the construct that holds the alarms (its Legion), else from its stack: the alarm's name. */
+function queuePath(queue: sqs.IQueue, alarms: Construct): string {
+  const holder = alarms.node.scope ?? Stack.of(queue);
+  const base = queue.node.path.startsWith(`${holder.node.path}/`) ? holder.node.path : Stack.of(queue).node.path;
+  return queue.node.path.slice(base.length + 1).replace(/[^A-Za-z0-9]+/g, '-');
 }

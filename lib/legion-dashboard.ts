@@ -13,8 +13,8 @@ import { METRICS } from '../functions/core/contract.ts';
 import { metricOf } from './legion-alarms.ts';
 
 export interface LegionDashboardProps {
-  /** The alarms shown in the alarm status widget. */
-  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The alarms shown in the alarm status widget: this list, as it is at synth (LegionAlarms' `all` grows as teams are added). */
+  readonly alarms: cloudwatch.IAlarm[];
   /**
    * The dashboard's name.
    *
@@ -26,7 +26,7 @@ export interface LegionDashboardProps {
 /**
  * @example
  * ```ts
- * new LegionDashboard(this, 'Dashboard', { alarms: Object.values(alarms.alarms) });
+ * new LegionDashboard(this, 'Dashboard', { alarms: alarms.all });
  * ```
  */
 export class LegionDashboard extends Construct {
@@ -49,7 +49,8 @@ export class LegionDashboard extends Construct {
       });
 
     this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24, height: 4 }),
+      // The list itself, not a copy: the alarms of teams added after the dashboard join it.
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Runs by team and status', left: [search('service,team,status', METRICS.runsCompleted, 'Sum', '')], stacked: true, width: 12 }),

@@ -330,3 +330,11 @@ function withoutResolved(team: TeamDefinition): Omit<TeamDefinition, 'subTeamDef
 export function workersOf(team: TeamDefinition): AgentDefinition[] {
   return team.agents.filter((agent) => agent.role === 'worker');
 }
+
+/**
+ * A team definition as written (in TypeScript, or parsed from a file, before validation): the
+ * fields with defaults may be left out. `parseTeam` turns it into a {@link TeamDefinition}.
+ */
+export type TeamDefinitionInput = z.input<typeof TeamDefinitionSchema> & {
+  subTeamDefinitions?: Readonly<Record<string, TeamDefinition>>;
+};

@@ -445,9 +445,9 @@ describe('Class: ApprovalKeeper', () => {
       expect((schedule.Properties?.Target as { RetryPolicy: unknown }).RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 });
     });
 
-    it('refuses an interval as long as the heartbeat (waiting runs would time out), and a keeper without machines', () => {
+    it('refuses an interval as long as the heartbeat (waiting runs would time out), and fails synth for a keeper without machines', () => {
       expect(() => keeperOnly({ interval: Duration.seconds(APPROVAL_HEARTBEAT_SECONDS) })).toThrow(/more often than Escalate's HeartbeatSeconds/);
-      expect(() => keeperOnly({ stateMachines: [] })).toThrow(/needs the state machines/);
+      expect(() => keeperOnly({ stateMachines: [] }).app.synth()).toThrow(/needs the state machines/);
     });
   });
 });

@@ -111,7 +111,7 @@ describe('a project that installed the tarball', () => {
     expect(checked).toBe('no type errors');
   }, MINUTES);
 
-  it('synthesizes its own stack with its team, the handler and the tool bundled from the installed package', async () => {
+  it('synthesizes a stack of its own with its team (LegionTeam), the handler and the tool bundled from the installed package', async () => {
     await run(process.execPath, ['--import', 'tsx', 'app.ts'], { cwd: project, env: { ...process.env, CDK_OUTDIR: 'cdk.out' }, maxBuffer: 64 * 1024 * 1024 });
 
     const template = JSON.parse(await readFile(join(project, 'cdk.out/Helpdesk.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
@@ -185,13 +185,15 @@ export const lookupOrder = defineTool<{ orderId: string }>({
 async function writeApp(): Promise<void> {
   await writeFile(
     join(project, 'app.ts'),
-    `import { App } from 'aws-cdk-lib';
+    `import { App, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LegionStack, loadTeamFile } from 'agent-legion';
+import { LegionTeam } from 'agent-legion';
 
 const app = new App();
-const stack = new LegionStack(app, 'Helpdesk', { teams: [await loadTeamFile('teams/helpdesk.yaml')] });
-export const billing: IFunction | undefined = stack.teams['helpdesk']?.functions['billing'];
+// A stack of the user's own: the team brings its Legion (table, bus, alarms...) into it.
+const stack = new Stack(app, 'Helpdesk');
+const helpdesk = await LegionTeam.fromFile(stack, 'Helpdesk', 'teams/helpdesk.yaml');
+export const billing: IFunction | undefined = helpdesk.functions['billing'];
 app.synth();
 `,
   );

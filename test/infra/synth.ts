@@ -46,7 +46,15 @@ export function removeTemporaryOutdirs(): void {
 
 /** Builds an app with one LegionStack named `Legion`. */
 export function buildApp(options: BuildOptions): { app: App; stack: LegionStack } {
-  const { bundling = false, outdir = temporaryOutdir(), plugins, cfnValidation = false, context = {}, ...stackProps } = options;
+  const { bundling, outdir, plugins, cfnValidation, context, ...stackProps } = options;
+  const app = newApp({ bundling, outdir, plugins, cfnValidation, context });
+  const stack = new LegionStack(app, 'Legion', stackProps);
+  return { app, stack };
+}
+
+/** An app with this repository's cdk.json context, for stacks of a test's own. */
+export function newApp(options: Omit<BuildOptions, keyof LegionStackProps> = {}): App {
+  const { bundling = false, outdir = temporaryOutdir(), plugins, cfnValidation = false, context = {} } = options;
   const app = new App({
     outdir,
     builtinCloudFormationValidation: cfnValidation,
@@ -58,8 +66,7 @@ export function buildApp(options: BuildOptions): { app: App; stack: LegionStack 
     },
   });
   if (plugins) Validations.of(app).addPlugins(...plugins(app));
-  const stack = new LegionStack(app, 'Legion', stackProps);
-  return { app, stack };
+  return app;
 }
 
 function temporaryOutdir(): string {

@@ -16,6 +16,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { CONTROL_FUNCTIONS } from '../../functions/core/contract.ts';
 import { AuctionTeam } from '../../lib/auction-team.ts';
+import { Stack } from 'aws-cdk-lib';
+import type { Legion } from '../../lib/legion.ts';
 import type { LegionStack } from '../../lib/legion-stack.ts';
 import { LOCAL_TABLE_NAME } from '../../local/dynamodb-local.ts';
 import { logicalIdOf, referencedIds, resourcesOf, type Resource, type TemplateJson } from '../infra/synth.ts';
@@ -63,8 +65,10 @@ export class Deployment {
   private readonly checkpointTableId: string;
   private readonly stateMachineIds = new Map<string, string>();
 
-  public constructor(stack: LegionStack) {
-    this.template = Template.fromStack(stack).toJSON() as TemplateJson;
+  /** @param source - a LegionStack, or the Legion of a stack of one's own */
+  public constructor(source: LegionStack | Legion) {
+    const stack = 'legion' in source ? source.legion : source;
+    this.template = Template.fromStack(Stack.of(stack)).toJSON() as TemplateJson;
     this.checkpointTableId = logicalIdOf(stack.checkpoints.table);
     for (const [teamName, team] of Object.entries(stack.teams)) {
       this.stateMachineIds.set(teamName, logicalIdOf(team.stateMachine));

@@ -163,6 +163,7 @@ export class AgentFunction extends Construct {
     const modelIds = props.modelIds ?? DEFAULT_MODEL_IDS;
     const knownEnvironment = {
       ...(props.logModelIo ? { [ENV.logModelIo]: 'true' } : {}),
+      ...(props.ttlDays === undefined ? {} : { [ENV.ttlDays]: String(props.ttlDays) }),
       [ENV.modelProvider]: modelProvider,
       [ENV.modelIds]: JSON.stringify(modelIds),
       ...openAiCompatibleEnvironment(teamName, agent.id, modelProvider, props.modelBaseUrl),

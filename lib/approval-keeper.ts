@@ -107,6 +107,7 @@ export class ApprovalKeeper extends Construct {
     this.deadLetterQueue = props.deadLetterQueue ?? this.ownQueue('DeadLetters');
     this.failedInvocations = props.failedInvocations ?? this.ownQueue('FailedInvocations');
     this.function = new LegionFunction(this, 'Function', {
+      ttlDays: props.ttlDays,
       logRetention,
       logRemovalPolicy,
       applicationLogLevel,

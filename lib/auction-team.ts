@@ -107,6 +107,7 @@ export class AuctionTeam extends AgentTeam {
       entry: COLLECT_BID_ENTRY,
       description: `Legion: stores the bids for the auctions of team ${team.name}`,
       environment: { [ENV.tableName]: table.tableName },
+      ttlDays: props.ttlDays,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       applicationLogLevel: props.applicationLogLevel,

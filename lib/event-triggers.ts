@@ -23,7 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeployedMachine } from '../functions/core/config.ts';
-import { ENV, type PatternName } from '../functions/core/contract.ts';
+import { ENV, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
 import { type RulePattern, executionStatusChangePattern, runRequestedPattern } from '../functions/core/events.ts';
 import { defaultTeamOf } from '../functions/patterns/index.ts';
 import type { TeamDefinition } from '../functions/core/team.ts';
@@ -41,6 +41,12 @@ export interface EventTriggersProps extends LegionLogOptions {
   readonly teams: Readonly<Record<string, TriggeredTeam>>;
   /** The Legion event bus: RunRequested rules go on it, outcome events are put on it. */
   readonly bus: events.IEventBus;
+  /**
+   * The patterns whose RunRequested rule exists, when a team of theirs is deployed.
+   *
+   * @default every pattern
+   */
+  readonly eventRules?: readonly PatternName[];
   /** The checkpoint table: publish-outcome reads a run's totals there and records how each execution ended. */
   readonly table: dynamodb.ITable;
   /**
@@ -80,13 +86,15 @@ export class EventTriggers extends Construct {
   public readonly failedInvocations: sqs.Queue;
 
   private readonly deployed: TriggeredTeam[] = [];
+  private readonly eventRules: readonly PatternName[];
   private readonly targetOptions: targets.LambdaFunctionProps;
   private ended?: events.Rule;
   private describeExecutions?: iam.PolicyStatement;
 
   public constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
-    const { teams, bus, table, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
+    const { teams, bus, table, eventRules = PATTERN_NAMES, maxEventAge = Duration.hours(2), retryAttempts = 8, ...logOptions } = props;
+    this.eventRules = eventRules;
     const stack = Stack.of(this);
 
     this.bus = bus;
@@ -137,13 +145,13 @@ export class EventTriggers extends Construct {
   }
 
   /**
-   * Triggers a team: the RunRequested rule of its pattern, the end of its executions, and the
+   * Triggers a team: the RunRequested rule of its pattern (if `eventRules` has it), the end of its executions, and the
    * grants to start and describe them (its state machine exactly).
    */
   public addTeam(team: TriggeredTeam): void {
     this.deployed.push(team);
     const { pattern } = team.team;
-    this.runRequestedRules[pattern] ??= new events.Rule(this, `RunRequested-${pattern}`, {
+    if (this.eventRules.includes(pattern)) this.runRequestedRules[pattern] ??= new events.Rule(this, `RunRequested-${pattern}`, {
       eventBus: this.bus,
       description: `Legion: starts a ${pattern} run for a RunRequested event`,
       eventPattern: toCdkPattern(runRequestedPattern(pattern)),

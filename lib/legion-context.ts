@@ -26,7 +26,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { MODEL_PROVIDERS } from '../functions/core/config.ts';
-import type { ModelTier } from '../functions/core/contract.ts';
+import { type ModelTier, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
 import { MODEL_IDS_CONTEXT, modelIdsFromContext } from '../functions/models/model-ids.ts';
 import { ALARM_EMAIL_CONTEXT, ALARM_OVERRIDES_CONTEXT, type AlarmOverride, parseAlarmEmail, parseAlarmOverrides } from '../functions/observability/alarms.ts';
 import type { ModelProviderName } from './agent-function.ts';
@@ -40,6 +40,8 @@ export const LEGION_CONTEXT = {
   logRetentionDays: 'legion:logRetentionDays',
   logExecutionData: 'legion:logExecutionData',
   logModelIo: 'legion:logModelIo',
+  ttlDays: 'legion:ttlDays',
+  eventRules: 'legion:eventRules',
 } as const;
 
 /** What the context says, with the defaults filled in where Legion has one. */
@@ -51,6 +53,10 @@ export interface LegionContextSettings {
   logRetention: logs.RetentionDays;
   logExecutionData: boolean;
   logModelIo: boolean;
+  /** Days a task's items are kept before DynamoDB's TTL may delete them; undefined: CHECKPOINT_TABLE.retentionDays. */
+  ttlDays?: number | undefined;
+  /** The patterns whose RunRequested rule exists (for the patterns of the teams deployed). */
+  eventRules: readonly PatternName[];
   /** `legion:modelIds` over DEFAULT_MODEL_IDS (functions/models/model-ids.ts). */
   modelIds: Record<ModelTier, string>;
   /** `legion:alarms` (functions/observability/alarms.ts). */
@@ -76,7 +82,21 @@ const ContextSchema = z.object({
     .default(30),
   logExecutionData: flag.default(false),
   logModelIo: flag.default(false),
+  ttlDays: z.coerce.number({ error: 'must be a whole number of days, 1 or more' }).int('must be a whole number of days, 1 or more').min(1, 'must be a whole number of days, 1 or more').optional(),
+  eventRules: z
+    .union([z.string(), z.array(z.string())], { error: `must be all, none, or pattern names (${PATTERN_NAMES.join(', ')})` })
+    .transform((value) => patternList(value))
+    .pipe(z.array(z.enum(PATTERN_NAMES, { error: `must be all, none, or pattern names (${PATTERN_NAMES.join(', ')})` })))
+    .default([...PATTERN_NAMES]),
 });
+
+/** `all`, `none`, `pipeline,auction` (from `-c`) or a list (from cdk.json). */
+function patternList(value: string | string[]): string[] {
+  const names = (Array.isArray(value) ? value : value.split(',')).map((name) => name.trim()).filter((name) => name.length > 0);
+  if (names.length === 1 && names[0] === 'all') return [...PATTERN_NAMES];
+  if (names.length === 1 && names[0] === 'none') return [];
+  return names;
+}
 
 /** The retention period of a number of days that is one (checked by the schema). */
 function retentionOf(days: number): logs.RetentionDays {

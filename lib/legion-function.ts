@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/core/contract.ts';
 import { bundlingProject } from './bundling-project.ts';
 
 /**
@@ -44,6 +45,13 @@ export interface LegionLogOptions {
    * @default false
    */
   readonly logModelIo?: boolean;
+  /**
+   * Days DynamoDB keeps a task's items (checkpoints, statuses, approvals, detections, journals)
+   * before its TTL may delete them (`LEGION_TTL_DAYS`, read by the functions that write them).
+   *
+   * @default CHECKPOINT_TABLE.retentionDays (7)
+   */
+  readonly ttlDays?: number;
 }
 
 export interface LegionFunctionProps extends LegionLogOptions {
@@ -110,6 +118,7 @@ export class LegionFunction extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environment: {
         ...props.environment,
+        ...(props.ttlDays === undefined ? {} : { [ENV.ttlDays]: String(props.ttlDays) }),
         // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
       },

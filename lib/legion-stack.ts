@@ -50,6 +50,8 @@ export class LegionStack extends Stack {
       logRetention: props.logRetention,
       logExecutionData: props.logExecutionData,
       logModelIo: props.logModelIo,
+      ttlDays: props.ttlDays,
+      eventRules: props.eventRules,
       eventBusName: props.eventBusName,
     });
   }

@@ -64,16 +64,28 @@ export class LegionTeam extends Construct {
   public constructor(scope: Construct, id: string, props: LegionTeamProps) {
     super(scope, id);
     this.definition = validated(props.team, this.node.path);
-    this.legion = props.legion ?? Legion.of(this) ?? new Legion(Stack.of(this), 'Legion');
+    this.legion = props.legion ?? Legion.of(this) ?? newLegion(Stack.of(this));
     this.team = this.legion.addTeam(this.definition, this);
     this.stateMachine = this.team.stateMachine;
     this.functions = this.team.functions;
   }
 }
 
-/** The definition checked against the schema (defaults filled in); the sub-teams a loader resolved are kept. */
+/** The definition checked against the schema (defaults filled in), and each sub-team's likewise. */
 function validated(team: TeamDefinitionInput, path: string): TeamDefinition {
   const { subTeamDefinitions, ...fields } = team;
   const parsed = parseTeam(fields, `the team of LegionTeam ${path}`);
-  return subTeamDefinitions === undefined ? parsed : { ...parsed, subTeamDefinitions };
+  if (subTeamDefinitions === undefined) return parsed;
+  const subTeams = Object.fromEntries(Object.entries(subTeamDefinitions).map(([name, definition]) => [name, validated(definition, `${path} (sub-team ${name})`)]));
+  return { ...parsed, subTeamDefinitions: subTeams };
 }
+
+/** The Legion the first team of a stack brings, with the id the docs promise. */
+function newLegion(stack: Stack): Legion {
+  if (stack.node.tryFindChild(LEGION_ID)) {
+    throw new Error(`Stack ${stack.node.path} has a construct "${LEGION_ID}" already, which is not a Legion: create one with another id (new Legion(stack, 'Agents')) and give it to LegionTeam as legion`);
+  }
+  return new Legion(stack, LEGION_ID);
+}
+
+const LEGION_ID = 'Legion';

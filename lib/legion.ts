@@ -4,7 +4,7 @@
  * dashboard, and the teams added to it (each with the construct of its pattern, wired into all of
  * those). {@link LegionStack} is a stack holding one; {@link LegionTeam} adds a team to one.
  */
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { CfnOutput, type CfnOutputProps, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -12,7 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ModelTier, PatternName } from '../functions/core/contract.ts';
 import { MODEL_PROVIDERS } from '../functions/core/config.ts';
-import { type TeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
+import { type TeamDefinition, sameTeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import { ALARM_DEFINITIONS, applyAlarmOverrides } from '../functions/observability/alarms.ts';
 import type { ModelProviderName } from './agent-function.ts';
 import type { AgentTeam, AgentTeamProps } from './agent-team.ts';
@@ -105,6 +105,20 @@ export interface LegionProps {
    */
   readonly logModelIo?: boolean;
   /**
+   * Days DynamoDB keeps a task's items (checkpoints, statuses, approvals, detections, tool call
+   * journals) before its TTL may delete them.
+   *
+   * @default the `legion:ttlDays` context, else CHECKPOINT_TABLE.retentionDays (7)
+   */
+  readonly ttlDays?: number;
+  /**
+   * The patterns whose RunRequested rule exists on the bus (for the patterns of the teams
+   * deployed); a team of another pattern is started with StartExecution only.
+   *
+   * @default the `legion:eventRules` context, else every pattern
+   */
+  readonly eventRules?: readonly PatternName[];
+  /**
    * The name of the Legion event bus.
    *
    * @default `legion-<stack name>`
@@ -182,14 +196,15 @@ export class Legion extends Construct {
     if (!(MODEL_PROVIDERS as readonly string[]).includes(settings.modelProvider)) {
       throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${settings.modelProvider}"`);
     }
-    const existing = Legion.of(this);
-    if (existing !== this) throw new Error(`Stack ${Stack.of(this).stackName} already has a Legion (${existing?.node.path ?? ''}): add teams to that one`);
+    const stack = Stack.of(this);
+    const other = stack.node.findAll().find((construct) => construct instanceof Legion && construct !== this && Stack.of(construct) === stack);
+    if (other) throw new Error(`Stack ${stack.node.path} already has a Legion (${other.node.path}): add teams to that one`);
     const names = teams.map((team) => team.name);
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
     if (duplicate !== undefined) throw new Error(`Two teams are named "${duplicate}"; team names must be unique`);
 
     this.checkpoints = new CheckpointTable(this, 'Checkpoints');
-    new CfnOutput(this, 'CheckpointTableName', { value: this.checkpoints.table.tableName, description: 'DynamoDB table of checkpoints' });
+    this.output('CheckpointTableName', { value: this.checkpoints.table.tableName, description: 'DynamoDB table of checkpoints' });
 
     // Before the control functions (request-approval puts events on it) and the teams (auction
     // teams announce and bid on it). The bus keeps the construct path it had when EventTriggers
@@ -197,17 +212,18 @@ export class Legion extends Construct {
     // out), so no resource of a deployed stack is replaced: a bus with a fixed name cannot be.
     const eventsScope = new Construct(this, 'Events');
     this.bus = new events.EventBus(eventsScope, 'Bus', { eventBusName: settings.eventBusName ?? `legion-${Stack.of(this).stackName}` });
-    new CfnOutput(this, 'EventBusName', {
+    this.output('EventBusName', {
       value: this.bus.eventBusName,
       description: 'Legion event bus: put RunRequested events here; RunSucceeded / RunFailed / RunEscalated come out here',
     });
 
-    this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, logRetention: settings.logRetention });
+    const functionOptions = { logRetention: settings.logRetention, ttlDays: settings.ttlDays };
+    this.control = new ControlFunctions(this, 'Control', { table: this.checkpoints.table, eventBus: this.bus, ...functionOptions });
     this.modelApiKeySecret = settings.modelApiKeySecret === undefined ? undefined : importedSecret(this, settings.modelApiKeySecret);
 
-    this.events = new EventTriggers(eventsScope, 'Default', { teams: {}, bus: this.bus, table: this.checkpoints.table, logRetention: settings.logRetention });
+    this.events = new EventTriggers(eventsScope, 'Default', { teams: {}, bus: this.bus, table: this.checkpoints.table, eventRules: settings.eventRules, ...functionOptions });
     this.approvals = new ApprovalNotifications(this, 'Approvals', { eventBus: this.bus });
-    new CfnOutput(this, 'ApprovalTopicArn', {
+    this.output('ApprovalTopicArn', {
       value: this.approvals.topic.topicArn,
       description: 'SNS topic of approval requests: subscribe to be told when a run waits for a human',
     });
@@ -218,7 +234,7 @@ export class Legion extends Construct {
       table: this.checkpoints.table,
       deadLetterQueue: this.events.deadLetterQueue,
       failedInvocations: this.events.failedInvocations,
-      logRetention: settings.logRetention,
+      ...functionOptions,
     });
 
     // Context (validated): `legion:alarms` overrides per alarm, `legion:alarmEmail` subscribes an address.
@@ -227,12 +243,12 @@ export class Legion extends Construct {
       deadLetterQueues: queuesIn(this),
       ...(settings.alarmEmail === undefined ? {} : { email: settings.alarmEmail }),
     });
-    new CfnOutput(this, 'AlarmTopicArn', {
+    this.output('AlarmTopicArn', {
       value: this.alarms.topic.topicArn,
       description: 'SNS topic of Legion alarms (ALARM and OK): subscribe to be told when a threshold is crossed',
     });
     this.dashboard = new LegionDashboard(this, 'Dashboard', { alarms: this.alarms.all });
-    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of Legion' });
+    this.output('DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of Legion' });
 
     // Sub-teams of hierarchical teams are deployed once each, before the teams that start them.
     for (const team of teamsInDeployOrder(teams)) this.deploy(team, this);
@@ -243,20 +259,33 @@ export class Legion extends Construct {
    * Deploys a team (and the sub-teams of a hierarchical team not deployed yet) into this Legion.
    *
    * @param scope - where the team's constructs go: this Legion, or another construct of its stack (a {@link LegionTeam})
-   * @returns the construct of the team's pattern
-   * @throws Error when a team of that name is deployed already, or the scope is in another stack
+   * @returns the construct of the team's pattern; the one deployed already when the same definition
+   *   was (as a sub-team of a hierarchical team, say)
+   * @throws Error when another definition of that name is deployed already, or the scope is in another stack
    */
   public addTeam(team: TeamDefinition, scope: Construct = this): TeamConstruct {
     if (Stack.of(scope) !== Stack.of(this)) {
-      throw new Error(`Team "${team.name}" must be in the stack of its Legion (${Stack.of(this).stackName}), not in ${Stack.of(scope).stackName}`);
+      throw new Error(`Team "${team.name}" must be in the stack of its Legion (${Stack.of(this).node.path}), not in ${Stack.of(scope).node.path}`);
     }
-    if (team.name in this.teams) throw new Error(`A team named "${team.name}" is deployed already; team names must be unique`);
+    const existing = this.teams[team.name];
+    if (existing) {
+      if (sameTeamDefinition(existing.team, team)) return existing;
+      throw new Error(`Another definition of team "${team.name}" is deployed already (${existing.node.path}); team names must be unique`);
+    }
     const deployed = Object.values(this.teams).map((construct) => construct.team);
     const pending = teamsInDeployOrder([...deployed, team]).filter((candidate) => !(candidate.name in this.teams));
     let added: TeamConstruct | undefined;
     for (const candidate of pending) added = this.deploy(candidate, scope);
     if (added === undefined) throw new Error(`internal: team "${team.name}" was not deployed`);
     return added;
+  }
+
+  /**
+   * An output named as the docs name it (`EventBusName`, `<TeamName>StateMachineArn`...), whatever
+   * the id of this Legion: there is one Legion per stack.
+   */
+  private output(id: string, props: CfnOutputProps): void {
+    new CfnOutput(this, id, props).overrideLogicalId(id);
   }
 
   /** One team: its construct, its output, and its place in the callbacks, triggers, keeper and alarms. */
@@ -273,12 +302,13 @@ export class Legion extends Construct {
       modelApiKeySecret: this.modelApiKeySecret,
       agentReservedConcurrency: settings.agentReservedConcurrency,
       logRetention: settings.logRetention,
+      ttlDays: settings.ttlDays,
       logExecutionData: settings.logExecutionData,
       logModelIo: settings.logModelIo,
       subTeamStateMachines: Object.fromEntries(Object.entries(this.teams).map(([name, deployed]) => [name, deployed.stateMachine])),
     });
     this.teams[team.name] = construct;
-    new CfnOutput(this, `${pascalCase(team.name)}StateMachineArn`, {
+    this.output(`${pascalCase(team.name)}StateMachineArn`, {
       value: construct.stateMachine.stateMachineArn,
       description: `State machine of team ${team.name} (${team.pattern})`,
     });

@@ -89,9 +89,9 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
   const logger = new Logger({ serviceName });
   return {
     model: overrides.model ?? createModelProvider(config, logger),
-    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team }),
-    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team }),
-    taskStatus: new TaskStatusStore({ client: documentClient, tableName: config.tableName, team: config.team }),
+    checkpoints: new CheckpointManager({ client: documentClient, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
+    budgets: new TokenBudgets({ client: documentClient, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
+    taskStatus: new TaskStatusStore({ client: documentClient, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
     logger,
     // One service for every metric (METRICS_SERVICE); the team and agent are dimensions of their own.
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS_SERVICE }),
@@ -106,7 +106,7 @@ export function createAgentDependencies(config: AgentConfig, overrides: Dependen
 function detectionDependencies(config: AgentConfig, client: DynamoDBDocumentClient, events: PutEventsClient | undefined): Pick<AgentDependencies, 'detections' | 'events'> {
   if (config.agent.resources.length === 0 && config.agent.tools.length === 0) return {};
   return {
-    detections: new DetectionLog({ client, tableName: config.tableName, team: config.team }),
+    detections: new DetectionLog({ client, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
     events: events ?? (config.eventBusName ? new EventBridgeClient({}) : undefined),
   };
 }
@@ -116,7 +116,7 @@ function toolDependencies(config: AgentConfig, client: DynamoDBDocumentClient): 
   if (config.agent.tools.length === 0) return {};
   return {
     tools: new AgentToolbox(config.agent.tools),
-    toolCalls: new ToolCallJournal({ client, tableName: config.tableName, team: config.team }),
+    toolCalls: new ToolCallJournal({ client, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
   };
 }
 

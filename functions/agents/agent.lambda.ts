@@ -19,7 +19,7 @@ const stepHandler = createAgentHandler(config, deps);
 export const handler =
   config.agent.role === 'bidder' && config.eventBusName
     ? createBidderAgentHandler(config, stepHandler, {
-        auctions: new AuctionStore({ client: documentClient, tableName: config.tableName, team: config.team }),
+        auctions: new AuctionStore({ client: documentClient, tableName: config.tableName, team: config.team, retentionDays: config.retentionDays }),
         events: new EventBridgeClient({}),
         eventBusName: config.eventBusName,
         logger: deps.logger,

@@ -37,7 +37,7 @@ export interface ControlDependencies {
 export function createControlDependencies(serviceName: string): ControlDependencies {
   const config = readControlConfig();
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const table = { client, tableName: config.tableName };
+  const table = { client, tableName: config.tableName, retentionDays: config.retentionDays };
   return {
     // One function serves every team of the stack: each handler scopes these per call (forTeam).
     checkpoints: new CheckpointManager({ ...table, team: UNSCOPED_TEAM }),

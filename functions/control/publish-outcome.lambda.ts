@@ -17,6 +17,6 @@ export const handler = createPublishOutcomeHandler({
   eventBusName: config.eventBusName,
   machines: config.machines,
   // Every team's executions end here: scoped per event (forTeam).
-  statuses: new TaskStatusStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName: config.tableName, team: UNSCOPED_TEAM }),
+  statuses: new TaskStatusStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName: config.tableName, team: UNSCOPED_TEAM, retentionDays: config.retentionDays }),
   ...controlTelemetry(serviceName),
 });

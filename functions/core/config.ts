@@ -68,6 +68,8 @@ export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
 export interface AgentConfig extends AgentSettings {
   tableName: string;
+  /** ENV.ttlDays: days the task's items are kept. @default the stores' (CHECKPOINT_TABLE.retentionDays) */
+  retentionDays?: number | undefined;
   model: ModelSettings;
   /**
    * How often a long step writes a progress checkpoint.
@@ -156,11 +158,22 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const systemPrompt = bundled ? bundledSystemPrompt() : settings?.agent.systemPrompt;
   if (settings && systemPrompt === undefined) problems.push(`${ENV.agent}: the system prompt is bundled with the function code, but the bundle registers none (deploy the function again)`);
   const tools = bundled ? bundledToolsOf(problems) : undefined;
+  const retentionDays = ttlDaysOf(env, problems);
   if (problems.length > 0 || !settings || !tableName || !model.success || systemPrompt === undefined) throw new ConfigurationError(problems);
   const progressCheckpointSeconds = progressCheckpointSecondsOf({ agent: settings.agent, progressCheckpointSeconds: configured });
   const agent = { ...settings.agent, systemPrompt, ...(tools ? { tools } : {}) };
   const logModelIo = env[ENV.logModelIo] === 'true';
-  return { ...settings, agent, tableName, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}), ...(logModelIo ? { logModelIo } : {}) };
+  return { ...settings, agent, tableName, retentionDays, model: model.data, progressCheckpointSeconds, ...(eventBusName ? { eventBusName } : {}), ...(logModelIo ? { logModelIo } : {}) };
+}
+
+/** ENV.ttlDays as a number of days, undefined when unset; a value that is not one is a problem. */
+function ttlDaysOf(env: NodeJS.ProcessEnv, problems: string[]): number | undefined {
+  const text = env[ENV.ttlDays];
+  if (text === undefined) return undefined;
+  const days = Number(text);
+  if (Number.isInteger(days) && days >= 1) return days;
+  problems.push(`${ENV.ttlDays} must be a whole number of days, 1 or more (got "${text}")`);
+  return undefined;
 }
 
 /** The agent's tools from its bundle, checked like a team file's; undefined when they travel in the environment. */
@@ -215,6 +228,8 @@ function parseJsonVariable<T>(
 /** What a control function (begin, rollback, ...) is configured with. */
 export interface ControlConfig {
   tableName: string;
+  /** ENV.ttlDays: days the task's items are kept. @default the stores' (CHECKPOINT_TABLE.retentionDays) */
+  retentionDays?: number | undefined;
   /** request-approval: the Legion event bus its ApprovalRequested events go to. */
   eventBusName?: string | undefined;
 }
@@ -225,10 +240,13 @@ export interface ControlConfig {
  * @throws {ConfigurationError} naming each missing variable
  */
 export function readControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
+  const problems: string[] = [];
   const tableName = env[ENV.tableName];
-  if (!tableName) throw new ConfigurationError([`${ENV.tableName} is not set`]);
+  if (!tableName) problems.push(`${ENV.tableName} is not set`);
+  const retentionDays = ttlDaysOf(env, problems);
+  if (problems.length > 0 || !tableName) throw new ConfigurationError(problems);
   const eventBusName = env[ENV.eventBusName];
-  return { tableName, ...(eventBusName ? { eventBusName } : {}) };
+  return { tableName, retentionDays, ...(eventBusName ? { eventBusName } : {}) };
 }
 
 /** A deployed state machine that events may start or report on: its team, pattern and ARN. */
@@ -267,6 +285,8 @@ export interface PublishOutcomeConfig extends StartRunConfig {
   eventBusName: string;
   /** The checkpoint table: the tasks' status items (their totals, how they ended). */
   tableName: string;
+  /** ENV.ttlDays: days the task's items are kept. @default the stores' (CHECKPOINT_TABLE.retentionDays) */
+  retentionDays?: number | undefined;
 }
 
 /**
@@ -286,6 +306,7 @@ export function readPublishOutcomeConfig(env: NodeJS.ProcessEnv = process.env): 
   const machines = parseJsonVariable(env, ENV.stateMachines, z.array(DeployedMachineSchema), problems, undefined);
   const tableName = env[ENV.tableName];
   if (!tableName) problems.push(`${ENV.tableName} is not set`);
+  const retentionDays = ttlDaysOf(env, problems);
   if (problems.length > 0 || !machines || !eventBusName || !tableName) throw new ConfigurationError(problems);
-  return { machines, eventBusName, tableName };
+  return { machines, eventBusName, tableName, retentionDays };
 }

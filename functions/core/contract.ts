@@ -425,6 +425,8 @@ export const ENV = {
   eventBusName: 'LEGION_EVENT_BUS_NAME',
   /** Agents: `true` logs each model call's prompt and reply (debugging only; off by default: they hold customer text). */
   logModelIo: 'LEGION_LOG_MODEL_IO',
+  /** Days DynamoDB keeps a task's items (checkpoints, statuses, approvals, detections, journals) before its TTL may delete them. @default CHECKPOINT_TABLE.retentionDays */
+  ttlDays: 'LEGION_TTL_DAYS',
 } as const;
 
 /** The largest execution input Step Functions accepts: 256 KiB of UTF-8 JSON; a run whose input is larger is refused before anything is stored. */

@@ -305,7 +305,7 @@ export function teamsInDeployOrder(teams: readonly TeamDefinition[]): TeamDefini
     if (path.includes(team.name)) throw new TeamDefinitionError(team.name, [`sub-teams form a cycle: ${[...path, team.name].join(' -> ')}`]);
     const known = ordered.get(team.name);
     if (known) {
-      if (JSON.stringify(withoutResolved(known)) !== JSON.stringify(withoutResolved(team))) {
+      if (!sameTeamDefinition(known, team)) {
         throw new TeamDefinitionError(team.name, ['two different team definitions have this name']);
       }
       return;
@@ -319,6 +319,11 @@ export function teamsInDeployOrder(teams: readonly TeamDefinition[]): TeamDefini
   };
   for (const team of teams) visit(team, []);
   return [...ordered.values()];
+}
+
+/** Whether two definitions of a team are the same (as written: the sub-teams a loader resolved aside). */
+export function sameTeamDefinition(a: TeamDefinition, b: TeamDefinition): boolean {
+  return JSON.stringify(withoutResolved(a)) === JSON.stringify(withoutResolved(b));
 }
 
 function withoutResolved(team: TeamDefinition): Omit<TeamDefinition, 'subTeamDefinitions'> {

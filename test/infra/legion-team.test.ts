@@ -10,7 +10,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TeamDefinitionError } from '../../functions/core/errors.ts';
-import type { TeamDefinitionInput } from '../../functions/core/team.ts';
+import { loadTeamFile, type TeamDefinitionInput } from '../../functions/core/team.ts';
+import { Construct } from 'constructs';
 import { Legion } from '../../lib/legion.ts';
 import { LegionTeam } from '../../lib/legion-team.ts';
 import { Deployment, type DeployedRole } from '../support/deployed-roles.ts';
@@ -21,6 +22,8 @@ function defined<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`no ${what}`);
   return value;
 }
+
+const HIERARCHY_TEAM_FILE = 'teams/research-hierarchy.yaml';
 
 /** A pipeline team written in TypeScript, with its defaults (limits, budgets, tiers) left out. */
 const TRIAGE: TeamDefinitionInput = {
@@ -65,6 +68,19 @@ describe('Class: LegionTeam', () => {
       expect(triage.stateMachine.node.path).toBe('ServiceStack/Triage/triage/StateMachine/StateMachine');
       expect(Object.keys(triage.functions).sort()).toEqual(['gate', 'reader', 'sorter']);
       expect(triage.definition.limits.maxRollbacks).toBeGreaterThan(0);
+      // The outputs are named as in a LegionStack, whatever the Legion's id.
+      expect(Object.keys(template.Outputs ?? {})).toEqual(expect.arrayContaining(['CheckpointTableName', 'EventBusName', 'TriageStateMachineArn', 'TelecomSupportStateMachineArn', 'AlarmTopicArn']));
+    });
+
+    it('gives a team deployed already (as a sub-team, say) the construct it has, instead of a second one', async () => {
+      const own = new Stack(newApp(), 'Research');
+      const hierarchy = await LegionTeam.fromFile(own, 'Hierarchy', HIERARCHY_TEAM_FILE);
+      const subTeam = Object.keys(hierarchy.definition.subTeamDefinitions ?? {})[0] ?? '';
+
+      const alone = await LegionTeam.fromFile(own, 'Alone', `teams/${subTeam}.yaml`);
+
+      expect(alone.team).toBe(hierarchy.legion.teams[subTeam]);
+      expect(Object.keys(resourcesOf(Template.fromStack(own).toJSON() as TemplateJson, 'AWS::StepFunctions::StateMachine'))).toHaveLength(1 + Object.keys(hierarchy.definition.subTeamDefinitions ?? {}).length);
     });
 
     it('gives each team added later the RunRequested rule of its pattern, and tells start-run and publish-outcome of its machine', () => {
@@ -128,21 +144,39 @@ describe('Class: LegionTeam', () => {
       expect(() => new LegionTeam(stack, 'Triage2', { team: bad })).toThrow(/LegionTeam Bad\/Triage2[\s\S]*limits\.maxRollbacks/);
     });
 
-    it('refuses a second team of the same name, and a Legion of another stack', () => {
+    it('refuses another definition under a deployed team\'s name, and a Legion of another stack', () => {
       const app = newApp();
       const stack = new Stack(app, 'One');
       const first = new LegionTeam(stack, 'Triage', { team: TRIAGE });
 
-      expect(() => new LegionTeam(stack, 'Again', { team: TRIAGE })).toThrow(/team named "triage" is deployed already/);
-      expect(() => new LegionTeam(new Stack(app, 'Two'), 'Triage', { team: TRIAGE, legion: first.legion })).toThrow(/must be in the stack of its Legion \(One\)/);
+      expect(() => new LegionTeam(stack, 'Again', { team: { ...TRIAGE, description: 'Another triage' } })).toThrow(/Another definition of team "triage" is deployed already \(One\/Triage\/triage\)/);
+      expect(() => new LegionTeam(new Stack(app, 'Two'), 'Triage', { team: TRIAGE, legion: first.legion })).toThrow(/must be in the stack of its Legion \(One\), not in Two/);
     });
 
-    it('refuses a second Legion in a stack, and fails synth for a Legion with no team', () => {
+    it('checks the sub-teams of a typed hierarchical team too, naming the sub-team', async () => {
+      const hierarchy = await loadTeamFile(HIERARCHY_TEAM_FILE);
+      const [name, subTeam] = Object.entries(hierarchy.subTeamDefinitions ?? {})[0] ?? [];
+      if (!name || !subTeam) throw new Error('the hierarchy has no sub-team');
+      const broken = { ...hierarchy, subTeamDefinitions: { ...hierarchy.subTeamDefinitions, [name]: { ...subTeam, limits: { ...subTeam.limits, maxRollbacks: -1 } } } };
+
+      expect(() => new LegionTeam(new Stack(newApp(), 'Bad'), 'Research', { team: broken })).toThrow(new RegExp(`LegionTeam Bad/Research \\(sub-team ${name}\\)[\\s\\S]*limits\\.maxRollbacks`));
+    });
+
+    it('says so when the id a first LegionTeam gives its Legion is taken', () => {
+      const stack = new Stack(newApp(), 'Taken');
+      new Stack(stack, 'Legion');
+
+      expect(() => new LegionTeam(stack, 'Triage', { team: TRIAGE })).toThrow(/Stack Taken has a construct "Legion" already, which is not a Legion/);
+    });
+
+    it('refuses a second Legion in a stack, wherever it is, and fails synth for a Legion with no team', () => {
       const app = newApp();
       const stack = new Stack(app, 'Empty');
+      const earlier = new Construct(stack, 'Earlier');
       new Legion(stack, 'Legion');
 
       expect(() => new Legion(stack, 'Another')).toThrow(/already has a Legion \(Empty\/Legion\)/);
+      expect(() => new Legion(earlier, 'Nested')).toThrow(/already has a Legion \(Empty\/Legion\)/);
       expect(() => app.synth()).toThrow(/This Legion has no team/);
     });
   });

@@ -66,6 +66,7 @@ describe('npm pack', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'LICENSE',
         'bin/legion.js',
         'dist/bin/legion.js',
         'dist/lib/index.js',
@@ -102,7 +103,7 @@ describe('a project that installed the tarball', () => {
     expect(ran).toContain('Billing (custom handler): I have checked the charges behind "I was charged twice"');
   }, 2 * MINUTES);
 
-  it('type-checks its app, tool and handler against the published declarations', async () => {
+  it('type-checks its app, tool and handler against the published declarations, which check too (skipLibCheck off)', async () => {
     const checked = await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: project }).then(
       () => 'no type errors',
       (error: unknown) => String((error as { stdout?: string }).stdout ?? error),
@@ -188,19 +189,23 @@ async function writeApp(): Promise<void> {
     `import { App, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LegionTeam } from 'agent-legion';
+import type { LocalRuntime } from 'agent-legion/local';
 
 const app = new App();
 // A stack of the user's own: the team brings its Legion (table, bus, alarms...) into it.
 const stack = new Stack(app, 'Helpdesk');
 const helpdesk = await LegionTeam.fromFile(stack, 'Helpdesk', 'teams/helpdesk.yaml');
 export const billing: IFunction | undefined = helpdesk.functions['billing'];
+export type Runtime = LocalRuntime;
+// @ts-expect-error a state machine is not a number: the declarations carry real types, not any
+export const wrong: number = helpdesk.stateMachine;
 app.synth();
 `,
   );
   await writeFile(
     join(project, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+      compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
       include: ['app.ts', 'teams/tools/*.ts', 'teams/agents/billing.ts'],
     }),
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressCheckpointSecondsOf, readAgentConfig } from '../../functions/core/config.ts';
+import { progressCheckpointSecondsOf, readAgentConfig, readControlConfig, readPublishOutcomeConfig } from '../../functions/core/config.ts';
 import { DEFAULT_MODEL_IDS, DEFAULT_PROGRESS_CHECKPOINT_SECONDS, ENV } from '../../functions/core/contract.ts';
 import { ConfigurationError } from '../../functions/core/errors.ts';
 import { BUNDLED_SYSTEM_PROMPT, BUNDLED_SYSTEM_PROMPT_MARKER, registerBundledModule } from '../../functions/core/bundled-modules.ts';
@@ -271,6 +271,29 @@ describe('Function: readAgentConfig', () => {
       expect(problemsOf(configurationErrorOf(validEnv({ [ENV.modelProvider]: 'openai-compatible' })))).toEqual([`${ENV.modelBaseUrl}: openai-compatible needs the API base URL`]);
       const problems = problemsOf(configurationErrorOf(validEnv({ [ENV.modelProvider]: 'openai-compatible', [ENV.modelBaseUrl]: 'https://llm.example.com/v1', [ENV.modelApiKeySecret]: 'legion/model-api-key' })));
       expect(problems).toEqual([`${ENV.modelApiKeySecret}: must be a Secrets Manager secret ARN`]);
+    });
+  });
+});
+
+describe('Module: config', () => {
+  describe('Feature: LEGION_TTL_DAYS', () => {
+    const machines = JSON.stringify([{ team: 't', pattern: 'pipeline', stateMachineArn: 'arn:x' }]);
+    const publishEnv = (ttl?: string): NodeJS.ProcessEnv => ({ [ENV.tableName]: 'legion-checkpoints', [ENV.eventBusName]: 'legion', [ENV.stateMachines]: machines, ...(ttl === undefined ? {} : { [ENV.ttlDays]: ttl }) });
+
+    it('gives every writer of task items the days CDK set, and the stores their own default when it set none', () => {
+      expect(readAgentConfig(validEnv({ [ENV.ttlDays]: '30' })).retentionDays).toBe(30);
+      expect(readControlConfig({ [ENV.tableName]: 'legion-checkpoints', [ENV.ttlDays]: '30' }).retentionDays).toBe(30);
+      expect(readPublishOutcomeConfig(publishEnv('30')).retentionDays).toBe(30);
+      expect(readAgentConfig(validEnv()).retentionDays).toBeUndefined();
+      expect(readControlConfig({ [ENV.tableName]: 'legion-checkpoints' }).retentionDays).toBeUndefined();
+      expect(readPublishOutcomeConfig(publishEnv()).retentionDays).toBeUndefined();
+    });
+
+    it('fails closed on a value that is not a whole number of days, naming the variable and the value', () => {
+      const problem = `${ENV.ttlDays} must be a whole number of days, 1 or more (got "0")`;
+      expect(problemsOf(configurationErrorOf(validEnv({ [ENV.ttlDays]: '0' })))).toEqual([problem]);
+      expect(() => readControlConfig({ [ENV.tableName]: 'legion-checkpoints', [ENV.ttlDays]: '0' })).toThrow(ConfigurationError);
+      expect(() => readPublishOutcomeConfig(publishEnv('seven'))).toThrow(/LEGION_TTL_DAYS must be a whole number of days, 1 or more \(got "seven"\)/);
     });
   });
 });

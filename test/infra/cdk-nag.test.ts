@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, RemovalPolicy } from 'aws-cdk-lib';
+import { type App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { TELECOM_TEAM_FILE, buildApp } from './synth.ts';
+import { LegionTeam } from '../../lib/legion-team.ts';
+import { TELECOM_TEAM_FILE, buildApp, newApp } from './synth.ts';
 
 interface ValidationReport {
   pluginReports: { pluginName?: string; violations: { ruleName: string }[] }[];
@@ -87,6 +88,17 @@ describe('Class: LegionStack', () => {
     it('passes with a custom team whose worker has a Lambda tool (granted on that ARN only, nothing to acknowledge)', async () => {
       const plans = await loadTeamFile('test/fixtures/teams/plans.yaml');
       const { violations, failure } = validate((outdir) => buildApp({ teams: [plans], modelProvider: 'bedrock', outdir, plugins: nagPacks }).app);
+      expect(violations).toEqual([]);
+      expect(failure).toBeUndefined();
+    }, 60_000);
+
+    it('passes with a custom team deployed by LegionTeam into a stack of one\'s own (its Legion made there)', async () => {
+      const plans = await loadTeamFile('test/fixtures/teams/plans.yaml');
+      const { violations, failure } = validate((outdir) => {
+        const app = newApp({ outdir, plugins: nagPacks });
+        new LegionTeam(new Stack(app, 'Service'), 'Plans', { team: plans });
+        return app;
+      });
       expect(violations).toEqual([]);
       expect(failure).toBeUndefined();
     }, 60_000);

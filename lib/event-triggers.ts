@@ -168,7 +168,8 @@ export class EventTriggers extends Construct {
       });
     }
 
-    team.stateMachine.grantStartExecution(this.startRun.function);
+    // Started by start-run only through the rule of its pattern.
+    if (this.runRequestedRules[pattern]) team.stateMachine.grantStartExecution(this.startRun.function);
     if (this.describeExecutions) {
       this.describeExecutions.addResources(executionArnsOf(team.stateMachine));
     } else {

@@ -82,7 +82,11 @@ const ContextSchema = z.object({
     .default(30),
   logExecutionData: flag.default(false),
   logModelIo: flag.default(false),
-  ttlDays: z.coerce.number({ error: 'must be a whole number of days, 1 or more' }).int('must be a whole number of days, 1 or more').min(1, 'must be a whole number of days, 1 or more').optional(),
+  ttlDays: z
+    .union([z.number(), z.string()], { error: 'must be a whole number of days, 1 or more' })
+    .transform(Number)
+    .pipe(z.number({ error: 'must be a whole number of days, 1 or more' }).int('must be a whole number of days, 1 or more').min(1, 'must be a whole number of days, 1 or more'))
+    .optional(),
   eventRules: z
     .union([z.string(), z.array(z.string())], { error: `must be all, none, or pattern names (${PATTERN_NAMES.join(', ')})` })
     .transform((value) => patternList(value))
@@ -90,9 +94,10 @@ const ContextSchema = z.object({
     .default([...PATTERN_NAMES]),
 });
 
-/** `all`, `none`, `pipeline,auction` (from `-c`) or a list (from cdk.json). */
+/** `all`, `none`, `pipeline,auction` (from `-c`) or a list (from cdk.json); an empty text is no answer (say `none`). */
 function patternList(value: string | string[]): string[] {
   const names = (Array.isArray(value) ? value : value.split(',')).map((name) => name.trim()).filter((name) => name.length > 0);
+  if (!Array.isArray(value) && names.length === 0) return [value];
   if (names.length === 1 && names[0] === 'all') return [...PATTERN_NAMES];
   if (names.length === 1 && names[0] === 'none') return [];
   return names;

@@ -10,7 +10,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ModelTier, PatternName } from '../functions/core/contract.ts';
+import { type ModelTier, PATTERN_NAMES, type PatternName } from '../functions/core/contract.ts';
 import { MODEL_PROVIDERS } from '../functions/core/config.ts';
 import { type TeamDefinition, sameTeamDefinition, teamsInDeployOrder } from '../functions/core/team.ts';
 import { ALARM_DEFINITIONS, applyAlarmOverrides } from '../functions/observability/alarms.ts';
@@ -196,6 +196,12 @@ export class Legion extends Construct {
     if (!(MODEL_PROVIDERS as readonly string[]).includes(settings.modelProvider)) {
       throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${settings.modelProvider}"`);
     }
+    // Props are not checked by the context's schema: the same rules, so that no bad value reaches the functions.
+    if (settings.ttlDays !== undefined && !(Number.isInteger(settings.ttlDays) && settings.ttlDays >= 1)) {
+      throw new Error(`ttlDays must be a whole number of days, 1 or more, got ${String(settings.ttlDays)}`);
+    }
+    const unknownPatterns = settings.eventRules.filter((pattern) => !(PATTERN_NAMES as readonly string[]).includes(pattern));
+    if (unknownPatterns.length > 0) throw new Error(`eventRules must name patterns (${PATTERN_NAMES.join(', ')}), got ${unknownPatterns.join(', ')}`);
     const stack = Stack.of(this);
     const other = stack.node.findAll().find((construct) => construct instanceof Legion && construct !== this && Stack.of(construct) === stack);
     if (other) throw new Error(`Stack ${stack.node.path} already has a Legion (${other.node.path}): add teams to that one`);

@@ -8,7 +8,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/contract.ts';
 import { type TeamDefinition, loadTeamFile } from '../../functions/core/team.ts';
-import { type BuildOptions, TELECOM_TEAM_FILE, buildApp, removeTemporaryOutdirs, resourcesOf, type TemplateJson } from './synth.ts';
+import { type BuildOptions, TELECOM_TEAM_FILE, buildApp, logicalIdOf, removeTemporaryOutdirs, resourcesOf, type TemplateJson } from './synth.ts';
 
 describe('Class: Legion', () => {
   let teams: TeamDefinition[];
@@ -31,18 +31,19 @@ describe('Class: Legion', () => {
   afterAll(removeTemporaryOutdirs);
 
   describe('Feature: legion:ttlDays', () => {
-    it('tells every function that writes task items (agents, control, triggers, keeper, bid collector) the days given, and none when none is given', () => {
+    it('tells every Legion function (agents, control, triggers, keeper, bid collector) the days given, and none when none is given', () => {
       const withTtl = ttlOfEachFunction(synthesized({ context: { 'legion:ttlDays': '30' } }));
       const byDefault = ttlOfEachFunction(synthesized());
 
       expect(Object.keys(withTtl).length).toBeGreaterThan(20);
       expect(new Set(Object.values(withTtl))).toEqual(new Set(['30']));
-      expect(Object.keys(withTtl).filter((id) => /CollectBid|ApprovalKeeper|StartRun|BeginTask|AgentFunction/.test(id)).length).toBeGreaterThan(5);
       expect(new Set(Object.values(byDefault))).toEqual(new Set([undefined]));
     });
 
-    it('takes the prop over the context', () => {
+    it('takes the prop over the context, and refuses a prop that is not a whole number of days', () => {
       expect(new Set(Object.values(ttlOfEachFunction(synthesized({ ttlDays: 90, context: { 'legion:ttlDays': '30' } }))))).toEqual(new Set(['90']));
+      expect(() => buildApp({ teams, ttlDays: 0 })).toThrow('ttlDays must be a whole number of days, 1 or more, got 0');
+      expect(() => buildApp({ teams, ttlDays: 1.5 })).toThrow(/ttlDays must be a whole number of days/);
     });
   });
 
@@ -55,6 +56,22 @@ describe('Class: Legion', () => {
       expect(rulesOf({ context: { 'legion:eventRules': 'pipeline,peer-to-peer' } })).toEqual(['pipeline']);
       expect(rulesOf({ context: { 'legion:eventRules': 'none' } })).toEqual([]);
       expect(rulesOf({ eventRules: ['auction'], context: { 'legion:eventRules': 'none' } })).toEqual(['auction']);
+    });
+
+    it('refuses an empty text (none is said so) and, as a prop, a name of no pattern', () => {
+      expect(() => rulesOf({ context: { 'legion:eventRules': '' } })).toThrow(/context legion:eventRules must be all, none, or pattern names .* \(got ""\)/);
+      expect(() => rulesOf({ eventRules: ['piplene' as never] })).toThrow(/eventRules must name patterns \(.*\), got piplene/);
+    });
+
+    it('lets start-run start only the machines of the patterns that have a rule', () => {
+      const { stack } = buildApp({ teams, modelProvider: 'scripted', context: { 'legion:eventRules': 'pipeline' } });
+      const template = Template.fromStack(stack).toJSON() as TemplateJson;
+      const defaultPolicy = stack.events.startRun.role.node.tryFindChild('DefaultPolicy');
+      if (!defaultPolicy) throw new Error('start-run has no default policy');
+      const policy = JSON.stringify(template.Resources[logicalIdOf(defaultPolicy)]);
+
+      expect(policy).toContain(logicalIdOf(stack.teams['content-pipeline']?.stateMachine as never));
+      expect(policy).not.toContain(logicalIdOf(stack.teams['telecom-support']?.stateMachine as never));
     });
 
     it("keeps the auction team's own announcement and bid rules whatever it says", () => {

@@ -47,6 +47,9 @@ describe('Function: readLegionContext', () => {
   it('refuses a TTL that is not a whole number of days, and an event rule of no pattern, naming the key and the value', () => {
     expect(() => contextOf({ 'legion:ttlDays': '0' })).toThrow('context legion:ttlDays must be a whole number of days, 1 or more (got "0")');
     expect(() => contextOf({ 'legion:ttlDays': '1.5' })).toThrow(/legion:ttlDays must be a whole number of days/);
+    expect(() => contextOf({ 'legion:ttlDays': true })).toThrow(/legion:ttlDays must be a whole number of days, 1 or more \(got true\)/);
+    expect(() => contextOf({ 'legion:ttlDays': 'thirty' })).toThrow(/legion:ttlDays must be a whole number of days/);
+    expect(() => contextOf({ 'legion:eventRules': ' , ' })).toThrow(/legion:eventRules must be all, none, or pattern names/);
     expect(() => contextOf({ 'legion:eventRules': 'pipeline,piplene' })).toThrow(/context legion:eventRules must be all, none, or pattern names \(supervisor-worker, .*\) \(got "pipeline,piplene"\)/);
   });
 

@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { APPROVAL_HEARTBEAT_SECONDS, APPROVAL_KEEPER_INTERVAL_MINUTES, ENV, PENDING_APPROVALS_INDEX } from '../functions/core/contract.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
 import { secureQueue } from './event-triggers.ts';
+import { GrowingStatement } from './growing-statement.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** The Step Functions actions the keeper uses on a waiting execution's token. */
@@ -94,7 +95,7 @@ export class ApprovalKeeper extends Construct {
   public readonly failedInvocations: sqs.IQueue;
 
   /** SendTaskHeartbeat and SendTaskFailure, on the machines added so far. */
-  private callbacks?: iam.PolicyStatement;
+  private readonly callbacks: GrowingStatement;
 
   public constructor(scope: Construct, id: string, props: ApprovalKeeperProps) {
     super(scope, id);
@@ -127,9 +128,10 @@ export class ApprovalKeeper extends Construct {
     );
     grantItems(table, fn, ['dynamodb:UpdateItem'], [CHECKPOINT_PARTITIONS.approvals]);
     // IAM authorizes a token's heartbeat or failure against the state machine whose execution issued it.
+    this.callbacks = new GrowingStatement(KEEPER_CALLBACK_ACTIONS, (statement) => this.function.role.addToPrincipalPolicy(statement));
     for (const machine of stateMachines) this.addStateMachine(machine);
     // Teams may be added after the keeper is built: checked at synth, when all are known.
-    this.node.addValidation({ validate: () => (this.callbacks ? [] : ['The approval keeper needs the state machines whose waiting executions it looks after (stateMachines, or addStateMachine)']) });
+    this.node.addValidation({ validate: () => (this.callbacks.attached ? [] : ['The approval keeper needs the state machines whose waiting executions it looks after (stateMachines, or addStateMachine)']) });
 
     // The scheduler invokes the function asynchronously, with a role that may invoke it and feed the dead-letter queue.
     this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
@@ -150,12 +152,7 @@ export class ApprovalKeeper extends Construct {
    * machine whose execution issued it).
    */
   public addStateMachine(machine: sfn.IStateMachine): void {
-    if (this.callbacks) {
-      this.callbacks.addResources(machine.stateMachineArn);
-      return;
-    }
-    this.callbacks = new iam.PolicyStatement({ actions: [...KEEPER_CALLBACK_ACTIONS], resources: [machine.stateMachineArn] });
-    this.function.role.addToPrincipalPolicy(this.callbacks);
+    this.callbacks.add(machine.stateMachineArn);
   }
 
   /** cdk-nag findings that are deliberate, with the reason. */

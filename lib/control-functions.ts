@@ -14,6 +14,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTROL_FUNCTIONS, type ControlFunctionName, ENV } from '../functions/core/contract.ts';
 import { CHECKPOINT_PARTITIONS, type ItemGrant, grantItems } from './checkpoint-table.ts';
+import { GrowingStatement } from './growing-statement.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** The Step Functions actions that answer a callback token (`.waitForTaskToken`). */
@@ -147,7 +148,7 @@ export class ControlFunctions extends Construct {
   /** Each control function, by name (the names of `CONTROL_FUNCTIONS` in the contract). */
   public readonly functions: Record<ControlFunctionName, lambda.IFunction>;
   /** The functions that answer callback tokens: their roles, and the statement `allowCallbacksFrom` gives them (one, growing). */
-  private readonly callbackRoles: { id: string; role: iam.IRole; statement?: iam.PolicyStatement }[] = [];
+  private readonly callbacks: GrowingStatement[] = [];
 
   public constructor(scope: Construct, id: string, props: ControlFunctionsProps) {
     super(scope, id);
@@ -162,7 +163,12 @@ export class ControlFunctions extends Construct {
       const fn = built.function;
       for (const grant of spec.tableGrants) grantItems(table, fn, grant.actions, grant.partitions);
       if (spec.putsEvents) eventBus.grantPutEventsTo(fn);
-      if (spec.answersCallbacks) this.callbackRoles.push({ id: spec.id, role: built.role });
+      // Not `machine.grants.actions(fn, ...)`: that writes to the role's default policy, which the
+      // function depends on, while the machines refer to the function's ARN: a dependency cycle.
+      // A policy of its own, attached to the role, comes after the function instead.
+      if (spec.answersCallbacks) {
+        this.callbacks.push(new GrowingStatement(CALLBACK_ACTIONS, (statement) => new iam.Policy(this, `${spec.id}Callbacks`, { roles: [built.role], statements: [statement] })));
+      }
       return fn;
     };
     // Every function of the contract, so that a new name fails to compile until it has a spec here.
@@ -181,16 +187,6 @@ export class ControlFunctions extends Construct {
   public allowCallbacksFrom(machines: readonly sfn.IStateMachine[]): void {
     if (machines.length === 0) return;
     const arns = machines.map((machine) => machine.stateMachineArn);
-    for (const entry of this.callbackRoles) {
-      if (entry.statement) {
-        entry.statement.addResources(...arns);
-        continue;
-      }
-      // Not `machine.grants.actions(fn, ...)`: that writes to the role's default policy, which the
-      // function depends on, while the machines refer to the function's ARN: a dependency cycle.
-      // A policy of its own, attached to the role, comes after the function instead.
-      entry.statement = new iam.PolicyStatement({ actions: [...CALLBACK_ACTIONS], resources: arns });
-      new iam.Policy(this, `${entry.id}Callbacks`, { roles: [entry.role], statements: [entry.statement] });
-    }
+    for (const callbacks of this.callbacks) callbacks.add(...arns);
   }
 }

@@ -17,7 +17,6 @@ import { ArnFormat, Duration, Fn, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -28,6 +27,7 @@ import { type RulePattern, executionStatusChangePattern, runRequestedPattern } f
 import { defaultTeamOf } from '../functions/patterns/index.ts';
 import type { TeamDefinition } from '../functions/core/team.ts';
 import { CHECKPOINT_PARTITIONS, grantItems } from './checkpoint-table.ts';
+import { GrowingStatement } from './growing-statement.ts';
 import { LegionFunction, type LegionLogOptions } from './legion-function.ts';
 
 /** A deployed team as the triggers need it: its definition and its state machine. */
@@ -89,7 +89,7 @@ export class EventTriggers extends Construct {
   private readonly eventRules: readonly PatternName[];
   private readonly targetOptions: targets.LambdaFunctionProps;
   private ended?: events.Rule;
-  private describeExecutions?: iam.PolicyStatement;
+  private readonly describeExecutions: GrowingStatement;
 
   public constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
@@ -121,6 +121,9 @@ export class EventTriggers extends Construct {
       [ENV.stateMachines]: machinesJson,
       [ENV.eventBusName]: this.bus.eventBusName,
       [ENV.tableName]: table.tableName,
+    });
+    this.describeExecutions = new GrowingStatement(['states:DescribeExecution'], (statement) => {
+      this.publishOutcome.function.addToRolePolicy(statement);
     });
     this.targetOptions = { deadLetterQueue: this.deadLetterQueue, maxEventAge, retryAttempts };
 
@@ -170,12 +173,7 @@ export class EventTriggers extends Construct {
 
     // Started by start-run only through the rule of its pattern.
     if (this.runRequestedRules[pattern]) team.stateMachine.grantStartExecution(this.startRun.function);
-    if (this.describeExecutions) {
-      this.describeExecutions.addResources(executionArnsOf(team.stateMachine));
-    } else {
-      this.describeExecutions = new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArnsOf(team.stateMachine)] });
-      this.publishOutcome.function.addToRolePolicy(this.describeExecutions);
-    }
+    this.describeExecutions.add(executionArnsOf(team.stateMachine));
     Validations.of(this.publishOutcome).acknowledge({
       // cdk-nag names the finding after the resource, intrinsics written as JSON.
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify(Stack.of(this).resolve(stateMachineNameOf(team.stateMachine)))}:*]`,

@@ -65,6 +65,12 @@ export interface LegionContextSettings {
   alarmEmail?: string | undefined;
 }
 
+/** What a TTL in days must be, for the context and for a Legion's `ttlDays` prop alike. */
+export const TTL_DAYS_RULE = 'must be a whole number of days, 1 or more';
+export function isTtlDays(days: number): boolean {
+  return Number.isInteger(days) && days >= 1;
+}
+
 /** `-c key=true` arrives as a string, cdk.json's `true` as a boolean. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')], { error: 'must be true or false' });
 
@@ -82,11 +88,7 @@ const ContextSchema = z.object({
     .default(30),
   logExecutionData: flag.default(false),
   logModelIo: flag.default(false),
-  ttlDays: z
-    .union([z.number(), z.string()], { error: 'must be a whole number of days, 1 or more' })
-    .transform(Number)
-    .pipe(z.number({ error: 'must be a whole number of days, 1 or more' }).int('must be a whole number of days, 1 or more').min(1, 'must be a whole number of days, 1 or more'))
-    .optional(),
+  ttlDays: z.union([z.number(), z.string()], { error: TTL_DAYS_RULE }).transform(Number).pipe(z.number({ error: TTL_DAYS_RULE }).refine(isTtlDays, TTL_DAYS_RULE)).optional(),
   eventRules: z
     .union([z.string(), z.array(z.string())], { error: `must be all, none, or pattern names (${PATTERN_NAMES.join(', ')})` })
     .transform((value) => patternList(value))

@@ -40,20 +40,8 @@ export class LegionStack extends Stack {
 
   public constructor(scope: Construct, id: string, props: LegionStackProps) {
     super(scope, id, props);
-    this.legion = new Legion(this, 'Default', {
-      teams: props.teams,
-      modelProvider: props.modelProvider,
-      modelIds: props.modelIds,
-      modelBaseUrl: props.modelBaseUrl,
-      modelApiKeySecret: props.modelApiKeySecret,
-      agentReservedConcurrency: props.agentReservedConcurrency,
-      logRetention: props.logRetention,
-      logExecutionData: props.logExecutionData,
-      logModelIo: props.logModelIo,
-      ttlDays: props.ttlDays,
-      eventRules: props.eventRules,
-      eventBusName: props.eventBusName,
-    });
+    // The stack's own props (env, description...) mean nothing to the Legion, which reads its own keys only.
+    this.legion = new Legion(this, 'Default', props);
   }
 
   /** The checkpoint table. */
@@ -101,3 +89,4 @@ export class LegionStack extends Stack {
     return this.legion.dashboard;
   }
 }
+

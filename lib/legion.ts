@@ -24,7 +24,7 @@ import { ControlFunctions } from './control-functions.ts';
 import { EventTriggers } from './event-triggers.ts';
 import { HierarchicalTeam } from './hierarchical-team.ts';
 import { LegionAlarms } from './legion-alarms.ts';
-import { readLegionContext } from './legion-context.ts';
+import { TTL_DAYS_RULE, isTtlDays, readLegionContext } from './legion-context.ts';
 import { LegionDashboard } from './legion-dashboard.ts';
 import { PeerToPeerTeam } from './peer-to-peer-team.ts';
 import { PipelineTeam } from './pipeline-team.ts';
@@ -161,8 +161,7 @@ export class Legion extends Construct {
    * ```
    */
   public static of(scope: Construct): Legion | undefined {
-    const stack = Stack.of(scope);
-    return stack.node.findAll().find((construct): construct is Legion => construct instanceof Legion && Stack.of(construct) === stack);
+    return legionsIn(Stack.of(scope))[0];
   }
 
   /** The checkpoint table. */
@@ -197,14 +196,11 @@ export class Legion extends Construct {
       throw new Error(`modelProvider must be "bedrock", "openai-compatible" or "scripted", got "${settings.modelProvider}"`);
     }
     // Props are not checked by the context's schema: the same rules, so that no bad value reaches the functions.
-    if (settings.ttlDays !== undefined && !(Number.isInteger(settings.ttlDays) && settings.ttlDays >= 1)) {
-      throw new Error(`ttlDays must be a whole number of days, 1 or more, got ${String(settings.ttlDays)}`);
-    }
+    if (settings.ttlDays !== undefined && !isTtlDays(settings.ttlDays)) throw new Error(`ttlDays ${TTL_DAYS_RULE}, got ${String(settings.ttlDays)}`);
     const unknownPatterns = settings.eventRules.filter((pattern) => !(PATTERN_NAMES as readonly string[]).includes(pattern));
     if (unknownPatterns.length > 0) throw new Error(`eventRules must name patterns (${PATTERN_NAMES.join(', ')}), got ${unknownPatterns.join(', ')}`);
-    const stack = Stack.of(this);
-    const other = stack.node.findAll().find((construct) => construct instanceof Legion && construct !== this && Stack.of(construct) === stack);
-    if (other) throw new Error(`Stack ${stack.node.path} already has a Legion (${other.node.path}): add teams to that one`);
+    const other = legionsIn(Stack.of(this)).find((legion) => legion !== this);
+    if (other) throw new Error(`Stack ${Stack.of(this).node.path} already has a Legion (${other.node.path}): add teams to that one`);
     const names = teams.map((team) => team.name);
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
     if (duplicate !== undefined) throw new Error(`Two teams are named "${duplicate}"; team names must be unique`);
@@ -327,6 +323,11 @@ export class Legion extends Construct {
     for (const queue of queuesIn(construct)) this.alarms.addDeadLetterQueue(queue);
     return construct;
   }
+}
+
+/** The Legions of a stack (not of its nested stacks), in the order of the construct tree. */
+function legionsIn(stack: Stack): Legion[] {
+  return stack.node.findAll().filter((construct): construct is Legion => construct instanceof Legion && Stack.of(construct) === stack);
 }
 
 /** Every queue under a construct: each is a dead-letter queue (of rule and schedule targets, or of failed asynchronous invocations). */
